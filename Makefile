@@ -1,0 +1,39 @@
+# gridflow — the two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export GRIDFLOW_LANDING ?= $(CURDIR)/data/landing
+export GRIDFLOW_WAREHOUSE ?= $(CURDIR)/data/warehouse
+export GRIDFLOW_REPORTS ?= $(CURDIR)/data/reports
+
+.PHONY: demo test dev install clean bench dictionary
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/gridflow generate --utility UTILITY1 --start 2025-02 --end 2025-03
+	$(BIN)/gridflow generate --utility UTILITY2 --start 2025-02 --end 2025-03
+	$(BIN)/gridflow run
+	$(BIN)/gridflow dq --format html
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+dev: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+dictionary: $(STAMP)
+	$(BIN)/gridflow dictionary > docs/data-dictionary.md
+
+clean:
+	rm -rf data/landing data/warehouse data/reports .dagster_home data/.pii_secret

@@ -1,0 +1,195 @@
+"""The check factory: from a registry entry, the asset checks of that table.
+
+Check names start with their kind (interfaces.md): ``schema__``, ``duplicates__``,
+``orphans__``, ``range__``, ``conservation__``. Severity follows whose fault a failure is:
+problems in what a utility delivered (orphans, delivered duplicates, ranges) are WARN;
+broken guarantees of the pipeline (its own schema, a primary key after de-duplication, the
+row accounting) are ERROR and block downstream assets.
+"""
+
+
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+
+from gridflow_assets.checks import rules
+from gridflow_assets.partitions import month_utility_partitions, split_key
+from gridflow_assets.registry import Table, table
+from gridflow_assets.resources import GridflowPaths, storage_spec
+from gridflow_assets.utilities import get_utility
+from gridflow_assets.warehouse import Warehouse
+
+WARN = dg.AssetCheckSeverity.WARN
+ERROR = dg.AssetCheckSeverity.ERROR
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    name: str
+    kind: str
+    severity: dg.AssetCheckSeverity
+    description: str
+    run: Callable[["CheckInput"], rules.RuleResult]
+    deps: tuple[str, ...] = ()
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == ERROR
+
+
+@dataclass
+class CheckInput:
+    store: Warehouse
+    spec: Table
+    df: pd.DataFrame
+    utility: str | None
+    month: str | None
+
+
+def _delivered_columns(spec: Table) -> list[str]:
+    return [c for c in spec.column_names if not c.startswith("_")]
+
+
+def _orphan_plan(spec: Table, fk) -> CheckPlan:
+    def run(inp: CheckInput) -> rules.RuleResult:
+        parent_spec = table(fk.ref_table)
+        if parent_spec.partitioned:
+            parent = inp.store.read(fk.ref_table, inp.utility, inp.month,
+                                    columns=list(fk.ref_columns))
+        else:
+            parent = inp.store.read(fk.ref_table, columns=list(fk.ref_columns))
+        return rules.find_orphans(inp.df, parent, fk)
+
+    return CheckPlan(f"orphans__{fk.name}", "orphans", WARN,
+                     f"({', '.join(fk.columns)}) found in {fk.ref_table}", run,
+                     deps=(fk.ref_table,))
+
+
+def _conservation_plan(spec: Table) -> CheckPlan:
+    def run(inp: CheckInput) -> rules.RuleResult:
+        landed = inp.store.row_count(f"bronze/{spec.source}", inp.utility, inp.month)
+        kept = len(inp.df)
+        rejects = inp.store.read("silver/rejects", inp.utility, inp.month,
+                                 columns=["target_table", "category", "reason_code"])
+        acc = rules.accounting(landed, kept, rejects, spec.name)
+        result = rules.check_conservation(acc)
+        result.details["rejects_by_reason"] = rules.rejects_by_reason(rejects, spec.name)
+        return result
+
+    return CheckPlan("conservation__accounting", "conservation", ERROR,
+                     f"landed (bronze/{spec.source}) = kept + exact duplicates + conflicting "
+                     "duplicates + rejected", run,
+                     deps=(f"bronze/{spec.source}", "silver/rejects"))
+
+
+def plans_for(spec: Table) -> list[CheckPlan]:
+    """Every check the registry implies for a table."""
+    plans = [CheckPlan("schema__structure", "schema", ERROR,
+                       "columns, dtypes and nullability match the schema registry",
+                       lambda inp: rules.validate_structure(inp.df, inp.spec))]
+    if spec.layer == "bronze":
+        plans.append(CheckPlan(
+            "duplicates__exact_rows", "duplicates", WARN,
+            "delivered rows repeated exactly (they are counted and set aside in silver)",
+            lambda inp: rules.find_duplicates(inp.df, _delivered_columns(inp.spec))))
+    elif spec.primary_key:
+        plans.append(CheckPlan(
+            "duplicates__primary_key", "duplicates", ERROR,
+            f"primary key ({', '.join(spec.primary_key)}) unique after de-duplication",
+            lambda inp: rules.find_duplicates(inp.df, list(spec.primary_key))))
+    plans += [_orphan_plan(spec, fk) for fk in spec.foreign_keys]
+    if any(c.has_range for c in spec.columns):
+        plans.append(CheckPlan("range__values", "range", WARN,
+                               "declared value ranges and allowed values",
+                               lambda inp: rules.validate_ranges(inp.df, inp.spec)))
+    if spec.layer == "silver" and spec.source:
+        plans.append(_conservation_plan(spec))
+    return plans
+
+
+def _markdown_table(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "_none_"
+    shown = df.astype(str).apply(lambda s: s.str.slice(0, 80))
+    head = "| " + " | ".join(shown.columns) + " |"
+    sep = "|" + "---|" * len(shown.columns)
+    body = ["| " + " | ".join(r) + " |" for r in shown.itertuples(index=False)]
+    return "\n".join([head, sep, *body])
+
+
+def result_metadata(plan: CheckPlan, res: rules.RuleResult, utility: str | None,
+                    month: str | None) -> dict:
+    meta = {
+        "kind": plan.kind,
+        "failed_count": res.failed_count,
+        "total_rows": res.total,
+        "failure_rate": round(res.failed_count / res.total, 6) if res.total else 0.0,
+        "details": dg.MetadataValue.json(_jsonable(res.details)),
+        "sample": dg.MetadataValue.md(_markdown_table(res.sample)),
+    }
+    if utility is not None:
+        meta.update({"utility": utility, "month": month})
+    return meta
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item"):
+        return obj.item()
+    return obj
+
+
+def evaluate(plans: list[CheckPlan], inp: CheckInput) -> Iterator[tuple[CheckPlan, rules.RuleResult]]:
+    for plan in plans:
+        yield plan, plan.run(inp)
+
+
+def _spec(plan: CheckPlan, asset_key: dg.AssetKey, partitions, key: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        plan.name, asset=asset_key, description=plan.description, blocking=plan.blocking,
+        partitions_def=partitions,
+        additional_deps=[dg.AssetKey(d.split("/")) for d in plan.deps if d != key],
+        metadata={"kind": plan.kind, "severity": plan.severity.value},
+    )
+
+
+def build_table_checks(key: str) -> dg.AssetChecksDefinition:
+    """One multi-asset check per table, evaluating each of its checks for the partition."""
+    spec = table(key)
+    asset_key = dg.AssetKey(key.split("/"))
+    plans = plans_for(spec)
+    partitions = month_utility_partitions if spec.partitioned else None
+    with warnings.catch_warnings():
+        # Per-partition check results are "preview" in Dagster 1.13; without them a
+        # steward would only see the latest partition's result (dagster-notes.md).
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        specs = [_spec(plan, asset_key, partitions, key) for plan in plans]
+
+    @dg.multi_asset_check(specs=specs, name=f"{spec.layer}_{spec.name}_checks", can_subset=True,
+                          description=f"Registry-driven checks of {key}")
+    def _checks(context: dg.AssetCheckExecutionContext, paths: GridflowPaths):
+        store = paths.store()
+        utility = month = None
+        if spec.partitioned:
+            utility, month = split_key(context.partition_key)
+        df = store.read(key, utility, month)
+        if df is None and spec.layer == "bronze" and spec.name not in get_utility(utility).sources:
+            context.log.info(f"{utility} does not deliver {key}: nothing to check")
+            return
+        if df is None:
+            raise FileNotFoundError(f"{key} {utility}/{month} is not in the warehouse")
+        inp = CheckInput(store, storage_spec(key, utility), df, utility, month)
+        for plan, res in evaluate(plans, inp):
+            yield dg.AssetCheckResult(
+                asset_key=asset_key, check_name=plan.name, passed=res.passed,
+                severity=plan.severity, metadata=result_metadata(plan, res, utility, month),
+                description=plan.description,
+            )
+
+    return _checks

@@ -1,0 +1,156 @@
+"""``gridflow``: generate sample drops, run the pipeline through Dagster, print the DQ
+snapshot. Exit codes: 0 success (warnings allowed), 1 a blocking check failed or a drop was
+rejected, 2 bad arguments."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from gridflow_assets.partitions import is_valid_month, is_valid_utility_id
+from gridflow_assets.resources import default_path
+
+FAULTS = ("none", "realistic", "heavy")
+
+
+def _month(value: str) -> str:
+    if not is_valid_month(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a month YYYY-MM")
+    return value
+
+
+def _utility(value: str) -> str:
+    if not is_valid_utility_id(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a utility id (A-Z, 0-9, _)")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gridflow", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write synthetic drops into the landing folder")
+    g.add_argument("--utility", required=True, choices=["IESCO", "UTILITY1", "UTILITY2", "all"])
+    g.add_argument("--meters", type=int, default=None, help="meters per utility")
+    g.add_argument("--start", type=_month, default="2025-03")
+    g.add_argument("--end", type=_month, default=None, help="last month (default: --start)")
+    g.add_argument("--seed", type=int, default=7)
+    g.add_argument("--faults", choices=FAULTS, default="realistic")
+    g.add_argument("--landing", default=None)
+
+    r = sub.add_parser("run", help="materialize every complete drop through Dagster")
+    r.add_argument("--landing", default=None)
+    r.add_argument("--warehouse", default=None)
+    r.add_argument("--utility", type=_utility, default=None)
+    r.add_argument("--month", type=_month, default=None)
+    r.add_argument("--verbose", action="store_true", help="show Dagster's own log")
+
+    d = sub.add_parser("dq", help="print the DQ snapshot")
+    d.add_argument("--warehouse", default=None)
+    d.add_argument("--utility", type=_utility, default=None)
+    d.add_argument("--month", type=_month, default=None)
+    d.add_argument("--format", choices=["text", "json", "markdown", "html"], default="text")
+
+    sub.add_parser("dictionary", help="print the data dictionary (Markdown)")
+    return p
+
+
+def _generators() -> dict:
+    from gridflow_assets.generate import GENERATORS
+
+    return GENERATORS
+
+
+def cmd_generate(args) -> int:
+    from gridflow_assets.generate.common import month_range
+
+    landing = Path(args.landing or default_path("landing"))
+    end = args.end or args.start
+    months = month_range(args.start, end)
+    if not months:
+        print(f"gridflow generate: --end {end} is before --start {args.start}", file=sys.stderr)
+        return 2
+    gens = _generators()
+    utilities = sorted(gens) if args.utility == "all" else [args.utility]
+    for utility in utilities:
+        if utility not in gens:
+            print(f"gridflow generate: no generator for {utility}", file=sys.stderr)
+            return 2
+        started = time.perf_counter()
+        kwargs = {"seed": args.seed, "faults": args.faults}
+        if args.meters is not None:
+            kwargs["meters"] = args.meters
+        folders = gens[utility](landing, months, **kwargs)
+        print(f"{utility}: {len(folders)} drop(s) in {time.perf_counter() - started:.1f}s "
+              f"→ {landing / utility}")
+    return 0
+
+
+def _instance():
+    import dagster as dg
+
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return dg.DagsterInstance.get()
+
+
+def cmd_run(args) -> int:
+    from gridflow_assets.orchestration.runner import run_drops
+
+    landing = args.landing or default_path("landing")
+    warehouse = args.warehouse or default_path("warehouse")
+    instance = _instance()
+    outcome = run_drops(instance, landing, warehouse, utility=args.utility, month=args.month,
+                        verbose=args.verbose, out=print)
+    print()
+    _print_snapshot(instance, warehouse, "text", args.utility, args.month)
+    return 0 if outcome.ok else 1
+
+
+def _print_snapshot(instance, warehouse: str, fmt: str, utility=None, month=None) -> None:
+    from gridflow_assets.dq.snapshot import build_snapshot, check_history, render
+    from gridflow_assets.warehouse import Warehouse
+
+    snap = build_snapshot(Warehouse(warehouse), check_history(instance), utility, month)
+    text = render(snap, fmt)
+    if fmt == "html":
+        reports = Path(default_path("reports"))
+        reports.mkdir(parents=True, exist_ok=True)
+        path = reports / "dq_dashboard.html"
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+        return
+    print(text)
+
+
+def cmd_dq(args) -> int:
+    warehouse = args.warehouse or default_path("warehouse")
+    _print_snapshot(_instance(), warehouse, args.format, args.utility, args.month)
+    return 0
+
+
+def cmd_dictionary(args) -> int:
+    from gridflow_assets.registry import TABLES
+    from gridflow_assets.registry.derive import data_dictionary_markdown
+    from gridflow_assets.utilities import all_utilities
+
+    sources = {u.utility_id: u.sources for u in all_utilities()}
+    print(data_dictionary_markdown(list(TABLES.values()), sources))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"generate": cmd_generate, "run": cmd_run, "dq": cmd_dq,
+               "dictionary": cmd_dictionary}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

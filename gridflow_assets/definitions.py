@@ -1,0 +1,66 @@
+"""The code location: ``build_defs`` returns a fresh ``Definitions`` (tests pass overrides).
+
+``defs`` at module level is what ``dagster dev`` / ``workspace.yaml`` load; it reads the
+folder environment variables when the module is loaded by Dagster, not at import of the
+library modules.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from gridflow_assets.assets.bronze import bronze_tables
+from gridflow_assets.assets.experience import daily_summaries
+from gridflow_assets.assets.gold import (
+    dim_date,
+    dim_meter,
+    dim_service_point,
+    dim_service_point_external,
+    dim_time,
+    dim_utility,
+    fact_readings,
+)
+from gridflow_assets.assets.silver import silver_tables
+from gridflow_assets.checks.factory import build_table_checks
+from gridflow_assets.partitions import month_utility_partitions
+from gridflow_assets.registry import TABLES
+from gridflow_assets.resources import GridflowPaths, ParquetIOManager, default_path
+
+PARTITIONED_ASSETS = [bronze_tables, silver_tables, dim_service_point,
+                      dim_service_point_external, dim_meter, fact_readings, daily_summaries]
+REFERENCE_ASSETS = [dim_utility, dim_date, dim_time]
+
+PARTITION_JOB = "partition_job"
+REFERENCE_JOB = "reference_job"
+
+partition_job = dg.define_asset_job(
+    PARTITION_JOB,
+    selection=dg.AssetSelection.assets(*PARTITIONED_ASSETS),
+    partitions_def=month_utility_partitions,
+    description="Everything of one month × utility partition: bronze → silver → gold → "
+                "experience, with every asset's checks.",
+    executor_def=dg.in_process_executor,
+)
+reference_job = dg.define_asset_job(
+    REFERENCE_JOB, selection=dg.AssetSelection.assets(*REFERENCE_ASSETS),
+    description="Reference dimensions that are not partitioned (utility, date, time).",
+    executor_def=dg.in_process_executor,
+)
+
+
+def build_defs(landing: str | None = None, warehouse: str | None = None,
+               reports: str | None = None) -> dg.Definitions:
+    paths = GridflowPaths(landing=landing or default_path("landing"),
+                          warehouse=warehouse or default_path("warehouse"),
+                          reports=reports or default_path("reports"))
+    checks = [build_table_checks(key) for key in TABLES]
+    return dg.Definitions(
+        assets=[*PARTITIONED_ASSETS, *REFERENCE_ASSETS],
+        asset_checks=checks,
+        jobs=[partition_job, reference_job],
+        resources={"paths": paths, "warehouse_io": ParquetIOManager(warehouse=paths.warehouse)},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs()

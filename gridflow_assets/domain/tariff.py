@@ -1,0 +1,435 @@
+"""IESCO (NEPRA uniform) tariff as effective-dated data, and the bill arithmetic built on it.
+
+Every rate, slab boundary, charge and threshold lives in the CSV files next to this module
+(``iesco_tariff.csv``, ``iesco_fixed_charges.csv``, ``iesco_levies.csv``,
+``iesco_tariff_codes.csv``), each row carrying an ``effective_from`` date. Tariffs change
+every fiscal year and levies change on their own dates, so a bill must be priced with the
+rows in force for *its* month; keeping them as data lets generators and reconciliation
+checks share one source of truth and lets a new tariff year be added without code changes.
+
+Effective-dating works per key: for each scheme (energy), category (fixed charges) and
+parameter (levies) the rows with the latest ``effective_from`` on or before the date apply.
+
+Slab rows cover units in ``(from_units - 1, to_units]`` (an empty ``to_units`` is open
+ended), which reads like the published tables (1-100, 101-200, ...) and still prices
+fractional units. Methods:
+
+* ``slab_wise`` (lifeline, protected): each slab's units at that slab's rate, which is the
+  "previous slab benefit" (150 protected units = 100 x 10.54 + 50 x 13.01).
+* ``highest_slab`` (unprotected): all units at the rate of the highest slab reached.
+* ``flat``: one open-ended row, all units at its rate.
+
+A scheme's last finite ``to_units`` is also its eligibility limit: a lifeline consumer above
+it is billed as protected (when protected) or unprotected, a protected consumer above it as
+unprotected. Money is rounded half-up to paisa at each printed component, exactly as the
+delivered bills show it (drop-formats.md), so recomputation reproduces printed figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+RESIDENTIAL = "residential"
+LIFELINE_SCHEME = "residential_lifeline"
+PROTECTED_SCHEME = "residential_protected"
+UNPROTECTED_SCHEME = "residential_unprotected"
+
+BILL_COLUMNS = (
+    "variable_charges", "fixed_charges", "gst", "electricity_duty", "tv_fee",
+    "late_payment_surcharge", "total_amount", "amount_within_due_date", "amount_after_due_date",
+)
+
+# Added (in units of paisa) before flooring so that amounts meant as exact half-paisa,
+# e.g. 1.005 stored as 1.00499999..., still round up as a cashier would.
+_HALF_UP_NUDGE = 1e-6
+
+_DataDate = date | datetime | pd.Timestamp | str
+
+
+@dataclass(frozen=True)
+class EnergyScheme:
+    """One version of one scheme's energy slabs (lows are exclusive, highs inclusive)."""
+
+    effective_from: date
+    scheme: str
+    method: str
+    lows: tuple[float, ...]
+    highs: tuple[float, ...]
+    rates: tuple[float, ...]
+
+    @property
+    def max_units(self) -> float:
+        """Units above which the scheme no longer applies (``inf`` when open ended)."""
+        return self.highs[-1]
+
+
+@dataclass(frozen=True)
+class _Bands:
+    """One version of a category's fixed-charge bands."""
+
+    effective_from: date
+    lows: tuple[float, ...]
+    highs: tuple[float, ...]
+    charges: tuple[float, ...]
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    text = resources.files("gridflow_assets.domain").joinpath(name).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _upper(value: str) -> float:
+    return math.inf if value.strip() == "" else float(value)
+
+
+@cache
+def _energy_versions() -> dict[str, list[EnergyScheme]]:
+    grouped: dict[tuple[str, date], list[dict[str, str]]] = {}
+    for row in _rows("iesco_tariff.csv"):
+        key = (row["scheme"], date.fromisoformat(row["effective_from"]))
+        grouped.setdefault(key, []).append(row)
+    versions: dict[str, list[EnergyScheme]] = {}
+    for (scheme, eff), rows in grouped.items():
+        rows = sorted(rows, key=lambda r: float(r["from_units"]))
+        methods = {r["method"] for r in rows}
+        if len(methods) != 1 or next(iter(methods)) not in ("slab_wise", "highest_slab", "flat"):
+            raise ValueError(f"tariff data: scheme {scheme} {eff} has methods {methods}")
+        versions.setdefault(scheme, []).append(EnergyScheme(
+            effective_from=eff, scheme=scheme, method=methods.pop(),
+            lows=tuple(float(r["from_units"]) - 1 for r in rows),
+            highs=tuple(_upper(r["to_units"]) for r in rows),
+            rates=tuple(float(r["rate_rs_per_kwh"]) for r in rows),
+        ))
+    return {k: sorted(v, key=lambda s: s.effective_from) for k, v in versions.items()}
+
+
+@cache
+def _fixed_versions() -> dict[str, list[_Bands]]:
+    grouped: dict[tuple[str, date], list[dict[str, str]]] = {}
+    for row in _rows("iesco_fixed_charges.csv"):
+        key = (row["category"], date.fromisoformat(row["effective_from"]))
+        grouped.setdefault(key, []).append(row)
+    versions: dict[str, list[_Bands]] = {}
+    for (category, eff), rows in grouped.items():
+        rows = sorted(rows, key=lambda r: float(r["from_units"]))
+        versions.setdefault(category, []).append(_Bands(
+            effective_from=eff,
+            lows=tuple(float(r["from_units"]) - 1 for r in rows),
+            highs=tuple(_upper(r["to_units"]) for r in rows),
+            charges=tuple(float(r["fixed_charge_rs"]) for r in rows),
+        ))
+    return {k: sorted(v, key=lambda b: b.effective_from) for k, v in versions.items()}
+
+
+@cache
+def _levy_versions() -> dict[str, list[tuple[date, float]]]:
+    versions: dict[str, list[tuple[date, float]]] = {}
+    for row in _rows("iesco_levies.csv"):
+        versions.setdefault(row["parameter"], []).append(
+            (date.fromisoformat(row["effective_from"]), float(row["value"])))
+    return {k: sorted(v) for k, v in versions.items()}
+
+
+@cache
+def tariff_codes() -> dict[str, str]:
+    """IESCO ``tariff_category`` code (``A-1``, ``B-2``, ...) → tariff category name."""
+    return {row["code"]: row["category"] for row in _rows("iesco_tariff_codes.csv")}
+
+
+def earliest_effective_date() -> date:
+    """First date for which a complete tariff is in force (bills before it cannot be priced)."""
+    firsts = [v[0].effective_from for v in _energy_versions().values()]
+    firsts += [v[0][0] for v in _levy_versions().values()]
+    return max(firsts)
+
+
+def _as_date(value: _DataDate) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _pick(versions: list[Any], when: date, what: str, eff=lambda v: v.effective_from) -> Any:
+    chosen = None
+    for version in versions:
+        if eff(version) <= when:
+            chosen = version
+    if chosen is None:
+        raise ValueError(f"no IESCO tariff data for {what} in force on {when.isoformat()}")
+    return chosen
+
+
+def _scheme_in_force(scheme: str, when: date) -> EnergyScheme:
+    versions = _energy_versions().get(scheme)
+    if versions is None:
+        raise ValueError(f"unknown tariff scheme {scheme!r}")
+    return _pick(versions, when, f"scheme {scheme}")
+
+
+def _category(category: str) -> str:
+    """Accept an IESCO code (``A-2``) or a category name (``commercial``)."""
+    codes = tariff_codes()
+    if category in codes:
+        return codes[category]
+    if category in set(codes.values()):
+        return category
+    raise ValueError(f"unknown IESCO tariff category {category!r}")
+
+
+def _paisa(value: Any) -> Any:
+    """Round half-up to paisa; one function for scalars and arrays so both agree bit for bit."""
+    return np.floor(np.asarray(value, dtype=float) * 100.0 + 0.5 + _HALF_UP_NUDGE) / 100.0
+
+
+def _check_units(units: float) -> float:
+    units = float(units)
+    if not math.isfinite(units) or units < 0:
+        raise ValueError(f"units must be a finite number >= 0, got {units!r}")
+    return units
+
+
+def scheme_for(units: float, category: str, billing_month: _DataDate,
+               protected: bool = False, lifeline: bool = False) -> EnergyScheme:
+    """The energy scheme (slab table) that prices these units for this consumer and month."""
+    units = _check_units(units)
+    when = _as_date(billing_month)
+    cat = _category(category)
+    if cat != RESIDENTIAL:
+        return _scheme_in_force(cat, when)
+    candidates = ([LIFELINE_SCHEME] if lifeline else []) + \
+                 ([PROTECTED_SCHEME] if protected else []) + [UNPROTECTED_SCHEME]
+    for name in candidates:
+        scheme = _scheme_in_force(name, when)
+        if units <= scheme.max_units:
+            return scheme
+    raise ValueError(f"tariff data: no residential scheme covers {units} units on {when}")
+
+
+def _energy_scalar(units: float, scheme: EnergyScheme) -> float:
+    if scheme.method == "slab_wise":
+        total = 0.0
+        for low, high, rate in zip(scheme.lows, scheme.highs, scheme.rates):
+            total = total + min(max(units - low, 0.0), high - low) * rate
+        return total
+    for high, rate in zip(scheme.highs, scheme.rates):
+        if units <= high:
+            return units * rate
+    return units * scheme.rates[-1]
+
+
+def energy_charge(units: float, category: str, billing_month: _DataDate,
+                  protected: bool = False, lifeline: bool = False) -> float:
+    """Energy (variable) charge in Rs, rounded to paisa, with the tariff of ``billing_month``.
+
+    ``category`` is an IESCO code (``A-1``) or a category name (``residential``); the
+    ``protected`` / ``lifeline`` flags only matter for residential consumers.
+    """
+    scheme = scheme_for(units, category, billing_month, protected, lifeline)
+    return float(_paisa(_energy_scalar(float(units), scheme)))
+
+
+def _bands_in_force(category: str, when: date) -> _Bands | None:
+    versions = _fixed_versions().get(category)
+    if not versions or versions[0].effective_from > when:
+        return None
+    return _pick(versions, when, f"fixed charges of {category}")
+
+
+def fixed_charge(units: float, category: str, billing_month: _DataDate) -> float:
+    """Fixed charge in Rs for the units band; categories without bands pay none."""
+    units = _check_units(units)
+    bands = _bands_in_force(_category(category), _as_date(billing_month))
+    if bands is None:
+        return 0.0
+    for low, high, charge in zip(bands.lows, bands.highs, bands.charges):
+        if low < units <= high:
+            return float(_paisa(charge))
+    return 0.0
+
+
+def rates_in_force(billing_month: _DataDate) -> dict[str, Any]:
+    """Levies and bill factors in force on a date, for generators and reconciliation checks.
+
+    Keys: ``gst_rate``, ``electricity_duty_rate``, ``tv_fee_rs``, ``after_due_factor``,
+    ``late_surcharge_grace_days``, ``late_surcharge_rate_within_grace``,
+    ``late_surcharge_rate_after_grace`` (floats) and ``energy_rates_effective_from`` (the date
+    of the residential unprotected slab version in force, i.e. the tariff year).
+    """
+    when = _as_date(billing_month)
+    rates: dict[str, Any] = {
+        name: _pick(versions, when, name, eff=lambda v: v[0])[1]
+        for name, versions in _levy_versions().items()
+    }
+    rates["energy_rates_effective_from"] = _scheme_in_force(UNPROTECTED_SCHEME, when).effective_from
+    return rates
+
+
+def compute_bill(units: float, category: str, billing_month: _DataDate,
+                 protected: bool = False, lifeline: bool = False,
+                 tv_fee_applies: bool = True) -> dict[str, float]:
+    """Price one monthly bill at issue (no late surcharge yet), components rounded to paisa.
+
+    ``gst = 18% x (variable + fixed)``, ``duty = rate x variable``, ``total`` = sum of the
+    rounded components, ``amount_within_due_date = total``, ``amount_after_due_date =
+    factor x total`` with every rate taken from the data in force for ``billing_month``.
+    """
+    when = _as_date(billing_month)
+    rates = rates_in_force(when)
+    variable = energy_charge(units, category, when, protected, lifeline)
+    fixed = fixed_charge(units, category, when)
+    gst = float(_paisa(rates["gst_rate"] * (variable + fixed)))
+    duty = float(_paisa(rates["electricity_duty_rate"] * variable))
+    tv_fee = float(_paisa(rates["tv_fee_rs"])) if tv_fee_applies else 0.0
+    surcharge = 0.0
+    total = float(_paisa(variable + fixed + gst + duty + tv_fee + surcharge))
+    return {
+        "variable_charges": variable,
+        "fixed_charges": fixed,
+        "gst": gst,
+        "electricity_duty": duty,
+        "tv_fee": tv_fee,
+        "late_payment_surcharge": surcharge,
+        "total_amount": total,
+        "amount_within_due_date": total,
+        "amount_after_due_date": float(_paisa(rates["after_due_factor"] * total)),
+    }
+
+
+def late_surcharge(total: float, due_date: _DataDate, payment_date: _DataDate | None) -> float:
+    """Late payment surcharge in Rs for a payment made on ``payment_date``.
+
+    The rule in force on the due date applies (flat 10% before October 2024; afterwards 5%
+    within 3 days of the due date, 10% later). Unpaid (``None``) or on-time payments attract
+    nothing here: whether an unpaid bill is charged is the caller's decision.
+    """
+    if payment_date is None:
+        return 0.0
+    due, paid = _as_date(due_date), _as_date(payment_date)
+    days_late = (paid - due).days
+    if days_late <= 0:
+        return 0.0
+    rates = rates_in_force(due)
+    rate = (rates["late_surcharge_rate_within_grace"]
+            if days_late <= rates["late_surcharge_grace_days"]
+            else rates["late_surcharge_rate_after_grace"])
+    return float(_paisa(rate * float(total)))
+
+
+def late_surcharges(totals: Any, due_dates: Any, payment_dates: Any) -> np.ndarray:
+    """Vectorized :func:`late_surcharge`; missing payment dates (NaT/None) give 0."""
+    totals = np.asarray(totals, dtype=float)
+    due = pd.to_datetime(pd.Series(list(due_dates))).to_numpy()
+    paid = pd.to_datetime(pd.Series(list(payment_dates))).to_numpy()
+    days_late = (paid - due) / np.timedelta64(1, "D")
+    late = ~np.isnan(days_late) & (days_late > 0)
+    rate = np.zeros(len(totals))
+    for day in np.unique(due[late]):
+        rates = rates_in_force(pd.Timestamp(day))
+        rows = late & (due == day)
+        rate[rows] = np.where(days_late[rows] <= rates["late_surcharge_grace_days"],
+                              rates["late_surcharge_rate_within_grace"],
+                              rates["late_surcharge_rate_after_grace"])
+    return np.where(late, _paisa(rate * totals), 0.0)
+
+
+def _energy_vector(units: np.ndarray, scheme: EnergyScheme) -> np.ndarray:
+    if scheme.method == "slab_wise":
+        total = np.zeros(len(units))
+        for low, high, rate in zip(scheme.lows, scheme.highs, scheme.rates):
+            total = total + np.minimum(np.maximum(units - low, 0.0), high - low) * rate
+        return total
+    highs = np.asarray(scheme.highs)
+    index = np.minimum(np.searchsorted(highs, units, side="left"), len(highs) - 1)
+    return units * np.asarray(scheme.rates)[index]
+
+
+def _fixed_vector(units: np.ndarray, bands: _Bands) -> np.ndarray:
+    highs = np.asarray(bands.highs)
+    index = np.searchsorted(highs, units, side="left")
+    inside = index < len(highs)
+    index = np.minimum(index, len(highs) - 1)
+    inside &= units > np.asarray(bands.lows)[index]
+    return np.where(inside, np.asarray(bands.charges)[index], 0.0)
+
+
+def compute_bills(df: pd.DataFrame) -> pd.DataFrame:
+    """Vectorized :func:`compute_bill` for many consumers at once (same figures, row by row).
+
+    ``df`` needs ``units``, ``category`` (code or name) and ``billing_month``; ``protected``,
+    ``lifeline`` (default False) and ``tv_fee_applies`` (default True) are optional. Returns
+    the :data:`BILL_COLUMNS` on ``df``'s index. Work is per distinct month and scheme, never
+    per row, so thousands of bills price in milliseconds.
+    """
+    n = len(df)
+    units = df["units"].to_numpy(dtype=float)
+    if n and (~np.isfinite(units) | (units < 0)).any():
+        raise ValueError("units must be finite numbers >= 0")
+    categories = np.array([_category(c) for c in df["category"].astype(str)], dtype=object) \
+        if n else np.array([], dtype=object)
+    months = pd.to_datetime(df["billing_month"]).dt.normalize().to_numpy()
+
+    def flag(name: str, default: bool) -> np.ndarray:
+        if name not in df:
+            return np.full(n, default)
+        return df[name].fillna(default).astype(bool).to_numpy()
+
+    protected, lifeline, tv_applies = flag("protected", False), flag("lifeline", False), \
+        flag("tv_fee_applies", True)
+
+    variable = np.zeros(n)
+    fixed = np.zeros(n)
+    gst_rate, duty_rate, tv_fee, after_factor = (np.zeros(n) for _ in range(4))
+    for month in np.unique(months):
+        in_month = months == month
+        when = pd.Timestamp(month).date()
+        rates = rates_in_force(when)
+        gst_rate[in_month] = rates["gst_rate"]
+        duty_rate[in_month] = rates["electricity_duty_rate"]
+        tv_fee[in_month] = rates["tv_fee_rs"]
+        after_factor[in_month] = rates["after_due_factor"]
+
+        schemes = np.where(categories == RESIDENTIAL, UNPROTECTED_SCHEME, categories)
+        residential = in_month & (categories == RESIDENTIAL)
+        for name, wanted in ((PROTECTED_SCHEME, protected), (LIFELINE_SCHEME, lifeline)):
+            limit = _scheme_in_force(name, when).max_units
+            schemes[residential & wanted & (units <= limit)] = name
+        for name in np.unique(schemes[in_month]):
+            rows = in_month & (schemes == name)
+            variable[rows] = _energy_vector(units[rows], _scheme_in_force(str(name), when))
+        for category in np.unique(categories[in_month]):
+            bands = _bands_in_force(str(category), when)
+            if bands is not None:
+                rows = in_month & (categories == category)
+                fixed[rows] = _fixed_vector(units[rows], bands)
+
+    variable = _paisa(variable)
+    fixed = _paisa(fixed)
+    gst = _paisa(gst_rate * (variable + fixed))
+    duty = _paisa(duty_rate * variable)
+    tv = np.where(tv_applies, _paisa(tv_fee), 0.0)
+    surcharge = np.zeros(n)
+    total = _paisa(variable + fixed + gst + duty + tv + surcharge)
+    out = pd.DataFrame({
+        "variable_charges": variable,
+        "fixed_charges": fixed,
+        "gst": gst,
+        "electricity_duty": duty,
+        "tv_fee": tv,
+        "late_payment_surcharge": surcharge,
+        "total_amount": total,
+        "amount_within_due_date": total,
+        "amount_after_due_date": _paisa(after_factor * total),
+    }, index=df.index)
+    return out[list(BILL_COLUMNS)]

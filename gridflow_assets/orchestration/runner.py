@@ -1,0 +1,131 @@
+"""Materialize complete drops through Dagster's own execution on a persistent instance.
+
+Used by ``gridflow run``: discovers complete drops, registers new utilities as dynamic
+partitions, materializes the reference dimensions, then one run per month × utility
+partition, reporting progress and the reason of any failure (naming drop, file, column and
+row for unreadable drops).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
+from gridflow_assets.landing import discover_drops
+from gridflow_assets.partitions import UTILITY_DIMENSION, partition_key
+from gridflow_assets.utilities import get_utility
+from gridflow_assets.warehouse import Warehouse
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+@dataclass
+class PartitionOutcome:
+    utility: str
+    month: str
+    ok: bool
+    seconds: float
+    message: str = ""
+    run_id: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    partitions: list[PartitionOutcome] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.partitions)
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The most useful line of a failed run: the user error, not Dagster's wrapper."""
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        err = event.event_specific_data.error
+        chain = []
+        while err is not None:
+            chain.append(err)
+            err = err.cause
+        user = next((e for e in chain if e.cls_name == "DropError"), chain[-1])
+        return f"[{event.step_key}] {user.cls_name}: {user.message.strip()}"
+    return "run failed"
+
+
+
+
+class _UndeliveredTableFilter(logging.Filter):
+    """A utility that does not deliver a table (NY: no bills) leaves that table's blocking
+    checks without a result, and Dagster logs a warning for each. Expected, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "emitted no result" not in record.getMessage()
+
+
+logging.getLogger("dagster._core.execution.plan.active").addFilter(_UndeliveredTableFilter())
+
+
+def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
+              utility: str | None = None, month: str | None = None, verbose: bool = False,
+              out: Callable[[str], None] = print) -> RunOutcome:
+    outcome = RunOutcome()
+    drops, skipped = discover_drops(landing)
+    outcome.skipped = skipped
+    for name, reason in skipped:
+        out(f"skipped {name}: {reason}")
+    drops = [d for d in drops if (utility is None or d.utility == utility)
+             and (month is None or d.month == month)]
+    if not drops:
+        out(f"no complete drop in {landing}" + (f" for {utility or ''} {month or ''}"
+                                                if utility or month else ""))
+        return outcome
+    runnable = []
+    for drop in drops:
+        try:
+            get_utility(drop.utility)
+        except KeyError as exc:
+            outcome.partitions.append(PartitionOutcome(drop.utility, drop.month, False, 0.0,
+                                                       f"drop {drop.name} rejected: {exc}"))
+            out(f"✗ {drop.name}: rejected: {exc.args[0]}")
+            continue
+        runnable.append(drop)
+    known = set(instance.get_dynamic_partitions(UTILITY_DIMENSION))
+    new = sorted({d.utility for d in runnable} - known)
+    if new:
+        instance.add_dynamic_partitions(UTILITY_DIMENSION, new)
+        out(f"new utility partition(s): {', '.join(new)}")
+    defs = build_defs(landing=landing, warehouse=warehouse)
+    run_config = {} if verbose else QUIET
+    store = Warehouse(warehouse)
+    if not store.exists("gold/dim_date"):
+        res = defs.resolve_job_def(REFERENCE_JOB).execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False)
+        out(f"reference dimensions: {'ok' if res.success else failure_message(res)}")
+    job = defs.resolve_job_def(PARTITION_JOB)
+    for i, drop in enumerate(runnable, start=1):
+        started = time.perf_counter()
+        out(f"[{i}/{len(runnable)}] {drop.name} …")
+        res = job.execute_in_process(instance=instance, run_config=run_config,
+                                     partition_key=partition_key(drop.utility, drop.month),
+                                     raise_on_error=False)
+        took = time.perf_counter() - started
+        if res.success:
+            readings = store.row_count("bronze/readings", drop.utility, drop.month)
+            kept = store.row_count("silver/intervals", drop.utility, drop.month)
+            rejects = store.row_count("silver/rejects", drop.utility, drop.month)
+            msg = (f"{readings:,} readings landed → {kept:,} intervals kept, {rejects:,} "
+                   f"rows in rejects ({readings / took:,.0f} readings/s)")
+            out(f"    ✓ {took:.1f}s: {msg}")
+        else:
+            msg = failure_message(res)
+            out(f"    ✗ {took:.1f}s: {msg}")
+        outcome.partitions.append(PartitionOutcome(drop.utility, drop.month, res.success,
+                                                   took, msg, res.run_id))
+    return outcome

@@ -1,0 +1,42 @@
+"""Pseudonymisation for anything that leaves the utility: keyed hashes, never plain ids.
+
+The key comes from ``GRIDFLOW_PII_SECRET``. Without it, a random per-installation key is
+created once beside the warehouse (mode 0600, git-ignored) so that demo runs work and ids
+stay stable across reruns; production sets the variable. There is no key in the code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+import pandas as pd
+
+ENV_SECRET = "GRIDFLOW_PII_SECRET"
+
+
+def load_secret(warehouse: str | Path) -> bytes:
+    value = os.environ.get(ENV_SECRET)
+    if value:
+        return value.encode()
+    path = Path(warehouse).parent / ".pii_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def pseudonymize(values: pd.Series, secret: bytes, prefix: str = "sp_") -> pd.Series:
+    """HMAC-SHA256 of each value (first 20 hex digits): stable, not reversible without key."""
+    def one(v: object) -> str | None:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return None
+        return prefix + hmac.new(secret, str(v).encode(), hashlib.sha256).hexdigest()[:20]
+    uniques = pd.unique(values.astype("object"))
+    mapping = {u: one(u) for u in uniques}
+    return values.astype("object").map(mapping)

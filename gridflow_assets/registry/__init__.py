@@ -1,0 +1,24 @@
+"""The schema registry: one declaration per table, everything else generated from it."""
+
+from __future__ import annotations
+
+from gridflow_assets.registry.gold import EXPERIENCE, GOLD
+from gridflow_assets.registry.model import Column, ForeignKey, Table
+from gridflow_assets.registry.tables import BRONZE, SILVER
+
+TABLES: dict[str, Table] = {
+    t.key: t
+    for group in (BRONZE, SILVER, GOLD, EXPERIENCE)
+    for t in group.values()
+}
+
+
+def table(key: str) -> Table:
+    """Look a table up by ``layer/name``."""
+    try:
+        return TABLES[key]
+    except KeyError:
+        raise KeyError(f"no table {key!r} in the registry; known: {sorted(TABLES)}") from None
+
+
+__all__ = ["Column", "ForeignKey", "Table", "TABLES", "table"]

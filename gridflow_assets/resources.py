@@ -1,0 +1,109 @@
+"""Configurable resources: where drops land, where the warehouse and reports live, and the
+IO manager that stores every table as hive-partitioned Parquet."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from gridflow_assets.partitions import split_key
+from gridflow_assets.registry import table
+from gridflow_assets.registry.derive import column_schema
+from gridflow_assets.registry.model import Table
+from gridflow_assets.registry.tables import bronze_for_source
+from gridflow_assets.warehouse import Warehouse
+
+DEFAULTS = {"landing": "data/landing", "warehouse": "data/warehouse",
+            "reports": "data/reports"}
+ENV = {"landing": "GRIDFLOW_LANDING", "warehouse": "GRIDFLOW_WAREHOUSE",
+       "reports": "GRIDFLOW_REPORTS"}
+
+
+def default_path(kind: str) -> str:
+    """The environment variable if set, else the default under the working directory."""
+    return str(Path(os.environ.get(ENV[kind], DEFAULTS[kind])).resolve())
+
+
+class GridflowPaths(dg.ConfigurableResource):
+    """Folders of the platform (see interfaces.md; env vars override the defaults)."""
+
+    landing: str
+    warehouse: str
+    reports: str
+
+    def store(self) -> Warehouse:
+        return Warehouse(self.warehouse)
+
+
+def storage_spec(key: str, utility: str | None) -> Table:
+    """The registry table to store ``key`` with: bronze tables take the utility's columns."""
+    spec = table(key)
+    if spec.layer == "bronze" and utility is not None:
+        from gridflow_assets.utilities import get_utility
+
+        source = get_utility(utility).sources[spec.name]
+        return bronze_for_source(spec.name, source.columns, source.pii_columns)
+    return spec
+
+
+class ParquetIOManager(dg.ConfigurableIOManager):
+    """Stores each partition as one Parquet file, swapped in atomically.
+
+    Outputs of runs over several partitions at once may be a dict of partition key → frame.
+    """
+
+    warehouse: str
+
+    def _key(self, context) -> str:
+        return "/".join(context.asset_key.path)
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | dict | None) -> None:
+        if obj is None:
+            return
+        key = self._key(context)
+        store = Warehouse(self.warehouse)
+        if not context.has_asset_partitions:
+            path = store.write(key, obj)
+            context.add_output_metadata({"path": str(path), "dagster/row_count": len(obj)})
+            return
+        frames = obj if isinstance(obj, dict) else {context.asset_partition_key: obj}
+        rows = 0
+        for pkey, frame in frames.items():
+            utility, month = split_key(pkey)
+            spec = storage_spec(key, utility)
+            store.write(key, frame, utility, month, spec=spec)
+            rows += len(frame)
+        context.add_output_metadata({"dagster/row_count": rows,
+                                     "path": str(store.table_dir(key))})
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | dict:
+        key = self._key(context)
+        store = Warehouse(self.warehouse)
+        if not context.has_asset_partitions:
+            df = store.read(key)
+            if df is None:
+                raise FileNotFoundError(f"{key} has not been materialized yet")
+            return df
+        keys = context.asset_partition_keys
+        frames = {}
+        for pkey in keys:
+            utility, month = split_key(pkey)
+            df = store.read(key, utility, month)
+            if df is None:
+                raise FileNotFoundError(f"{key} partition {utility}/{month} has not been "
+                                        "materialized yet")
+            frames[pkey] = df
+        return frames[keys[0]] if len(keys) == 1 else frames
+
+
+def table_metadata(key: str) -> dict:
+    """Static metadata for an asset: column schema (from the registry), PII columns."""
+    spec = table(key)
+    meta = {"dagster/column_schema": column_schema(spec), "grain": spec.grain,
+            "primary_key": ", ".join(spec.primary_key) or "—"}
+    if spec.pii_columns:
+        meta["pii_columns"] = ", ".join(spec.pii_columns)
+    return meta

@@ -1,0 +1,45 @@
+"""What a utility is to the platform: identity, time zone, delivered files, and one
+function turning its bronze tables into the common silver model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from gridflow_assets.landing import SourceFile
+
+
+@dataclass(frozen=True)
+class SilverInput:
+    utility: str
+    month: str
+    timezone: str
+    bronze: dict[str, pd.DataFrame]  # bronze table name -> frame (only delivered tables)
+
+
+@dataclass
+class SilverOutput:
+    tables: dict[str, pd.DataFrame]  # silver table name -> frame (rejects excluded)
+    rejects: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Utility:
+    """One entry of the utility registry. Adding a utility = one of these + its adapter."""
+
+    utility_id: str
+    name: str
+    country: str
+    timezone: str
+    currency: str | None
+    vocabulary: str
+    sources: dict[str, SourceFile]  # bronze table -> delivered file
+    to_silver: Callable[[SilverInput], SilverOutput]
+    expected_delivery_day: int = 10  # day of the following month the drop is due
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def tables(self) -> list[str]:
+        return list(self.sources)
