@@ -1,0 +1,127 @@
+"""The asset graph through Dagster's own execution: checks per partition, blocking, reruns."""
+
+import hashlib
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
+from gridflow_assets.partitions import partition_key
+from gridflow_assets.utilities import get_utility, register, unregister
+from gridflow_assets.utilities.base import SilverOutput, Utility
+from gridflow_assets.warehouse import Warehouse
+from gridflow_assets_tests.crafted import land_utility1, land_utility2
+
+
+def _run(defs, instance, utility, month="2025-03"):
+    instance.add_dynamic_partitions("utility", [utility])
+    return defs.resolve_job_def(PARTITION_JOB).execute_in_process(
+        instance=instance, partition_key=partition_key(utility, month), raise_on_error=False)
+
+
+def _checks(result):
+    out = {}
+    for ev in result.all_events:
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION":
+            d = ev.event_specific_data
+            out[("/".join(d.asset_key.path), d.check_name)] = d
+    return out
+
+
+@pytest.fixture
+def ran(defs, folders, instance):
+    land_utility1(folders[0])
+    land_utility2(folders[0])
+    assert defs.resolve_job_def(REFERENCE_JOB).execute_in_process(instance=instance).success
+    results = {u: _run(defs, instance, u) for u in ("UTILITY1", "UTILITY2")}
+    return results, Warehouse(folders[1])
+
+
+def test_every_layer_materialized_per_partition(ran):
+    results, store = ran
+    assert all(r.success for r in results.values())
+    for key in ("bronze/readings", "silver/intervals", "silver/rejects", "gold/fact_readings",
+                "gold/dim_meter", "gold/dim_service_point", "experience/daily_summaries"):
+        assert store.partitions(key) == [("UTILITY1", "2025-03"), ("UTILITY2", "2025-03")]
+    # The NY utilities deliver no bills: no partition of them exists.
+    assert store.partitions("bronze/bills") == [] and store.partitions("silver/bills") == []
+    path = store.partition_path("silver/intervals", "UTILITY1", "2025-03")
+    assert path.as_posix().endswith("silver/intervals/utility=UTILITY1/month=2025-03/part-0.parquet")
+
+
+def test_check_results_carry_counts_samples_and_severity(ran):
+    results, _ = ran
+    checks = _checks(results["UTILITY2"])
+    orphan = checks[("silver/intervals", "orphans__meter_id")]
+    assert not orphan.passed and orphan.severity == dg.AssetCheckSeverity.WARN
+    assert orphan.metadata["failed_count"].value == 1
+    assert "UTILITY2:555555555" in orphan.metadata["sample"].value
+    assert orphan.partition == partition_key("UTILITY2", "2025-03")
+    cons = checks[("silver/intervals", "conservation__accounting")]
+    assert cons.passed and cons.severity == dg.AssetCheckSeverity.ERROR
+    assert cons.metadata["details"].value["duplicates_conflicting"] == 1
+    kinds = {name.split("__")[0] for _, name in checks}
+    assert kinds == {"schema", "duplicates", "orphans", "range", "conservation"}
+
+
+def test_rerun_is_idempotent_and_byte_identical(ran, defs, instance):
+    _, store = ran
+    files = sorted(store.root.rglob("*.parquet"))
+    before = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    assert _run(defs, instance, "UTILITY1").success
+    after = {f: hashlib.sha256(f.read_bytes()).hexdigest()
+             for f in sorted(store.root.rglob("*.parquet"))}
+    assert before == after
+    assert not list(store.root.rglob("*.tmp"))
+
+
+def test_warehouse_readable_by_duckdb(ran):
+    duckdb = pytest.importorskip("duckdb")
+    _, store = ran
+    glob = (store.root / "silver" / "intervals" / "**" / "*.parquet").as_posix()
+    rows = duckdb.sql(f"select utility, month, count(*) n from read_parquet('{glob}', "
+                      "hive_partitioning=true) group by all order by 1").fetchall()
+    assert rows == [("UTILITY1", "2025-03", 5), ("UTILITY2", "2025-03", 5)]
+
+
+def _lossy(inp):
+    """An adapter with a bug: it silently drops one interval row."""
+    out = get_utility("UTILITY1").to_silver(inp)
+    out.tables["intervals"] = out.tables["intervals"].iloc[1:]
+    return SilverOutput(out.tables, out.rejects)
+
+
+def test_conservation_catches_a_silently_dropped_row_and_blocks(defs, folders, instance):
+    u1 = get_utility("UTILITY1")
+    register(Utility("LOSSY", "Lossy test utility", "US", u1.timezone, "USD",
+                     "service point", u1.sources, _lossy))
+    try:
+        land_utility1(folders[0])
+        (folders[0] / "UTILITY1").rename(folders[0] / "LOSSY")
+        defs.resolve_job_def(REFERENCE_JOB).execute_in_process(instance=instance)
+        result = _run(defs, instance, "LOSSY")
+    finally:
+        unregister("LOSSY")
+    assert not result.success
+    cons = _checks(result)[("silver/intervals", "conservation__accounting")]
+    assert not cons.passed and cons.metadata["details"].value["unaccounted"] == 1
+    # Downstream of the blocking ERROR check nothing was materialized.
+    store = Warehouse(folders[1])
+    assert not store.exists("gold/fact_readings", "LOSSY", "2025-03")
+    assert not store.exists("experience/daily_summaries", "LOSSY", "2025-03")
+
+
+def test_unreadable_drop_fails_run_and_leaves_warehouse_as_it_was(ran, defs, folders,
+                                                                   instance):
+    _, store = ran
+    before = store.read("bronze/service_points", "UTILITY1", "2025-03")
+    folder = folders[0] / "UTILITY1" / "2025-03"
+    (folder / "utility1_service_points.csv").write_text("SERVICE_POINT_ID\nSP-1")
+    (folder / "utility1_meters.csv").write_text("meter_id,bogus\n")
+    result = _run(defs, instance, "UTILITY1")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "DropError" in str(failure.event_specific_data.error.to_string())
+    pd.testing.assert_frame_equal(store.read("bronze/service_points", "UTILITY1", "2025-03"),
+                                  before)
