@@ -136,13 +136,25 @@ def cmd_dq(args) -> int:
 
 
 def cmd_dictionary(args) -> int:
+    print(dictionary_text())
+    return 0
+
+
+def dictionary_text() -> str:
+    """The data dictionary: every table, every utility's source files, every reason code."""
+    from gridflow_assets.codes import REASON_CODES
     from gridflow_assets.registry import TABLES
     from gridflow_assets.registry.derive import data_dictionary_markdown
     from gridflow_assets.utilities import all_utilities
 
     sources = {u.utility_id: u.sources for u in all_utilities()}
-    print(data_dictionary_markdown(list(TABLES.values()), sources))
-    return 0
+    codes = ["# Reason codes and rule ids", "",
+             "Every row of `silver/rejects` names a reject code; every flagged silver row "
+             "lists the rule ids that touched it in `rule_ids`.", "",
+             "| code | kind | accounting category | meaning |", "|---|---|---|---|"]
+    codes += [f"| {r.code} | {r.kind} | {r.category or '—'} | {r.description} |"
+              for r in REASON_CODES.itertuples()]
+    return data_dictionary_markdown(list(TABLES.values()), sources) + "\n" + "\n".join(codes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ import pandas as pd
 from gridflow_assets.checks import rules
 from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry import Table, table
+from gridflow_assets.registry.tables import BRONZE_TABLES
 from gridflow_assets.resources import GridflowPaths, storage_spec
 from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
@@ -70,7 +71,8 @@ def _orphan_plan(spec: Table, fk) -> CheckPlan:
 
 def _conservation_plan(spec: Table) -> CheckPlan:
     def run(inp: CheckInput) -> rules.RuleResult:
-        landed = inp.store.row_count(f"bronze/{spec.source}", inp.utility, inp.month)
+        source = get_utility(inp.utility).source_of(spec.name, spec.source)
+        landed = inp.store.row_count(f"bronze/{source}", inp.utility, inp.month)
         kept = len(inp.df)
         rejects = inp.store.read("silver/rejects", inp.utility, inp.month,
                                  columns=["target_table", "category", "reason_code"])
@@ -80,9 +82,9 @@ def _conservation_plan(spec: Table) -> CheckPlan:
         return result
 
     return CheckPlan("conservation__accounting", "conservation", ERROR,
-                     f"landed (bronze/{spec.source}) = kept + exact duplicates + conflicting "
-                     "duplicates + rejected", run,
-                     deps=(f"bronze/{spec.source}", "silver/rejects"))
+                     "landed (rows of the bronze source table) = kept + exact duplicates + "
+                     "conflicting duplicates + rejected", run,
+                     deps=tuple(f"bronze/{t}" for t in BRONZE_TABLES) + ("silver/rejects",))
 
 
 def plans_for(spec: Table) -> list[CheckPlan]:

@@ -47,6 +47,15 @@ def latest_checks(history: pd.DataFrame) -> pd.DataFrame:
     return history.groupby(keys, dropna=False, sort=True).tail(1).reset_index(drop=True)
 
 
+def _source_of(utility: str, spec) -> str:
+    from gridflow_assets.utilities import get_utility
+
+    try:
+        return get_utility(utility).source_of(spec.name, spec.source)
+    except KeyError:  # a partition of a utility no longer registered: registry default
+        return spec.source
+
+
 def build_snapshot(store: Warehouse, history: pd.DataFrame, utility: str | None = None,
                    month: str | None = None) -> dict:
     """The snapshot of interfaces.md (``gridflow dq --format json``)."""
@@ -67,7 +76,8 @@ def build_snapshot(store: Warehouse, history: pd.DataFrame, utility: str | None 
         for key, spec in TABLES.items():
             if spec.layer != "silver" or not spec.source or not store.exists(key, u, m):
                 continue
-            acc = accounting(store.row_count(f"bronze/{spec.source}", u, m),
+            source = _source_of(u, spec)
+            acc = accounting(store.row_count(f"bronze/{source}", u, m),
                              store.row_count(key, u, m), rejects, spec.name)
             by_reason = {}
             if rejects is not None:

@@ -38,8 +38,15 @@ class Utility:
     sources: dict[str, SourceFile]  # bronze table -> delivered file
     to_silver: Callable[[SilverInput], SilverOutput]
     expected_delivery_day: int = 10  # day of the following month the drop is due
+    # silver table -> bronze table it accounts for, where it differs from the registry's
+    # default (IESCO's service points come from its meters file)
+    silver_sources: dict[str, str] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
 
     @property
     def tables(self) -> list[str]:
         return list(self.sources)
+
+    def source_of(self, silver_table: str, default: str | None) -> str | None:
+        """The bronze table whose rows ``silver_table`` must account for."""
+        return self.silver_sources.get(silver_table, default)

@@ -1,5 +1,5 @@
 """The utilities the platform ships with."""
 
-from gridflow_assets.utilities import utility1, utility2
+from gridflow_assets.utilities import iesco, utility1, utility2
 
-BUILTIN = [utility1.UTILITY, utility2.UTILITY]
+BUILTIN = [utility1.UTILITY, utility2.UTILITY, iesco.UTILITY]
