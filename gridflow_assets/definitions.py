@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from gridflow_assets.assets.bronze import bronze_tables
+from gridflow_assets.assets.dq import DQ_ASSETS
 from gridflow_assets.assets.experience import daily_summaries
 from gridflow_assets.assets.gold import (
     dim_date,
@@ -22,6 +23,7 @@ from gridflow_assets.assets.gold import (
 )
 from gridflow_assets.assets.silver import silver_tables
 from gridflow_assets.checks.factory import build_table_checks
+from gridflow_assets.orchestration.automation import JOBS, SCHEDULES, SENSORS
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry import TABLES
 from gridflow_assets.resources import GridflowPaths, ParquetIOManager, default_path
@@ -55,9 +57,11 @@ def build_defs(landing: str | None = None, warehouse: str | None = None,
                           reports=reports or default_path("reports"))
     checks = [build_table_checks(key) for key in TABLES]
     return dg.Definitions(
-        assets=[*PARTITIONED_ASSETS, *REFERENCE_ASSETS],
+        assets=[*PARTITIONED_ASSETS, *REFERENCE_ASSETS, *DQ_ASSETS],
         asset_checks=checks,
-        jobs=[partition_job, reference_job],
+        jobs=[partition_job, reference_job, *JOBS],
+        sensors=SENSORS,
+        schedules=SCHEDULES,
         resources={"paths": paths, "warehouse_io": ParquetIOManager(warehouse=paths.warehouse)},
         executor=dg.in_process_executor,
     )

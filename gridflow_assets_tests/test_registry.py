@@ -83,3 +83,13 @@ def test_data_dictionary_lists_every_table_and_source():
     for key in TABLES:
         assert f"## `{key}`" in md
     assert "utility1_intervals.csv" in md and "premise_street (PII)" in md
+
+
+def test_published_data_dictionary_is_current():
+    """docs/data-dictionary.md is generated: regenerate it with `make dictionary`."""
+    from pathlib import Path
+
+    from gridflow_assets.cli import dictionary_text
+
+    published = Path(__file__).parents[1] / "docs" / "data-dictionary.md"
+    assert published.read_text(encoding="utf-8").strip() == dictionary_text().strip()

@@ -91,6 +91,12 @@ FEMALE_CONSUMER_SHARE = 0.12
 SOLAR_PERFORMANCE_RATIO = 0.78
 MONTH_NOISE_SD = 0.08
 CONSUMER_SCALE_SD = 0.35
+# Smart meters replaced older meters between the rollout and the first tariff month, so
+# every register already runs when the first drop month starts.
+EARLIEST_CONNECTION = "1990-01-01"
+SMART_METER_ROLLOUT = "2019-01-01"
+LAST_INSTALLATION = "2023-12-15"
+WARRANTY_DAYS = 1096
 BILL_ISSUE_LAG_DAYS = 2
 BILL_DUE_AFTER_DAYS = 10
 
@@ -221,7 +227,8 @@ def _build_master(n: int, seed: int, level: int) -> _Master:
     for kind in ("urban", "peri_urban", "rural"):
         w = types[f"weight_{kind}"].to_numpy(float)
         rows = area_type == kind
-        ctype[rows] = np.searchsorted(np.cumsum(w) / w.sum(), u[rows], side="right")
+        cdf = np.cumsum(w) / w.sum()
+        ctype[rows] = np.minimum(np.searchsorted(cdf, u[rows], side="right"), len(w) - 1)
     t = types.iloc[ctype].reset_index(drop=True)
     a = areas.iloc[area].reset_index(drop=True)
 
@@ -296,11 +303,11 @@ def _build_master(n: int, seed: int, level: int) -> _Master:
                              p=[PAYER_CLASSES[k][0] for k in payer_keys])
 
     day = np.timedelta64(1, "D")
-    connection = np.datetime64("1990-01-01") + rng.integers(0, 12_000, n) * day
-    smart_era = np.maximum(connection, np.datetime64("2019-01-01"))
-    span = (np.datetime64("2023-12-15") - smart_era) / day
+    connection = np.datetime64(EARLIEST_CONNECTION) + rng.integers(0, 12_000, n) * day
+    smart_era = np.maximum(connection, np.datetime64(SMART_METER_ROLLOUT))
+    span = (np.datetime64(LAST_INSTALLATION) - smart_era) / day
     installed = smart_era + np.floor(rng.random(n) * span).astype(int) * day
-    warranty = installed + 1096 * day
+    warranty = installed + WARRANTY_DAYS * day
     maintenance_days = rng.choice([180, 365, 730], size=n)
     make = _choice_by_weight(rng, METER_MAKES, n)
 

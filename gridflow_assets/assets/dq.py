@@ -1,0 +1,3 @@
+"""DQ assets for data stewards (filled by the DQ work)."""
+
+DQ_ASSETS: list = []
