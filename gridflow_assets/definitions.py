@@ -21,6 +21,7 @@ from gridflow_assets.assets.gold import (
     dim_utility,
     fact_readings,
 )
+from gridflow_assets.assets.gold_billing import BILLING_ASSETS
 from gridflow_assets.assets.silver import silver_tables
 from gridflow_assets.checks.factory import build_table_checks
 from gridflow_assets.orchestration.automation import JOBS, SCHEDULES, SENSORS
@@ -29,7 +30,8 @@ from gridflow_assets.registry import TABLES
 from gridflow_assets.resources import GridflowPaths, ParquetIOManager, default_path
 
 PARTITIONED_ASSETS = [bronze_tables, silver_tables, dim_service_point,
-                      dim_service_point_external, dim_meter, fact_readings, daily_summaries]
+                      dim_service_point_external, dim_meter, fact_readings, daily_summaries,
+                      *BILLING_ASSETS]
 REFERENCE_ASSETS = [dim_utility, dim_date, dim_time]
 
 PARTITION_JOB = "partition_job"

@@ -92,11 +92,21 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         for pkey in keys:
             utility, month = split_key(pkey)
             df = store.read(key, utility, month)
+            if df is None and not delivered(key, utility):
+                frames[pkey] = None  # the utility does not deliver what this table needs
+                continue
             if df is None:
                 raise FileNotFoundError(f"{key} partition {utility}/{month} has not been "
                                         "materialized yet")
             frames[pkey] = df
         return frames[keys[0]] if len(keys) == 1 else frames
+
+
+def delivered(key: str, utility: str) -> bool:
+    """Whether ``utility`` delivers the bronze tables ``key`` is built from."""
+    from gridflow_assets.utilities import delivers
+
+    return delivers(utility, table(key).requires)
 
 
 def table_metadata(key: str) -> dict:

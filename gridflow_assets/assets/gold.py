@@ -61,12 +61,23 @@ def dim_time() -> pd.DataFrame:
                          "day_part": part})
 
 
+def locations(sp: pd.DataFrame) -> pd.DataFrame:
+    """Location levels of each service point, one vocabulary for every utility: IESCO
+    district → division → sub-division → feeder; New York state → city → ZIP3."""
+    levels = pd.DataFrame({
+        "region": sp.district.fillna(sp.state), "division": sp.division.fillna(sp.city),
+        "sub_division": sp.sub_division.fillna(sp.zip.str[:3]), "feeder_name": sp.feeder_name,
+    }, index=sp.index)
+    joined = levels.fillna("").astype(str).agg("|".join, axis=1)
+    return levels.assign(location_id=sp.utility_id + ":" + joined)
+
+
 @_asset("dim_service_point", ins={"service_points": dg.AssetIn(["silver", "service_points"])})
 def dim_service_point(service_points: pd.DataFrame) -> pd.DataFrame:
-    """Current version of each service point, with ZIP3 for coarse geography."""
+    """Current version of each service point, with ZIP3 and its location."""
     sp = service_points
     cols = [c.name for c in GOLD["dim_service_point"].columns]
-    return sp.assign(zip3=sp.zip.str[:3])[cols]
+    return sp.assign(zip3=sp.zip.str[:3], location_id=locations(sp).location_id)[cols]
 
 
 @_asset("dim_service_point_external",

@@ -13,7 +13,7 @@ from gridflow_assets.utilities import SilverInput, get_utility
     name="silver_tables",
     outs={
         name: dg.AssetOut(
-            key=["silver", name], is_required=name == "rejects", io_manager_key="warehouse_io",
+            key=["silver", name], io_manager_key="warehouse_io",
             description=spec.description, group_name="silver",
             metadata=table_metadata(f"silver/{name}"), kinds={"parquet", "pandas"},
             owners=["team:data-engineering"], tags={"layer": "silver"},
@@ -41,8 +41,17 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
         bronze[name] = df
     out = utility.to_silver(SilverInput(utility=utility_id, month=month,
                                         timezone=utility.timezone, bronze=bronze))
-    for name, df in out.tables.items():
-        yield dg.Output(df, output_name=name, metadata={"dagster/row_count": len(df)})
+    for name in SILVER:
+        if name == "rejects":
+            continue
+        df = out.tables.get(name)
+        if df is None:
+            # Not delivered by this utility (NY: no bills): no data, no partition written,
+            # and downstream steps still run.
+            yield dg.Output(None, output_name=name, metadata={"delivered": False,
+                                                                "dagster/row_count": 0})
+        else:
+            yield dg.Output(df, output_name=name, metadata={"dagster/row_count": len(df)})
     by_reason = out.rejects.groupby(["target_table", "reason_code"]).size()
     yield dg.Output(out.rejects, output_name="rejects", metadata={
         "dagster/row_count": len(out.rejects),

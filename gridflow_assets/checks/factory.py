@@ -19,7 +19,7 @@ from gridflow_assets.checks import rules
 from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry import Table, table
 from gridflow_assets.registry.tables import BRONZE_TABLES
-from gridflow_assets.resources import GridflowPaths, storage_spec
+from gridflow_assets.resources import GridflowPaths, delivered, storage_spec
 from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
 
@@ -181,8 +181,8 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
         if spec.partitioned:
             utility, month = split_key(context.partition_key)
         df = store.read(key, utility, month)
-        if df is None and spec.layer == "bronze" and spec.name not in get_utility(utility).sources:
-            context.log.info(f"{utility} does not deliver {key}: nothing to check")
+        if df is None and not delivered(key, utility):
+            context.log.info(f"{utility} does not deliver what {key} needs: nothing to check")
             return
         if df is None:
             raise FileNotFoundError(f"{key} {utility}/{month} is not in the warehouse")

@@ -63,7 +63,8 @@ DIM_SERVICE_POINT = Table(
     description="Service points with their current address and attributes (internal: PII).",
     grain="one row per service point (monthly snapshot)", primary_key=("service_point_id",),
     foreign_keys=(ForeignKey(("utility_id",), "gold/dim_utility", ("utility_id",),
-                             same_partition=False),),
+                             same_partition=False),
+                  ForeignKey(("location_id",), "gold/dim_location", ("location_id",))),
     columns=(
         c.UTILITY_ID,
         Column("service_point_id", "string", c.SERVICE_POINT_ID.description, pii=True,
@@ -75,6 +76,7 @@ DIM_SERVICE_POINT = Table(
         Column("zip", "string", "Postal code", pii=True),
         Column("zip3", "string", "First three digits of the postal code"),
         Column("state", "string", "State / province"),
+        Column("location_id", "string", "Location (dim_location)"),
         Column("district", "string", "District (IESCO)"),
         Column("division", "string", "Division (IESCO)"),
         Column("sub_division", "string", "Sub-division (IESCO)"),

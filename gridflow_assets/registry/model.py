@@ -62,6 +62,9 @@ class Table:
     partitioned: bool = True
     source: str | None = None  # bronze table whose rows this silver table accounts for
     external: bool = False  # meant for consumers outside the utility: no PII allowed
+    # delivered (bronze) tables this table is built from: a utility that does not deliver
+    # all of them has no partition of it (NY utilities send no bills)
+    requires: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -22,7 +22,7 @@ def _bronze(name: str, what: str) -> Table:
                     "column names as in the file) plus lineage. Delivered columns differ by "
                     "utility: see the source schemas in the data dictionary.",
         grain="one row per landed data row",
-        columns=LINEAGE, primary_key=("_source_file", "_source_row"),
+        columns=LINEAGE, primary_key=("_source_file", "_source_row"), requires=(name,),
     )
 
 
@@ -33,7 +33,8 @@ def bronze_for_source(name: str, delivered: tuple[str, ...],
     cols = tuple(Column(col, "string", f"Delivered column {col!r}, as text", pii=col in pii)
                  for col in delivered)
     return Table(layer=base.layer, name=base.name, description=base.description,
-                 grain=base.grain, columns=cols + LINEAGE, primary_key=base.primary_key)
+                 grain=base.grain, columns=cols + LINEAGE, primary_key=base.primary_key,
+                 requires=base.requires)
 
 
 BRONZE = {
@@ -157,7 +158,7 @@ SILVER_INTERVALS = Table(
 )
 
 SILVER_BILLS = Table(
-    layer="silver", name="bills", source="bills",
+    layer="silver", name="bills", source="bills", requires=("bills",),
     description="Monthly bills with their components, typed.",
     grain="one row per bill", primary_key=("bill_id",),
     foreign_keys=(ForeignKey(("meter_id",), "silver/meters", ("meter_id",)),),
@@ -188,7 +189,7 @@ SILVER_BILLS = Table(
 )
 
 SILVER_PAYMENTS = Table(
-    layer="silver", name="payments", source="payments",
+    layer="silver", name="payments", source="payments", requires=("payments",),
     description="Payments against bills.",
     grain="one row per payment", primary_key=("payment_id",),
     foreign_keys=(ForeignKey(("bill_id",), "silver/bills", ("bill_id",)),),

@@ -31,6 +31,12 @@ def get_utility(utility_id: str) -> Utility:
             "add one under gridflow_assets/utilities and register it") from None
 
 
+def delivers(utility_id: str, requires: tuple[str, ...]) -> bool:
+    """Whether the utility delivers every bronze table in ``requires``."""
+    sources = get_utility(utility_id).sources
+    return all(name in sources for name in requires)
+
+
 def all_utilities() -> list[Utility]:
     _load_builtin()
     return list(_REGISTRY.values())
@@ -51,4 +57,4 @@ def _load_builtin() -> None:
 
 
 __all__ = ["SilverInput", "SilverOutput", "Utility", "register", "unregister", "get_utility",
-           "all_utilities"]
+           "all_utilities", "delivers"]
