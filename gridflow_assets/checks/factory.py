@@ -109,7 +109,41 @@ def plans_for(spec: Table) -> list[CheckPlan]:
                                lambda inp: rules.validate_ranges(inp.df, inp.spec)))
     if spec.layer == "silver" and spec.source:
         plans.append(_conservation_plan(spec))
-    return plans
+    return plans + _reconcile_plans(spec)
+
+
+def _same_partition(inp: CheckInput, key: str, columns: list[str] | None = None):
+    return inp.store.read(key, inp.utility, inp.month, columns=columns)
+
+
+def _reconcile_plans(spec: Table) -> list[CheckPlan]:
+    """Billing reconciliation (IESCO): utility data problems, so WARN."""
+    from gridflow_assets.checks import reconcile
+
+    if spec.key == "silver/bills":
+        return [
+            CheckPlan("reconcile__bill_arithmetic", "reconcile", WARN,
+                      "total = energy + fixed + GST + duty + fee + surcharge; levies, "
+                      "after-due amount and tariff prices as in force for the billing month",
+                      lambda inp: reconcile.bill_arithmetic(
+                          inp.df, _same_partition(inp, "silver/service_points",
+                                                  ["service_point_id", "consumer_type"])),
+                      deps=("silver/service_points",)),
+            CheckPlan("reconcile__billed_units", "reconcile", WARN,
+                      "billed units = the month's hourly readings = register difference",
+                      lambda inp: reconcile.billed_units(inp.df, _same_partition(
+                          inp, "silver/intervals", ["meter_id", "start_utc", "local_date",
+                                                    "measurement", "reading_kind", "value",
+                                                    "register_kwh"])),
+                      deps=("silver/intervals",)),
+        ]
+    if spec.key == "silver/payments":
+        return [CheckPlan("reconcile__payments", "reconcile", WARN,
+                          "paid ≤ due; surcharge exactly on late payments; status agrees",
+                          lambda inp: reconcile.payments_vs_bills(
+                              inp.df, _same_partition(inp, "silver/bills")),
+                          deps=("silver/bills",))]
+    return []
 
 
 def _markdown_table(df: pd.DataFrame) -> str:

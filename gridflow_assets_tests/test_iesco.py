@@ -1,0 +1,134 @@
+"""IESCO: silver typing, reconciliation checks on tampered bills, aggregates, star schema."""
+
+import pandas as pd
+import pytest
+
+from gridflow_assets.assets.gold_billing import bill_collection
+from gridflow_assets.checks import reconcile
+from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
+from gridflow_assets.domain import tariff
+from gridflow_assets.generate.iesco import generate_iesco
+from gridflow_assets.landing import find_drop, read_source
+from gridflow_assets.partitions import partition_key
+from gridflow_assets.utilities import SilverInput, get_utility
+from gridflow_assets.warehouse import Warehouse
+
+MONTH = "2025-06"
+
+
+@pytest.fixture(scope="module")
+def silver(tmp_path_factory):
+    landing = tmp_path_factory.mktemp("landing")
+    generate_iesco(landing, [MONTH], meters=12, seed=5, faults="none")
+    u = get_utility("IESCO")
+    drop = find_drop(landing, "IESCO", MONTH)
+    bronze = {name: read_source(drop, src) for name, src in u.sources.items()}
+    out = u.to_silver(SilverInput("IESCO", MONTH, u.timezone, bronze))
+    return bronze, out.tables, out.rejects
+
+
+def test_silver_accounts_for_every_row_and_types_hours(silver):
+    bronze, tables, rejects = silver
+    assert rejects.empty  # clean drop
+    assert len(tables["service_points"]) == len(tables["meters"]) == len(bronze["meters"]) == 12
+    iv = tables["intervals"]
+    assert len(iv) == len(bronze["readings"])
+    assert (iv.interval_s == 3600).all() and set(iv.direction) <= {"delivered", "net"}
+    first = iv.iloc[0]
+    # local Asia/Karachi midnight is 19:00 UTC the day before (UTC+5, no DST)
+    assert first.start_utc == pd.Timestamp("2025-05-31T19:00Z")
+    assert first.local_date == pd.Timestamp("2025-06-01")
+
+
+def test_clean_bills_and_payments_reconcile(silver):
+    _, t, _ = silver
+    assert reconcile.bill_arithmetic(t["bills"], t["service_points"]).passed
+    assert reconcile.billed_units(t["bills"], t["intervals"]).passed
+    assert reconcile.payments_vs_bills(t["payments"], t["bills"]).passed
+
+
+@pytest.mark.parametrize("column,delta,expected", [
+    ("total_amount", 100.0, {"total", "within_due", "after_due"}),
+    ("gst", 5.0, {"total", "gst"}),
+    ("variable_charges", 50.0, {"total", "gst", "electricity_duty", "energy_vs_tariff"}),
+])
+def test_tampered_bill_is_caught(silver, column, delta, expected):
+    _, t, _ = silver
+    bills = t["bills"].copy()
+    bills.loc[bills.index[0], column] += delta
+    res = reconcile.bill_arithmetic(bills, t["service_points"])
+    assert not res.passed and res.failed_count == 1
+    assert {k for k, v in res.details.items() if v} == expected
+    assert res.sample.bill_id.iloc[0] == bills.bill_id.iloc[0]
+
+
+def test_billed_units_against_readings(silver):
+    _, t, _ = silver
+    bills = t["bills"].copy()
+    bills.loc[bills.index[1], "units_consumed"] += 25
+    res = reconcile.billed_units(bills, t["intervals"])
+    assert not res.passed and res.failed_count == 1
+    assert res.details == {"no_readings": 0, "hourly_sum": 1, "register_difference": 1}
+
+
+def test_payment_rules_on_a_known_frame():
+    bills = pd.DataFrame({"bill_id": ["B1", "B2", "B3"], "total_amount": [1000.0] * 3,
+                          "due_date": pd.to_datetime(["2025-01-15"] * 3)})
+    # B1 paid late on 2025-01-17 (within 3 days: 5 %); B2 paid on time but "late" amount;
+    # B3 overpaid in two instalments.
+    payments = pd.DataFrame({
+        "payment_id": ["P1", "P2", "P3", "P4"], "bill_id": ["B1", "B2", "B3", "B3"],
+        "bill_amount": [1050.0, 1100.0, 1000.0, 1000.0],
+        "amount_paid": [1050.0, 1100.0, 600.0, 500.0],
+        "payment_date": pd.to_datetime(["2025-01-17", "2025-01-10", "2025-01-05",
+                                        "2025-01-06"]),
+        "status": ["paid", "paid", "partial", "paid"], "source_row": [1, 2, 3, 4]})
+    assert tariff.late_surcharge(1000.0, "2025-01-15", "2025-01-17") == 50.0
+    res = reconcile.payments_vs_bills(payments, bills)
+    assert res.failed_count == 2
+    assert res.details == {"bill_missing": 0, "overpaid": 1, "surcharge": 1, "status": 0}
+    assert set(res.sample.payment_id) == {"P2", "P4"}
+
+
+def test_collection_aggregates_on_a_known_frame():
+    bills = pd.DataFrame({"bill_id": ["B1", "B2", "B3"], "tariff_applied": ["A-1"] * 3,
+                          "total_amount": [100.0, 200.0, 300.0]})
+    payments = pd.DataFrame({
+        "bill_id": ["B1", "B2", "B2"], "amount_paid": [110.0, 50.0, 20.0],
+        "bill_amount": [110.0, 200.0, 200.0], "is_late": [True, False, False],
+        "expected_surcharge": [10.0, 0.0, 0.0]})
+    b = bill_collection(bills, payments)
+    assert b.paid.to_dict() == {"B1": 110.0, "B2": 70.0, "B3": 0.0}
+    assert b.arrears.to_dict() == {"B1": 0.0, "B2": 130.0, "B3": 300.0}
+    assert list(b.is_unpaid) == [False, False, True]
+    assert list(b.is_partial) == [False, True, False]
+    assert b.surcharge.sum() == 10.0
+
+
+def test_star_schema_end_to_end(defs, folders, instance):
+    landing, warehouse, _ = folders
+    generate_iesco(landing, [MONTH], meters=8, seed=2, faults="none")
+    instance.add_dynamic_partitions("utility", ["IESCO"])
+    assert defs.resolve_job_def(REFERENCE_JOB).execute_in_process(instance=instance).success
+    result = defs.resolve_job_def(PARTITION_JOB).execute_in_process(
+        instance=instance, partition_key=partition_key("IESCO", MONTH), raise_on_error=False)
+    assert result.success
+    checks = [e.event_specific_data for e in result.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    failing = [f"{'/'.join(c.asset_key.path)}:{c.check_name}" for c in checks if not c.passed]
+    assert failing == []
+    names = {c.check_name for c in checks}
+    assert {"reconcile__bill_arithmetic", "reconcile__billed_units",
+            "reconcile__payments"} <= names
+    assert sum(c.check_name.startswith("orphans__") for c in checks) >= 15
+    store = Warehouse(warehouse)
+    for table in ("dim_location", "dim_consumer_type", "fact_bills", "fact_payments",
+                  "agg_monthly_consumption", "agg_daily_consumption",
+                  "agg_consumer_type_summary", "agg_payment_summary", "agg_location_summary"):
+        assert store.row_count(f"gold/{table}", "IESCO", MONTH) > 0, table
+    bills = store.read("gold/fact_bills", "IESCO", MONTH)
+    dates = store.read("gold/dim_date")
+    assert bills.due_date_key.isin(dates.date_key).all()
+    assert bills.is_arithmetic_ok.all()
+    summary = store.read("gold/agg_payment_summary", "IESCO", MONTH)
+    assert summary.bill_count.sum() == len(bills)
