@@ -7,6 +7,8 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GRIDFLOW_LANDING ?= $(CURDIR)/data/landing
 export GRIDFLOW_WAREHOUSE ?= $(CURDIR)/data/warehouse
 export GRIDFLOW_REPORTS ?= $(CURDIR)/data/reports
+DAGSTER_HOST ?= 127.0.0.1
+DAGSTER_PORT ?= 3000
 
 .PHONY: demo test dev install clean bench dictionary
 
@@ -31,7 +33,7 @@ test: $(STAMP)
 
 dev: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	$(BIN)/dagster dev -h $(DAGSTER_HOST) -p $(DAGSTER_PORT) -w workspace.yaml
 
 dictionary: $(STAMP)
 	$(BIN)/gridflow dictionary > docs/data-dictionary.md

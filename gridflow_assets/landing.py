@@ -186,6 +186,12 @@ def read_source(drop: Drop, spec: SourceFile) -> pd.DataFrame:
         raise DropError(drop.name, f"unexpected column not in the {drop.utility} format",
                         file=spec.filename, column=extra[0])
 
+    if _count_records(data) == 0:  # header only: a valid, empty delivery of the table
+        empty = pd.DataFrame({c: pd.Series(dtype="object") for c in spec.columns})
+        return empty.assign(_source_file=pd.Series(dtype="object"),
+                            _source_row=pd.Series(dtype="Int64"),
+                            _parse_error=pd.Series(dtype="object"))
+
     bad: list[str] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
