@@ -35,6 +35,9 @@ dev: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -h $(DAGSTER_HOST) -p $(DAGSTER_PORT) -w workspace.yaml
 
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench --workload $(or $(WORKLOAD),reference)
+
 dictionary: $(STAMP)
 	$(BIN)/gridflow dictionary > docs/data-dictionary.md
 

@@ -10,7 +10,9 @@ from gridflow_assets.silver.common import (
     Rejects,
     add_rule,
     key_text,
+    matches,
     namespaced,
+    on_distinct,
     parse_date,
     parse_float,
     parse_utc,
@@ -52,7 +54,7 @@ QUALITY = {"VAL": 0, "NV": 14}  # domain.md: VAL validated → 0, NV not validat
 
 
 def _bad_id(values: pd.Series, pattern: str) -> pd.Series:
-    return ~values.astype("object").fillna("").str.match(pattern)
+    return ~matches(values, pattern)
 
 
 def service_points(df: pd.DataFrame, rejects: Rejects, utility: str) -> pd.DataFrame:
@@ -152,7 +154,8 @@ def intervals(df: pd.DataFrame, rejects: Rejects, utility: str, tz: str,
     duration, bad = parse_float(df.duration)
     df = reject_where(df.assign(_duration=duration), bad, rejects, reason="INVALID_NUMBER",
                       column="duration", detail="expected integer seconds", **kw)
-    parts = df.channel.astype("object").str.extract(CHANNEL_RE)
+    parts = on_distinct(df.channel, lambda s: s.str.extract(CHANNEL_RE).apply(tuple, axis=1))
+    parts = pd.DataFrame(parts.tolist(), index=df.index, columns=["quantity", "flow", "minutes"])
     known = parts.minutes.notna()
     channel_s = pd.to_numeric(parts.minutes, errors="coerce") * 60
     mismatch = known & (channel_s != df._duration)

@@ -16,6 +16,7 @@ from gridflow_assets.silver.common import (
     Rejects,
     add_rule,
     key_text,
+    matches,
     namespaced,
     parse_date,
     parse_float,
@@ -51,7 +52,7 @@ METER_ID = r"^\d{9,10}$"
 
 
 def _bad_id(values: pd.Series, pattern: str) -> pd.Series:
-    return ~values.astype("object").fillna("").str.match(pattern)
+    return ~matches(values, pattern)
 
 
 def service_points(df: pd.DataFrame, rejects: Rejects, utility: str) -> pd.DataFrame:

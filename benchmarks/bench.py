@@ -1,0 +1,128 @@
+"""Benchmark the standard workloads: generate, then every layer through Dagster.
+
+Prints, per workload, throughput (readings per second) and time per stage — generate,
+bronze, silver, gold, experience, checks — plus Dagster's own overhead (run and step
+bookkeeping on the SQLite instance) and the process's peak memory. Stage times come from
+Dagster's step statistics of the real runs, not from a separate code path.
+
+    python -m benchmarks.bench                       # the reference workload
+    python -m benchmarks.bench --workload all        # every workload (takes a while)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+WORKLOADS = {
+    "reference": ("IESCO", 100, "2024-01", "2024-12"),
+    "iesco-1000x12": ("IESCO", 1000, "2024-01", "2024-12"),
+    "iesco-10000x1": ("IESCO", 10000, "2024-06", "2024-06"),
+    "ny-10x": ("NY", 400, "2025-03", "2025-03"),
+}
+
+
+@dataclass
+class StageTimes:
+    seconds: dict[str, float]
+    total: float
+
+
+def stage_of(step_key: str) -> str:
+    if step_key.endswith("_checks"):
+        return "checks"
+    if step_key.startswith("bronze"):
+        return "bronze"
+    if step_key.startswith("silver"):
+        return "silver"
+    if step_key.startswith("experience"):
+        return "experience"
+    if step_key.startswith("dq"):
+        return "dq"
+    return "gold"
+
+
+def peak_rss_mib() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return own / 1024  # Linux reports KiB
+
+
+def run_workload(name: str, workdir: Path) -> dict:
+    from gridflow_assets.generate import GENERATORS
+    from gridflow_assets.generate.common import month_range
+    from gridflow_assets.orchestration.runner import run_drops
+    from gridflow_assets.warehouse import Warehouse
+
+    utility, meters, start, end = WORKLOADS[name]
+    landing, warehouse = workdir / "landing", workdir / "warehouse"
+    months = month_range(start, end)
+    utilities = ["UTILITY1", "UTILITY2"] if utility == "NY" else [utility]
+    started = time.perf_counter()
+    for u in utilities:
+        GENERATORS[u](landing, months, meters=meters, seed=1)
+    generate_s = time.perf_counter() - started
+
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(workdir / "dagster_home")
+    (workdir / "dagster_home").mkdir(exist_ok=True)
+    (workdir / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    instance = dg.DagsterInstance.get()
+    started = time.perf_counter()
+    outcome = run_drops(instance, str(landing), str(warehouse), out=lambda _msg: None)
+    pipeline_s = time.perf_counter() - started
+    if not outcome.ok:
+        raise SystemExit(f"{name}: pipeline failed: {[p.message for p in outcome.partitions]}")
+    stages: dict[str, float] = {}
+    for part in outcome.partitions:
+        for step in instance.get_run_step_stats(part.run_id):
+            if step.end_time and step.start_time:
+                key = stage_of(step.step_key)
+                stages[key] = stages.get(key, 0.0) + step.end_time - step.start_time
+    store = Warehouse(warehouse)
+    readings = sum(store.row_count("bronze/readings", u, m)
+                   for u, m in store.partitions("bronze/readings"))
+    return {"workload": name, "partitions": len(outcome.partitions), "readings": readings,
+            "generate_s": generate_s, "pipeline_s": pipeline_s, "stages": stages,
+            "peak_rss_mib": peak_rss_mib()}
+
+
+def report(r: dict) -> str:
+    n = r["readings"]
+    lines = [f"\n== {r['workload']}: {r['partitions']} partition(s), {n:,} readings"]
+    rows = [("generate", r["generate_s"])]
+    rows += [(k, r["stages"].get(k, 0.0)) for k in ("bronze", "silver", "gold", "experience",
+                                                   "checks")]
+    steps = sum(r["stages"].values())
+    rows += [("dagster overhead", r["pipeline_s"] - steps),
+             ("pipeline end to end", r["pipeline_s"]),
+             ("generate + pipeline", r["generate_s"] + r["pipeline_s"])]
+    lines.append(f"{'stage':<22}{'seconds':>10}{'readings/s':>14}")
+    for label, secs in rows:
+        rate = f"{n / secs:,.0f}" if secs > 0 else "—"
+        lines.append(f"{label:<22}{secs:>10.2f}{rate:>14}")
+    lines.append(f"peak memory (RSS): {r['peak_rss_mib']:,.0f} MiB")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workload", default="reference", choices=[*WORKLOADS, "all"])
+    args = parser.parse_args()
+    names = list(WORKLOADS) if args.workload == "all" else [args.workload]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {platform.platform()}")
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix=f"gridflow-bench-{name}-") as tmp:
+            print(report(run_workload(name, Path(tmp))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
