@@ -1,178 +1,278 @@
 """The DQ snapshot: what a steward needs to sign a month off, computed from the warehouse
-itself (row counts, accounting, rejects) and the Dagster instance (check evaluations)."""
+itself (row counts, accounting, rejects, coverage, values) and the Dagster instance (check
+evaluations), rendered as text, Markdown, JSON (interfaces.md) or the HTML dashboard.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-import dagster as dg
 import pandas as pd
 
-from gridflow_assets.checks.rules import accounting
-from gridflow_assets.registry import TABLES
+from gridflow_assets.dq.assess import BLOCKED, READY, WARNINGS, Thresholds, count_of, pct
+from gridflow_assets.dq.history import check_history
+from gridflow_assets.dq.profile import data_tables, interval_label
+from gridflow_assets.dq.scorecard import build_cards, check_dicts
 from gridflow_assets.warehouse import Warehouse
 
-CHECK_COLUMNS = ["asset", "check", "kind", "utility", "month", "passed", "severity",
-                 "failed_count", "run_id", "evaluated_at", "sample"]
+STATUSES = (READY, WARNINGS, BLOCKED)
+
+# check_history is re-exported: the CLI builds the snapshot from these three.
+__all__ = ["build_snapshot", "check_history", "render"]
 
 
-def check_history(instance: dg.DagsterInstance) -> pd.DataFrame:
-    """Every asset-check evaluation the instance holds, oldest first (the history)."""
-    records = instance.get_event_records(
-        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION),
-        ascending=True)
-    rows = []
-    for rec in records:
-        ev = rec.event_log_entry.dagster_event.event_specific_data
-        meta = ev.metadata
-        value = lambda k: meta[k].value if k in meta else None  # noqa: E731
-        rows.append({
-            "asset": "/".join(ev.asset_key.path), "check": ev.check_name,
-            "kind": value("kind") or ev.check_name.split("__")[0],
-            "utility": value("utility"), "month": value("month"),
-            "passed": bool(ev.passed), "severity": ev.severity.value,
-            "failed_count": int(value("failed_count") or 0),
-            "run_id": rec.event_log_entry.run_id,
-            "evaluated_at": dt.datetime.fromtimestamp(rec.timestamp, dt.UTC).isoformat(),
-            "sample": value("sample"),
-        })
-    return pd.DataFrame(rows, columns=CHECK_COLUMNS)
-
-
-def latest_checks(history: pd.DataFrame) -> pd.DataFrame:
-    if history.empty:
-        return history
-    keys = ["asset", "check", "utility", "month"]
-    return history.groupby(keys, dropna=False, sort=True).tail(1).reset_index(drop=True)
-
-
-def _source_of(utility: str, spec) -> str:
-    from gridflow_assets.utilities import get_utility
-
-    try:
-        return get_utility(utility).source_of(spec.name, spec.source)
-    except KeyError:  # a partition of a utility no longer registered: registry default
-        return spec.source
+def _wanted(c: dict, utility: str | None, month: str | None) -> bool:
+    if c["utility"] is None:  # checks of tables that are not partitioned
+        return utility is None and month is None
+    return (utility is None or c["utility"] == utility) and (month is None or c["month"] == month)
 
 
 def build_snapshot(store: Warehouse, history: pd.DataFrame, utility: str | None = None,
-                   month: str | None = None) -> dict:
-    """The snapshot of interfaces.md (``gridflow dq --format json``)."""
-    want = lambda u, m: (utility is None or u == utility) and (month is None or m == month)  # noqa: E731
-    partitions = sorted({p for key in TABLES for p in store.partitions(key)
-                         if TABLES[key].partitioned and want(*p)})
-    tables, acc_rows = [], []
-    for key, spec in TABLES.items():
-        if not spec.partitioned:
-            continue
-        for u, m in store.partitions(key):
-            if want(u, m):
-                tables.append({"table": key, "utility": u, "month": m,
-                               "rows": store.row_count(key, u, m)})
-    for u, m in partitions:
-        rejects = store.read("silver/rejects", u, m, columns=["target_table", "category",
-                                                               "reason_code"])
-        for key, spec in TABLES.items():
-            if spec.layer != "silver" or not spec.source or not store.exists(key, u, m):
-                continue
-            source = _source_of(u, spec)
-            acc = accounting(store.row_count(f"bronze/{source}", u, m),
-                             store.row_count(key, u, m), rejects, spec.name)
-            by_reason = {}
-            if rejects is not None:
-                mine = rejects[rejects.target_table == spec.name]
-                by_reason = {str(k): int(v) for k, v in mine.reason_code.value_counts().items()}
-            acc_rows.append({"table": key, "utility": u, "month": m, **acc,
-                             "reconciles": acc["landed"] == acc["kept"] + acc["duplicates_exact"]
-                             + acc["duplicates_conflicting"] + acc["rejected"],
-                             "rejects_by_reason": by_reason})
-    latest = latest_checks(history)
-    checks = []
-    for row in latest.itertuples(index=False):
-        if row.utility is not None and not want(row.utility, row.month):
-            continue
-        if row.utility is None and (utility or month):
-            continue
-        checks.append({"asset": row.asset, "check": row.check, "kind": row.kind,
-                       "utility": row.utility, "month": row.month, "passed": row.passed,
-                       "severity": row.severity, "failed_count": row.failed_count,
-                       "evaluated_at": row.evaluated_at, "run_id": row.run_id})
-    status = []
-    for u, m in partitions:
-        mine = [c for c in checks if c["utility"] == u and c["month"] == m]
-        blocked = any(not c["passed"] and c["severity"] == "ERROR" for c in mine)
-        warned = any(not c["passed"] for c in mine)
-        unreconciled = any(not a["reconciles"] for a in acc_rows
-                           if a["utility"] == u and a["month"] == m)
-        status.append({"utility": u, "month": m,
-                       "status": "blocked" if blocked or unreconciled else
-                       "ready with warnings" if warned else "ready",
-                       "failed_checks": sorted(f"{c['asset']}:{c['check']}" for c in mine
-                                               if not c["passed"])})
+                   month: str | None = None, thresholds: Thresholds | None = None) -> dict:
+    """The snapshot of interfaces.md (``gridflow dq --format json``) and more.
+
+    Keys of interfaces.md: ``generated_at, partitions, tables, accounting, checks``. Added:
+    ``status`` (per partition), ``summary``, ``scorecard`` (one card per partition),
+    ``rejects``, ``value_stats``, ``tickets`` (issues per utility) and ``thresholds``.
+    """
+    thresholds = thresholds or Thresholds()
+    cards = build_cards(store, history, utility, month, thresholds)
+    order = {k: i for i, k in enumerate(data_tables())}
+    tables = sorted(({"table": k, "utility": c["utility"], "month": c["month"], "rows": n}
+                     for c in cards for k, n in c["rows"].items()),
+                    key=lambda r: (order[r["table"]], r["utility"], r["month"]))
+    accounting = sorted(({"table": a["table"], "utility": c["utility"], "month": c["month"],
+                          **{k: a[k] for k in ("landed", "kept", "duplicates_exact",
+                                               "duplicates_conflicting", "rejected")},
+                          "reconciles": a["reconciles"], "unaccounted": a["unaccounted"],
+                          "source": a["source"], "rejects_by_reason": a["rejects_by_reason"]}
+                         for c in cards for a in c["accounting"]),
+                        key=lambda r: (r["utility"], r["month"], order[r["table"]]))
+    checks = [{k: c[k] for k in ("asset", "check", "kind", "utility", "month", "passed",
+                                 "severity", "failed_count", "total_rows", "evaluated_at",
+                                 "run_id")}
+              for c in check_dicts(history) if _wanted(c, utility, month)]
+    counts = {s: sum(c["status"] == s for c in cards) for s in STATUSES}
+    tickets = {}
+    for c in cards:
+        for text in c["utility_issues"]:
+            tickets.setdefault(c["utility"], []).append({"month": c["month"], "text": text})
     return {
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "partitions": [{"utility": u, "month": m} for u, m in partitions],
-        "tables": tables, "accounting": acc_rows, "checks": checks, "status": status,
+        "partitions": [{"utility": c["utility"], "month": c["month"]} for c in cards],
+        "tables": tables,
+        "accounting": accounting,
+        "checks": checks,
+        "status": [{"utility": c["utility"], "month": c["month"], "status": c["status"],
+                    "trend": c["trend"], "failed_checks": c["checks"]["failed"],
+                    "blocking_reasons": c["blocking_reasons"],
+                    "utility_issues": c["utility_issues"]} for c in cards],
+        "summary": {"partitions": len(cards), **counts,
+                    "checks_passed": sum(c["passed"] for c in checks),
+                    "checks_failed": sum(not c["passed"] for c in checks),
+                    "check_evaluations": len(history),
+                    "utilities_needing_ticket": sorted(tickets)},
+        "scorecard": cards,
+        "rejects": [{"utility": c["utility"], "month": c["month"], **r}
+                    for c in cards for r in c["rejects"]],
+        "value_stats": [{"utility": c["utility"], "month": c["month"], **v}
+                        for c in cards for v in c["value_stats"]],
+        "tickets": [{"utility": u, "issues": issues} for u, issues in sorted(tickets.items())],
+        "thresholds": thresholds.as_dict(),
     }
 
 
 def render(snapshot: dict, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(snapshot, indent=2, default=str)
+        return json.dumps(snapshot, indent=2, default=str, ensure_ascii=False)
     if fmt == "markdown":
-        return _markdown(snapshot)
+        return markdown(snapshot)
     if fmt == "html":
         from gridflow_assets.dq.html import render_html
 
         return render_html(snapshot)
-    return _text(snapshot)
+    return text(snapshot)
 
 
-def _frame(rows: list[dict], cols: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
+# ---- shared formatting -------------------------------------------------------------------
+
+def fmt_int(n) -> str:
+    return "—" if n is None else f"{int(n):,}"
 
 
-def _text(s: dict) -> str:
-    out = [f"gridflow DQ snapshot — {s['generated_at']}", ""]
+def fmt_pct(x) -> str:
+    return "—" if x is None else pct(x)
+
+
+def fmt_num(x) -> str:
+    """Values in their unit: enough digits for 0.0113 kVArh and for a 992,790 kWh register."""
+    if x is None:
+        return "—"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.4g}"
+
+
+def partition_rows(s: dict) -> tuple[list[str], list[list[str]]]:
+    head = ["utility", "month", "status", "trend", "checks ✓", "warn", "error", "missing",
+            "landed", "kept", "dup exact", "dup confl.", "rejected", "orphans", "coverage",
+            "days", "estimated"]
+    rows = []
+    for c in s["scorecard"]:
+        t, k = c["totals"], c["checks"]
+        rows.append([c["utility"], c["month"], c["status"], c["trend"], fmt_int(k["passed"]),
+                     fmt_int(k["failed_warn"]), fmt_int(k["failed_error"]),
+                     fmt_int(k["missing"]), fmt_int(t["landed"]), fmt_int(t["kept"]),
+                     fmt_int(t["duplicates_exact"]), fmt_int(t["duplicates_conflicting"]),
+                     fmt_int(t["rejected"]), fmt_int(t["orphans"]),
+                     fmt_pct(c["coverage"]["interval_coverage"]),
+                     fmt_pct(c["coverage"]["day_coverage"]),
+                     fmt_pct(c["quality"]["estimated_share"])])
+    return head, rows
+
+
+def accounting_rows(s: dict) -> tuple[list[str], list[list[str]]]:
+    head = ["table", "utility", "month", "landed", "kept", "dup exact", "dup confl.",
+            "rejected", "reconciles"]
+    rows = [[a["table"], a["utility"], a["month"], fmt_int(a["landed"]), fmt_int(a["kept"]),
+             fmt_int(a["duplicates_exact"]), fmt_int(a["duplicates_conflicting"]),
+             fmt_int(a["rejected"]), "yes" if a["reconciles"] else
+             f"NO ({a['unaccounted']:+,})"] for a in s["accounting"]]
+    return head, rows
+
+
+def reject_rows(s: dict) -> tuple[list[str], list[list[str]]]:
+    head = ["utility", "month", "table", "reason", "rows", "example"]
+    rows = [[r["utility"], r["month"], r["table"], r["reason_code"], fmt_int(r["rows"]),
+             f"{r['example_file'].rsplit('/', 1)[-1]} row {r['example_row']}"
+             + (f" ({r['column']})" if r.get("column") else "")] for r in s["rejects"]]
+    return head, rows
+
+
+def value_rows(s: dict) -> tuple[list[str], list[list[str]]]:
+    head = ["utility", "month", "measurement", "direction", "kind", "interval", "unit", "rows",
+            "meters", "min", "median", "mean", "max", "total", "estimated", "failed", "negative"]
+    rows = [[v["utility"], v["month"], v["measurement"], v["direction"], v["reading_kind"],
+             interval_label(v["interval_s"]), v["unit"], fmt_int(v["rows"]),
+             fmt_int(v["meters"]), fmt_num(v["min"]), fmt_num(v["p50"]), fmt_num(v["mean"]),
+             fmt_num(v["max"]), fmt_num(v["sum"]), fmt_int(v["estimated"]),
+             fmt_int(v["failed_validation"]), fmt_int(v["negative"])]
+            for v in s["value_stats"]]
+    return head, rows
+
+
+def failing_rows(s: dict) -> tuple[list[str], list[list[str]]]:
+    head = ["asset", "check", "utility", "month", "severity", "failed"]
+    rows = [[c["asset"], c["check"], c["utility"] or "—", c["month"] or "—", c["severity"],
+             fmt_int(c["failed_count"])] for c in s["checks"] if not c["passed"]]
+    return head, rows
+
+
+def headline(s: dict) -> str:
+    m = s["summary"]
+    return (f"{count_of(m['partitions'], 'partition')}: {m[READY]} ready · {m[WARNINGS]} ready with "
+            f"warnings · {m[BLOCKED]} blocked · checks {m['checks_passed']:,} passing, "
+            f"{m['checks_failed']:,} failing")
+
+
+# ---- text --------------------------------------------------------------------------------
+
+def is_number(cell: str) -> bool:
+    """A formatted number (1,234 · -0.5 · 99.9% · — for none): aligned right in tables."""
+    return (cell[:1].isdigit() or (cell[:1] in ("-", "+") and cell[1:2].isdigit())
+            or cell == "—")
+
+
+def text_table(head: list[str], rows: list[list[str]]) -> str:
+    """A terminal table: numbers right-aligned, text left-aligned, one space-padded grid."""
+    if not rows:
+        return "  (none)"
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+    numeric = [all(is_number(str(r[i])) for r in rows) for i in range(len(head))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(str(c).rjust(w) if n else str(c).ljust(w)
+                         for c, w, n in zip(cells, widths, numeric, strict=True)).rstrip()
+
+    return "\n".join([line(head), "  ".join("─" * w for w in widths), *map(line, rows)])
+
+
+def text(s: dict) -> str:
+    out = [f"gridflow DQ snapshot — {s['generated_at']}"]
     if not s["partitions"]:
-        return "\n".join(out + ["No partitions in the warehouse yet: run `gridflow run`."])
-    st = _frame(s["status"], ["utility", "month", "status", "failed_checks"])
-    st["failed_checks"] = st.failed_checks.map(lambda x: ", ".join(x) if x else "—")
-    out += ["Partitions", st.to_string(index=False), ""]
-    acc = _frame(s["accounting"], ["table", "utility", "month", "landed", "kept",
-                                   "duplicates_exact", "duplicates_conflicting", "rejected",
-                                   "reconciles"])
-    out += ["Row accounting (landed = kept + exact dup + conflicting dup + rejected)",
-            acc.to_string(index=False), ""]
-    reasons = [{"table": a["table"], "utility": a["utility"], "month": a["month"],
-                "reason": r, "rows": n} for a in s["accounting"]
-               for r, n in a["rejects_by_reason"].items()]
-    if reasons:
-        out += ["Rejects by reason", _frame(reasons, list(reasons[0])).to_string(index=False),
-                ""]
-    failing = [c for c in s["checks"] if not c["passed"]]
-    ck = _frame(failing, ["asset", "check", "utility", "month", "severity", "failed_count"])
-    passed = sum(c["passed"] for c in s["checks"])
-    out += [f"Checks: {passed} passed, {len(failing)} failing"]
-    if failing:
-        out.append(ck.to_string(index=False))
+        return "\n".join(out + ["", "No partitions in the warehouse yet: run `gridflow run`."])
+    out += [headline(s), "", "Partitions", text_table(*partition_rows(s)), ""]
+    blocked = [c for c in s["scorecard"] if c["blocking_reasons"]]
+    if blocked:
+        out.append("Blocked — fix in the pipeline before sign-off")
+        for c in blocked:
+            out += [f"  {c['utility']} {c['month']}"] + [f"    - {r}" for r in
+                                                        c["blocking_reasons"]]
+        out.append("")
+    out.append("Issues to raise with the utility")
+    if not s["tickets"]:
+        out.append("  none: no utility needs a ticket")
+    for t in s["tickets"]:
+        out.append(f"  {t['utility']}")
+        for i in t["issues"]:
+            out.append(f"    {i['month']}  {i['text']}")
+    out += ["", "Trend (compared with the utility's previous month)"]
+    out += [f"  {c['utility']} {c['month']}: {c['trend']}"
+            + (f" — {'; '.join(c['trend_notes'])}" if c["trend_notes"] else "")
+            for c in s["scorecard"]]
+    out += ["", "Row accounting (landed = kept + exact dup + conflicting dup + rejected)",
+            text_table(*accounting_rows(s)), "",
+            "Rejected and set-aside rows by reason", text_table(*reject_rows(s)), "",
+            "Values per reading type (one row per utility, month and type: units never mixed)",
+            text_table(*value_rows(s)), ""]
+    head, rows = failing_rows(s)
+    out += [f"Failing checks ({len(rows)} of {len(s['checks'])})", text_table(head, rows)]
     return "\n".join(out)
 
 
-def _markdown(s: dict) -> str:
-    def table(rows: list[dict], cols: list[str]) -> str:
-        if not rows:
-            return "_none_"
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
-        return "\n".join(lines)
+# ---- Markdown ----------------------------------------------------------------------------
+
+def md_table(head: list[str], rows: list[list[str]]) -> str:
+    if not rows:
+        return "_none_"
+
+    def esc(cell) -> str:
+        return str(cell).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows])
+
+
+def status_markdown(s: dict) -> str:
+    """The part a steward reads first: statuses, blockers and tickets (also the Markdown
+    metadata of the scorecard asset in the Dagster UI)."""
+    parts = [headline(s) + ".", "## Partitions", md_table(*partition_rows(s))]
+    blocked = [c for c in s["scorecard"] if c["blocking_reasons"]]
+    if blocked:
+        parts.append("## Blocked — fix in the pipeline before sign-off")
+        parts.append("\n".join(f"- **{c['utility']} {c['month']}**: {r}" for c in blocked
+                               for r in c["blocking_reasons"]))
+    parts.append("## Issues to raise with the utility")
+    if not s["tickets"]:
+        parts.append("None: no utility needs a ticket.")
+    for t in s["tickets"]:
+        parts.append(f"### {t['utility']}\n\n" + "\n".join(
+            f"- {i['month']}: {i['text']}" for i in t["issues"]))
+    return "\n\n".join(parts)
+
+
+def markdown(s: dict) -> str:
     return "\n\n".join([
         f"# gridflow DQ snapshot\n\nGenerated {s['generated_at']}.",
-        "## Partitions\n\n" + table(s["status"], ["utility", "month", "status"]),
-        "## Row accounting\n\n" + table(s["accounting"], [
-            "table", "utility", "month", "landed", "kept", "duplicates_exact",
-            "duplicates_conflicting", "rejected", "reconciles"]),
-        "## Failing checks\n\n" + table([c for c in s["checks"] if not c["passed"]], [
-            "asset", "check", "utility", "month", "severity", "failed_count"]),
+        status_markdown(s),
+        "## Trend\n\nCompared with the utility's previous month.\n\n" + "\n".join(
+            f"- {c['utility']} {c['month']}: **{c['trend']}**"
+            + (f" — {'; '.join(c['trend_notes'])}" if c["trend_notes"] else "")
+            for c in s["scorecard"]),
+        "## Row accounting\n\nlanded = kept + exact duplicates + conflicting duplicates + "
+        "rejected, per silver table.\n\n" + md_table(*accounting_rows(s)),
+        "## Rejected and set-aside rows by reason\n\n" + md_table(*reject_rows(s)),
+        "## Values per reading type\n\nOne row per utility, month and reading type "
+        "(measurement, direction, kind, interval, unit): units are never mixed.\n\n"
+        + md_table(*value_rows(s)),
+        "## Failing checks\n\n" + md_table(*failing_rows(s)),
     ])

@@ -1,9 +1,14 @@
 """Materialize complete drops through Dagster's own execution on a persistent instance.
 
-Used by ``gridflow run``: discovers complete drops, registers new utilities as dynamic
-partitions, materializes the reference dimensions, then one run per month × utility
-partition, reporting progress and the reason of any failure (naming drop, file, column and
-row for unreadable drops).
+Used by ``gridflow run``: discovers complete drops (``drops.scan_landing``, as the drop
+sensor does), registers new utilities as dynamic partitions, materializes the reference
+dimensions, then one ``partition_job`` run per month × utility partition, as a backfill
+launched from the UI does, reporting progress and the reason of any failure (naming drop,
+file, column and row for unreadable drops). Runs carry the drop sensor's tags, so the sensor
+does not materialize the same files again.
+
+One run per partition rather than one run over many (``BackfillPolicy.single_run``) keeps
+failures apart: a rejected drop or a blocking check stops its own partition only.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
-from gridflow_assets.landing import discover_drops
+from gridflow_assets.landing import fingerprint
+from gridflow_assets.orchestration.drops import drop_tags, new_utilities, only, scan_landing
 from gridflow_assets.partitions import UTILITY_DIMENSION, partition_key
-from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -59,8 +64,6 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "run failed"
 
 
-
-
 class _UndeliveredTableFilter(logging.Filter):
     """A utility that does not deliver a table (NY: no bills) leaves that table's blocking
     checks without a result, and Dagster logs a warning for each. Expected, not news."""
@@ -76,28 +79,20 @@ def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
               utility: str | None = None, month: str | None = None, verbose: bool = False,
               out: Callable[[str], None] = print) -> RunOutcome:
     outcome = RunOutcome()
-    drops, skipped = discover_drops(landing)
-    outcome.skipped = skipped
-    for name, reason in skipped:
+    scan = only(scan_landing(landing), utility, month)
+    outcome.skipped = scan.skipped
+    for name, reason in scan.skipped:
         out(f"skipped {name}: {reason}")
-    drops = [d for d in drops if (utility is None or d.utility == utility)
-             and (month is None or d.month == month)]
-    if not drops:
+    if not scan.runnable and not scan.unrunnable:
         out(f"no complete drop in {landing}" + (f" for {utility or ''} {month or ''}"
                                                 if utility or month else ""))
         return outcome
-    runnable = []
-    for drop in drops:
-        try:
-            get_utility(drop.utility)
-        except KeyError as exc:
-            outcome.partitions.append(PartitionOutcome(drop.utility, drop.month, False, 0.0,
-                                                       f"drop {drop.name} rejected: {exc}"))
-            out(f"✗ {drop.name}: rejected: {exc.args[0]}")
-            continue
-        runnable.append(drop)
-    known = set(instance.get_dynamic_partitions(UTILITY_DIMENSION))
-    new = sorted({d.utility for d in runnable} - known)
+    for drop, reason in scan.unrunnable:
+        outcome.partitions.append(PartitionOutcome(drop.utility, drop.month, False, 0.0,
+                                                   f"drop {drop.name} rejected: {reason}"))
+        out(f"✗ {drop.name}: rejected: {reason}")
+    runnable = scan.runnable
+    new = new_utilities(instance, runnable)
     if new:
         instance.add_dynamic_partitions(UTILITY_DIMENSION, new)
         out(f"new utility partition(s): {', '.join(new)}")
@@ -114,6 +109,7 @@ def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
         out(f"[{i}/{len(runnable)}] {drop.name} …")
         res = job.execute_in_process(instance=instance, run_config=run_config,
                                      partition_key=partition_key(drop.utility, drop.month),
+                                     tags=drop_tags(drop, fingerprint(drop)),
                                      raise_on_error=False)
         took = time.perf_counter() - started
         if res.success:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from gridflow_assets.registry.billing import BILLING
+from gridflow_assets.registry.dq import DQ
 from gridflow_assets.registry.gold import EXPERIENCE, GOLD
 from gridflow_assets.registry.model import Column, ForeignKey, Table
 from gridflow_assets.registry.tables import BRONZE, SILVER
 
 TABLES: dict[str, Table] = {
     t.key: t
-    for group in (BRONZE, SILVER, GOLD, BILLING, EXPERIENCE)
+    for group in (BRONZE, SILVER, GOLD, BILLING, EXPERIENCE, DQ)
     for t in group.values()
 }
 

@@ -1,0 +1,103 @@
+"""Check results as data: every asset-check evaluation the Dagster instance recorded.
+
+The instance is the only place that knows the history of a check (reruns, fixes,
+regressions); the warehouse only holds the current partitions. Reading the event log
+directly keeps this independent of which code location produced the checks.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import dagster as dg
+import pandas as pd
+
+from gridflow_assets.partitions import split_key
+from gridflow_assets.registry.dq import CHECK_RESULTS
+
+CHECK_RESULT_COLUMNS = CHECK_RESULTS.column_names
+
+
+def _evaluation_records(instance: dg.DagsterInstance) -> list:
+    """Every ASSET_CHECK_EVALUATION record of the instance.
+
+    ``get_event_records`` is deprecated for 2.0 but Dagster 1.13 has no other public query
+    over all check evaluations (``fetch_*`` cover materializations and observations only).
+    No paging: on the default run-sharded SQLite storage, storage ids restart in every run
+    and an id cursor would skip records.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return list(instance.get_event_records(
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION),
+            ascending=True))
+
+
+def parse_markdown_table(md: str | None) -> list[dict]:
+    """The rows of a check's Markdown sample (``checks.factory._markdown_table``) as dicts.
+
+    A line whose cell count does not match the header (a delivered value containing ``|``)
+    is kept whole under ``row`` rather than split wrongly.
+    """
+    if not md or not md.lstrip().startswith("|"):
+        return []
+    lines = [ln.strip() for ln in md.strip().splitlines()]
+    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    header, body = cells[0], cells[2:]
+    return [dict(zip(header, row, strict=True)) if len(row) == len(header) else {"row": line}
+            for row, line in zip(body, lines[2:], strict=True)]
+
+
+def _value(meta: dict, key: str):
+    return meta[key].value if key in meta else None
+
+
+def _row(rec) -> dict:
+    ev = rec.event_log_entry.dagster_event.event_specific_data
+    meta = ev.metadata
+    utility, month = _value(meta, "utility"), _value(meta, "month")
+    if utility is None and ev.partition and "|" in ev.partition:
+        utility, month = split_key(ev.partition)
+    total = _value(meta, "total_rows")
+    failed = int(_value(meta, "failed_count") or 0)
+    rate = _value(meta, "failure_rate")
+    return {
+        "evaluation_id": rec.storage_id,
+        "asset": "/".join(ev.asset_key.path),
+        "check_name": ev.check_name,
+        "kind": _value(meta, "kind") or ev.check_name.split("__")[0],
+        "utility_id": utility, "month": month, "partition_key": ev.partition,
+        "passed": bool(ev.passed), "severity": ev.severity.value,
+        "is_blocking": ev.blocking,
+        "failed_count": failed,
+        "total_rows": None if total is None else int(total),
+        "failure_rate": rate if rate is not None else (failed / total if total else None),
+        "sample_keys": json.dumps(parse_markdown_table(_value(meta, "sample")),
+                                  ensure_ascii=False),
+        "details": json.dumps(_value(meta, "details") or {}, ensure_ascii=False, default=str),
+        "description": ev.description,
+        "run_id": rec.event_log_entry.run_id,
+        # Parquet stores microseconds; the instance's float seconds carry noise below that.
+        "evaluated_at_utc": pd.Timestamp(round(rec.timestamp * 1e6), unit="us", tz="UTC"),
+    }
+
+
+def check_history(instance: dg.DagsterInstance) -> pd.DataFrame:
+    """Every check evaluation as a row of ``dq/check_results``, oldest first.
+
+    ``is_latest`` marks the evaluation a partition is judged on: the last one of each
+    check of each partition (a rerun supersedes, it does not erase).
+    """
+    rows = [_row(rec) for rec in _evaluation_records(instance)]
+    df = pd.DataFrame(rows, columns=[c for c in CHECK_RESULT_COLUMNS if c != "is_latest"])
+    df = df.sort_values(["evaluated_at_utc", "run_id", "evaluation_id"], kind="stable",
+                        ignore_index=True)
+    keys = df[["asset", "check_name", "partition_key"]].fillna("")
+    df["is_latest"] = ~keys.duplicated(keep="last")
+    return df[CHECK_RESULT_COLUMNS]
+
+
+def latest(history: pd.DataFrame) -> pd.DataFrame:
+    """The latest evaluation of every check of every partition."""
+    return history[history.is_latest.astype(bool)].reset_index(drop=True)

@@ -1,0 +1,185 @@
+"""The partition scorecard: one card per month × utility, from the warehouse (facts) and
+the check history (what the checks said), judged by ``dq/assess.py``.
+
+A card is a JSON-ready dict (the snapshot embeds it); ``scorecard_frame`` flattens cards
+into the rows of ``dq/partition_scorecard``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from gridflow_assets.checks.factory import plans_for
+from gridflow_assets.dq import assess
+from gridflow_assets.dq.history import latest
+from gridflow_assets.dq.profile import data_tables, profile_partition
+from gridflow_assets.registry.dq import PARTITION_SCORECARD
+from gridflow_assets.warehouse import Warehouse
+
+
+def all_partitions(store: Warehouse) -> list[tuple[str, str]]:
+    """``(utility, month)`` of every partition any data table holds."""
+    return sorted({p for key in data_tables() for p in store.partitions(key)})
+
+
+def previous_month(month: str) -> str:
+    return str(pd.Period(month, freq="M") - 1)
+
+
+def check_dicts(history: pd.DataFrame) -> list[dict]:
+    """Latest evaluation of every check, in the snapshot's vocabulary (``check``,
+    ``utility``), details parsed."""
+    rows = []
+    for r in latest(history).itertuples(index=False):
+        rows.append({"asset": r.asset, "check": r.check_name, "kind": r.kind,
+                     "utility": None if pd.isna(r.utility_id) else r.utility_id,
+                     "month": None if pd.isna(r.month) else r.month,
+                     "passed": bool(r.passed), "severity": r.severity,
+                     "failed_count": int(r.failed_count),
+                     "total_rows": None if pd.isna(r.total_rows) else int(r.total_rows),
+                     "details": json.loads(r.details) if isinstance(r.details, str) else {},
+                     "description": r.description,
+                     "evaluated_at": pd.Timestamp(r.evaluated_at_utc).isoformat(),
+                     "run_id": r.run_id})
+    return rows
+
+
+def expected_checks(present_tables: set[str]) -> set[tuple[str, str]]:
+    """Every (table, check) the check factory evaluates for the tables a partition has."""
+    tables = data_tables()
+    return {(key, plan.name) for key in present_tables for plan in plans_for(tables[key])}
+
+
+def _measures(p: dict) -> dict:
+    landed = sum(a["landed"] for a in p["accounting"])
+    kept = sum(a["kept"] for a in p["accounting"])
+    fk_rows = sum(o["total"] for o in p["orphans"])
+    shares = [c["share"] for c in p["completeness"] if c["share"] is not None]
+    return {
+        "not_kept_share": (landed - kept) / landed if landed else None,
+        "orphan_share": sum(o["rows"] for o in p["orphans"]) / fk_rows if fk_rows else None,
+        "interval_coverage": p["coverage"]["interval_coverage"],
+        "day_coverage": p["coverage"]["day_coverage"],
+        "estimated_share": p["quality"]["estimated_share"],
+        "failed_validation_share": p["quality"]["failed_validation_share"],
+        "completeness_min": min(shares) if shares else None,
+    }
+
+
+def _totals(p: dict) -> dict:
+    keys = ("landed", "kept", "duplicates_exact", "duplicates_conflicting", "rejected")
+    out = {k: sum(a[k] for a in p["accounting"]) for k in keys}
+    out["reconciles"] = all(a["reconciles"] for a in p["accounting"])
+    out["orphans"] = sum(o["rows"] for o in p["orphans"])
+    return out
+
+
+def build_card(p: dict, checks: list[dict], previous: dict | None,
+               thresholds: assess.Thresholds) -> dict:
+    """Judge one profiled partition against its latest check results."""
+    t = thresholds.for_utility(p["utility"])
+    expected = expected_checks(set(p["rows"]) | set(p["missing_tables"]))
+    issues = (assess.pipeline_issues(p, checks, expected)
+              + assess.utility_issues(p, checks, t))
+    failed = [c for c in checks if not c["passed"]]
+    seen = {(c["asset"], c["check"]) for c in checks}
+    card = {
+        **p,
+        "status": assess.status_of(issues, checks),
+        "issues": issues,
+        "blocking_reasons": [i["text"] for i in issues if i["severity"] == "blocking"],
+        "utility_issues": [i["text"] for i in issues if i["audience"] == "utility"],
+        "checks": {"evaluated": len(checks), "passed": len(checks) - len(failed),
+                   "failed_warn": sum(c["severity"] == "WARN" for c in failed),
+                   "failed_error": sum(c["severity"] == "ERROR" for c in failed),
+                   "missing": len(expected - seen),
+                   "failed": sorted(f"{c['asset']}:{c['check']}" for c in failed)},
+        "totals": _totals(p),
+        "measures": _measures(p),
+        "thresholds": t.as_dict(),
+    }
+    card["trend"], card["trend_notes"] = assess.trend(card, previous, t)
+    return card
+
+
+def build_cards(store: Warehouse, history: pd.DataFrame, utility: str | None = None,
+                month: str | None = None,
+                thresholds: assess.Thresholds | None = None) -> list[dict]:
+    """Cards of every partition (or those of ``utility`` / ``month``), by utility and month.
+
+    The previous month of each wanted partition is profiled too, for the trend, and left
+    out of the result.
+    """
+    thresholds = thresholds or assess.Thresholds()
+    partitions = all_partitions(store)
+    wanted = [(u, m) for u, m in partitions
+              if (utility is None or u == utility) and (month is None or m == month)]
+    have = set(partitions)
+    needed = sorted({*wanted, *((u, previous_month(m)) for u, m in wanted
+                                if (u, previous_month(m)) in have)}, key=lambda p: (p[1], p[0]))
+    by_partition: dict[tuple[str, str], list[dict]] = {}
+    for c in check_dicts(history):
+        if c["utility"] is not None:
+            by_partition.setdefault((c["utility"], c["month"]), []).append(c)
+    cards: dict[tuple[str, str], dict] = {}
+    for u, m in needed:
+        profile = profile_partition(store, u, m)
+        cards[(u, m)] = build_card(profile, by_partition.get((u, m), []),
+                                   cards.get((u, previous_month(m))), thresholds)
+    return [cards[p] for p in wanted]
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _lines(items: list[str]) -> str | None:
+    return "\n".join(items) if items else None
+
+
+def scorecard_frame(cards: list[dict]) -> pd.DataFrame:
+    """Cards as rows of ``dq/partition_scorecard`` (no wall-clock values: reruns over the
+    same warehouse and history write the same file)."""
+    rows = []
+    for c in cards:
+        layers, totals, cov = c["rows_by_layer"], c["totals"], c["coverage"]
+        rows.append({
+            "utility_id": c["utility"], "month": c["month"], "status": c["status"],
+            "trend": c["trend"], "trend_notes": _lines(c["trend_notes"]),
+            "issue_count": len(c["issues"]),
+            "blocking_reasons": _lines(c["blocking_reasons"]),
+            "utility_issues": _lines(c["utility_issues"]),
+            "checks_evaluated": c["checks"]["evaluated"],
+            "checks_passed": c["checks"]["passed"],
+            "checks_failed_warn": c["checks"]["failed_warn"],
+            "checks_failed_error": c["checks"]["failed_error"],
+            "checks_missing": c["checks"]["missing"],
+            "failed_checks": "; ".join(c["checks"]["failed"]) or None,
+            "rows_bronze": layers["bronze"], "rows_silver": layers["silver"],
+            "rows_rejects": layers["rejects"], "rows_gold": layers["gold"],
+            "rows_experience": layers["experience"],
+            **{k: totals[k] for k in ("landed", "kept", "duplicates_exact",
+                                      "duplicates_conflicting", "rejected")},
+            "accounting_reconciles": totals["reconciles"],
+            "not_kept_share": c["measures"]["not_kept_share"],
+            "orphans": totals["orphans"],
+            "interval_coverage": cov["interval_coverage"], "day_coverage": cov["day_coverage"],
+            "channels_with_gaps": cov["channels_with_gaps"],
+            "estimated_share": c["quality"]["estimated_share"],
+            "failed_validation_share": c["quality"]["failed_validation_share"],
+            "completeness_min": c["measures"]["completeness_min"],
+            "first_start_utc": c["time_range"]["first_start_utc"],
+            "last_end_utc": c["time_range"]["last_end_utc"],
+            "rows_outside_month": c["time_range"]["rows_outside_month"],
+            "rows_by_table": _json(c["rows"]),
+            "accounting_by_table": _json(c["accounting"]),
+            "rejects_by_reason": _json(c["rejects"]),
+            "orphans_by_key": _json(c["orphans"]),
+            "completeness": _json(c["completeness"]),
+            "value_stats": _json(c["value_stats"]),
+            "quality_codes": _json(c["quality"]["codes"]),
+            "flags": _json(c["flags"]),
+        })
+    return pd.DataFrame(rows, columns=PARTITION_SCORECARD.column_names)
