@@ -22,7 +22,7 @@ from gridflow_assets.assets.gold import (
     fact_readings,
 )
 from gridflow_assets.assets.gold_billing import BILLING_ASSETS
-from gridflow_assets.assets.silver import silver_tables
+from gridflow_assets.assets.silver import reason_codes, silver_tables
 from gridflow_assets.checks.factory import build_table_checks
 from gridflow_assets.orchestration.automation import JOBS, SCHEDULES, SENSORS
 from gridflow_assets.partitions import month_utility_partitions
@@ -32,7 +32,7 @@ from gridflow_assets.resources import GridflowPaths, ParquetIOManager, default_p
 PARTITIONED_ASSETS = [bronze_tables, silver_tables, dim_service_point,
                       dim_service_point_external, dim_meter, fact_readings, daily_summaries,
                       *BILLING_ASSETS]
-REFERENCE_ASSETS = [dim_utility, dim_date, dim_time]
+REFERENCE_ASSETS = [dim_utility, dim_date, dim_time, reason_codes]
 
 PARTITION_JOB = "partition_job"
 REFERENCE_JOB = "reference_job"

@@ -40,19 +40,20 @@ from gridflow_assets_tests.crafted import CH, U1_SP, _bytes, land_utility1, land
 CHROMIUM = Path("/usr/bin/chromium")
 INTERFACE_KEYS = {"generated_at", "partitions", "tables", "accounting", "checks"}
 SECTIONS = ("verdict", "status", "tickets", "checks", "rejects", "trends", "coverage",
-            "accounting", "values")
+            "accounting", "values", "vee")
 CHECK_KINDS = ("schema__", "orphans__", "duplicates__", "range__", "conservation__",
                "coverage__", "vee__", "freshness__", "reconcile__")
 
 
 def land_clean_utility1(landing: Path, month: str = "2025-04") -> Path:
-    """One service point, one meter, every quarter hour of the month: nothing to raise."""
+    """One service point, one meter, every quarter hour of the month: nothing to raise.
+    Values vary: a meter repeating one value is frozen (VEE V6)."""
     starts = pd.date_range(f"{month}-01", periods=pd.Period(month).days_in_month * 96,
                            freq="15min", tz="America/New_York")
     header = ("service_delivery_point_id,meter_id,channel,duration,value,quality,timestamp,"
               "last_update_time,exported_at")
-    rows = [f"SP-10001001,MTR-00000001,{CH},900,0.5,VAL,{t.isoformat()},"
-            "2025-05-02T00:00:00-04:00,null" for t in starts]
+    rows = [f"SP-10001001,MTR-00000001,{CH},900,{0.5 + i % 4 / 10:.1f},VAL,{t.isoformat()},"
+            "2025-05-02T00:00:00-04:00,null" for i, t in enumerate(starts)]
     sp = (U1_SP.splitlines()[0]
           + "\nSP-10001001,10001001,1 Main St,New York,10001,NY,,,2020-01-01,2020-01-01")
     meters = ("meter_id,meter_timestamp,meter_duration,meter_value,meter_type,meter_category\n"
@@ -170,7 +171,8 @@ def test_statuses_clean_warnings_blocked(world):
     assert clean["checks"]["failed_warn"] == clean["checks"]["failed_error"] == 0
     assert clean["coverage"] == {"interval_coverage": 1.0, "day_coverage": 1.0, "series": 1,
                                  "channels_with_gaps": 0, "days_in_month": 30}
-    assert clean["trend"] == "better" and "failing checks 4 → 0" in clean["trend_notes"]
+    # 6: the crafted March month also fails vee__coverage and vee__estimation (WARN)
+    assert clean["trend"] == "better" and "failing checks 6 → 0" in clean["trend_notes"]
     blocked = world.cards[("LOSSY", "2025-03")]
     reasons = " ".join(blocked["blocking_reasons"])
     assert "conservation__accounting failed (ERROR)" in reasons
@@ -184,7 +186,8 @@ def test_issues_for_the_utility_are_in_words(world):
     assert ("silver/intervals: 1 row rejected (10.0% of 10 landed), INVALID_TIMESTAMP: A "
             "timestamp or date cannot be parsed; e.g. utility1_intervals.csv row 8, column "
             "timestamp.") in u1
-    assert "1 of 5 rows reference 1 unknown service_point_id" in u1
+    # 11 rows: 5 delivered + 6 estimated by VEE (E1) across the crafted 1.5-hour gap
+    assert "1 of 11 rows reference 1 unknown service_point_id" in u1
     assert "SP-99999999" not in u1  # service point ids are PII in the registry
     u2 = "\n".join(world.cards[("UTILITY2", "2025-03")]["utility_issues"])
     assert "reference 1 unknown meter_id (not in silver/meters). E.g. UTILITY2:555555555." in u2
@@ -209,7 +212,7 @@ def test_text_is_a_terminal_table_per_unit_and_utility(world, capsys):
     out = _dq(capsys)
     assert "4 partitions: 1 ready · 2 ready with warnings · 1 blocked" in out
     assert "Blocked — fix in the pipeline before sign-off" in out
-    values = out.split("Values per reading type")[1].split("Failing checks")[0]
+    values = out.split("Values per reading type")[1].split("VEE rules")[0]
     rows = [line.split() for line in values.splitlines()[3:] if line.strip()]
     register_ = [r for r in rows if r[:5] == ["UTILITY2", "2025-03", "kWh", "delivered",
                                               "register"]]
@@ -217,6 +220,15 @@ def test_text_is_a_terminal_table_per_unit_and_utility(world, capsys):
     assert {r[7] for r in rows} == {"kWh"}  # every reading type states its unit
     one = _dq(capsys, "--utility", "UTILITY2", "--month", "2025-03", "--format", "json")
     assert json.loads(one)["partitions"] == [{"utility": "UTILITY2", "month": "2025-03"}]
+    vee = out.split("VEE rules")[1].split("Failing checks")[0]
+    head, *rows = [line.split() for line in vee.splitlines()[1:] if line.strip()]
+    assert head[:4] == ["utility", "month", "V1", "V2"] and head[-1] == "E4"
+    u1 = dict(zip(head, next(r for r in rows if r[:2] == ["UTILITY1", "2025-03"]),
+                  strict=True))
+    # The crafted 1.5-hour gap: 6 quarter hours interpolated (E1) and flagged (E4); the
+    # rest of the sparse crafted day stays missing (V1), too long to estimate without history
+    assert (u1["E1"], u1["E4"]) == ("6", "6") and int(u1["V1"]) > 6
+    assert world.cards[("UTILITY1", "2025-03")]["vee"]["by_method"]["interpolated"] == 6
     md = _dq(capsys, "--format", "markdown")
     assert "## Issues to raise with the utility" in md and "### UTILITY2" in md
 

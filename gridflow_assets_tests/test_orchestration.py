@@ -145,7 +145,8 @@ def test_backfill_of_two_partitions_runs_each_and_the_sensor_does_not_repeat_the
     store = Warehouse(warehouse)
     for key in ("silver/intervals", "gold/fact_readings", "experience/daily_summaries"):
         assert store.partitions(key) == [("UTILITY1", "2025-03"), ("UTILITY2", "2025-03")]
-    assert store.row_count("silver/intervals", "UTILITY1", "2025-03") == 5
+    # 5 delivered rows + 6 quarter hours of a 1.5-hour gap interpolated by VEE (E1)
+    assert store.row_count("silver/intervals", "UTILITY1", "2025-03") == 11
     assert store.row_count("silver/intervals", "UTILITY2", "2025-03") == 5
     run = instance.get_run_by_id(outcome.partitions[0].run_id)
     assert run.tags[DROP_TAG] == "UTILITY1/2025-03" and FINGERPRINT_TAG in run.tags

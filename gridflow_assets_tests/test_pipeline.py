@@ -62,7 +62,7 @@ def test_check_results_carry_counts_samples_and_severity(ran):
     assert cons.passed and cons.severity == dg.AssetCheckSeverity.ERROR
     assert cons.metadata["details"].value["duplicates_conflicting"] == 1
     kinds = {name.split("__")[0] for _, name in checks}
-    assert kinds == {"schema", "duplicates", "orphans", "range", "conservation"}
+    assert kinds == {"schema", "duplicates", "orphans", "range", "conservation", "vee"}
 
 
 def test_rerun_is_idempotent_and_byte_identical(ran, defs, instance):
@@ -82,7 +82,8 @@ def test_warehouse_readable_by_duckdb(ran):
     glob = (store.root / "silver" / "intervals" / "**" / "*.parquet").as_posix()
     rows = duckdb.sql(f"select utility, month, count(*) n from read_parquet('{glob}', "
                       "hive_partitioning=true) group by all order by 1").fetchall()
-    assert rows == [("UTILITY1", "2025-03", 5), ("UTILITY2", "2025-03", 5)]
+    # UTILITY1: 5 delivered rows + 6 quarter hours of its 1.5-hour gap interpolated (VEE E1)
+    assert rows == [("UTILITY1", "2025-03", 11), ("UTILITY2", "2025-03", 5)]
 
 
 def _lossy(inp):

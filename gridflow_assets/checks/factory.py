@@ -1,10 +1,12 @@
 """The check factory: from a registry entry, the asset checks of that table.
 
 Check names start with their kind (interfaces.md): ``schema__``, ``duplicates__``,
-``orphans__``, ``range__``, ``conservation__``. Severity follows whose fault a failure is:
-problems in what a utility delivered (orphans, delivered duplicates, ranges) are WARN;
-broken guarantees of the pipeline (its own schema, a primary key after de-duplication, the
-row accounting) are ERROR and block downstream assets.
+``orphans__``, ``range__``, ``conservation__``, ``vee__``, ``reconcile__``. Severity follows
+whose fault a failure is: problems in what a utility delivered (orphans, delivered
+duplicates, ranges) are WARN; broken guarantees of the pipeline (its own schema, a primary
+key after de-duplication, the row accounting) are ERROR and block downstream assets. The
+``vee__`` checks grade their result against thresholds (WARN or ERROR) but never block: the
+data flows on, flagged.
 """
 
 
@@ -20,6 +22,7 @@ from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry import Table, table
 from gridflow_assets.registry.tables import BRONZE_TABLES
 from gridflow_assets.resources import GridflowPaths, delivered, storage_spec
+from gridflow_assets.silver.vee import VeeInput, delivered_count
 from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
 
@@ -73,7 +76,7 @@ def _conservation_plan(spec: Table) -> CheckPlan:
     def run(inp: CheckInput) -> rules.RuleResult:
         source = get_utility(inp.utility).source_of(spec.name, spec.source)
         landed = inp.store.row_count(f"bronze/{source}", inp.utility, inp.month)
-        kept = len(inp.df)
+        kept = delivered_count(inp.df)  # VEE's added estimates did not land
         rejects = inp.store.read("silver/rejects", inp.utility, inp.month,
                                  columns=["target_table", "category", "reason_code"])
         acc = rules.accounting(landed, kept, rejects, spec.name)
@@ -109,7 +112,7 @@ def plans_for(spec: Table) -> list[CheckPlan]:
                                lambda inp: rules.validate_ranges(inp.df, inp.spec)))
     if spec.layer == "silver" and spec.source:
         plans.append(_conservation_plan(spec))
-    return plans + _reconcile_plans(spec)
+    return plans + _reconcile_plans(spec) + _vee_plans(spec)
 
 
 def _same_partition(inp: CheckInput, key: str, columns: list[str] | None = None):
@@ -146,6 +149,39 @@ def _reconcile_plans(spec: Table) -> list[CheckPlan]:
     return []
 
 
+def _vee_plans(spec: Table) -> list[CheckPlan]:
+    """VEE results of the intervals (checks/vee.py): utility data, graded WARN or ERROR
+    by thresholds, never blocking."""
+    from gridflow_assets.checks import vee
+
+    if spec.key != "silver/intervals":
+        return []
+
+    def context(inp: CheckInput) -> VeeInput:
+        return VeeInput(inp.utility, inp.month, get_utility(inp.utility).timezone)
+
+    def rejects(inp: CheckInput) -> pd.DataFrame | None:
+        return _same_partition(inp, "silver/rejects", ["target_table", "category"])
+
+    return [
+        CheckPlan("vee__validation", "vee", WARN,
+                  "V1-V9: readings failing validation (V3-V6 or delivered as failed) and "
+                  "the count of every VEE rule",
+                  lambda inp: vee.validation(inp.df, rejects(inp), context(inp)),
+                  deps=("silver/rejects",)),
+        CheckPlan("vee__coverage", "vee", WARN,
+                  "V1/V9: expected intervals delivered and days covered (half their "
+                  "intervals; 23/25-hour days counted)",
+                  lambda inp: vee.coverage_check(inp.df, context(inp))),
+        CheckPlan("vee__estimation", "vee", WARN,
+                  "E1-E4: readings estimated, by rule and method, and the estimated share",
+                  lambda inp: vee.estimation(inp.df, context(inp))),
+        CheckPlan("vee__register_consistency", "vee", WARN,
+                  "V7: interval values equal the register difference across them",
+                  lambda inp: vee.register_consistency(inp.df, context(inp))),
+    ]
+
+
 def _markdown_table(df: pd.DataFrame) -> str:
     if df.empty:
         return "_none_"
@@ -179,6 +215,12 @@ def _jsonable(obj):
     if hasattr(obj, "item"):
         return obj.item()
     return obj
+
+
+def _severity(plan: CheckPlan, res: rules.RuleResult) -> dg.AssetCheckSeverity:
+    """The plan's severity, unless the rule graded its result (``vee__`` thresholds)."""
+    graded = getattr(res, "severity", None)
+    return dg.AssetCheckSeverity(graded) if graded else plan.severity
 
 
 def evaluate(plans: list[CheckPlan], inp: CheckInput) -> Iterator[tuple[CheckPlan, rules.RuleResult]]:
@@ -224,7 +266,8 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
         for plan, res in evaluate(plans, inp):
             yield dg.AssetCheckResult(
                 asset_key=asset_key, check_name=plan.name, passed=res.passed,
-                severity=plan.severity, metadata=result_metadata(plan, res, utility, month),
+                severity=_severity(plan, res),
+                metadata=result_metadata(plan, res, utility, month),
                 description=plan.description,
             )
 

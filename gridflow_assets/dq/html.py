@@ -19,6 +19,7 @@ from gridflow_assets.dq.snapshot import (
     partition_rows,
     reject_rows,
     value_rows,
+    vee_rows,
 )
 
 esc = svg.esc
@@ -323,6 +324,10 @@ def render_html(s: dict) -> str:
                       "kind, interval, unit): values of different units are never combined. "
                       "Totals only for interval readings; failed validations left out.",
                       _table(*value_rows(s)))
+    vee = _section("vee", "VEE rules", "Per partition: V1 intervals missing, V2 duplicates "
+                   "set aside, V3-V8 readings each rule flagged, V9 expected days not "
+                   "covered, E1-E4 readings estimated (from the vee__ checks).",
+                   _table(*vee_rows(s)))
     thresholds = ", ".join(f"{k} {v}" for k, v in s["thresholds"].items())
     return "".join([
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -333,7 +338,7 @@ def render_html(s: dict) -> str:
         f"<p>{esc(headline(s))} · generated {esc(s['generated_at'])}</p></header><main>",
         _banner(s), _kpis(s),
         status_board(s), tickets(s), checks_heatmap(s), rejects_chart(s), trends_chart(s),
-        coverage_chart(s), accounting, values,
+        coverage_chart(s), accounting, values, vee,
         (f"<footer>Regenerate with <code>gridflow dq --format html</code>. Thresholds: "
         f"{esc(thresholds)}. Self-contained page: no scripts, no network.</footer>"),
         "</main></body></html>",

@@ -13,6 +13,7 @@ import pandas as pd
 from gridflow_assets.assets.experience import ESTIMATED, FAILED_VALIDATION, local_day_seconds
 from gridflow_assets.checks import rules
 from gridflow_assets.registry import TABLES, Table
+from gridflow_assets.silver.vee import delivered_count
 from gridflow_assets.warehouse import Warehouse
 
 DATA_LAYERS = ("bronze", "silver", "gold", "experience")
@@ -220,8 +221,9 @@ def accounting(store: Warehouse, utility: str, month: str,
         if spec.layer != "silver" or not spec.source or not store.exists(key, utility, month):
             continue
         source = _source_of(utility, spec)
+        kept = delivered_count(store.read(key, utility, month, columns=["source_row"]))
         acc = rules.accounting(store.row_count(f"bronze/{source}", utility, month),
-                               store.row_count(key, utility, month), rejects, spec.name)
+                               kept, rejects, spec.name)
         unaccounted = acc["landed"] - (acc["kept"] + acc["duplicates_exact"]
                                        + acc["duplicates_conflicting"] + acc["rejected"])
         rows.append({"table": key, "source": f"bronze/{source}", **acc,

@@ -16,6 +16,7 @@ from gridflow_assets.dq import assess
 from gridflow_assets.dq.history import latest
 from gridflow_assets.dq.profile import data_tables, profile_partition
 from gridflow_assets.registry.dq import PARTITION_SCORECARD
+from gridflow_assets.silver.vee import ESTIMATION_RULES, METHODS, VALIDATION_RULES
 from gridflow_assets.warehouse import Warehouse
 
 
@@ -50,6 +51,20 @@ def expected_checks(present_tables: set[str]) -> set[tuple[str, str]]:
     """Every (table, check) the check factory evaluates for the tables a partition has."""
     tables = data_tables()
     return {(key, plan.name) for key in present_tables for plan in plans_for(tables[key])}
+
+
+def vee_counts(checks: list[dict]) -> dict | None:
+    """Counts by VEE rule and estimates by method, from the latest ``vee__validation`` and
+    ``vee__estimation`` results of the partition's intervals (None: not evaluated)."""
+    found = {c["check"]: c["details"] for c in checks if c["asset"] == "silver/intervals"
+             and c["check"] in ("vee__validation", "vee__estimation")}
+    if not found:
+        return None
+    rules = {**found.get("vee__validation", {}).get("by_rule", {}),
+             **found.get("vee__estimation", {}).get("by_rule", {})}
+    methods = found.get("vee__estimation", {}).get("by_method", {})
+    return {"by_rule": {r: rules.get(r) for r in VALIDATION_RULES + ESTIMATION_RULES},
+            "by_method": {m: methods.get(m) for m in METHODS}}
 
 
 def _measures(p: dict) -> dict:
@@ -99,6 +114,7 @@ def build_card(p: dict, checks: list[dict], previous: dict | None,
         "totals": _totals(p),
         "measures": _measures(p),
         "thresholds": t.as_dict(),
+        "vee": vee_counts(checks),
     }
     card["trend"], card["trend_notes"] = assess.trend(card, previous, t)
     return card
@@ -181,5 +197,6 @@ def scorecard_frame(cards: list[dict]) -> pd.DataFrame:
             "value_stats": _json(c["value_stats"]),
             "quality_codes": _json(c["quality"]["codes"]),
             "flags": _json(c["flags"]),
+            "vee_rule_counts": None if c["vee"] is None else _json(c["vee"]),
         })
     return pd.DataFrame(rows, columns=PARTITION_SCORECARD.column_names)

@@ -112,6 +112,10 @@ def fmt_num(x) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.4g}"
 
 
+VEE_TITLE = ("VEE rules (V1 missing intervals · V2 duplicates · V3-V8 readings flagged · "
+             "V9 days not covered · E1-E4 estimates)")
+
+
 def partition_rows(s: dict) -> tuple[list[str], list[list[str]]]:
     head = ["utility", "month", "status", "trend", "checks ✓", "warn", "error", "missing",
             "landed", "kept", "dup exact", "dup confl.", "rejected", "orphans", "coverage",
@@ -157,6 +161,21 @@ def value_rows(s: dict) -> tuple[list[str], list[list[str]]]:
              fmt_num(v["max"]), fmt_num(v["sum"]), fmt_int(v["estimated"]),
              fmt_int(v["failed_validation"]), fmt_int(v["negative"])]
             for v in s["value_stats"]]
+    return head, rows
+
+
+def vee_rows(s: dict) -> tuple[list[str], list[list[str]]]:
+    """Counts of every VEE rule per partition with interval data, and their total: V1
+    missing intervals, V2 duplicates set aside, V3-V8 and E1-E4 readings carrying the rule,
+    V9 expected days not covered."""
+    cards = [c for c in s["scorecard"] if c.get("vee")]
+    rules = list(cards[0]["vee"]["by_rule"]) if cards else []
+    head = ["utility", "month", *rules]
+    rows = [[c["utility"], c["month"], *(fmt_int(c["vee"]["by_rule"][r]) for r in rules)]
+            for c in cards]
+    if len(cards) > 1:
+        rows.append(["all", "", *(fmt_int(sum(c["vee"]["by_rule"][r] or 0 for c in cards))
+                                  for r in rules)])
     return head, rows
 
 
@@ -223,7 +242,8 @@ def text(s: dict) -> str:
             text_table(*accounting_rows(s)), "",
             "Rejected and set-aside rows by reason", text_table(*reject_rows(s)), "",
             "Values per reading type (one row per utility, month and type: units never mixed)",
-            text_table(*value_rows(s)), ""]
+            text_table(*value_rows(s)), "",
+            VEE_TITLE, text_table(*vee_rows(s)), ""]
     head, rows = failing_rows(s)
     out += [f"Failing checks ({len(rows)} of {len(s['checks'])})", text_table(head, rows)]
     return "\n".join(out)
@@ -274,5 +294,6 @@ def markdown(s: dict) -> str:
         "## Values per reading type\n\nOne row per utility, month and reading type "
         "(measurement, direction, kind, interval, unit): units are never mixed.\n\n"
         + md_table(*value_rows(s)),
+        f"## {VEE_TITLE}\n\n" + md_table(*vee_rows(s)),
         "## Failing checks\n\n" + md_table(*failing_rows(s)),
     ])

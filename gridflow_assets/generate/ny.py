@@ -191,6 +191,8 @@ _U1_CHANNEL_SETS: tuple[tuple[tuple[str, ...], float], ...] = (
 )
 # Whole local days per meter and month: complete days (V1 can count them) at a sane volume.
 U1_DAYS_PER_METER = 3
+U1_FROZEN_RUN = 8  # a stuck meter repeats one value for this many intervals
+U1_MISALIGNMENT_S = 7 * 60
 # Fault rates under "realistic", per interval row unless stated.
 U1_RATES = {
     "interval_exact_duplicate": 0.01,
@@ -199,6 +201,8 @@ U1_RATES = {
     "interval_duration_mismatch": 0.0003,
     "interval_spike": 0.0003,
     "interval_negative_delivered": 0.0002,
+    "interval_misaligned": 0.0002,  # stamped off the interval grid (VEE V3)
+    "interval_frozen_run": 0.0001,  # runs of U1_FROZEN_RUN identical values (VEE V6)
     "meter_on_two_service_points": 0.03,  # per meter
     "log_exact_duplicate": 0.02,  # per read-log row
     "log_malformed_id": 0.01,  # per read-log row
@@ -424,11 +428,44 @@ def _u1_intervals(pop: _U1Population, cal: pd.DataFrame, rng: np.random.Generato
                         + rng.integers(3600, 7 * 86_400, len(fix)) * _NS)
     fix["quality"] = "VAL"
     df = pd.concat([base, dup, fix], ignore_index=True).sort_values("order", kind="stable")
+    df = _u1_vee_faults(df, grid, rng, scale, np.concatenate([exact, conflicting]))
 
     _, start_text = _to_local(df.utc_ns.to_numpy())
     _, update_text = _to_local(df.update_ns.to_numpy())
     df = df.assign(timestamp=start_text, last_update_time=update_text, exported_at="null")
     return df[U1_COLUMNS[U1_INTERVALS]].reset_index(drop=True)
+
+
+def _u1_vee_faults(df: pd.DataFrame, grid: pd.DataFrame, rng: np.random.Generator,
+                   scale: float, repeated: np.ndarray) -> pd.DataFrame:
+    """Faults the VEE rules must find, drawn after the others so those stay as they were:
+    readings stamped off their interval grid (V3; the slot they left is a gap, V1) and
+    meters stuck repeating one value (V6). Rows with repeats are left alone."""
+    n = len(grid)
+    free = np.ones(n, dtype=bool)
+    free[repeated] = False
+    positions = np.flatnonzero((df.order.to_numpy() % 1) == 0)  # original row i at [i]
+    shifted = rng.choice(np.flatnonzero(free),
+                         _fault_count(U1_RATES["interval_misaligned"], n, scale), replace=False)
+    free[shifted] = False
+    run = U1_FROZEN_RUN
+    utc = grid.utc_ns.to_numpy()
+    last = np.arange(n - run + 1) + run - 1
+    same_series = ((grid.meter.to_numpy()[last] == grid.meter.to_numpy()[:n - run + 1])
+                   & (grid.channel.to_numpy()[last] == grid.channel.to_numpy()[:n - run + 1])
+                   & (utc[last] - utc[:n - run + 1]
+                      == (run - 1) * grid.duration.to_numpy()[:n - run + 1] * _NS))
+    all_free = np.convolve(free, np.ones(run, dtype=int), mode="valid") == run
+    starts = np.flatnonzero(same_series & all_free
+                            & (grid.flow.to_numpy()[:n - run + 1] == "delivered"))
+    starts = rng.choice(starts, min(len(starts), _fault_count(
+        U1_RATES["interval_frozen_run"], n, scale)), replace=False)
+    rows = (starts[:, None] + np.arange(run)).ravel()
+    value = df.value.to_numpy().copy()
+    value[positions[rows]] = np.repeat(value[positions[starts]], run)
+    utc_ns = df.utc_ns.to_numpy().copy()
+    utc_ns[positions[shifted]] += U1_MISALIGNMENT_S * _NS
+    return df.assign(value=value, utc_ns=utc_ns)
 
 
 def generate_utility1(landing: Path, months: list[str], meters: int = 40, seed: int = 7,
@@ -492,6 +529,8 @@ U2_RATES = {
     "retired_still_sending": 0.08,  # per meter and month
     "not_yet_installed": 0.05,  # per meter and month
     "unknown_meter": 0.05,  # per meter: extra meter ids absent from the meters file
+    "usage_days_missing": 0.05,  # per usage channel and month: 2-4 days not delivered
+    "register_frozen": 0.05,  # per delivered-register channel and month: stuck 3-5 days
 }
 CURLY_APOSTROPHE = "\u2019"  # U+2019, as delivered in UTILITY2 street names
 _APOSTROPHE_NAMES = tuple(f"{a}{CURLY_APOSTROPHE}{b}" for a, b in (
@@ -827,8 +866,38 @@ def _u2_intervals(pop: _U2Population, cal: pd.DataFrame, rng: np.random.Generato
     rep.loc[~exact, "quality"] = new_quality
 
     order = np.argsort(np.concatenate([np.arange(b), src]), kind="stable")
-    out = pd.concat([base, rep], ignore_index=True).iloc[order]
+    out = pd.concat([base, rep], ignore_index=True).iloc[order].reset_index(drop=True)
+    out = _u2_vee_faults(out, dates, rng, scale)
     return out[U2_COLUMNS[U2_INTERVALS]].reset_index(drop=True)
+
+
+def _u2_vee_faults(df: pd.DataFrame, dates: np.ndarray, rng: np.random.Generator,
+                   scale: float) -> pd.DataFrame:
+    """Faults the VEE rules must find, drawn after the others so those stay as they were:
+    a usage channel not delivered for 2-4 days while its register keeps reading (V1, V9;
+    E2 and E3 estimate it), and a delivered-kWh register stuck on one value for 3-5 days
+    (V6). A stuck register takes every version of its days, so whichever version wins the
+    conflict rule is stuck too; "no read" rows (51) keep their placeholder 0."""
+    channel = df.channel.to_numpy()
+    key = df.meter_id.astype(str) + "|" + df.channel.astype(str)
+    n_days = len(dates)
+    usage = np.unique(key[~np.isin(channel, U2_REGISTER_CHANNELS)])
+    picked = rng.choice(usage, _fault_count(U2_RATES["usage_days_missing"], len(usage), scale),
+                        replace=False)
+    drop = np.zeros(len(df), dtype=bool)
+    for series in picked:  # a handful of faults, not a loop over readings
+        first, length = int(rng.integers(1, n_days - 5)), int(rng.integers(2, 5))
+        drop |= (key == series).to_numpy() & np.isin(df.timestamp, dates[first:first + length])
+    registers = np.unique(key[channel == 9])
+    stuck = rng.choice(registers, _fault_count(U2_RATES["register_frozen"], len(registers),
+                                               scale), replace=False)
+    value = df.value.to_numpy().copy()
+    for series in stuck:
+        first, length = int(rng.integers(0, n_days - 5)), int(rng.integers(3, 6))
+        rows = (key == series).to_numpy() & np.isin(df.timestamp, dates[first:first + length])
+        value[rows & (df.quality.to_numpy() != 51)] = value[np.flatnonzero(
+            (key == series).to_numpy() & (df.timestamp.to_numpy() == dates[first]))[0]]
+    return df.assign(value=value)[~drop]
 
 
 def generate_utility2(landing: Path, months: list[str], meters: int = 40, seed: int = 7,

@@ -24,6 +24,7 @@ from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
 from gridflow_assets.landing import fingerprint
 from gridflow_assets.orchestration.drops import drop_tags, new_utilities, only, scan_landing
 from gridflow_assets.partitions import UTILITY_DIMENSION, partition_key
+from gridflow_assets.silver.vee import delivered_count
 from gridflow_assets.warehouse import Warehouse
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -114,10 +115,13 @@ def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
         took = time.perf_counter() - started
         if res.success:
             readings = store.row_count("bronze/readings", drop.utility, drop.month)
-            kept = store.row_count("silver/intervals", drop.utility, drop.month)
+            total = store.row_count("silver/intervals", drop.utility, drop.month)
+            kept = delivered_count(store.read("silver/intervals", drop.utility, drop.month,
+                                              columns=["source_row"]))
             rejects = store.row_count("silver/rejects", drop.utility, drop.month)
-            msg = (f"{readings:,} readings landed → {kept:,} intervals kept, {rejects:,} "
-                   f"rows in rejects ({readings / took:,.0f} readings/s)")
+            msg = (f"{readings:,} readings landed → {kept:,} intervals kept (+{total - kept:,}"
+                   f" estimated by VEE), {rejects:,} rows in rejects "
+                   f"({readings / took:,.0f} readings/s)")
             out(f"    ✓ {took:.1f}s: {msg}")
         else:
             msg = failure_message(res)

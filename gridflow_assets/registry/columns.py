@@ -33,3 +33,13 @@ LOCAL_DATE = Column("local_date", "date", "Calendar day in the utility's local t
                     nullable=False)
 RULE_IDS = Column("rule_ids", "string",
                   "';'-separated ids of the rules that touched the row (see reason codes)")
+IS_ESTIMATED = Column("is_estimated", "bool",
+                      "The value is a VEE estimate (E1-E3): a missing interval added, or a "
+                      "failed delivered value replaced (the delivered one is in "
+                      "value_original)", nullable=False)
+ESTIMATION_METHOD = Column("estimation_method", "string",
+                           "How a VEE estimate was made: interpolated (E1), like_day_profile "
+                           "(E2), scaled_to_register (E3: the run adds up to the register "
+                           "difference; the shape it scaled is in rule_ids); null when not "
+                           "estimated by VEE",
+                           isin=("interpolated", "like_day_profile", "scaled_to_register"))

@@ -132,6 +132,8 @@ PARTITION_SCORECARD = Table(
               "kind, interval, unit): never mixes units"),
         _json("quality_codes", "Readings per common quality code"),
         _json("flags", "Rows per rule id that flagged them"),
+        _json("vee_rule_counts", "Count of every VEE rule (V1-V9, E1-E4) and estimates by "
+              "method, from the latest vee__ checks of silver/intervals"),
     ),
 )
 

@@ -132,7 +132,8 @@ DIM_METER = Table(
 
 FACT_READINGS = Table(
     layer="gold", name="fact_readings",
-    description="Readings at their native grain with keys into the dimensions.",
+    description="Readings at their native grain with keys into the dimensions, after VEE: "
+                "the quality code, the estimate flag and method, and the delivered value.",
     grain="one row per meter, channel and interval start",
     primary_key=("meter_id", "channel", "start_utc"),
     foreign_keys=(
@@ -149,10 +150,13 @@ FACT_READINGS = Table(
         Column("unit", "string", "Unit of value", nullable=False),
         Column("start_utc", "timestamp", "Interval start (UTC)", nullable=False),
         c.LOCAL_DATE,
-        Column("value", "float", "Value in `unit`", nullable=False),
+        Column("value", "float", "Value in `unit` (a VEE estimate where is_estimated)",
+               nullable=False),
+        Column("value_original", "string", "Value exactly as delivered; null on intervals "
+               "VEE added"),
         c.QUALITY_CODE, c.QUALITY_CODE_ORIGINAL,
         Column("status", "string", "Reading status / event"),
-        c.RULE_IDS,
+        c.RULE_IDS, c.IS_ESTIMATED, c.ESTIMATION_METHOD,
         Column("is_orphan_service_point", "bool", "Service point unknown", nullable=False),
         Column("is_orphan_meter", "bool", "Meter unknown", nullable=False),
     ),

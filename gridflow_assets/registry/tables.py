@@ -119,7 +119,11 @@ SILVER_INTERVALS = Table(
     layer="silver", name="intervals", source="readings",
     description="Interval readings in one model for all utilities: typed by measurement, "
                 "direction, kind and interval length; UTC instants plus the local day; common "
-                "quality code beside the original; the rules that touched each row.",
+                "quality code beside the original; the rules that touched each row. After "
+                "VEE (validation V1-V9, estimation E1-E4): failed readings carry quality 10 "
+                "or an estimate (quality 8/9, is_estimated, delivered value kept in "
+                "value_original), and estimated missing intervals are added as rows without "
+                "a source_row.",
     grain="one row per meter, channel and interval start",
     primary_key=("meter_id", "channel", "start_utc"),
     foreign_keys=(
@@ -137,19 +141,21 @@ SILVER_INTERVALS = Table(
         Column("start_utc", "timestamp", "Interval start (UTC)", nullable=False),
         Column("end_utc", "timestamp", "Interval end (UTC, exclusive)", nullable=False),
         c.LOCAL_DATE,
-        Column("value", "float", "Value in `unit`; negative only on received/net channels",
+        Column("value", "float", "Value in `unit` after VEE (an estimate where "
+               "is_estimated); negative only on received/net channels",
                nullable=False, ge=-1000, le=1_000_000),
-        Column("value_original", "string", "Value exactly as delivered"),
+        Column("value_original", "string", "Value exactly as delivered; null on intervals "
+               "VEE added"),
         c.QUALITY_CODE, c.QUALITY_CODE_ORIGINAL,
         Column("status", "string", "Reading status / event as delivered (IESCO)"),
-        Column("register_kwh", "float", "Cumulative register at interval end (IESCO)",
-               unit="kWh", ge=0),
+        Column("register_kwh", "float", "Cumulative register at interval end (IESCO); on "
+               "intervals VEE added, the register implied by the estimates", unit="kWh", ge=0),
         Column("voltage_v", "float", "Voltage (IESCO)", unit="V", ge=0, le=500),
         Column("current_a", "float", "Current (IESCO)", unit="A", ge=0),
         Column("power_factor", "float", "Power factor (IESCO)", ge=0, le=1),
         Column("frequency_hz", "float", "Frequency (IESCO)", unit="Hz", ge=45, le=55),
         Column("last_update_utc", "timestamp", "When the utility last changed the row"),
-        c.RULE_IDS,
+        c.RULE_IDS, c.IS_ESTIMATED, c.ESTIMATION_METHOD,
         Column("is_orphan_service_point", "bool", "Service point not in this drop's service "
                "points", nullable=False),
         Column("is_orphan_meter", "bool", "Meter not in this drop's meters", nullable=False),
@@ -232,5 +238,24 @@ SILVER_REJECTS = Table(
     ),
 )
 
+SILVER_REASON_CODES = Table(
+    layer="silver", name="reason_codes", partitioned=False,
+    description="The published code table: every reject reason, row flag and VEE rule id "
+                "that can appear in silver/rejects.reason_code or in a rule_ids list, with "
+                "what it means.",
+    grain="one row per code", primary_key=("code",),
+    columns=(
+        Column("code", "string", "Reason code or rule id", nullable=False),
+        Column("kind", "string", "reject (the row went to silver/rejects), flag (the row "
+               "was kept and flagged), validation (VEE rule V1-V9) or estimation (E1-E4)",
+               nullable=False, isin=("reject", "flag", "validation", "estimation")),
+        Column("category", "string", "Accounting category of a reject (landed = kept + "
+               "duplicates + rejected); null for flags and rules",
+               isin=("duplicate_exact", "duplicate_conflicting", "rejected")),
+        Column("description", "string", "What the code means", nullable=False),
+    ),
+)
+
 SILVER = {t.name: t for t in (SILVER_SERVICE_POINTS, SILVER_METERS, SILVER_INTERVALS,
-                              SILVER_BILLS, SILVER_PAYMENTS, SILVER_REJECTS)}
+                              SILVER_BILLS, SILVER_PAYMENTS, SILVER_REJECTS,
+                              SILVER_REASON_CODES)}

@@ -1,0 +1,147 @@
+"""The ``vee__`` checks of ``silver/intervals``: what VEE found and did in a partition.
+
+Pure functions over the stored partition (and its rejects), returning a ``GradedResult``:
+counts by rule, coverage, estimated share, a sample of rows, and a severity graded against
+``utilities/code_tables/vee_thresholds.csv`` (PASS / WARN / ERROR). They describe what a
+utility delivered, so the checks never block downstream assets; ERROR says the partition
+is not fit for billing sign-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gridflow_assets.checks.rules import SAMPLE_ROWS, RuleResult
+from gridflow_assets.silver import vee_config
+from gridflow_assets.silver.vee import (
+    ESTIMATION_RULES,
+    METHODS,
+    UTILITY_ESTIMATES,
+    VALIDATION_RULES,
+    VeeInput,
+    coverage,
+    rule_counts,
+)
+
+FAILING_RULES = ("V3", "V4", "V5", "V6", "QUALITY_FAILED")
+SAMPLE_COLUMNS = ["meter_id", "channel", "start_utc", "local_date", "value", "value_original",
+                  "quality_code", "rule_ids", "estimation_method"]
+
+
+@dataclass
+class GradedResult(RuleResult):
+    """A rule result whose severity depends on how far a measure is from its thresholds."""
+
+    severity: str = "WARN"
+
+
+def _has_rule(rule_ids: pd.Series, rules: tuple[str, ...]) -> np.ndarray:
+    """Rows whose rule_ids list one of ``rules`` (decided once per distinct list)."""
+    ids = rule_ids.fillna("")
+    combos = pd.Series(ids.unique())
+    hit = combos.str.split(";").map(lambda parts: any(p in rules for p in parts))
+    return ids.map(dict(zip(combos, hit, strict=True))).to_numpy(dtype=bool)
+
+
+def _sample(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    cols = [c for c in SAMPLE_COLUMNS if c in df.columns]
+    return df.loc[mask, cols].head(SAMPLE_ROWS)
+
+
+def _graded(measures: dict[str, float | None], limits: dict[str, tuple[float, float]],
+            failed: int, total: int, sample: pd.DataFrame, details: dict) -> GradedResult:
+    grades = {m: vee_config.grade(m, v, limits) for m, v in measures.items()}
+    worst = "ERROR" if "ERROR" in grades.values() else \
+        "WARN" if "WARN" in grades.values() else "PASS"
+    level = lambda x: None if np.isnan(x) else x  # noqa: E731  (JSON has no NaN)
+    details = {**details, "measures": measures, "grades": grades,
+               "thresholds": {m: {"warn": level(limits[m][0]), "error": level(limits[m][1])}
+                              for m in measures}}
+    return GradedResult(worst == "PASS", failed, total, sample, details,
+                        severity="ERROR" if worst == "ERROR" else "WARN")
+
+
+def by_rule(df: pd.DataFrame, rejects: pd.DataFrame | None, cov: dict) -> dict[str, int]:
+    """Count of every VEE rule in the partition: V1 missing intervals, V2 duplicates set
+    aside, V3–V8 and E1–E4 rows carrying the id, V9 expected days not covered."""
+    rows = rule_counts(df.rule_ids)
+    dup = 0
+    if rejects is not None and len(rejects):
+        mine = rejects[rejects.target_table == "intervals"]
+        dup = int(mine.category.isin(["duplicate_exact", "duplicate_conflicting"]).sum())
+    counts = {rule: rows.get(rule, 0) for rule in VALIDATION_RULES + ESTIMATION_RULES}
+    counts["V1"] = cov["missing_intervals"]
+    counts["V2"] = dup
+    counts["V9"] = cov["expected_days"] - cov["covered_days"]
+    return counts
+
+
+def validation(df: pd.DataFrame, rejects: pd.DataFrame | None, inp: VeeInput) -> GradedResult:
+    """V1–V9: readings that failed validation (V3–V6, or delivered as failed) are the
+    failures; details hold the count of every rule (the DQ scorecard reads them)."""
+    cov = coverage(df, inp)
+    delivered = df.source_row.notna().to_numpy()
+    failing = _has_rule(df.rule_ids, FAILING_RULES) & delivered
+    n = int(delivered.sum())
+    counts = by_rule(df, rejects, cov)
+    rows = rule_counts(df.rule_ids)
+    dup = {}
+    if rejects is not None and len(rejects):
+        mine = rejects[rejects.target_table == "intervals"]
+        dup = {"exact": int((mine.category == "duplicate_exact").sum()),
+               "conflicting": int((mine.category == "duplicate_conflicting").sum())}
+    details = {"by_rule": counts, "V2_duplicates": dup,
+               "delivered_failed": rows.get("QUALITY_FAILED", 0), "delivered_rows": n}
+    return _graded({"failed_share_max": failing.sum() / n if n else None},
+                   vee_config.thresholds(inp.utility), int(failing.sum()), n,
+                   _sample(df, failing), details)
+
+
+def coverage_check(df: pd.DataFrame, inp: VeeInput) -> GradedResult:
+    """V1/V9: share of expected intervals delivered, and share of expected days covered
+    (at least half their intervals delivered); 23- and 25-hour days counted apart."""
+    cov = coverage(df, inp)
+    missing = cov["missing_intervals"]
+    return _graded({"interval_coverage_min": cov["interval_coverage"],
+                    "day_coverage_min": cov["day_coverage"]},
+                   vee_config.thresholds(inp.utility), missing, cov["expected_intervals"],
+                   pd.DataFrame(), cov)
+
+
+def estimation(df: pd.DataFrame, inp: VeeInput) -> GradedResult:
+    """E1–E4: readings estimated by VEE (added or edited), by rule and method, and the
+    share of all estimated readings (quality 8/9, by the utility or by VEE)."""
+    n = len(df)
+    ours = df.is_estimated.fillna(False).to_numpy(dtype=bool)
+    any_estimate = df.quality_code.isin(UTILITY_ESTIMATES).to_numpy()
+    rows = rule_counts(df.rule_ids)
+    methods = df.estimation_method.value_counts()
+    details = {
+        "by_rule": {rule: rows.get(rule, 0) for rule in ESTIMATION_RULES},
+        "by_method": {m: int(methods.get(m, 0)) for m in METHODS},
+        "estimated_by_vee": int(ours.sum()),
+        "added_rows": int((ours & df.source_row.isna().to_numpy()).sum()),
+        "edited_rows": int((ours & df.source_row.notna().to_numpy()).sum()),
+        "estimated_by_utility": int((any_estimate & ~ours).sum()),
+        "estimated_share": float(any_estimate.sum() / n) if n else None,
+    }
+    return _graded({"estimated_share_max": details["estimated_share"]},
+                   vee_config.thresholds(inp.utility), int(ours.sum()), n,
+                   _sample(df, ours), details)
+
+
+def register_consistency(df: pd.DataFrame, inp: VeeInput) -> GradedResult:
+    """V7: interval readings whose value disagrees with the register difference across
+    them (IESCO register_kwh, UTILITY2 register channels)."""
+    interval = (df.reading_kind == "interval").to_numpy() & df.source_row.notna().to_numpy()
+    mismatch = _has_rule(df.rule_ids, ("V7",)) & interval
+    n = int(interval.sum())
+    share = mismatch.sum() / n if n else None
+    by_channel = df.loc[mismatch].groupby("channel").size()
+    return _graded({"register_mismatch_share_max": share},
+                   vee_config.thresholds(inp.utility), int(mismatch.sum()), n,
+                   _sample(df, mismatch),
+                   {"by_channel": {str(k): int(v) for k, v in by_channel.items()}})
