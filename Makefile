@@ -36,7 +36,7 @@ dev: $(STAMP)
 	$(BIN)/dagster dev -h $(DAGSTER_HOST) -p $(DAGSTER_PORT) -w workspace.yaml
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.bench --workload $(or $(WORKLOAD),reference)
+	$(BIN)/python -m benchmarks.bench --workload $(or $(WORKLOAD),reference) --workers $(or $(WORKERS),1)
 
 dictionary: $(STAMP)
 	$(BIN)/gridflow dictionary > docs/data-dictionary.md

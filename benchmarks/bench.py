@@ -1,9 +1,11 @@
 """Benchmark the standard workloads: generate, then every layer through Dagster.
 
-Prints, per workload, throughput (readings per second) and time per stage — generate,
-bronze, silver, gold, experience, checks — plus Dagster's own overhead (run and step
-bookkeeping on the SQLite instance) and the process's peak memory. Stage times come from
-Dagster's step statistics of the real runs, not from a separate code path.
+Prints, per workload, throughput (readings per second), time and peak memory per stage —
+generate, bronze, silver (with VEE), gold, experience, checks — plus Dagster's own overhead
+(run and step bookkeeping on the SQLite instance) and the process's peak memory. Stage
+times come from Dagster's step statistics of the real runs, not from a separate code path;
+a stage's peak memory is the highest resident size sampled (every 20 ms) while one of its
+steps ran.
 
     python -m benchmarks.bench                       # the reference workload
     python -m benchmarks.bench --workload all        # every workload (takes a while)
@@ -16,6 +18,7 @@ import os
 import platform
 import resource
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +56,40 @@ def peak_rss_mib() -> float:
     return own / 1024  # Linux reports KiB
 
 
-def run_workload(name: str, workdir: Path) -> dict:
+class RssSampler:
+    """Samples the process's resident memory every ``every`` seconds on a thread, so that
+    each stage's peak can be read off afterwards from the steps' start and end times (the
+    in-process executor runs one step at a time)."""
+
+    def __init__(self, every: float = 0.02):
+        self.every, self.samples = every, []
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _rss_mib(self) -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * self._page / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self._rss_mib()))
+            self._stop.wait(self.every)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, start: float, end: float) -> float:
+        inside = [m for t, m in self.samples if start <= t <= end]
+        return max(inside, default=0.0)
+
+
+def run_workload(name: str, workdir: Path, workers: int = 1) -> dict:
     from gridflow_assets.generate import GENERATORS
     from gridflow_assets.generate.common import month_range
     from gridflow_assets.orchestration.runner import run_drops
@@ -63,10 +99,12 @@ def run_workload(name: str, workdir: Path) -> dict:
     landing, warehouse = workdir / "landing", workdir / "warehouse"
     months = month_range(start, end)
     utilities = ["UTILITY1", "UTILITY2"] if utility == "NY" else [utility]
-    started = time.perf_counter()
+    sampler = RssSampler().__enter__()
+    started, wall = time.perf_counter(), time.time()
     for u in utilities:
         GENERATORS[u](landing, months, meters=meters, seed=1)
     generate_s = time.perf_counter() - started
+    peaks = {"generate": sampler.peak(wall, time.time())}
 
     import dagster as dg
 
@@ -75,27 +113,33 @@ def run_workload(name: str, workdir: Path) -> dict:
     (workdir / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     instance = dg.DagsterInstance.get()
     started = time.perf_counter()
-    outcome = run_drops(instance, str(landing), str(warehouse), out=lambda _msg: None)
+    outcome = run_drops(instance, str(landing), str(warehouse), out=lambda _msg: None,
+                        workers=workers)
     pipeline_s = time.perf_counter() - started
     if not outcome.ok:
         raise SystemExit(f"{name}: pipeline failed: {[p.message for p in outcome.partitions]}")
+    sampler.__exit__()
     stages: dict[str, float] = {}
     for part in outcome.partitions:
         for step in instance.get_run_step_stats(part.run_id):
             if step.end_time and step.start_time:
                 key = stage_of(step.step_key)
                 stages[key] = stages.get(key, 0.0) + step.end_time - step.start_time
+                peaks[key] = max(peaks.get(key, 0.0),
+                                 sampler.peak(step.start_time, step.end_time))
     store = Warehouse(warehouse)
     readings = sum(store.row_count("bronze/readings", u, m)
                    for u, m in store.partitions("bronze/readings"))
     return {"workload": name, "partitions": len(outcome.partitions), "readings": readings,
             "generate_s": generate_s, "pipeline_s": pipeline_s, "stages": stages,
-            "peak_rss_mib": peak_rss_mib()}
+            "peaks": peaks, "peak_rss_mib": peak_rss_mib(), "workers": workers,
+            "per_partition_s": [p.seconds for p in outcome.partitions]}
 
 
 def report(r: dict) -> str:
     n = r["readings"]
-    lines = [f"\n== {r['workload']}: {r['partitions']} partition(s), {n:,} readings"]
+    lines = [f"\n== {r['workload']}: {r['partitions']} partition(s), {n:,} readings, "
+             f"{r['workers']} worker process(es)"]
     rows = [("generate", r["generate_s"])]
     rows += [(k, r["stages"].get(k, 0.0)) for k in ("bronze", "silver", "gold", "experience",
                                                    "checks")]
@@ -103,11 +147,18 @@ def report(r: dict) -> str:
     rows += [("dagster overhead", r["pipeline_s"] - steps),
              ("pipeline end to end", r["pipeline_s"]),
              ("generate + pipeline", r["generate_s"] + r["pipeline_s"])]
-    lines.append(f"{'stage':<22}{'seconds':>10}{'readings/s':>14}")
+    lines.append(f"{'stage':<22}{'seconds':>10}{'readings/s':>14}{'peak RSS MiB':>14}")
     for label, secs in rows:
         rate = f"{n / secs:,.0f}" if secs > 0 else "—"
-        lines.append(f"{label:<22}{secs:>10.2f}{rate:>14}")
-    lines.append(f"peak memory (RSS): {r['peak_rss_mib']:,.0f} MiB")
+        peak = r["peaks"].get(label)
+        peak_text = f"{peak:,.0f}" if peak else ""
+        lines.append(f"{label:<22}{secs:>10.2f}{rate:>14}{peak_text:>14}")
+    per = r["per_partition_s"]
+    if len(per) > 1:
+        lines.append(f"seconds per partition run: first {per[0]:.1f}, median "
+                     f"{sorted(per)[len(per) // 2]:.1f}, last {per[-1]:.1f}")
+    lines.append(f"peak memory (RSS): {r['peak_rss_mib']:,.0f} MiB"
+                 + (" (this process; workers not included)" if r["workers"] > 1 else ""))
     return "\n".join(lines)
 
 
@@ -115,13 +166,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workload", default="reference", choices=[*WORKLOADS, "all"])
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes for the partition runs (gridflow run --workers)")
     args = parser.parse_args()
     names = list(WORKLOADS) if args.workload == "all" else [args.workload]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, {platform.platform()}")
     for name in names:
         with tempfile.TemporaryDirectory(prefix=f"gridflow-bench-{name}-") as tmp:
-            print(report(run_workload(name, Path(tmp))), flush=True)
+            print(report(run_workload(name, Path(tmp), args.workers)), flush=True)
 
 
 if __name__ == "__main__":

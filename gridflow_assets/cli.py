@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--utility", type=_utility, default=None)
     r.add_argument("--month", type=_month, default=None)
     r.add_argument("--verbose", action="store_true", help="show Dagster's own log")
+    r.add_argument("--workers", type=_workers, default=1,
+                   help="worker processes running partitions side by side (default 1)")
 
     d = sub.add_parser("dq", help="print the DQ snapshot")
     d.add_argument("--warehouse", default=None)
@@ -100,6 +102,14 @@ def _instance():
     return dg.DagsterInstance.get()
 
 
+def _workers(text: str) -> int:
+    n = int(text) if text.isdigit() else 0
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}: a whole number "
+                                         "from 1 to 64")
+    return n
+
+
 def cmd_run(args) -> int:
     from gridflow_assets.orchestration.runner import run_drops
 
@@ -107,7 +117,7 @@ def cmd_run(args) -> int:
     warehouse = args.warehouse or default_path("warehouse")
     instance = _instance()
     outcome = run_drops(instance, landing, warehouse, utility=args.utility, month=args.month,
-                        verbose=args.verbose, out=print)
+                        verbose=args.verbose, out=print, workers=args.workers)
     print()
     _print_snapshot(instance, warehouse, "text", args.utility, args.month)
     return 0 if outcome.ok else 1

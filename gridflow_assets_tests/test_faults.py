@@ -79,6 +79,33 @@ def test_concurrent_runs_of_different_partitions_do_not_interfere(folders, tmp_p
         assert bronze == kept + (rejects.target_table == "intervals").sum() > 0
 
 
+def test_workers_run_partitions_in_separate_processes_on_one_instance(folders, tmp_path):
+    import dagster as dg
+
+    landing, warehouse, reports = folders
+    generate_utility1(landing, ["2025-02", "2025-03"], meters=4, seed=5)
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "DAGSTER_HOME": str(tmp_path / "home"),
+           "GRIDFLOW_LANDING": str(landing), "GRIDFLOW_WAREHOUSE": str(warehouse),
+           "GRIDFLOW_REPORTS": str(reports)}
+    proc = _gridflow(["run", "--workers", "2"], env)
+    output = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 0, output
+    assert "2 partitions on 2 worker processes" in output
+    done = [line for line in output.splitlines() if line.startswith(("[1/2] UTILITY1/2025-",
+                                                                        "[2/2] UTILITY1/2025-"))]
+    assert len(done) == 2 and all(" ✓ " in line for line in done), output
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        runs = instance.get_runs(dg.RunsFilter(job_name="partition_job"))
+        assert sorted(r.tags["dagster/partition"] for r in runs) == \
+            ["2025-02|UTILITY1", "2025-03|UTILITY1"]
+        assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
+        pids = {e.dagster_event.pid for r in runs for e in instance.all_logs(r.run_id)
+                if e.dagster_event is not None}
+    assert proc.pid not in pids  # the runs executed in the workers, not in `gridflow run`
+    bad = _gridflow(["run", "--workers", "0"], env)
+    assert bad.wait(timeout=120) == 2
+
+
 def test_redelivered_month_replaces_the_partition(folders, tmp_path, monkeypatch):
     from gridflow_assets.cli import main
 

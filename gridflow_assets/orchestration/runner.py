@@ -9,13 +9,20 @@ does not materialize the same files again.
 
 One run per partition rather than one run over many (``BackfillPolicy.single_run``) keeps
 failures apart: a rejected drop or a blocking check stops its own partition only.
+
+``workers > 1`` fans the partitions out to that many worker processes, each running its
+partitions as independent runs on the same persistent instance (``DAGSTER_HOME``): the
+pattern a Celery or Kubernetes run launcher applies across machines.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -76,9 +83,88 @@ class _UndeliveredTableFilter(logging.Filter):
 logging.getLogger("dagster._core.execution.plan.active").addFilter(_UndeliveredTableFilter())
 
 
+_Result = tuple[bool, str, float, str]  # success, run id, seconds, failure message
+
+
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, drop, run_config: dict
+             ) -> _Result:
+    started = time.perf_counter()
+    res = job.execute_in_process(instance=instance, run_config=run_config,
+                                 partition_key=partition_key(drop.utility, drop.month),
+                                 tags=drop_tags(drop, fingerprint(drop)), raise_on_error=False)
+    took = time.perf_counter() - started
+    return res.success, res.run_id, took, "" if res.success else failure_message(res)
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(landing: str, warehouse: str, run_config: dict) -> None:
+    """Each worker process opens the instance and builds the definitions once."""
+    _WORKER["instance"] = dg.DagsterInstance.get()
+    _WORKER["job"] = build_defs(landing=landing, warehouse=warehouse) \
+        .resolve_job_def(PARTITION_JOB)
+    _WORKER["run_config"] = run_config
+
+
+def _worker_run(drop) -> _Result:
+    return _execute(_WORKER["job"], _WORKER["instance"], drop, _WORKER["run_config"])
+
+
+def _summary(store: Warehouse, drop, took: float) -> str:
+    readings = store.row_count("bronze/readings", drop.utility, drop.month)
+    total = store.row_count("silver/intervals", drop.utility, drop.month)
+    kept = delivered_count(store.read("silver/intervals", drop.utility, drop.month,
+                                      columns=["source_row"]))
+    rejects = store.row_count("silver/rejects", drop.utility, drop.month)
+    return (f"{readings:,} readings landed → {kept:,} intervals kept (+{total - kept:,} "
+            f"estimated by VEE), {rejects:,} rows in rejects ({readings / took:,.0f} "
+            "readings/s)")
+
+
+def _run_partitions(runnable: list, defs: dg.Definitions, instance: dg.DagsterInstance,
+                    landing: str, warehouse: str, run_config: dict, workers: int,
+                    out: Callable[[str], None], done: Callable) -> None:
+    """Run every runnable drop's partition; ``done(drop, result, prefix)`` as each ends."""
+    n = len(runnable)
+    if workers == 1:
+        job = defs.resolve_job_def(PARTITION_JOB)
+        for i, drop in enumerate(runnable, start=1):
+            out(f"[{i}/{n}] {drop.name} …")
+            done(drop, _execute(job, instance, drop, run_config), "    ")
+        return
+    out(f"{n} partitions on {workers} worker processes …")
+    ctx = multiprocessing.get_context("spawn")  # no forked Dagster or SQLite state
+    env = {"DAGSTER_HOME": instance.root_directory}
+    with _environ(env), ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                                            initargs=(landing, warehouse, run_config)) as pool:
+        futures = {pool.submit(_worker_run, drop): drop for drop in runnable}
+        for i, fut in enumerate(as_completed(futures), start=1):
+            drop = futures[fut]
+            done(drop, fut.result(), f"[{i}/{n}] {drop.name} ")
+
+
+class _environ:
+    """Set environment variables for the worker processes, restore them afterwards."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env, self.saved = env, {}
+
+    def __enter__(self):
+        self.saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+
+    def __exit__(self, *exc):
+        for k, v in self.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
               utility: str | None = None, month: str | None = None, verbose: bool = False,
-              out: Callable[[str], None] = print) -> RunOutcome:
+              out: Callable[[str], None] = print, workers: int = 1) -> RunOutcome:
     outcome = RunOutcome()
     scan = only(scan_landing(landing), utility, month)
     outcome.skipped = scan.skipped
@@ -104,28 +190,20 @@ def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
         res = defs.resolve_job_def(REFERENCE_JOB).execute_in_process(
             instance=instance, run_config=run_config, raise_on_error=False)
         out(f"reference dimensions: {'ok' if res.success else failure_message(res)}")
-    job = defs.resolve_job_def(PARTITION_JOB)
-    for i, drop in enumerate(runnable, start=1):
-        started = time.perf_counter()
-        out(f"[{i}/{len(runnable)}] {drop.name} …")
-        res = job.execute_in_process(instance=instance, run_config=run_config,
-                                     partition_key=partition_key(drop.utility, drop.month),
-                                     tags=drop_tags(drop, fingerprint(drop)),
-                                     raise_on_error=False)
-        took = time.perf_counter() - started
-        if res.success:
-            readings = store.row_count("bronze/readings", drop.utility, drop.month)
-            total = store.row_count("silver/intervals", drop.utility, drop.month)
-            kept = delivered_count(store.read("silver/intervals", drop.utility, drop.month,
-                                              columns=["source_row"]))
-            rejects = store.row_count("silver/rejects", drop.utility, drop.month)
-            msg = (f"{readings:,} readings landed → {kept:,} intervals kept (+{total - kept:,}"
-                   f" estimated by VEE), {rejects:,} rows in rejects "
-                   f"({readings / took:,.0f} readings/s)")
-            out(f"    ✓ {took:.1f}s: {msg}")
-        else:
-            msg = failure_message(res)
-            out(f"    ✗ {took:.1f}s: {msg}")
-        outcome.partitions.append(PartitionOutcome(drop.utility, drop.month, res.success,
-                                                   took, msg, res.run_id))
+    workers = max(1, min(workers, len(runnable)))
+    if workers > 1 and instance.is_ephemeral:
+        raise ValueError("workers > 1 needs a persistent instance (DAGSTER_HOME) that "
+                         "every worker process can open")
+
+    def done(drop, result: _Result, prefix: str) -> None:
+        success, run_id, took, failure = result
+        msg = _summary(store, drop, took) if success else failure
+        out(f"{prefix}{'✓' if success else '✗'} {took:.1f}s: {msg}")
+        outcome.partitions.append(PartitionOutcome(drop.utility, drop.month, success,
+                                                   took, msg, run_id))
+
+    _run_partitions(runnable, defs, instance, landing, warehouse, run_config, workers, out,
+                    done)
+    order = {(d.utility, d.month): i for i, d in enumerate(runnable)}
+    outcome.partitions.sort(key=lambda p: order.get((p.utility, p.month), -1))
     return outcome
