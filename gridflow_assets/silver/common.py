@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gridflow_assets.codes import CATEGORY
 
@@ -80,11 +82,12 @@ def reject_where(df: pd.DataFrame, bad: pd.Series, rejects: Rejects, *, target: 
     """Reject the rows where ``bad`` is true, naming the column and the value; return the
     others. ``detail`` may be one text or a per-row Series aligned with ``df``."""
     bad = bad.fillna(True).astype(bool)
-    if bad.any():
-        values = df.loc[bad, column].astype("object").map(repr)
-        why = detail[bad] if isinstance(detail, pd.Series) else detail
-        rejects.add(df[bad], target=target, source=source, reason=reason,
-                    delivered=delivered, column=column, detail=why + ": " + values)
+    if not bad.any():
+        return df  # nothing to reject: no copy of the frame (most calls, large drops)
+    values = df.loc[bad, column].astype("object").map(repr)
+    why = detail[bad] if isinstance(detail, pd.Series) else detail
+    rejects.add(df[bad], target=target, source=source, reason=reason,
+                delivered=delivered, column=column, detail=why + ": " + values)
     return df[~bad]
 
 
@@ -118,9 +121,36 @@ def parse_utc(values: pd.Series, *, required: bool = True) -> tuple[pd.Series, p
     return parsed, bad
 
 
+def blank(values: pd.Series) -> pd.Series:
+    """Whether each value is null or only whitespace (pyarrow on text, pandas otherwise)."""
+    try:
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return values.astype("object").fillna("").astype(str).str.strip() == ""
+    empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True)
+    return pd.Series(empty.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
+def _parse_float_arrow(values: pd.Series) -> pd.Series | None:
+    """Text → float64 in pyarrow (several times faster than pandas on millions of rows);
+    empty text is null. None when any value is not a plain number: pandas then decides."""
+    try:
+        text = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        parsed = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index,
+                     dtype="float64")
+
+
 def parse_float(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    parsed = pd.to_numeric(values.astype("object").str.strip(), errors="coerce")
-    return parsed.astype("float64"), parsed.isna()
+    """Text → float64 and the mask of values that are not numbers (empty included)."""
+    parsed = _parse_float_arrow(values)
+    if parsed is None:
+        parsed = pd.to_numeric(values.astype("object").str.strip(), errors="coerce") \
+            .astype("float64")
+    return parsed, parsed.isna()
 
 
 def parse_date(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:

@@ -15,7 +15,9 @@ from gridflow_assets.landing import SourceFile
 from gridflow_assets.silver.common import (
     Rejects,
     add_rule,
+    blank,
     key_text,
+    matches,
     namespaced,
     parse_date,
     parse_float,
@@ -61,8 +63,7 @@ BILL_AMOUNTS = ("units_consumed", "variable_charges", "fixed_charges", "gst",
                 "amount_within_due_date", "amount_after_due_date")
 
 
-def _blank(s: pd.Series) -> pd.Series:
-    return s.astype("object").fillna("").str.strip() == ""
+_blank = blank
 
 
 def _numbers(df, cols, rejects, kw, *, optional: bool = True) -> pd.DataFrame:
@@ -95,7 +96,7 @@ def _master(df: pd.DataFrame, rejects: Rejects, target: str, key: str):
     df = split_malformed(df, rejects, **kw)
     df = reject_where(df, _blank(df.consumer_id), rejects, reason="MISSING_REQUIRED",
                       column="consumer_id", detail="consumer id is empty", **kw)
-    df = reject_where(df, ~df.meter_number.astype("object").fillna("").str.match(METER_NUMBER),
+    df = reject_where(df, ~matches(df.meter_number, METER_NUMBER),
                       rejects, reason="INVALID_ID", column="meter_number",
                       detail="expected 11 digits", **kw)
     df = _numbers(df, ["latitude", "longitude", "connected_load_kw", "sanctioned_load_kw"],
@@ -153,7 +154,7 @@ def intervals(df: pd.DataFrame, rejects: Rejects, utility: str, tz: str,
     delivered = list(SOURCES["readings"].columns)
     kw = dict(target="intervals", source="readings", delivered=delivered)
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, ~df.meter_number.astype("object").fillna("").str.match(METER_NUMBER),
+    df = reject_where(df, ~matches(df.meter_number, METER_NUMBER),
                       rejects, reason="INVALID_ID", column="meter_number",
                       detail="expected 11 digits", **kw)
     local, bad = parse_date(df.timestamp, "%Y-%m-%d %H:%M:%S")
