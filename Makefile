@@ -10,7 +10,7 @@ export GRIDFLOW_REPORTS ?= $(CURDIR)/data/reports
 DAGSTER_HOST ?= 127.0.0.1
 DAGSTER_PORT ?= 3000
 
-.PHONY: demo test dev install clean bench dictionary
+.PHONY: demo test dev install clean bench dictionary audit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ test: $(STAMP)
 dev: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -h $(DAGSTER_HOST) -p $(DAGSTER_PORT) -w workspace.yaml
+
+audit: $(STAMP)
+	$(BIN)/python .ci/audit.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench --workload $(or $(WORKLOAD),reference) --workers $(or $(WORKERS),1)

@@ -6,6 +6,7 @@ silver/rejects with a reason and the run goes on.
 """
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -139,3 +140,20 @@ def test_bad_rows_are_rejected_with_a_reason(folders, row, reason, column):
     assert pd.isna(rejects.loc[2, "column_name"]) if column is None else \
         rejects.loc[2, "column_name"] == column
     assert 1 not in rejects.index  # the good row is kept
+
+
+def test_the_docs_table_names_only_tests_that_exist():
+    """docs/bad-input.md names, for every case, the tests that show it: each must exist."""
+    import ast
+    import re
+
+    here = Path(__file__).parent
+    table = (here.parent / "docs" / "bad-input.md").read_text(encoding="utf-8")
+    named = re.findall(r"`(test_\w+)::(test_\w+)`", table)
+    assert len(named) >= 25
+    defined: dict[str, set[str]] = {}
+    for module in {m for m, _ in named}:
+        tree = ast.parse((here / f"{module}.py").read_text(encoding="utf-8"))
+        defined[module] = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    missing = [f"{m}::{t}" for m, t in named if t not in defined[m]]
+    assert missing == []
