@@ -37,19 +37,24 @@ def main() -> int:
             print("dependency audit NOT performed: pip-audit produced no report")
             return 0
         deps = json.loads(out.read_text())["dependencies"]
-    vulns = [(d["name"], d["version"], v["id"]) for d in deps for v in d.get("vulns", [])]
+    code, lines = verdict(deps)
+    print("\n".join(lines))
+    return code
+
+
+def verdict(deps: list[dict]) -> tuple[int, list[str]]:
+    """Exit code and report lines for pip-audit's JSON ``dependencies``."""
+    vulns = [(d["name"], d.get("version", "?"), v["id"]) for d in deps
+             for v in d.get("vulns", [])]
     skipped = [d["name"] for d in deps if "skip_reason" in d]
-    for name, version, vid in vulns:
-        print(f"VULNERABLE {name} {version}: {vid}")
+    lines = [f"VULNERABLE {name} {version}: {vid}" for name, version, vid in vulns]
     if vulns:
-        return 1
+        return 1, lines
     if len(skipped) == len(deps):
-        print(f"dependency audit NOT performed: none of the {len(deps)} packages could be "
-              "audited (no vulnerability service reachable from this machine)")
-    else:
-        print(f"dependency audit: {len(deps) - len(skipped)} packages audited, no known "
-              f"vulnerability; {len(skipped)} could not be audited")
-    return 0
+        return 0, [f"dependency audit NOT performed: none of the {len(deps)} packages could "
+                   "be audited (no vulnerability service reachable from this machine)"]
+    return 0, [f"dependency audit: {len(deps) - len(skipped)} packages audited, no known "
+               f"vulnerability; {len(skipped)} could not be audited"]
 
 
 if __name__ == "__main__":
