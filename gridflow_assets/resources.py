@@ -49,6 +49,33 @@ def storage_spec(key: str, utility: str | None) -> Table:
     return spec
 
 
+def column_lineage(key: str, parents: list[str], utility: str | None
+                   ) -> dg.TableColumnLineage | None:
+    """Column lineage where it is cheap: a column depends on the column of the same name in
+    each upstream table that has one (ids, keys, measures carried through the layers).
+    Renamed or derived columns (bronze text → silver types) are not traced here; their row
+    lineage is ``source_file`` / ``source_row``."""
+    own = storage_spec(key, utility).column_names
+    deps: dict[str, list[dg.TableColumnDep]] = {}
+    for parent in parents:
+        try:
+            theirs = set(storage_spec(parent, utility).column_names)
+        except KeyError:  # an upstream that is not a registry table
+            continue
+        for name in own:
+            if name in theirs:
+                deps.setdefault(name, []).append(
+                    dg.TableColumnDep(asset_key=dg.AssetKey(parent.split("/")),
+                                      column_name=name))
+    return dg.TableColumnLineage(deps_by_column=deps) if deps else None
+
+
+def _parents(context: dg.OutputContext) -> list[str]:
+    """Upstream asset keys (layer/name) of the asset being stored, from the job's graph."""
+    node = context.step_context.job_def.asset_layer.get(context.asset_key)
+    return sorted("/".join(k.path) for k in node.parent_keys)
+
+
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores each partition as one Parquet file, swapped in atomically.
 
@@ -76,8 +103,12 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             spec = storage_spec(key, utility)
             store.write(key, frame, utility, month, spec=spec)
             rows += len(frame)
-        context.add_output_metadata({"dagster/row_count": rows,
-                                     "path": str(store.table_dir(key))})
+        meta = {"dagster/row_count": rows, "path": str(store.table_dir(key))}
+        if len(frames) == 1:
+            lineage = column_lineage(key, _parents(context), utility)
+            if lineage is not None:
+                meta["dagster/column_lineage"] = lineage
+        context.add_output_metadata(meta)
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | dict:
         key = self._key(context)

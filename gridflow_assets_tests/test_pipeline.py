@@ -126,3 +126,19 @@ def test_unreadable_drop_fails_run_and_leaves_warehouse_as_it_was(ran, defs, fol
     assert "DropError" in str(failure.event_specific_data.error.to_string())
     pd.testing.assert_frame_equal(store.read("bronze/service_points", "UTILITY1", "2025-03"),
                                   before)
+
+
+def test_materializations_carry_column_lineage_of_carried_columns(ran):
+    results, _ = ran
+    lineage = {}
+    for event in results["UTILITY1"].get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        if "dagster/column_lineage" in mat.metadata:
+            lineage["/".join(mat.asset_key.path)] = \
+                mat.metadata["dagster/column_lineage"].value.deps_by_column
+    fact = lineage["gold/fact_readings"]
+    assert [(d.asset_key.path, d.column_name) for d in fact["value"]] == \
+        [(["silver", "intervals"], "value")]
+    assert "date_key" not in fact  # derived here, not carried: no lineage claimed
+    summary = lineage["experience/daily_summaries"]
+    assert {"/".join(d.asset_key.path) for d in summary["local_date"]} >= {"silver/intervals"}
