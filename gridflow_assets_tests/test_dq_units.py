@@ -27,7 +27,7 @@ def _readings(day: str, n: int, interval_s: int = 900, channel: str = "KWH 15",
         "unit": measurement, "value": values if values is not None else [1.0] * n,
         "quality_code": quality, "start_utc": starts,
         "end_utc": starts + pd.Timedelta(seconds=interval_s),
-        "local_date": pd.Timestamp(day)})
+        "local_date": pd.Timestamp(day), "source_row": pd.array(range(1, n + 1), "Int64")})
 
 
 def test_markdown_sample_parsed_back_into_rows():
@@ -46,6 +46,15 @@ def test_coverage_counts_a_spring_forward_day_as_23_hours():
     gap = coverage(full.drop(index=[10, 11]), "2025-03", NY)
     assert gap["interval_coverage"] == pytest.approx(90 / 92)
     assert gap["channels_with_gaps"] == 1
+
+
+def test_coverage_counts_delivered_readings_not_vee_estimates():
+    full = _readings("2025-03-10", 96)
+    estimated = full.index.isin([10, 11])  # VEE added these two: no source row
+    full["source_row"] = full.source_row.mask(estimated)
+    cov = coverage(full, "2025-03", NY)
+    assert cov["interval_coverage"] == pytest.approx(94 / 96)
+    assert cov["channels_with_gaps"] == 1
 
 
 def test_daily_reads_of_23_and_24_hours_are_one_reading_type():

@@ -38,7 +38,7 @@ READING_TYPE = ["measurement", "direction", "reading_kind", "interval_s", "unit"
 SERIES = ["meter_id", "channel", "interval_s"]
 INTERVAL_COLUMNS = ["meter_id", "channel", "measurement", "direction", "reading_kind",
                     "interval_s", "unit", "value", "quality_code", "start_utc", "end_utc",
-                    "local_date"]
+                    "local_date", "source_row"]
 
 
 INTERVAL_LABELS = {60: "1 min", 300: "5 min", 900: "15 min", 1800: "30 min", 3600: "1 h",
@@ -91,7 +91,8 @@ def month_days(month: str, tz: str) -> pd.DataFrame:
 
 
 def coverage(iv: pd.DataFrame, month: str, tz: str) -> dict:
-    """Interval coverage (V1/V9) of a partition's readings.
+    """Interval coverage (V1/V9) of a partition's delivered readings (intervals VEE added
+    as estimates have no ``source_row``: they are not coverage).
 
     ``interval_coverage``: readings present / expected inside the local days each meter
     channel delivered (a gap inside a day); ``day_coverage``: days with at least half their
@@ -99,7 +100,7 @@ def coverage(iv: pd.DataFrame, month: str, tz: str) -> dict:
     delivered at all). Expected readings per day honour 23/25-hour DST days.
     """
     days = month_days(month, tz)
-    known = iv[iv.reading_kind.isin(["interval", "register"])
+    known = iv[iv.source_row.notna() & iv.reading_kind.isin(["interval", "register"])
                & iv.local_date.isin(days.local_date)]
     if known.empty:
         return {"interval_coverage": None, "day_coverage": None, "series": 0,
