@@ -12,7 +12,7 @@ data flows on, flagged.
 
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dagster as dg
 import pandas as pd
@@ -22,7 +22,7 @@ from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry import Table, table
 from gridflow_assets.registry.tables import BRONZE_TABLES
 from gridflow_assets.resources import GridflowPaths, delivered, storage_spec
-from gridflow_assets.silver.vee import VeeInput, delivered_count
+from gridflow_assets.silver.vee import VeeInput, coverage, delivered_count
 from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
 
@@ -51,6 +51,7 @@ class CheckInput:
     df: pd.DataFrame
     utility: str | None
     month: str | None
+    memo: dict = field(default_factory=dict)  # values several checks derive from df
 
 
 def _delivered_columns(spec: Table) -> list[str]:
@@ -163,16 +164,24 @@ def _vee_plans(spec: Table) -> list[CheckPlan]:
     def rejects(inp: CheckInput) -> pd.DataFrame | None:
         return _same_partition(inp, "silver/rejects", ["target_table", "category"])
 
+    def partition_coverage(inp: CheckInput) -> dict:
+        """V1/V9 of the partition, computed once for the two checks that report it."""
+        if "vee_coverage" not in inp.memo:
+            inp.memo["vee_coverage"] = coverage(inp.df, context(inp))
+        return inp.memo["vee_coverage"]
+
     return [
         CheckPlan("vee__validation", "vee", WARN,
                   "V1-V9: readings failing validation (V3-V6 or delivered as failed) and "
                   "the count of every VEE rule",
-                  lambda inp: vee.validation(inp.df, rejects(inp), context(inp)),
+                  lambda inp: vee.validation(inp.df, rejects(inp), context(inp),
+                                             partition_coverage(inp)),
                   deps=("silver/rejects",)),
         CheckPlan("vee__coverage", "vee", WARN,
                   "V1/V9: expected intervals delivered and days covered (half their "
                   "intervals; 23/25-hour days counted)",
-                  lambda inp: vee.coverage_check(inp.df, context(inp))),
+                  lambda inp: vee.coverage_check(inp.df, context(inp),
+                                                    partition_coverage(inp))),
         CheckPlan("vee__estimation", "vee", WARN,
                   "E1-E4: readings estimated, by rule and method, and the estimated share",
                   lambda inp: vee.estimation(inp.df, context(inp))),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from gridflow_assets.checks.rules import SAMPLE_ROWS, RuleResult
 from gridflow_assets.silver import vee_config
+from gridflow_assets.silver.common import on_distinct
 from gridflow_assets.silver.vee import (
     ESTIMATION_RULES,
     METHODS,
@@ -40,10 +41,8 @@ class GradedResult(RuleResult):
 
 def _has_rule(rule_ids: pd.Series, rules: tuple[str, ...]) -> np.ndarray:
     """Rows whose rule_ids list one of ``rules`` (decided once per distinct list)."""
-    ids = rule_ids.fillna("")
-    combos = pd.Series(ids.unique())
-    hit = combos.str.split(";").map(lambda parts: any(p in rules for p in parts))
-    return ids.map(dict(zip(combos, hit, strict=True))).to_numpy(dtype=bool)
+    return on_distinct(rule_ids, lambda ids: ids.fillna("").str.split(";").map(
+        lambda parts: any(p in rules for p in parts))).to_numpy(dtype=bool)
 
 
 def _sample(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
@@ -64,46 +63,49 @@ def _graded(measures: dict[str, float | None], limits: dict[str, tuple[float, fl
                         severity="ERROR" if worst == "ERROR" else "WARN")
 
 
-def by_rule(df: pd.DataFrame, rejects: pd.DataFrame | None, cov: dict) -> dict[str, int]:
+def _duplicates(rejects: pd.DataFrame | None) -> dict[str, int]:
+    """V2: interval rows the adapter set aside as exact and as conflicting repeats."""
+    if rejects is None or not len(rejects):
+        return {}
+    mine = rejects.category[rejects.target_table == "intervals"]
+    return {"exact": int((mine == "duplicate_exact").sum()),
+            "conflicting": int((mine == "duplicate_conflicting").sum())}
+
+
+def by_rule(rows: dict[str, int], duplicates: int, cov: dict) -> dict[str, int]:
     """Count of every VEE rule in the partition: V1 missing intervals, V2 duplicates set
-    aside, V3–V8 and E1–E4 rows carrying the id, V9 expected days not covered."""
-    rows = rule_counts(df.rule_ids)
-    dup = 0
-    if rejects is not None and len(rejects):
-        mine = rejects[rejects.target_table == "intervals"]
-        dup = int(mine.category.isin(["duplicate_exact", "duplicate_conflicting"]).sum())
+    aside, V3–V8 and E1–E4 rows carrying the id (``rows``: ``rule_counts``), V9 expected
+    days not covered."""
     counts = {rule: rows.get(rule, 0) for rule in VALIDATION_RULES + ESTIMATION_RULES}
     counts["V1"] = cov["missing_intervals"]
-    counts["V2"] = dup
+    counts["V2"] = duplicates
     counts["V9"] = cov["expected_days"] - cov["covered_days"]
     return counts
 
 
-def validation(df: pd.DataFrame, rejects: pd.DataFrame | None, inp: VeeInput) -> GradedResult:
+def validation(df: pd.DataFrame, rejects: pd.DataFrame | None, inp: VeeInput,
+               cov: dict | None = None) -> GradedResult:
     """V1–V9: readings that failed validation (V3–V6, or delivered as failed) are the
-    failures; details hold the count of every rule (the DQ scorecard reads them)."""
-    cov = coverage(df, inp)
+    failures; details hold the count of every rule (the DQ scorecard reads them).
+    ``cov``: the partition's ``coverage``, when the caller has it already."""
+    cov = cov if cov is not None else coverage(df, inp)
     delivered = df.source_row.notna().to_numpy()
     failing = _has_rule(df.rule_ids, FAILING_RULES) & delivered
     n = int(delivered.sum())
-    counts = by_rule(df, rejects, cov)
     rows = rule_counts(df.rule_ids)
-    dup = {}
-    if rejects is not None and len(rejects):
-        mine = rejects[rejects.target_table == "intervals"]
-        dup = {"exact": int((mine.category == "duplicate_exact").sum()),
-               "conflicting": int((mine.category == "duplicate_conflicting").sum())}
-    details = {"by_rule": counts, "V2_duplicates": dup,
+    dup = _duplicates(rejects)
+    details = {"by_rule": by_rule(rows, sum(dup.values()), cov), "V2_duplicates": dup,
                "delivered_failed": rows.get("QUALITY_FAILED", 0), "delivered_rows": n}
     return _graded({"failed_share_max": failing.sum() / n if n else None},
                    vee_config.thresholds(inp.utility), int(failing.sum()), n,
                    _sample(df, failing), details)
 
 
-def coverage_check(df: pd.DataFrame, inp: VeeInput) -> GradedResult:
+def coverage_check(df: pd.DataFrame, inp: VeeInput, cov: dict | None = None
+                   ) -> GradedResult:
     """V1/V9: share of expected intervals delivered, and share of expected days covered
     (at least half their intervals delivered); 23- and 25-hour days counted apart."""
-    cov = coverage(df, inp)
+    cov = cov if cov is not None else coverage(df, inp)
     missing = cov["missing_intervals"]
     return _graded({"interval_coverage_min": cov["interval_coverage"],
                     "day_coverage_min": cov["day_coverage"]},
