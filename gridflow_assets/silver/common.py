@@ -114,31 +114,40 @@ def parse_utc(values: pd.Series, *, required: bool = True) -> tuple[pd.Series, p
     An empty value is a failure only when ``required``.
     """
     text = values.astype("object")
-    empty = text.isna() | (text.str.strip() == "")
+    empty = blank(values)
     parsed = on_distinct(text.where(~empty, None), lambda s: pd.to_datetime(
         s, utc=True, errors="coerce", format="ISO8601"))
     bad = parsed.isna() & (~empty if not required else pd.Series(True, index=values.index))
     return parsed, bad
 
 
+def _arrow_text(values: pd.Series) -> pa.Array | None:
+    """The values as trimmed Arrow text (nulls kept); None when they are not text."""
+    try:
+        return pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
 def blank(values: pd.Series) -> pd.Series:
     """Whether each value is null or only whitespace (pyarrow on text, pandas otherwise)."""
-    try:
-        text = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    text = _arrow_text(values)
+    if text is None:
         return values.astype("object").fillna("").astype(str).str.strip() == ""
-    empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True)
+    empty = pc.fill_null(pc.equal(text, ""), True)
     return pd.Series(empty.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
 def _parse_float_arrow(values: pd.Series) -> pd.Series | None:
     """Text → float64 in pyarrow (several times faster than pandas on millions of rows);
     empty text is null. None when any value is not a plain number: pandas then decides."""
+    text = _arrow_text(values)
+    if text is None:
+        return None
     try:
-        text = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
-        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-        parsed = pc.cast(text, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        parsed = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text),
+                         pa.float64())
+    except pa.ArrowInvalid:
         return None
     return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index,
                      dtype="float64")

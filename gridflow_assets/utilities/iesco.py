@@ -63,15 +63,12 @@ BILL_AMOUNTS = ("units_consumed", "variable_charges", "fixed_charges", "gst",
                 "amount_within_due_date", "amount_after_due_date")
 
 
-_blank = blank
-
-
 def _numbers(df, cols, rejects, kw, *, optional: bool = True) -> pd.DataFrame:
     """Parse number columns into ``_<col>``; unparseable non-empty values are rejected."""
     for col in cols:
         parsed, bad = parse_float(df[col])
         if optional:
-            bad = bad & ~_blank(df[col])
+            bad = bad & ~blank(df[col])
         df = reject_where(df.assign(**{f"_{col}": parsed}), bad, rejects,
                           reason="INVALID_NUMBER", column=col, detail="expected a number", **kw)
     return df
@@ -79,10 +76,9 @@ def _numbers(df, cols, rejects, kw, *, optional: bool = True) -> pd.DataFrame:
 
 def _dates(df, cols, rejects, kw, *, optional: bool = True) -> pd.DataFrame:
     for col in cols:
-        text = df[col].astype("object").str.strip()
-        parsed = pd.to_datetime(text.where(~_blank(df[col]), None), errors="coerce",
-                                format="ISO8601")
-        bad = parsed.isna() & (~_blank(df[col]) if optional else True)
+        text, empty = df[col].astype("object").str.strip(), blank(df[col])
+        parsed = pd.to_datetime(text.where(~empty, None), errors="coerce", format="ISO8601")
+        bad = parsed.isna() & (~empty if optional else True)
         df = reject_where(df.assign(**{f"_{col}": parsed.dt.normalize()}), bad, rejects,
                           reason="INVALID_TIMESTAMP", column=col, detail="expected a date",
                           **kw)
@@ -94,7 +90,7 @@ def _master(df: pd.DataFrame, rejects: Rejects, target: str, key: str):
     delivered = list(METER_COLUMNS)
     kw = dict(target=target, source="meters", delivered=delivered)
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, _blank(df.consumer_id), rejects, reason="MISSING_REQUIRED",
+    df = reject_where(df, blank(df.consumer_id), rejects, reason="MISSING_REQUIRED",
                       column="consumer_id", detail="consumer id is empty", **kw)
     df = reject_where(df, ~matches(df.meter_number, METER_NUMBER),
                       rejects, reason="INVALID_ID", column="meter_number",
@@ -203,7 +199,7 @@ def bills(df: pd.DataFrame, rejects: Rejects, utility: str) -> pd.DataFrame:
     delivered = list(SOURCES["bills"].columns)
     kw = dict(target="bills", source="bills", delivered=delivered)
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, _blank(df.bill_id), rejects, reason="MISSING_REQUIRED",
+    df = reject_where(df, blank(df.bill_id), rejects, reason="MISSING_REQUIRED",
                       column="bill_id", detail="bill id is empty", **kw)
     month = pd.to_datetime(df.billing_month.astype("object").str.strip().str.title(),
                            format="%b %y", errors="coerce")
@@ -237,7 +233,7 @@ def payments(df: pd.DataFrame, rejects: Rejects, utility: str) -> pd.DataFrame:
     kw = dict(target="payments", source="payments", delivered=delivered)
     df = split_malformed(df, rejects, **kw)
     for col in ("payment_id", "bill_id"):
-        df = reject_where(df, _blank(df[col]), rejects, reason="MISSING_REQUIRED", column=col,
+        df = reject_where(df, blank(df[col]), rejects, reason="MISSING_REQUIRED", column=col,
                           detail=f"{col} is empty", **kw)
     df = _numbers(df, ["bill_amount", "amount_paid"], rejects, kw, optional=False)
     df = _dates(df, ["payment_date"], rejects, kw)
