@@ -76,11 +76,11 @@ class RssSampler:
             self.samples.append((time.time(), self._rss_mib()))
             self._stop.wait(self.every)
 
-    def __enter__(self):
+    def start(self) -> RssSampler:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc):
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join()
 
@@ -99,7 +99,7 @@ def run_workload(name: str, workdir: Path, workers: int = 1) -> dict:
     landing, warehouse = workdir / "landing", workdir / "warehouse"
     months = month_range(start, end)
     utilities = ["UTILITY1", "UTILITY2"] if utility == "NY" else [utility]
-    sampler = RssSampler().__enter__()
+    sampler = RssSampler().start()
     started, wall = time.perf_counter(), time.time()
     for u in utilities:
         GENERATORS[u](landing, months, meters=meters, seed=1)
@@ -118,7 +118,7 @@ def run_workload(name: str, workdir: Path, workers: int = 1) -> dict:
     pipeline_s = time.perf_counter() - started
     if not outcome.ok:
         raise SystemExit(f"{name}: pipeline failed: {[p.message for p in outcome.partitions]}")
-    sampler.__exit__()
+    sampler.stop()
     stages: dict[str, float] = {}
     for part in outcome.partitions:
         for step in instance.get_run_step_stats(part.run_id):

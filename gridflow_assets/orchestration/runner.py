@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -99,9 +98,9 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, drop, run_conf
 _WORKER: dict = {}
 
 
-def _worker_init(landing: str, warehouse: str, run_config: dict) -> None:
+def _worker_init(home: str, landing: str, warehouse: str, run_config: dict) -> None:
     """Each worker process opens the instance and builds the definitions once."""
-    _WORKER["instance"] = dg.DagsterInstance.get()
+    _WORKER["instance"] = dg.DagsterInstance.from_config(home)
     _WORKER["job"] = build_defs(landing=landing, warehouse=warehouse) \
         .resolve_job_def(PARTITION_JOB)
     _WORKER["run_config"] = run_config
@@ -113,9 +112,8 @@ def _worker_run(drop) -> _Result:
 
 def _summary(store: Warehouse, drop, took: float) -> str:
     readings = store.row_count("bronze/readings", drop.utility, drop.month)
-    total = store.row_count("silver/intervals", drop.utility, drop.month)
-    kept = delivered_count(store.read("silver/intervals", drop.utility, drop.month,
-                                      columns=["source_row"]))
+    rows = store.read("silver/intervals", drop.utility, drop.month, columns=["source_row"])
+    total, kept = len(rows), delivered_count(rows)
     rejects = store.row_count("silver/rejects", drop.utility, drop.month)
     return (f"{readings:,} readings landed → {kept:,} intervals kept (+{total - kept:,} "
             f"estimated by VEE), {rejects:,} rows in rejects ({readings / took:,.0f} "
@@ -135,31 +133,13 @@ def _run_partitions(runnable: list, defs: dg.Definitions, instance: dg.DagsterIn
         return
     out(f"{n} partitions on {workers} worker processes …")
     ctx = multiprocessing.get_context("spawn")  # no forked Dagster or SQLite state
-    env = {"DAGSTER_HOME": instance.root_directory}
-    with _environ(env), ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                                            initargs=(landing, warehouse, run_config)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                             initargs=(instance.root_directory, landing, warehouse,
+                                       run_config)) as pool:
         futures = {pool.submit(_worker_run, drop): drop for drop in runnable}
         for i, fut in enumerate(as_completed(futures), start=1):
             drop = futures[fut]
             done(drop, fut.result(), f"[{i}/{n}] {drop.name} ")
-
-
-class _environ:
-    """Set environment variables for the worker processes, restore them afterwards."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env, self.saved = env, {}
-
-    def __enter__(self):
-        self.saved = {k: os.environ.get(k) for k in self.env}
-        os.environ.update(self.env)
-
-    def __exit__(self, *exc):
-        for k, v in self.saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
