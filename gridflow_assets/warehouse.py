@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -37,7 +38,7 @@ class Warehouse:
             return base / PART_FILE
         return base / f"utility={utility}" / f"month={month}" / PART_FILE
 
-    def write(self, key: str, df: pd.DataFrame, utility: str | None = None,
+    def write(self, key: str, df: pd.DataFrame | pl.DataFrame | pa.Table, utility: str | None = None,
               month: str | None = None, spec: Table | None = None) -> Path:
         """Write one partition atomically; returns its path."""
         spec = spec or table(key)
@@ -68,6 +69,20 @@ class Warehouse:
         if not path.exists():
             return None
         return from_arrow(pq.ParquetFile(path).read(columns=columns))
+
+    def read_pl(self, key: str, utility: str | None = None, month: str | None = None,
+                columns: list[str] | None = None) -> pl.DataFrame | None:
+        """One partition as a Polars frame (the engine's form), or None when never written."""
+        path = self.partition_path(key, utility, month)
+        if not path.exists():
+            return None
+        return pl.from_arrow(pq.read_table(path, columns=columns))
+
+    def scan(self, key: str, utility: str | None = None,
+             month: str | None = None) -> pl.LazyFrame | None:
+        """One partition as a lazy Polars scan (for work that streams or needs few columns)."""
+        path = self.partition_path(key, utility, month)
+        return pl.scan_parquet(path) if path.exists() else None
 
     def partitions(self, key: str) -> list[tuple[str, str]]:
         """``(utility, month)`` of every partition of a table on disk, sorted."""

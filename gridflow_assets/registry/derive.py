@@ -8,6 +8,7 @@ from functools import lru_cache
 import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
+import polars as pl
 import pyarrow as pa_arrow
 
 from gridflow_assets.registry.model import Column, Table
@@ -19,6 +20,15 @@ ARROW_TYPES = {
     "bool": pa_arrow.bool_(),
     "timestamp": pa_arrow.timestamp("us", tz="UTC"),
     "date": pa_arrow.date32(),
+}
+
+POLARS_TYPES = {
+    "string": pl.String,
+    "int": pl.Int64,
+    "float": pl.Float64,
+    "bool": pl.Boolean,
+    "timestamp": pl.Datetime("us", "UTC"),
+    "date": pl.Date,
 }
 
 PANDAS_DTYPES = {
@@ -77,9 +87,32 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
     return out
 
 
-def to_arrow(df: pd.DataFrame, table: Table) -> pa_arrow.Table:
-    return pa_arrow.Table.from_pandas(conform(df, table), schema=arrow_schema(table),
-                                      preserve_index=False)
+def polars_schema(table: Table) -> pl.Schema:
+    """The table's columns as Polars types, in registry order."""
+    return pl.Schema({col.name: POLARS_TYPES[col.dtype] for col in table.columns})
+
+
+def conform_pl(df: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Order and cast a Polars frame's columns as the registry says (strictly: a value that
+    does not fit its declared type raises). Missing or extra columns raise, as ``conform``."""
+    names = table.column_names
+    missing = [n for n in names if n not in df.columns]
+    extra = [n for n in df.columns if n not in names]
+    if missing or extra:
+        raise SchemaMismatch(f"{table.key}: missing columns {missing}, unexpected {extra}")
+    schema = polars_schema(table)
+    return df.select([pl.col(n).cast(t) if df.schema[n] != t else pl.col(n)
+                      for n, t in schema.items()])
+
+
+def to_arrow(df: pd.DataFrame | pl.DataFrame | pa_arrow.Table, table: Table) -> pa_arrow.Table:
+    """A frame (Polars, pandas or Arrow) as the Arrow table the warehouse stores."""
+    schema = arrow_schema(table)
+    if isinstance(df, pa_arrow.Table):
+        df = pl.from_arrow(df)
+    if isinstance(df, pl.DataFrame):
+        return conform_pl(df, table).to_arrow().cast(schema)
+    return pa_arrow.Table.from_pandas(conform(df, table), schema=schema, preserve_index=False)
 
 
 _TYPES_MAPPER = {pa_arrow.int64(): pd.Int64Dtype(), pa_arrow.bool_(): pd.BooleanDtype()}
