@@ -76,7 +76,7 @@ class Warehouse:
         path = self.partition_path(key, utility, month)
         if not path.exists():
             return None
-        return pl.from_arrow(pq.read_table(path, columns=columns))
+        return pl.from_arrow(pq.ParquetFile(path).read(columns=columns))
 
     def scan(self, key: str, utility: str | None = None,
              month: str | None = None) -> pl.LazyFrame | None:
