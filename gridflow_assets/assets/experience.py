@@ -5,9 +5,10 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from gridflow_assets.partitions import month_utility_partitions, split_key
+from gridflow_assets.assets.layer import LayerRun, asset_spec
+from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry.gold import EXPERIENCE
-from gridflow_assets.resources import table_metadata
+from gridflow_assets.resources import GridflowPaths
 from gridflow_assets.utilities import get_utility
 
 TYPE_KEYS = ["measurement", "direction", "interval_s", "unit"]
@@ -59,14 +60,18 @@ def daily_summaries_frame(intervals: pd.DataFrame, utility: str, tz: str) -> pd.
     return out[[c.name for c in EXPERIENCE["daily_summaries"].columns]]
 
 
-@dg.asset(
-    key=["experience", "daily_summaries"], description=EXPERIENCE["daily_summaries"].description,
-    group_name="experience", io_manager_key="warehouse_io",
-    metadata=table_metadata("experience/daily_summaries"), kinds={"parquet", "pandas"},
-    owners=["team:analytics"], tags={"layer": "experience"},
+@dg.multi_asset(
+    name="experience_tables",
+    specs=[asset_spec("experience/daily_summaries", deps=["silver/intervals"])],
     partitions_def=month_utility_partitions,
-    ins={"intervals": dg.AssetIn(["silver", "intervals"])},
 )
-def daily_summaries(context: dg.AssetExecutionContext, intervals: pd.DataFrame) -> pd.DataFrame:
-    utility, _ = split_key(context.partition_key)
-    return daily_summaries_frame(intervals, utility, get_utility(utility).timezone)
+def experience_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
+    """Daily summaries of the partition's intervals (peak and trough per service point)."""
+    run = LayerRun.start(context, paths.store())
+    intervals = run.store.read("silver/intervals", run.utility, run.month)
+    if intervals is None:
+        raise FileNotFoundError(f"silver/intervals {run.utility}/{run.month} is missing: "
+                                "materialize silver first")
+    df = daily_summaries_frame(intervals, run.utility, get_utility(run.utility).timezone)
+    yield from run.publish("experience/daily_summaries", df, parents=["silver/intervals"])
+    run.finish()

@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 import pandas as pd
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.storage.event_log.base import AssetRecordsFilter
 
 from gridflow_assets.checks import rules
 from gridflow_assets.partitions import month_utility_partitions, split_key
@@ -235,6 +239,53 @@ def _severity(plan: CheckPlan, res: rules.RuleResult) -> dg.AssetCheckSeverity:
 def evaluate(plans: list[CheckPlan], inp: CheckInput) -> Iterator[tuple[CheckPlan, rules.RuleResult]]:
     for plan in plans:
         yield plan, plan.run(inp)
+
+
+def _target(context: dg.AssetExecutionContext, asset_key: dg.AssetKey
+            ) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The materialization just stored for this partition, so the UI shows the result
+    against it (one index lookup per table)."""
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, asset_partitions=(
+            [context.partition_key] if context.has_partition_key else None)), limit=1).records
+    if not records:
+        return None
+    mat = records[0]
+    return AssetCheckEvaluationTargetMaterializationData(
+        run_id=mat.run_id, storage_id=mat.storage_id, timestamp=mat.timestamp)
+
+
+def report_checks(context: dg.AssetExecutionContext, store: Warehouse, key: str,
+                  df: pd.DataFrame, utility: str | None, month: str | None) -> list[str]:
+    """Evaluate every check of ``key`` on the partition the asset step just stored (``df``:
+    the frame as stored) and report each as an asset-check evaluation of that partition.
+
+    This is how a partition run evaluates its checks: inside the asset's step, on the frame
+    in memory, one event per check (no planned event, no check step re-reading the table).
+    Checks that the run also selected as check steps (a UI materialization with its checks)
+    are left to those steps. Returns the blocking checks that failed: the caller stops its
+    layer there, as Dagster stops the downstream steps of a failed blocking check.
+    """
+    spec = table(key)
+    asset_key = dg.AssetKey(key.split("/"))
+    selected = context.run.asset_check_selection or set()
+    plans = [p for p in plans_for(spec) if dg.AssetCheckKey(asset_key, p.name) not in selected]
+    if not plans:
+        return []
+    target = _target(context, asset_key)
+    partition = context.partition_key if spec.partitioned else None
+    failed = []
+    inp = CheckInput(store, storage_spec(key, utility), df, utility, month)
+    for plan, res in evaluate(plans, inp):
+        severity = _severity(plan, res)
+        context.log_event(dg.AssetCheckEvaluation(
+            asset_key=asset_key, check_name=plan.name, passed=res.passed,
+            metadata=result_metadata(plan, res, utility, month), severity=severity,
+            description=plan.description, blocking=plan.blocking, partition=partition,
+            target_materialization_data=target))
+        if plan.blocking and not res.passed and severity == ERROR:
+            failed.append(f"{key} {plan.name}: {res.failed_count:,} of {res.total:,} failed")
+    return failed
 
 
 def _spec(plan: CheckPlan, asset_key: dg.AssetKey, partitions, key: str) -> dg.AssetCheckSpec:

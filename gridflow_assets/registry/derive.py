@@ -111,7 +111,12 @@ def to_arrow(df: pd.DataFrame | pl.DataFrame | pa_arrow.Table, table: Table) -> 
     if isinstance(df, pa_arrow.Table):
         df = pl.from_arrow(df)
     if isinstance(df, pl.DataFrame):
-        return conform_pl(df, table).to_arrow().cast(schema)
+        arrow = conform_pl(df, table).to_arrow()
+        # A null where the registry says "not null" is stored as it is (the field marked
+        # nullable) so that schema__structure reports it, rather than failing the write.
+        return arrow.cast(pa_arrow.schema([
+            f.with_nullable(True) if arrow.column(i).null_count else f
+            for i, f in enumerate(schema)], metadata=schema.metadata))
     return pa_arrow.Table.from_pandas(conform(df, table), schema=schema, preserve_index=False)
 
 
