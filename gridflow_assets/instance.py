@@ -170,12 +170,16 @@ telemetry:
 """
 
 
+LEGACY_YAML = "telemetry:\n  enabled: false\n"  # what earlier gridflow versions wrote
+
+
 def ensure_instance_yaml(home: str | Path) -> Path:
-    """Write ``dagster.yaml`` into ``home`` unless one exists (a user's own is kept)."""
+    """Write ``dagster.yaml`` into ``home`` unless one exists (a user's own is kept; the
+    one earlier gridflow versions wrote is replaced)."""
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
-    if not path.exists():
+    if not path.exists() or path.read_text() == LEGACY_YAML:
         tmp = path.with_suffix(".yaml.tmp")
         tmp.write_text(INSTANCE_YAML.format(base_dir=home))
         os.replace(tmp, path)

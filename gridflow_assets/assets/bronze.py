@@ -4,7 +4,7 @@ import time
 
 import dagster as dg
 
-from gridflow_assets.assets.layer import LayerRun, asset_spec
+from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer
 from gridflow_assets.landing import find_drop, read_source, verify_manifest
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry.tables import BRONZE_TABLES
@@ -18,6 +18,7 @@ KEYS = {f"bronze/{name}": name for name in BRONZE_TABLES}
     name="bronze_tables", specs=[asset_spec(key) for key in KEYS],
     partitions_def=month_utility_partitions, can_subset=True,
 )
+@timed_layer
 def bronze_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     """Read the partition's drop: manifest first, then every file, and only then write.
 

@@ -5,7 +5,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from gridflow_assets.assets.layer import LayerRun, asset_spec
+from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry.gold import EXPERIENCE
 from gridflow_assets.resources import GridflowPaths
@@ -65,6 +65,7 @@ def daily_summaries_frame(intervals: pd.DataFrame, utility: str, tz: str) -> pd.
     specs=[asset_spec("experience/daily_summaries", deps=["silver/intervals"])],
     partitions_def=month_utility_partitions,
 )
+@timed_layer
 def experience_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     """Daily summaries of the partition's intervals (peak and trough per service point)."""
     run = LayerRun.start(context, paths.store())

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from gridflow_assets.assets.layer import LayerRun, asset_spec
+from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer
 from gridflow_assets.codes import reason_code_table
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry.tables import BRONZE_TABLES, SILVER
@@ -22,6 +22,7 @@ PARTITIONED = ["rejects", *(n for n, s in SILVER.items() if s.partitioned and n 
     specs=[asset_spec(f"silver/{name}", deps=BRONZE_KEYS) for name in PARTITIONED],
     partitions_def=month_utility_partitions,
 )
+@timed_layer
 def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     """Run the utility's adapter over its bronze tables, then VEE over its intervals; write
     the silver tables and rejects.
