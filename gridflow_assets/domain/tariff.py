@@ -38,16 +38,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 RESIDENTIAL = "residential"
 LIFELINE_SCHEME = "residential_lifeline"
 PROTECTED_SCHEME = "residential_protected"
 UNPROTECTED_SCHEME = "residential_unprotected"
 
-BILL_COLUMNS = (
+BILL_COMPONENTS = (
     "variable_charges", "fixed_charges", "gst", "electricity_duty", "tv_fee",
-    "late_payment_surcharge", "total_amount", "amount_within_due_date", "amount_after_due_date",
+    "late_payment_surcharge",
 )
+BILL_COLUMNS = (*BILL_COMPONENTS, "total_amount", "amount_within_due_date",
+                "amount_after_due_date")
 
 # Added (in units of paisa) before flooring so that amounts meant as exact half-paisa,
 # e.g. 1.005 stored as 1.00499999..., still round up as a cashier would.
@@ -364,26 +367,31 @@ def _fixed_vector(units: np.ndarray, bands: _Bands) -> np.ndarray:
     return np.where(inside, np.asarray(bands.charges)[index], 0.0)
 
 
-def compute_bills(df: pd.DataFrame) -> pd.DataFrame:
+def compute_bills(df: pd.DataFrame | pl.DataFrame) -> pd.DataFrame | pl.DataFrame:
     """Vectorized :func:`compute_bill` for many consumers at once (same figures, row by row).
 
-    ``df`` needs ``units``, ``category`` (code or name) and ``billing_month``; ``protected``,
-    ``lifeline`` (default False) and ``tv_fee_applies`` (default True) are optional. Returns
-    the :data:`BILL_COLUMNS` on ``df``'s index. Work is per distinct month and scheme, never
-    per row, so thousands of bills price in milliseconds.
+    ``df`` (pandas or Polars) needs ``units``, ``category`` (code or name) and
+    ``billing_month``; ``protected``, ``lifeline`` (default False) and ``tv_fee_applies``
+    (default True) are optional. Returns the :data:`BILL_COLUMNS` as a frame of the same kind
+    (pandas: on ``df``'s index). Work is per distinct month and scheme, never per row, so
+    thousands of bills price in milliseconds.
     """
     n = len(df)
-    units = df["units"].to_numpy(dtype=float)
+    units = np.asarray(df["units"].to_numpy(), dtype=float)
     if n and (~np.isfinite(units) | (units < 0)).any():
         raise ValueError("units must be finite numbers >= 0")
-    categories = np.array([_category(c) for c in df["category"].astype(str)], dtype=object) \
-        if n else np.array([], dtype=object)
-    months = pd.to_datetime(df["billing_month"]).dt.normalize().to_numpy()
+    names = {str(c): _category(str(c)) for c in set(df["category"].to_numpy().tolist())}
+    categories = np.array([names[str(c)] for c in df["category"].to_numpy().tolist()],
+                          dtype=object) if n else np.array([], dtype=object)
+    months = np.asarray(df["billing_month"].to_numpy(), dtype="datetime64[D]")
 
     def flag(name: str, default: bool) -> np.ndarray:
-        if name not in df:
+        if name not in df.columns:
             return np.full(n, default)
-        return df[name].fillna(default).astype(bool).to_numpy()
+        values = df[name]
+        filled = values.fill_null(default) if isinstance(values, pl.Series) \
+            else values.fillna(default)
+        return filled.to_numpy().astype(bool)
 
     protected, lifeline, tv_applies = flag("protected", False), flag("lifeline", False), \
         flag("tv_fee_applies", True)
@@ -421,7 +429,7 @@ def compute_bills(df: pd.DataFrame) -> pd.DataFrame:
     tv = np.where(tv_applies, _paisa(tv_fee), 0.0)
     surcharge = np.zeros(n)
     total = _paisa(variable + fixed + gst + duty + tv + surcharge)
-    out = pd.DataFrame({
+    columns = {
         "variable_charges": variable,
         "fixed_charges": fixed,
         "gst": gst,
@@ -431,5 +439,7 @@ def compute_bills(df: pd.DataFrame) -> pd.DataFrame:
         "total_amount": total,
         "amount_within_due_date": total,
         "amount_after_due_date": _paisa(after_factor * total),
-    }, index=df.index)
-    return out[list(BILL_COLUMNS)]
+    }
+    if isinstance(df, pl.DataFrame):
+        return pl.DataFrame({name: columns[name] for name in BILL_COLUMNS})
+    return pd.DataFrame({name: columns[name] for name in BILL_COLUMNS}, index=df.index)
