@@ -55,3 +55,23 @@ def test_peak_trough_totals_and_exclusions():
     assert net["total_value"] == -2.0 and net["interval_count"] == 1  # never mixed
     assert _row(out, "U:UNRESOLVED", "delivered")["total_value"] == 3.0
     assert len(out) == 3
+
+
+def test_ties_a_day_with_only_failed_readings_and_a_25_hour_day_of_two_meters():
+    iv = _intervals([
+        ("U:SP1", "U:M1", "2025-11-02 00:00", 2.0, 0, "interval", "delivered"),
+        ("U:SP1", "U:M1", "2025-11-02 05:00", 2.0, 0, "interval", "delivered"),  # peak tie
+        ("U:SP1", "U:M2", "2025-11-02 03:00", 1.0, 0, "interval", "delivered"),
+        ("U:SP1", "U:M2", "2025-11-02 04:00", 1.0, 0, "interval", "delivered"),  # trough tie
+        ("U:SP2", "U:M3", "2025-11-02 06:00", 5.0, 10, "interval", "delivered"),  # failed
+    ])
+    out = daily_summaries(iv, "U", TZ)
+    d = _row(out, "U:SP1", "delivered")
+    assert d["peak_local_time"] == "05:00"  # the latest of equal peaks
+    assert d["trough_local_time"] == "03:00"  # the earliest of equal troughs
+    assert d["meter_count"] == 2 and d["expected_count"] == 200  # 25 h × 4 × 2 meters
+    assert d["coverage"] == 4 / 200
+    failed = _row(out, "U:SP2", "delivered")
+    assert failed["failed_count"] == 1 and failed["interval_count"] == 0
+    assert failed["total_value"] is None and failed["peak_value"] is None
+    assert failed["peak_local_time"] is None and failed["coverage"] == 0.0

@@ -389,9 +389,9 @@ def compute_bills(df: pd.DataFrame | pl.DataFrame) -> pd.DataFrame | pl.DataFram
         if name not in df.columns:
             return np.full(n, default)
         values = df[name]
-        filled = values.fill_null(default) if isinstance(values, pl.Series) \
-            else values.fillna(default)
-        return filled.to_numpy().astype(bool)
+        if isinstance(values, pl.Series):
+            return values.cast(pl.Boolean).fill_null(default).to_numpy()
+        return values.astype("boolean").fillna(default).to_numpy(dtype=bool)
 
     protected, lifeline, tv_applies = flag("protected", False), flag("lifeline", False), \
         flag("tv_fee_applies", True)
