@@ -41,9 +41,9 @@ def pseudonymize(values: pd.Series | pl.Series, secret: bytes,
             return None
         return prefix + hmac.new(secret, str(v).encode(), hashlib.sha256).hexdigest()[:20]
     if isinstance(values, pl.Series):
-        uniques = values.drop_nulls().unique()
-        return values.cast(pl.String).replace_strict(
-            {u: one(u) for u in uniques.to_list()}, default=None, return_dtype=pl.String)
+        text = values.cast(pl.String)
+        return text.replace_strict({u: one(u) for u in text.drop_nulls().unique().to_list()},
+                                   default=None, return_dtype=pl.String)
     uniques = pd.unique(values.astype("object"))
     mapping = {u: one(u) for u in uniques}
     return values.astype("object").map(mapping)

@@ -11,6 +11,8 @@ import polars as pl
 
 FAILED_VALIDATION = 10  # ESPI quality 10: failed validation, never usage
 ESTIMATED = (8, 9)  # VEE estimates: like-day profile (8), interpolation (9)
+# What makes readings addable: values of different types are never summed together.
+TYPE_KEYS = ["measurement", "direction", "interval_s", "unit"]
 
 
 def unresolved(utility: str) -> str:

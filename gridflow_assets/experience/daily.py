@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from gridflow_assets.domain.readings import is_estimated, is_failed, unresolved
-from gridflow_assets.registry import table
-from gridflow_assets.registry.derive import conform_pl
+from gridflow_assets.domain.readings import TYPE_KEYS, is_estimated, is_failed, unresolved
+from gridflow_assets.gold.keys import shaped
 
-TYPE_KEYS = ["measurement", "direction", "interval_s", "unit"]
 KEYS = ["service_point_id", "local_date", *TYPE_KEYS]
 
 
@@ -65,5 +63,4 @@ def daily_summaries(intervals: pl.DataFrame, utility: str, tz: str) -> pl.DataFr
         peak_local_time=_local_hhmm("peak_start_utc", tz),
         trough_local_time=_local_hhmm("trough_start_utc", tz),
         utility_id=pl.lit(utility))
-    spec = table("experience/daily_summaries")
-    return conform_pl(out.sort(KEYS).select(spec.column_names), spec)
+    return shaped(out.sort(KEYS), "experience/daily_summaries")

@@ -11,6 +11,7 @@ import polars as pl
 
 from gridflow_assets.domain.billing import CENT, UNKNOWN_CONSUMER_TYPE
 from gridflow_assets.domain.readings import (
+    TYPE_KEYS,
     is_estimated,
     is_failed,
     is_known_interval,
@@ -18,8 +19,6 @@ from gridflow_assets.domain.readings import (
     unresolved,
 )
 from gridflow_assets.gold.keys import shaped
-
-TYPE_KEYS = ["measurement", "direction", "interval_s", "unit"]
 
 
 def _rate(paid: str, billed: str) -> pl.Expr:

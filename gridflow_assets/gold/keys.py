@@ -1,4 +1,4 @@
-"""Keys into the date and time dimensions, and the registry's shape for every gold table."""
+"""Keys into the date and time dimensions, and the registry's shape of every output table."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def time_key(col: str | pl.Expr) -> pl.Expr:
 
 
 def shaped(df: pl.DataFrame, name: str) -> pl.DataFrame:
-    """Exactly the registry's columns of ``gold/<name>``, in order and type."""
+    """Exactly the registry's columns of ``gold/<name>`` (or of a full key such as
+    ``experience/daily_summaries``), in order and type; helper columns are left behind."""
     key = name if "/" in name else f"gold/{name}"
     return conform_pl(df.select(table(key).column_names), table(key))
