@@ -25,6 +25,10 @@ def _rate(paid: str, billed: str) -> pl.Expr:
     return pl.when(pl.col(billed) > 0).then(pl.col(paid) / pl.col(billed))
 
 
+def _count(flag: str) -> pl.Expr:
+    return pl.col(flag).sum().cast(pl.Int64)
+
+
 def _with(readings: pl.DataFrame, dim: pl.DataFrame, column: str) -> pl.DataFrame:
     """Readings with one attribute of their service point (null when it is unknown)."""
     return readings.join(dim.select("service_point_id", column), on="service_point_id",
@@ -118,17 +122,17 @@ def bill_collection(bills: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame
 
 def agg_payment_summary(fact_bills: pl.DataFrame, fact_payments: pl.DataFrame) -> pl.DataFrame:
     """Collection per tariff code: billed, paid, collection rate, arrears, late payments and
-    surcharges, unpaid / partial / overpaid bills."""
+    surcharges, unpaid / partial / overpaid bills. A bill without a tariff code has no row
+    to count in (``tariff_applied`` is this table's key)."""
     b = bill_collection(fact_bills, fact_payments).filter(
         pl.col("tariff_applied").is_not_null())
-    count = lambda flag: pl.col(flag).sum().cast(pl.Int64)
     out = b.group_by("tariff_applied").agg(
         bill_count=pl.len().cast(pl.Int64), billed_amount=pl.col("total_amount").sum().round(2),
         paid_amount=pl.col("paid").sum().round(2), arrears=pl.col("arrears").sum().round(2),
         late_payment_count=pl.col("late").sum(),
         late_surcharge=pl.col("surcharge").sum().round(2),
-        unpaid_bill_count=count("is_unpaid"), partial_bill_count=count("is_partial"),
-        overpaid_bill_count=count("is_overpaid"), utility_id=pl.col("utility_id").first())
+        unpaid_bill_count=_count("is_unpaid"), partial_bill_count=_count("is_partial"),
+        overpaid_bill_count=_count("is_overpaid"), utility_id=pl.col("utility_id").first())
     return shaped(out.sort("tariff_applied").with_columns(
         collection_rate=_rate("paid_amount", "billed_amount")), "agg_payment_summary")
 
