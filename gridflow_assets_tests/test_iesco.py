@@ -1,6 +1,6 @@
 """IESCO: silver typing, reconciliation checks on tampered bills, aggregates, star schema."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import polars as pl
@@ -16,6 +16,7 @@ from gridflow_assets.landing import find_drop, read_source
 from gridflow_assets.partitions import partition_key
 from gridflow_assets.utilities import SilverInput, get_utility
 from gridflow_assets.warehouse import Warehouse
+from gridflow_assets_tests.polars_frames import frame
 
 MONTH = "2025-06"
 
@@ -149,3 +150,23 @@ def test_star_schema_end_to_end(defs, folders, instance):
     assert bills.is_arithmetic_ok.all()
     summary = store.read("gold/agg_payment_summary", "IESCO", MONTH)
     assert summary.bill_count.sum() == len(bills)
+
+
+def test_billed_units_on_a_known_frame():
+    hours = [datetime(2025, 6, 1, h, tzinfo=UTC) for h in range(3)]
+    # M1: 3 hours of 10 kWh, register 100 → 130; M2: readings add to 30 but the register
+    # moved 60; M3 (prosumer): net export, billed 0; M4: no readings at all.
+    iv = frame("silver/intervals", meter_id=["M1"] * 3 + ["M2"] * 3 + ["M3"] * 3,
+               start_utc=hours * 3, local_date=[date(2025, 6, 1)] * 9,
+               measurement=["kWh"] * 9, reading_kind=["interval"] * 9,
+               value=[10.0] * 6 + [-5.0] * 3,
+               register_kwh=[110.0, 120.0, 130.0, 110.0, None, 160.0, None, None, None])
+    bills = frame("silver/bills", bill_id=["B1", "B2", "B3", "B4"],
+                  meter_id=["M1", "M2", "M3", "M4"], billing_month=[date(2025, 6, 1)] * 4,
+                  units_consumed=[30.0, 30.0, 0.0, 10.0])
+    res = reconcile.billed_units(bills, iv)
+    assert res.details == {"no_readings": 1, "hourly_sum": 0, "register_difference": 1}
+    assert res.failed_count == 2 and res.total == 4
+    assert res.sample.bill_id.tolist() == ["B2", "B4"]
+    assert res.sample.register_kwh.iloc[0] == 60.0
+    assert res.sample.failed.tolist() == ["register_difference", "no_readings"]
