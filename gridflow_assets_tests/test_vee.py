@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridflow_assets.assets.experience import daily_summaries_frame
 from gridflow_assets.checks import vee as vee_checks
 from gridflow_assets.checks.factory import plans_for
 from gridflow_assets.codes import REASON_CODES, reason_code_table
+from gridflow_assets.experience.daily import daily_summaries
+from gridflow_assets.frames import as_polars_typed
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform
 from gridflow_assets.silver import vee_config
@@ -185,8 +186,9 @@ def test_spring_forward_day_has_92_quarter_hours_and_gaps_span_the_missing_hour(
     cov = coverage(out, VeeInput("UTILITY1", "2025-03", NY))
     assert cov["days_by_length"] == {"23 h": {"series_days": 1, "expected_intervals": 92,
                                               "present_intervals": 90}}
-    day = daily_summaries_frame(out, "UTILITY1", NY).iloc[0]
-    assert (day.expected_count, day.interval_count, day.estimated_count) == (92, 92, 2)
+    day = daily_summaries(as_polars_typed(out, "silver/intervals"), "UTILITY1", NY).row(
+        0, named=True)
+    assert (day["expected_count"], day["interval_count"], day["estimated_count"]) == (92, 92, 2)
 
 
 def test_fall_back_day_has_100_quarter_hours_and_the_repeated_hour_is_estimated():
