@@ -12,16 +12,7 @@ import dagster as dg
 from gridflow_assets.assets.bronze import bronze_tables
 from gridflow_assets.assets.dq import DQ_ASSETS
 from gridflow_assets.assets.experience import experience_tables
-from gridflow_assets.assets.gold import (
-    dim_date,
-    dim_meter,
-    dim_service_point,
-    dim_service_point_external,
-    dim_time,
-    dim_utility,
-    fact_readings,
-)
-from gridflow_assets.assets.gold_billing import BILLING_ASSETS
+from gridflow_assets.assets.gold import dim_date, dim_time, dim_utility, gold_tables
 from gridflow_assets.assets.silver import reason_codes, silver_tables
 from gridflow_assets.checks.factory import build_table_checks
 from gridflow_assets.orchestration.automation import JOBS, SCHEDULES, SENSORS
@@ -30,11 +21,7 @@ from gridflow_assets.registry import TABLES
 from gridflow_assets.resources import GridflowPaths, ParquetIOManager, default_path
 
 # One step per layer writes its tables and evaluates their checks in the step (assets/layer.py)
-LAYER_ASSETS = [bronze_tables, silver_tables, experience_tables]
-# Gold: one asset per table, checks as separate steps (moving to the layer shape).
-GOLD_ASSETS = [dim_service_point, dim_service_point_external, dim_meter, fact_readings,
-               *BILLING_ASSETS]
-PARTITIONED_ASSETS = [*LAYER_ASSETS, *GOLD_ASSETS]
+PARTITIONED_ASSETS = [bronze_tables, silver_tables, gold_tables, experience_tables]
 REFERENCE_ASSETS = [dim_utility, dim_date, dim_time, reason_codes]
 
 PARTITION_JOB = "partition_job"
@@ -42,11 +29,10 @@ REFERENCE_JOB = "reference_job"
 
 partition_job = dg.define_asset_job(
     PARTITION_JOB,
-    selection=dg.AssetSelection.assets(*LAYER_ASSETS).without_checks()
-    | dg.AssetSelection.assets(*GOLD_ASSETS),
+    selection=dg.AssetSelection.assets(*PARTITIONED_ASSETS).without_checks(),
     partitions_def=month_utility_partitions,
     description="Everything of one month × utility partition: bronze → silver → gold → "
-                "experience, with every asset's checks.",
+                "experience, one step per layer, each table checked in its step.",
     executor_def=dg.in_process_executor,
 )
 reference_job = dg.define_asset_job(

@@ -9,6 +9,7 @@ import pytest
 from gridflow_assets.checks.factory import plans_for
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
 from gridflow_assets.generate.iesco import generate_iesco
+from gridflow_assets.instance import ensure_instance_yaml
 from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry import TABLES, table
 from gridflow_assets.utilities import delivers
@@ -26,7 +27,8 @@ def iesco_run(tmp_path_factory):
     landing, warehouse = root / "landing", root / "warehouse"
     generate_iesco(landing, ["2025-03"], meters=8, faults="realistic")
     defs = build_defs(str(landing), str(warehouse), str(root / "reports"))
-    with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
+    ensure_instance_yaml(root / "home")  # the embedded instance `gridflow run` uses
+    with dg.DagsterInstance.from_config(str(root / "home")) as instance:
         instance.add_dynamic_partitions("utility", ["IESCO"])
         assert defs.resolve_job_def(REFERENCE_JOB).execute_in_process(
             instance=instance).success

@@ -1,14 +1,19 @@
-"""Gold: the star schema (dimensions and facts) over silver. Assets only wire partitions and
-inputs to the logic in ``gridflow_assets.gold``."""
+"""Gold: the star schema over silver, in one step per partition.
 
+The reference dimensions (utility, date, time) are not partitioned and are built by the
+reference job. The partitioned tables are built together, in dependency order, from the
+partition's silver tables held in memory: each table is written and checked as soon as it
+is built, and a table whose in-step parent failed a blocking check is not built. Tables
+built from bills or payments are not delivered for utilities that deliver none (the New
+York utilities). The logic lives in ``gridflow_assets.gold``; this module only wires it.
+"""
 
 import dagster as dg
-import pandas as pd
 import polars as pl
 
-from gridflow_assets.frames import as_polars_typed
-from gridflow_assets.gold import dims, facts
-from gridflow_assets.partitions import month_utility_partitions, split_key
+from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer
+from gridflow_assets.gold import aggregates, dims, facts
+from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.pii import load_secret
 from gridflow_assets.registry.gold import GOLD
 from gridflow_assets.resources import GridflowPaths, table_metadata
@@ -16,13 +21,14 @@ from gridflow_assets.utilities import get_utility
 
 
 def _asset(name: str, **kwargs):
+    """An unpartitioned reference dimension, stored by the IO manager."""
     spec = GOLD[name]
     return dg.asset(
         key=["gold", name], description=spec.description, group_name="gold",
         io_manager_key="warehouse_io", metadata=table_metadata(f"gold/{name}"),
-        kinds={"parquet", "pandas"}, owners=["team:data-engineering"],
+        kinds={"parquet", "polars"}, owners=["team:data-engineering"],
         tags={"layer": "gold"},
-        partitions_def=month_utility_partitions if spec.partitioned else None, **kwargs,
+        **kwargs,
     )
 
 
@@ -43,35 +49,99 @@ def dim_time() -> pl.DataFrame:
     return dims.dim_time()
 
 
-@_asset("dim_service_point", ins={"service_points": dg.AssetIn(["silver", "service_points"])})
-def dim_service_point(service_points: pd.DataFrame) -> pl.DataFrame:
-    """Current version of each service point, with ZIP3 and its location."""
-    return dims.dim_service_point(as_polars_typed(service_points, "silver/service_points"))
+SILVER_INPUTS = ["service_points", "meters", "intervals", "bills", "payments"]
+READING_COLUMNS = ["utility_id", "service_point_id", "local_date", "measurement", "direction",
+                   "interval_s", "unit", "reading_kind", "quality_code", "value"]
+# Each partitioned gold table and the tables it is built from (silver/… or gold/…).
+PARENTS = {
+    "dim_service_point": ["silver/service_points"],
+    "dim_service_point_external": ["gold/dim_service_point"],
+    "dim_meter": ["silver/meters", "silver/intervals"],
+    "fact_readings": ["silver/intervals"],
+    "dim_location": ["silver/service_points"],
+    "dim_consumer_type": ["silver/service_points"],
+    "fact_bills": ["silver/bills", "gold/dim_service_point"],
+    "fact_payments": ["silver/payments", "silver/bills"],
+    "agg_monthly_consumption": ["gold/fact_readings"],
+    "agg_daily_consumption": ["gold/fact_readings", "gold/dim_service_point"],
+    "agg_consumer_type_summary": ["gold/fact_readings", "gold/dim_service_point",
+                                  "gold/dim_consumer_type", "gold/fact_bills"],
+    "agg_payment_summary": ["gold/fact_bills", "gold/fact_payments"],
+    "agg_location_summary": ["gold/fact_readings", "gold/dim_service_point",
+                             "gold/dim_location", "gold/fact_bills", "gold/fact_payments"],
+}
+# Built only when every one of these inputs was delivered (None otherwise).
+NEEDS_ALL = {"fact_bills": ["silver/bills"], "fact_payments": ["silver/payments", "silver/bills"],
+             "agg_payment_summary": ["gold/fact_bills", "gold/fact_payments"]}
 
 
-@_asset("dim_service_point_external",
-        ins={"dim": dg.AssetIn(["gold", "dim_service_point"])})
-def dim_service_point_external(dim: pd.DataFrame, paths: GridflowPaths) -> pl.DataFrame:
-    """What third parties may see: keyed-hash ids, ZIP3 / city, coordinates to 0.1°."""
-    return dims.dim_service_point_external(as_polars_typed(dim, "gold/dim_service_point"),
-                                           load_secret(paths.warehouse))
+def _build(name: str, t: dict[str, pl.DataFrame | None], utility: str, tz: str,
+           secret: bytes) -> pl.DataFrame | None:
+    """One gold table from the frames built so far (``t``: key → frame)."""
+    if any(t.get(k) is None for k in NEEDS_ALL.get(name, [])):
+        return None
+    readings = t.get("gold/fact_readings")
+    match name:
+        case "dim_service_point":
+            return dims.dim_service_point(t["silver/service_points"])
+        case "dim_service_point_external":
+            return dims.dim_service_point_external(t["gold/dim_service_point"], secret)
+        case "dim_meter":
+            return dims.dim_meter(t["silver/meters"], t["silver/intervals"], utility)
+        case "fact_readings":
+            return facts.fact_readings(t["silver/intervals"], tz)
+        case "dim_location":
+            return dims.dim_location(t["silver/service_points"])
+        case "dim_consumer_type":
+            return dims.dim_consumer_type(t["silver/service_points"])
+        case "fact_bills":
+            return facts.fact_bills(t["silver/bills"], t["gold/dim_service_point"])
+        case "fact_payments":
+            return facts.fact_payments(t["silver/payments"], t["silver/bills"])
+        case "agg_monthly_consumption":
+            return aggregates.agg_monthly_consumption(readings.select(READING_COLUMNS), utility)
+        case "agg_daily_consumption":
+            return aggregates.agg_daily_consumption(
+                readings.select(READING_COLUMNS), t["gold/dim_service_point"], utility)
+        case "agg_consumer_type_summary":
+            return aggregates.agg_consumer_type_summary(
+                readings.select(READING_COLUMNS), t["gold/dim_service_point"],
+                t["gold/dim_consumer_type"], t.get("gold/fact_bills"), utility)
+        case "agg_payment_summary":
+            return aggregates.agg_payment_summary(t["gold/fact_bills"], t["gold/fact_payments"])
+        case "agg_location_summary":
+            return aggregates.agg_location_summary(
+                readings.select(READING_COLUMNS), t["gold/dim_service_point"],
+                t["gold/dim_location"], t.get("gold/fact_bills"), t.get("gold/fact_payments"),
+                utility)
+    raise KeyError(name)
 
 
-@_asset("dim_meter", deps=[dg.AssetKey(["silver", "meters"]),
-                          dg.AssetKey(["silver", "intervals"])])
-def dim_meter(context: dg.AssetExecutionContext, paths: GridflowPaths) -> pl.DataFrame:
-    """One row per meter: latest record's attributes, type flips, and its service point."""
-    utility, month = split_key(context.partition_key)
-    store = paths.store()
-    return dims.dim_meter(
-        store.read_pl("silver/meters", utility, month),
-        store.read_pl("silver/intervals", utility, month,
-                      columns=["meter_id", "service_point_id", "start_utc"]), utility)
-
-
-@_asset("fact_readings", ins={"intervals": dg.AssetIn(["silver", "intervals"])})
-def fact_readings(context: dg.AssetExecutionContext, intervals: pd.DataFrame) -> pl.DataFrame:
-    """Readings with date and time keys in the utility's local time."""
-    utility, _ = split_key(context.partition_key)
-    return facts.fact_readings(as_polars_typed(intervals, "silver/intervals"),
-                               get_utility(utility).timezone)
+@dg.multi_asset(
+    name="gold_tables",
+    specs=[asset_spec(f"gold/{name}", deps=parents) for name, parents in PARENTS.items()],
+    partitions_def=month_utility_partitions, can_subset=True,
+)
+@timed_layer
+def gold_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
+    """Build the partition's star schema: dimensions, facts, then aggregates."""
+    run = LayerRun.start(context, paths.store())
+    tz = get_utility(run.utility).timezone
+    t: dict[str, pl.DataFrame | None] = {
+        f"silver/{name}": run.store.read_pl(f"silver/{name}", run.utility, run.month)
+        for name in SILVER_INPUTS}
+    secret = load_secret(paths.warehouse)
+    selected = {"/".join(k.path) for k in context.selected_asset_keys}
+    blocked: set[str] = set()  # failed a blocking check, or built from one that did
+    for name, parents in PARENTS.items():
+        key = f"gold/{name}"
+        if blocked & set(parents):
+            blocked.add(key)
+            continue
+        t[key] = _build(name, t, run.utility, tz, secret)
+        if key in selected:
+            failed = len(run.failed)
+            yield from run.publish(key, t[key], parents=parents)
+            if len(run.failed) > failed:
+                blocked.add(key)
+    run.finish()
