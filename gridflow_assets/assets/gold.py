@@ -11,7 +11,7 @@ York utilities). The logic lives in ``gridflow_assets.gold``; this module only w
 import dagster as dg
 import polars as pl
 
-from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer
+from gridflow_assets.assets.layer import LayerRun, asset_spec, assert_check_order, timed_layer
 from gridflow_assets.gold import aggregates, dims, facts
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.pii import load_secret
@@ -52,14 +52,15 @@ def dim_time() -> pl.DataFrame:
 SILVER_INPUTS = ["service_points", "meters", "intervals", "bills", "payments"]
 READING_COLUMNS = ["utility_id", "service_point_id", "local_date", "measurement", "direction",
                    "interval_s", "unit", "reading_kind", "quality_code", "value"]
-# Each partitioned gold table and the tables it is built from (silver/… or gold/…).
+# Each partitioned gold table and the tables it is built from (silver/… or gold/…), in the
+# order they are built and checked: a table's orphan checks read the dimensions before it.
 PARENTS = {
+    "dim_location": ["silver/service_points"],
+    "dim_consumer_type": ["silver/service_points"],
     "dim_service_point": ["silver/service_points"],
     "dim_service_point_external": ["gold/dim_service_point"],
     "dim_meter": ["silver/meters", "silver/intervals"],
     "fact_readings": ["silver/intervals"],
-    "dim_location": ["silver/service_points"],
-    "dim_consumer_type": ["silver/service_points"],
     "fact_bills": ["silver/bills", "gold/dim_service_point"],
     "fact_payments": ["silver/payments", "silver/bills"],
     "agg_monthly_consumption": ["gold/fact_readings"],
@@ -70,6 +71,7 @@ PARENTS = {
     "agg_location_summary": ["gold/fact_readings", "gold/dim_service_point",
                              "gold/dim_location", "gold/fact_bills", "gold/fact_payments"],
 }
+assert_check_order([f"gold/{name}" for name in PARENTS])
 # Built only when every one of these inputs was delivered (None otherwise).
 NEEDS_ALL = {"fact_bills": ["silver/bills"], "fact_payments": ["silver/payments", "silver/bills"],
              "agg_payment_summary": ["gold/fact_bills", "gold/fact_payments"]}

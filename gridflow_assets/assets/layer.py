@@ -25,7 +25,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
-from gridflow_assets.checks.factory import report_checks
+from gridflow_assets.checks.factory import plans_for, report_checks
 from gridflow_assets.partitions import split_key
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import from_arrow
@@ -49,6 +49,16 @@ def asset_spec(key: str, deps: Iterable[str] = ()) -> dg.AssetSpec:
         owners=[OWNERS.get(spec.layer, "team:data-engineering")], tags={"layer": spec.layer},
         deps=[dg.AssetKey(d.split("/")) for d in deps], skippable=True,
     ).with_io_manager_key("warehouse_io")  # how an asset that takes it as input loads it
+
+
+def assert_check_order(keys: list[str]) -> None:
+    """A layer writes and checks its tables in this order, and a check reads the other
+    tables it needs (an orphan check's parent, the accounting's rejects) from the
+    warehouse: each of those in the same layer must come first."""
+    for i, key in enumerate(keys):
+        later = {d for plan in plans_for(table(key)) for d in plan.deps} & set(keys[i + 1:])
+        if later:
+            raise ValueError(f"{key} is checked against {sorted(later)}, built after it")
 
 
 def timed_layer(body: Callable[..., Iterator]) -> Callable[..., Iterator]:

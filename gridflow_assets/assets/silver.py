@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer
+from gridflow_assets.assets.layer import LayerRun, asset_spec, assert_check_order, timed_layer
 from gridflow_assets.codes import reason_code_table
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry.tables import BRONZE_TABLES, SILVER
@@ -15,6 +15,7 @@ BRONZE_KEYS = [f"bronze/{name}" for name in BRONZE_TABLES]
 # Tables of a month × utility partition; the code table is reference data. Rejects first:
 # the accounting and VEE checks of the other tables read them.
 PARTITIONED = ["rejects", *(n for n, s in SILVER.items() if s.partitioned and n != "rejects")]
+assert_check_order([f"silver/{name}" for name in PARTITIONED])
 
 
 @dg.multi_asset(
