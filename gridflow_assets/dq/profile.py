@@ -12,6 +12,7 @@ import pandas as pd
 
 from gridflow_assets.assets.experience import ESTIMATED, FAILED_VALIDATION, local_day_seconds
 from gridflow_assets.checks import rules
+from gridflow_assets.frames import as_pandas
 from gridflow_assets.registry import TABLES, Table
 from gridflow_assets.silver.vee import delivered_count
 from gridflow_assets.warehouse import Warehouse
@@ -196,7 +197,8 @@ def orphans(store: Warehouse, utility: str, month: str) -> list[dict]:
             out.append({"table": key, "foreign_key": fk.name, "parent": fk.ref_table,
                         "rows": res.failed_count, "total": res.total,
                         "keys": int(res.details.get("orphan_keys", 0)),
-                        "pii": pii, "examples": _examples(res.sample, list(fk.columns), pii)})
+                        "pii": pii, "examples": _examples(as_pandas(res.sample), list(fk.columns),
+                                                         pii)})
     return out
 
 
