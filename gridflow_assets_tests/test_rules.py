@@ -171,6 +171,15 @@ def test_duplicates_count_repeats_not_first_occurrences(engine):
     assert rules.find_duplicates(DUPLICATES[[0, 2, 4, 6]], ["a", "b"]).passed
 
 
+def test_duplicates_never_count_a_hash_collision(monkeypatch):
+    """Every row hashing alike (the worst collision) changes nothing: keys are compared."""
+    monkeypatch.setattr(pl.DataFrame, "hash_rows",
+                        lambda self, *args, **kwargs: pl.Series([7] * self.height, dtype=pl.UInt64))
+    assert _figures(rules.find_duplicates(DUPLICATES, ["a", "b"])) == (
+        False, 6, 10, {"duplicated_keys": 3})
+    assert rules.find_duplicates(DUPLICATES[[0, 2, 4, 6]], ["a", "b"]).passed
+
+
 def test_duplicates_one_column_key():
     res = rules.find_duplicates(pl.DataFrame({"k": [1, 1, 1, 2, 3, 3], "v": range(6)}), ["k"])
     assert _figures(res) == (False, 3, 6, {"duplicated_keys": 2})
