@@ -74,14 +74,21 @@ def _json_value(v: object) -> object:
     return v
 
 
-def _entry(df: Frame, table: Table) -> pl.DataFrame:
-    """``df`` as Polars (staging: the factory still reads pandas frames). A column holding
-    the registry's pandas dtype takes the registry's Polars type, since pandas keeps
-    timestamps in ns and dates as datetimes; any other column is judged as Polars converts
-    it (a float column stays Float64 and fails an int column's dtype, as in pandas)."""
+def _entry(df: Frame, table: Table | None = None,
+           columns: list[str] | None = None) -> pl.DataFrame:
+    """``df`` (only its ``columns`` present, when given) as Polars. Staging: the factory
+    still reads pandas frames, and converting a 720k-row frame's text columns costs ~1 s,
+    so a rule converts only the columns it reads. A column holding the registry's pandas
+    dtype takes the registry's Polars type, since pandas keeps timestamps in ns and dates as
+    datetimes; any other column is judged as Polars converts it (a float column stays
+    Float64 and fails an int column's dtype, as in pandas)."""
+    if columns is not None:
+        df = df[[c for c in columns if c in df.columns]]
     if isinstance(df, pl.DataFrame):
         return df
     out = as_polars(df)
+    if table is None:
+        return out
     casts = [pl.col(c.name).cast(POLARS_TYPES[c.dtype]) for c in table.columns
              if c.name in df.columns and str(df[c.name].dtype) == PANDAS_DTYPES[c.dtype]
              and out.schema[c.name] != POLARS_TYPES[c.dtype]]
@@ -132,17 +139,20 @@ def validate_structure(df: Frame, table: Table) -> RuleResult:
 def validate_ranges(df: Frame, table: Table) -> RuleResult:
     """Declared value ranges and allowed values; counts rows, lists failures by check.
     The sample holds the first failing rows with the first column and check each failed."""
-    df = _entry(df, table)
     schema = range_schema(table)
-    cases = _failure_cases(schema, _nan_as_null(df)) if schema is not None else None
+    if schema is None:
+        return RuleResult(True, 0, len(df))
+    cases = _failure_cases(schema, _nan_as_null(_entry(df, table, list(schema.columns))))
     if cases is None:
-        return RuleResult(True, 0, df.height)
+        return RuleResult(True, 0, len(df))
     failing = (cases.filter(pl.col("index").is_not_null())
                .unique("index", keep="first", maintain_order=True).sort("index"))
     first = failing.head(SAMPLE_ROWS)
-    sample = df[first["index"].cast(pl.Int64).to_list()].with_columns(
-        _failed_column=first["column"], _failed_check=first["check"])
-    return RuleResult(False, failing.height, df.height, sample, _by_check(cases))
+    rows = first["index"].cast(pl.Int64).to_list()
+    picked = df[rows] if isinstance(df, pl.DataFrame) else df.iloc[rows]
+    sample = _entry(picked, table).with_columns(_failed_column=first["column"],
+                                                _failed_check=first["check"])
+    return RuleResult(False, failing.height, len(df), sample, _by_check(cases))
 
 
 def find_duplicates(df: Frame, key: list[str]) -> RuleResult:
@@ -155,18 +165,17 @@ def find_duplicates(df: Frame, key: list[str]) -> RuleResult:
     at this size), and keys are compared exactly only among rows whose hashes repeat, so a
     hash collision never counts as a duplicate.
     """
-    df = as_polars(df)
-    keys = df.select(key)
+    keys = _entry(df, columns=key)
     hashes = keys.hash_rows()
     ordered = hashes.sort()
     repeated_hashes = ordered.filter(ordered == ordered.shift())
     candidates = keys.filter(hashes.is_in(repeated_hashes.unique()))
     repeated = candidates.is_duplicated()
     if not repeated.any():
-        return RuleResult(True, 0, df.height)
+        return RuleResult(True, 0, keys.height)
     counts = candidates.filter(repeated).group_by(key).len(name="rows")
     repeats = int(repeated.sum()) - counts.height
-    return RuleResult(False, repeats, df.height, _most_rows(counts, key),
+    return RuleResult(False, repeats, keys.height, _most_rows(counts, key),
                       {"duplicated_keys": counts.height})
 
 
@@ -183,8 +192,9 @@ def find_orphans(child: Frame, parent: Frame | None, fk: ForeignKey) -> RuleResu
     cross-frame check, and an ``isin`` of every row would carry the parent's keys into the
     schema once per partition.
     """
-    child, parent = as_polars(child), as_polars(parent)
     cols = list(fk.columns)
+    child = _entry(child, columns=cols)
+    parent = None if parent is None else _entry(parent, columns=list(fk.ref_columns))
     keys = child.lazy().select(cols).drop_nulls().group_by(cols).len(name="rows")
     if parent is not None:
         parent_keys = parent.lazy().select(
