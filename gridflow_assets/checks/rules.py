@@ -1,13 +1,15 @@
 """Data-quality rules as pure functions over Polars frames.
 
 Each returns a ``RuleResult`` (passed, how many failed, a sample a steward can act on, and
-counts by detail). Asset checks only wrap these; tests call them directly. The factory calls
-them inside the asset step on the frame it just built, so they take the frame in memory and
-read nothing. While callers move to Polars, a pandas frame is accepted and converted once at
-entry (``frames.as_polars``); the verdicts and counts are the same either way.
+counts by detail). Asset checks only wrap these; tests call them directly. They take frames
+in memory and read nothing, so the factory can run them inside the asset step on the frame it
+just built. While callers move to Polars, a pandas frame is accepted and converted at entry
+(``frames.as_polars``); the verdicts and counts are the same either way.
 
 Schema and range rules run pandera's Polars backend (its failure cases are what the steward
 sees); duplicates, orphans and accounting are direct Polars expressions (see each docstring).
+Check names in ``details`` are pandera's; a dtype failure names the Polars type
+(``dtype('String')``, where pandas said ``dtype('object')``).
 """
 
 from __future__ import annotations
