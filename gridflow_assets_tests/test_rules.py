@@ -116,6 +116,9 @@ RANGE_CASES = {
                        "time_key: less_than_or_equal_to(2359)": 1}),
         [("hour", "less_than_or_equal_to(23)"), ("minute", "less_than_or_equal_to(59)"),
          ("hour", "less_than_or_equal_to(23)"), ("time_key", "less_than_or_equal_to(2359)")]),
+    "a range column missing": (
+        lambda: _time_frame().drop("day_part"), TIME,
+        (False, 0, 4, {"gold/dim_time ranges: column_in_dataframe": 1}), []),
     "NaN and null are missing, not out of range": (
         _intervals_frame, INTERVALS,
         (False, 3, 5, {"frequency_hz: less_than_or_equal_to(55)": 1,
