@@ -22,6 +22,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster._core.storage.event_log.base import AssetRecordsFilter
 
 from gridflow_assets.checks import rules
+from gridflow_assets.frames import as_pandas
 from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry import Table, table
 from gridflow_assets.registry.tables import BRONZE_TABLES
@@ -213,7 +214,7 @@ def result_metadata(plan: CheckPlan, res: rules.RuleResult, utility: str | None,
         "total_rows": res.total,
         "failure_rate": round(res.failed_count / res.total, 6) if res.total else 0.0,
         "details": dg.MetadataValue.json(_jsonable(res.details)),
-        "sample": dg.MetadataValue.md(_markdown_table(res.sample)),
+        "sample": dg.MetadataValue.md(_markdown_table(as_pandas(res.sample))),
     }
     if utility is not None:
         meta.update({"utility": utility, "month": month})

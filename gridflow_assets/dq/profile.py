@@ -14,6 +14,7 @@ import polars as pl
 from gridflow_assets.checks import rules
 from gridflow_assets.domain.readings import ESTIMATED, FAILED_VALIDATION
 from gridflow_assets.experience.daily import local_day_seconds
+from gridflow_assets.frames import as_pandas
 from gridflow_assets.registry import TABLES, Table
 from gridflow_assets.silver.vee import delivered_count
 from gridflow_assets.warehouse import Warehouse
@@ -199,7 +200,8 @@ def orphans(store: Warehouse, utility: str, month: str) -> list[dict]:
             out.append({"table": key, "foreign_key": fk.name, "parent": fk.ref_table,
                         "rows": res.failed_count, "total": res.total,
                         "keys": int(res.details.get("orphan_keys", 0)),
-                        "pii": pii, "examples": _examples(res.sample, list(fk.columns), pii)})
+                        "pii": pii, "examples": _examples(as_pandas(res.sample), list(fk.columns),
+                                                         pii)})
     return out
 
 
