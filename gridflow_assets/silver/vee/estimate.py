@@ -202,10 +202,9 @@ def revalidate(h: Holes, runs: Runs, est: np.ndarray, mode: np.ndarray,
 def attribute_rows(g: Grid, h: Holes) -> np.ndarray:
     """For each hole, the delivered row of its series nearest before it (else after): an
     added row takes its service point, orphan flags and names from it."""
-    rows = np.flatnonzero(g.judged & g.delivered)
-    if not len(rows) or not len(h.sid):
+    order = g.in_series_order(g.judged & g.delivered)
+    if not len(order) or not len(h.sid):
         return np.zeros(len(h.sid), dtype=np.int64)
-    order = rows[np.lexsort((g.start[rows], g.sid[rows]))]
     keys = key(g.sid[order], g.start[order])
     pos = np.clip(np.searchsorted(keys, key(h.sid, h.start), side="right") - 1, 0,
                   len(order) - 1)

@@ -121,15 +121,18 @@ def epoch_seconds(ts: pl.Series) -> np.ndarray:
 
 
 def series_frame(df: pl.DataFrame, utility: str) -> tuple[np.ndarray, pl.DataFrame]:
-    """Series id of every row and one row per series with its type and VEE parameters.
-    Series are numbered in (meter_id, channel) order, so a partition cut into sorted meter
-    ranges numbers them in the same order (chunked VEE adds rows in the same order)."""
-    sid = df.select(pl.struct("meter_id", "channel").rank("dense").cast(pl.Int64) - 1) \
-        .to_series().to_numpy()
-    series = (df.select(SERIES_COLUMNS).with_columns(sid=pl.Series(sid))
-              .unique("sid", keep="first", maintain_order=True).sort("sid")
-              .with_columns(pl.col("interval_s").cast(pl.Int64))
+    """Series id of every row and one row per series with its type (from its first row)
+    and VEE parameters. Series are numbered in (meter_id, channel) order, so a partition
+    cut into sorted meter ranges numbers them in the same order (chunked VEE adds rows in
+    the same order)."""
+    series = (df.group_by("meter_id", "channel")
+              .agg(pl.col(SERIES_COLUMNS[2:]).first())
+              .sort("meter_id", "channel").with_row_index("sid")
+              .with_columns(pl.col("sid").cast(pl.Int64), pl.col("interval_s").cast(pl.Int64))
               .with_columns(interval=interval_class(pl.col("interval_s"))))
+    sid = df.select("meter_id", "channel").join(
+        series.select("meter_id", "channel", "sid"), on=["meter_id", "channel"], how="left",
+        nulls_equal=True, maintain_order="left")["sid"].to_numpy()
     types = series.select("measurement", "direction", "reading_kind", "interval").unique(
         maintain_order=True)
     typed = pl.concat([types, params_for(utility, types)], how="horizontal")
@@ -168,6 +171,14 @@ class Grid:
 
     def day_index(self, days: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.days, days)
+
+    def in_series_order(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` (a boolean mask) sorted by series and start, ties in row order: one
+        sort of the partition shared by every rule that walks a series in time."""
+        if "_order" not in self._cols:
+            self._cols["_order"] = np.lexsort((self.start, self.sid))
+        order = self._cols["_order"]
+        return order[rows[order]]
 
     def steps(self, sid: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Grid step of series ``sid`` on ``days``: its interval, or the local day."""

@@ -46,43 +46,29 @@ class Lookup:
         return np.where(pos >= 0, self.values[np.maximum(pos, 0)], np.nan)
 
 
-def group_quantiles(groups: np.ndarray, values: np.ndarray,
-                    qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Quantiles of ``values`` per group (linear interpolation, as pandas), vectorized:
-    returns the groups, their sizes and one column per quantile."""
-    order = np.lexsort((values, groups))
-    g, v = groups[order], values[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.array([], int)
-    counts = np.diff(np.r_[starts, len(g)])
-    out = np.empty((len(starts), len(qs)))
-    for j, q in enumerate(qs):
-        pos = q * (counts - 1)
-        lo = np.floor(pos).astype(np.int64)
-        hi = np.ceil(pos).astype(np.int64)
-        out[:, j] = v[starts + lo] + (v[starts + hi] - v[starts + lo]) * (pos - lo)
-    return g[starts], counts, out
-
-
 def spike_thresholds(g: Grid, value: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """V5 threshold of each series: median + k × IQR of its usable readings of the month;
-    NaN where the series has too few readings or no spread (IQR 0: the rule is undefined)."""
+    """V5 threshold of each series: median + k × IQR of its usable readings of the month
+    (quantiles interpolated linearly between the two nearest readings); NaN where the series
+    has too few readings or no spread (IQR 0: the rule is undefined)."""
     thr = np.full(len(g.series), np.nan)
     mask = usable & (g.s("reading_kind") == "interval")[g.sid]
     if not mask.any():
         return thr
-    groups, counts, q = group_quantiles(g.sid[mask], value[mask], (0.25, 0.5, 0.75))
-    iqr = q[:, 2] - q[:, 0]
+    q = pl.DataFrame({"sid": g.sid[mask], "v": value[mask]}).group_by("sid").agg(
+        pl.len().alias("n"), *(pl.col("v").quantile(x, "linear").alias(f"q{i}")
+                               for i, x in enumerate((0.25, 0.5, 0.75))))
+    groups, counts = q["sid"].to_numpy(), q["n"].to_numpy()
+    iqr = q["q2"].to_numpy() - q["q0"].to_numpy()
     enough = counts >= g.s("spike_min_readings")[groups]
-    thr[groups] = np.where(enough & (iqr > 0), q[:, 1] + g.s("spike_iqr_factor")[groups] * iqr,
-                           np.nan)
+    thr[groups] = np.where(enough & (iqr > 0),
+                           q["q1"].to_numpy() + g.s("spike_iqr_factor")[groups] * iqr, np.nan)
     return thr
 
 
 def frozen_runs(g: Grid, value: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """V6: rows in a run of at least ``frozen_run_min`` consecutive identical non-zero
     values of one series (consecutive = the next interval starts where the last ended)."""
-    idx = np.flatnonzero(mask)
-    order = idx[np.lexsort((g.start[idx], g.sid[idx]))]
+    order = g.in_series_order(mask)
     s, v = g.sid[order], value[order]
     same = np.r_[False, (s[1:] == s[:-1]) & (g.start[order][1:] == g.end[order][:-1])
                  & (v[1:] == v[:-1])] & (v != 0)
