@@ -273,7 +273,7 @@ def coverage(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> dict:
     the series-days by length (23/24/25-hour days). Delivered readings only."""
     df = as_polars(df)
     if df.is_empty():
-        return dict(EMPTY_COVERAGE)
+        return {**EMPTY_COVERAGE, "days_by_length": {}}
     e = expected_intervals(build_grid(df, inp))
     found = np.minimum(e.found, e.expected)
     covered = found >= 0.5 * e.expected
