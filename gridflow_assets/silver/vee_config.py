@@ -94,6 +94,15 @@ def utility_param(utility: str, name: str) -> str | None:
     return params_for(utility, row)[name][0]
 
 
+def register_columns(utility: str) -> list[str]:
+    """Columns holding a cumulative register beside the value (IESCO ``register_kwh``)
+    that any of the utility's reading types may name."""
+    rules = rule_table().filter((pl.col("parameter") == "register_column")
+                                & pl.col("utility").is_in(["*", utility])
+                                & (pl.col("value") != ""))
+    return sorted(set(rules["value"]))
+
+
 def register_pairs(utility: str) -> pl.DataFrame:
     """Interval channels and the register channel whose differences they must equal."""
     pairs = _table("vee_register_pairs")

@@ -22,7 +22,13 @@ from gridflow_assets.frames import as_polars
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl
 from gridflow_assets.silver import vee_config
-from gridflow_assets.silver.vee.edit import added_rows, edited, rule_bits, rule_counts
+from gridflow_assets.silver.vee.edit import (
+    Additions,
+    added_rows,
+    edited,
+    rule_bits,
+    rule_counts,
+)
 from gridflow_assets.silver.vee.estimate import (
     attribute_rows,
     endpoint_values,
@@ -44,6 +50,10 @@ from gridflow_assets.silver.vee.validate import (
     spike_thresholds,
 )
 
+# Columns the rules read (plus the utility's register columns): a meter chunk carries only these.
+RULE_COLUMNS = ("meter_id", "channel", "measurement", "direction", "reading_kind", "interval_s",
+                "local_date", "start_utc", "end_utc", "value", "quality_code", "status",
+                "source_row", "is_orphan_meter", "is_orphan_service_point")
 TOTALS = ("missing_intervals", "estimated_added", "estimated_in_place",
           "estimates_withdrawn", "holes_not_estimated")
 
@@ -85,9 +95,10 @@ def _sanctioned_load(df: pl.DataFrame, service_points: pl.DataFrame | None) -> n
 
 
 def judge(df: pl.DataFrame, load: np.ndarray, inp: VeeInput
-          ) -> tuple[Edits, pl.DataFrame, dict[str, int]]:
-    """VEE over the rows of ``df`` (whole series: a partition or a meter chunk of it):
-    the edits of its delivered rows, the rows it adds, and its totals."""
+          ) -> tuple[Edits, Additions, dict[str, int]]:
+    """VEE over the rows of ``df`` (whole series: a partition or a meter chunk of it, with
+    at least ``RULE_COLUMNS``): the edits of its delivered rows, the rows to add (their
+    ``src_rows`` are row numbers of ``df``), and its totals."""
     g = build_grid(df, inp)
     value = df["value"].cast(pl.Float64).to_numpy()
     quality = df["quality_code"].cast(pl.Float64).to_numpy()
@@ -159,9 +170,9 @@ def judge(df: pl.DataFrame, load: np.ndarray, inp: VeeInput
     registers = estimated_registers(g, holes, est, r0, r1)
     add_bits = rule_bits({"V1": np.ones(len(add), dtype=bool),
                           **{r: m[add] for r, m in h_rules.items()}}, len(add))
-    added = added_rows(df, attr[add], holes.start[add] + g.base, holes.end[add] + g.base,
-                       holes.day[add], est[add], registers[add], h_quality[add], method[add],
-                       add_bits)
+    added = Additions(attr[add], holes.start[add] + g.base, holes.end[add] + g.base,
+                      holes.day[add], est[add], registers[add], h_quality[add], method[add],
+                      add_bits)
     totals = {"missing_intervals": int((~in_place).sum()), "estimated_added": len(add),
               "estimated_in_place": int(edit.sum()),
               "estimates_withdrawn": int(withdrawn.sum()),
@@ -193,18 +204,20 @@ def apply_vee(intervals: pl.DataFrame | pd.DataFrame,
     load = _sanctioned_load(df, as_polars(service_points))
     chunks = meter_chunks(df, chunk_meters)
     if chunks is None:
-        edits, added, totals = judge(df, load, inp)
-        pieces, sums = [added], totals
+        edits, added, sums = judge(df, load, inp)
     else:
+        narrow = df.select(*RULE_COLUMNS, *vee_config.register_columns(inp.utility))
         n = len(df)
         edits = Edits(np.empty(n), np.empty(n), np.empty(n, np.int32), np.empty(n, np.int8))
-        pieces, sums = [], dict.fromkeys(TOTALS, 0)
+        parts, sums = [], dict.fromkeys(TOTALS, 0)
         for rows in chunks:
-            part, added, totals = judge(df[rows], load[rows], inp)
+            part, chunk_added, totals = judge(narrow[rows], load[rows], inp)
             for name in ("value", "quality", "bits", "method"):
                 getattr(edits, name)[rows] = getattr(part, name)
-            pieces.append(added)
+            chunk_added.src_rows = rows[chunk_added.src_rows]
+            parts.append(chunk_added)
             sums = {k: sums[k] + totals[k] for k in TOTALS}
+        added = Additions.concat(parts)
     out = pl.concat([edited(df, edits.value, edits.quality, edits.bits, edits.method),
-                     *pieces], how="vertical")
+                     added_rows(df, added)], how="vertical")
     return VeeResult(out, {**rule_counts(out["rule_ids"]), **sums})

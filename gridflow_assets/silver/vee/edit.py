@@ -9,6 +9,8 @@ interval that was estimated is added as a new row with no ``source_row`` and no 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -92,29 +94,47 @@ def edited(df: pl.DataFrame, value: np.ndarray, quality: np.ndarray, bits: np.nd
         method_names(method))
 
 
-def added_rows(df: pl.DataFrame, src_rows: np.ndarray, start_s: np.ndarray,
-               end_s: np.ndarray, day: np.ndarray, value: np.ndarray,
-               registers: np.ndarray, quality: np.ndarray, method: np.ndarray,
-               bits: np.ndarray) -> pl.DataFrame:
-    """Rows for missing intervals that were estimated (instants in epoch seconds, days
-    since epoch): names, service point and orphan flags from the series' nearest delivered
-    row ``src_rows``; no source row; no original value."""
+@dataclass
+class Additions:
+    """Missing intervals VEE estimated, to be added as rows: the delivered row each takes
+    its names from (``src_rows``), instants in epoch seconds, local days since epoch."""
+
+    src_rows: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    day: np.ndarray
+    value: np.ndarray
+    registers: np.ndarray  # NaN = null
+    quality: np.ndarray
+    method: np.ndarray
+    bits: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[Additions]) -> Additions:
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts])
+                     for f in fields(cls)))
+
+
+def added_rows(df: pl.DataFrame, a: Additions) -> pl.DataFrame:
+    """Rows for missing intervals that were estimated: names, service point and orphan
+    flags from the series' nearest delivered row; no source row; no original value."""
     schema = df.schema
 
     def instants(seconds: np.ndarray, name: str) -> pl.Series:
         return pl.Series(name, seconds * 1_000_000).cast(pl.Datetime("us", "UTC")) \
             .cast(schema[name])
 
-    n = len(src_rows)
-    return df[src_rows].with_columns(
-        pl.Series("interval_s", end_s - start_s).cast(schema["interval_s"]),
-        instants(start_s, "start_utc"), instants(end_s, "end_utc"),
-        pl.Series("local_date", day.astype(np.int32)).cast(pl.Date).cast(schema["local_date"]),
-        pl.Series("value", value).cast(schema["value"]),
-        pl.Series("quality_code", quality).cast(schema["quality_code"]),
-        pl.Series("register_kwh", registers, nan_to_null=True).cast(schema["register_kwh"]),
-        compose_rules(pl.Series([None] * n, dtype=pl.String), bits)
+    n = len(a.src_rows)
+    return df[a.src_rows].with_columns(
+        pl.Series("interval_s", a.end_s - a.start_s).cast(schema["interval_s"]),
+        instants(a.start_s, "start_utc"), instants(a.end_s, "end_utc"),
+        pl.Series("local_date", a.day.astype(np.int32)).cast(pl.Date)
+        .cast(schema["local_date"]),
+        pl.Series("value", a.value).cast(schema["value"]),
+        pl.Series("quality_code", a.quality).cast(schema["quality_code"]),
+        pl.Series("register_kwh", a.registers, nan_to_null=True).cast(schema["register_kwh"]),
+        compose_rules(pl.Series([None] * n, dtype=pl.String), a.bits)
         .cast(schema["rule_ids"]),
         pl.Series("is_estimated", np.ones(n, dtype=bool)),
-        method_names(method),
+        method_names(a.method),
         *(pl.lit(None, schema[c]).alias(c) for c in NOT_INHERITED if c in schema))
