@@ -50,16 +50,20 @@ def rule_bits(flags: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 def compose_rules(existing: pl.Series, bits: np.ndarray) -> pl.Series:
     """``existing`` with the ids of ``bits`` appended (';'-separated, ``ROW_RULES`` order);
-    rows without a bit are untouched. The text is built once per distinct combination."""
-    combos = np.unique(bits[bits != 0])
-    text = [";".join(r for i, r in enumerate(ROW_RULES) if int(b) >> i & 1) for b in combos]
-    added = pl.Series(bits).replace_strict(pl.Series(combos), pl.Series(text, dtype=pl.String),
-                                           default=None, return_dtype=pl.String)
-    old = existing.cast(pl.String)
-    return pl.select(
-        pl.when(added.is_null()).then(old)
-        .when(old.is_null() | (old == "")).then(added)
-        .otherwise(old + ";" + added)).to_series().alias("rule_ids")
+    rows without a bit are untouched. The text is built once per distinct combination and
+    only flagged rows are rewritten."""
+    rows = np.flatnonzero(bits)
+    old = existing.cast(pl.String).alias("rule_ids")
+    if not len(rows):
+        return old
+    combos, which = np.unique(bits[rows], return_inverse=True)
+    text = pl.Series([";".join(r for i, r in enumerate(ROW_RULES) if int(b) >> i & 1)
+                      for b in combos], dtype=pl.String)
+    frame = pl.DataFrame({"old": old.gather(rows), "add": text.gather(which)})
+    new = frame.select(pl.when(pl.col("old").is_null() | (pl.col("old") == ""))
+                       .then(pl.col("add"))
+                       .otherwise(pl.col("old") + ";" + pl.col("add"))).to_series()
+    return old.clone().scatter(rows, new)
 
 
 def method_names(codes: np.ndarray) -> pl.Series:
