@@ -64,7 +64,16 @@ def params_for(utility: str, types: pl.DataFrame | pd.DataFrame) -> pl.DataFrame
     """One row per row of ``types`` (columns measurement, direction, reading_kind,
     interval), one column per parameter: numbers as Float64, text as String (null = not
     set). Among the rows matching a type, the most specific wins; on a tie, the later row."""
-    types = as_polars(types).select(TYPE_COLUMNS)
+    rows = tuple(as_polars(types).select(TYPE_COLUMNS).iter_rows())
+    return _params(utility, rows)
+
+
+@cache
+def _params(utility: str, rows: tuple[tuple[str, ...], ...]) -> pl.DataFrame:
+    """``params_for`` of distinct type rows, kept: every meter chunk of a partition asks
+    for the same few reading types."""
+    types = pl.DataFrame(list(rows), schema=dict.fromkeys(TYPE_COLUMNS, pl.String),
+                         orient="row")
     schema = {**dict.fromkeys(NUMERIC, pl.Float64), **dict.fromkeys(TEXT, pl.String)}
     if types.is_empty():
         return pl.DataFrame(schema=schema)
@@ -81,6 +90,7 @@ def params_for(utility: str, types: pl.DataFrame | pd.DataFrame) -> pl.DataFrame
     wide = best.pivot(on="parameter", index="_type", values="value")
     wide = pl.DataFrame({"_type": pl.arange(0, len(types), eager=True, dtype=pl.UInt32)}) \
         .join(wide, on="_type", how="left")
+
     def text(name: str) -> pl.Expr:
         return pl.col(name).replace("", None) if name in wide.columns \
             else pl.lit(None, pl.String)
