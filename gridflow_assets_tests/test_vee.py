@@ -19,6 +19,7 @@ from gridflow_assets.assets.experience import daily_summaries_frame
 from gridflow_assets.checks import vee as vee_checks
 from gridflow_assets.checks.factory import plans_for
 from gridflow_assets.codes import REASON_CODES, reason_code_table
+from gridflow_assets.domain.quality import ALL_CODES, ESTIMATES, Quality
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform, conform_pl
 from gridflow_assets.silver import vee_config
@@ -31,7 +32,12 @@ from gridflow_assets.silver.vee import (
     coverage,
     delivered_count,
 )
-from gridflow_assets.silver.vee.grid import local_day_seconds, month_coverage, month_days
+from gridflow_assets.silver.vee.grid import (
+    local_day_seconds,
+    local_day_seconds_expr,
+    month_coverage,
+    month_days,
+)
 
 NY = "America/New_York"
 PK = "Asia/Karachi"
@@ -219,6 +225,9 @@ def test_local_days_last_23_24_or_25_hours_in_new_york_and_24_in_karachi():
     days = pl.Series([date(2025, 3, 9), date(2025, 3, 10), date(2025, 11, 2), None])
     assert local_day_seconds(days, NY).to_list() == [82_800, 86_400, 90_000, None]
     assert local_day_seconds(days, PK).to_list() == [86_400] * 3 + [None]
+    frame = pl.DataFrame({"local_date": days}).with_columns(
+        day_s=local_day_seconds_expr(pl.col("local_date"), NY))
+    assert frame["day_s"].to_list() == [82_800, 86_400, 90_000, None]
     march = month_days("2025-03", NY)
     assert len(march) == 31 and march["day_s"].sum() == 31 * 86_400 - 3600
 
@@ -410,6 +419,12 @@ def test_parameters_resolve_most_specific_row():
     assert newco.expected_days.tolist() == ["delivered_days"] * 3
     assert newco.spike_iqr_factor.tolist() == [3.0, 3.0, 8.0]
     assert vee_config.utility_param("IESCO", "outage_statuses") == "outage|load_shedding"
+
+
+def test_the_registry_allows_exactly_the_common_quality_codes():
+    allowed = table("silver/intervals").column("quality_code").isin
+    assert set(allowed) == set(ALL_CODES) and Quality.FAILED == 10
+    assert set(ESTIMATES) == {8, 9}
 
 
 def test_every_rule_id_is_a_published_reason_code():

@@ -40,7 +40,6 @@ Choices (documented in the README section of the issue):
 * Registers are validated (V3, V4, V6, V7) but never estimated: E1/E2 would invent usage.
 """
 
-from gridflow_assets.domain.quality import ESTIMATES as UTILITY_ESTIMATES
 from gridflow_assets.silver.vee.apply import VeeResult, apply_vee
 from gridflow_assets.silver.vee.edit import (
     ESTIMATION_RULES,
@@ -52,5 +51,5 @@ from gridflow_assets.silver.vee.edit import (
 )
 from gridflow_assets.silver.vee.grid import VeeInput, coverage
 
-__all__ = ["ESTIMATION_RULES", "METHODS", "ROW_RULES", "UTILITY_ESTIMATES", "VALIDATION_RULES",
-           "VeeInput", "VeeResult", "apply_vee", "coverage", "delivered_count", "rule_counts"]
+__all__ = ["ESTIMATION_RULES", "METHODS", "ROW_RULES", "VALIDATION_RULES", "VeeInput", "VeeResult",
+           "apply_vee", "coverage", "delivered_count", "rule_counts"]

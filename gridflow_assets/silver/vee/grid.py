@@ -86,6 +86,11 @@ def local_day_seconds(days: pl.Series | pd.Series, tz: str) -> pl.Series:
                                       default=None, return_dtype=pl.Int64).alias("day_s")
 
 
+def local_day_seconds_expr(days: pl.Expr, tz: str) -> pl.Expr:
+    """``local_day_seconds`` as an expression, for a ``with_columns`` over local dates."""
+    return days.map_batches(lambda s: local_day_seconds(s, tz), return_dtype=pl.Int64)
+
+
 def month_days(month: str, tz: str) -> pl.DataFrame:
     """Local calendar days of ``month`` (``local_date``) with their length (``day_s``)."""
     days, _, length = day_table(month_day_numbers(month), tz)
