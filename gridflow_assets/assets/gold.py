@@ -11,7 +11,7 @@ York utilities). The logic lives in ``gridflow_assets.gold``; this module only w
 import dagster as dg
 import polars as pl
 
-from gridflow_assets.assets.layer import LayerRun, asset_spec, assert_check_order, timed_layer
+from gridflow_assets.assets.layer import LayerRun, assert_check_order, asset_spec, timed_layer
 from gridflow_assets.gold import aggregates, dims, facts
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.pii import load_secret

@@ -28,7 +28,6 @@ import pyarrow as pa
 from gridflow_assets.checks.factory import plans_for, report_checks
 from gridflow_assets.partitions import split_key
 from gridflow_assets.registry import table
-from gridflow_assets.registry.derive import from_arrow
 from gridflow_assets.resources import column_lineage, storage_spec, table_metadata
 from gridflow_assets.warehouse import Warehouse
 
@@ -83,9 +82,10 @@ def timed_layer(body: Callable[..., Iterator]) -> Callable[..., Iterator]:
     return wrapper
 
 
-def frame_for_checks(arrow: pa.Table) -> pd.DataFrame:
-    """The stored table as the check rules take it (what a reader of the file gets)."""
-    return from_arrow(arrow)
+def frame_for_checks(arrow: pa.Table) -> pl.DataFrame:
+    """The stored table as the check rules take it: what a reader of the file gets, without
+    reading it (zero-copy from the Arrow table just written)."""
+    return pl.from_arrow(arrow)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from gridflow_assets.assets.layer import LayerRun, asset_spec, assert_check_order, timed_layer
+from gridflow_assets.assets.layer import LayerRun, assert_check_order, asset_spec, timed_layer
 from gridflow_assets.codes import reason_code_table
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry.tables import BRONZE_TABLES, SILVER
