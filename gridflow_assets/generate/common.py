@@ -11,9 +11,10 @@ import hashlib
 import io
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -45,6 +46,18 @@ def csv_bytes(df: pl.DataFrame | pd.DataFrame, *, bom: bool = False,
     if not final_newline and data.endswith(b"\n"):
         data = data[:-1]
     return BOM + data if bom else data
+
+
+def labels(name: str, values: Sequence[str] | np.ndarray | pd.Index | pd.Series,
+           codes: np.ndarray) -> pl.Series:
+    """A text column that repeats a few distinct ``values``: row i is ``values[codes[i]]``.
+
+    Stored as an Enum (one small dictionary plus integer codes), so a column of a million
+    meter numbers or timestamps costs a gather of integers, not a million Python strings;
+    the CSV writer prints the text.
+    """
+    categories = pl.Series(name, np.asarray(values, dtype=object), dtype=pl.String)
+    return categories.cast(pl.Enum(categories.unique(maintain_order=True))).gather(codes)
 
 
 def _blank_as_null(df: pl.DataFrame) -> pl.DataFrame:

@@ -12,7 +12,9 @@ import math
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
+from gridflow_assets.generate.common import labels
 from gridflow_assets.generate.iesco_data import (
     ESTIMATED,
     FAULT_RATES,
@@ -139,7 +141,7 @@ def _blocks(rng: np.random.Generator, count: int, candidates: np.ndarray, n_hour
 
 
 def readings(master: Master, year: int, month: int, opening_wh: np.ndarray,
-              consumption_wh: np.ndarray, solar_wh: np.ndarray) -> pd.DataFrame:
+              consumption_wh: np.ndarray, solar_wh: np.ndarray) -> pl.DataFrame:
     data = tables()
     profiles, climate = data.profiles, data.climate
     n = master.n
@@ -259,14 +261,14 @@ def readings(master: Master, year: int, month: int, opening_wh: np.ndarray,
     order = np.sort(np.concatenate([kept, duplicates]), kind="stable")
     meter_of, hour_of = np.divmod(order, n_hours)
     stamps = pd.date_range(start, periods=n_hours, freq="h").strftime("%Y-%m-%d %H:%M:%S")
-    return pd.DataFrame({
-        "meter_number": master.table["meter_number"].to_numpy(object)[meter_of],
-        "timestamp": stamps.to_numpy(object)[hour_of],
-        "reading_kwh": register_wh.ravel()[order] / 1000,
-        "consumption_kwh": net_wh.ravel()[order] / 1000,
-        "voltage_v": voltage.ravel()[order],
-        "current_a": current.ravel()[order].round(2),
-        "power_factor": pf.ravel()[order],
-        "frequency_hz": frequency.ravel()[order].round(2),
-        "status": STATUS_NAMES[status.ravel()[order]],
-    }, columns=list(READING_COLUMNS))
+    return pl.DataFrame([
+        labels("meter_number", master.table["meter_number"], meter_of),
+        labels("timestamp", stamps, hour_of),
+        pl.Series("reading_kwh", register_wh.ravel()[order] / 1000),
+        pl.Series("consumption_kwh", net_wh.ravel()[order] / 1000),
+        pl.Series("voltage_v", voltage.ravel()[order]),
+        pl.Series("current_a", current.ravel()[order].round(2)),
+        pl.Series("power_factor", pf.ravel()[order], nan_to_null=True),
+        pl.Series("frequency_hz", frequency.ravel()[order].round(2), nan_to_null=True),
+        labels("status", STATUS_NAMES, status.ravel()[order]),
+    ]).select(READING_COLUMNS)
