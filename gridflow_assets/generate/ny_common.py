@@ -22,9 +22,10 @@ import re
 
 import numpy as np
 import pandas as pd
+import polars as pl
 from faker import Faker
 
-from gridflow_assets.generate.common import csv_bytes
+from gridflow_assets.generate.common import clock_text, csv_bytes
 
 TIMEZONE = "America/New_York"
 FAULT_SCALES = {"none": 0.0, "realistic": 1.0, "heavy": 3.0}
@@ -86,27 +87,37 @@ def month_calendar(month: str) -> pd.DataFrame:
     return pd.DataFrame({"date": midnights[:-1], "start_ns": utc[:-1], "end_ns": utc[1:]})
 
 
-def _offset_text(minutes: int) -> str:
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+def local_offsets(utc_ns: np.ndarray) -> np.ndarray:
+    """New York's UTC offset in nanoseconds at each instant.
+
+    The offset changes only at DST switches, which fall on whole UTC hours, so it is looked
+    up per hour of the span covered rather than converted per value.
+    """
+    hours = np.asarray(utc_ns, dtype=np.int64) // HOUR_NS
+    if not len(hours):
+        return np.zeros(0, dtype=np.int64)
+    first = hours.min()
+    grid = pd.DatetimeIndex(np.arange(first, hours.max() + 1) * HOUR_NS, tz="UTC")
+    wall = grid.tz_convert(TIMEZONE).tz_localize(None).as_unit("ns").asi8
+    return (wall - grid.as_unit("ns").asi8)[hours - first]
 
 
-def to_local(utc_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Local wall-clock nanoseconds and ISO 8601 text with a ``-05:00``-style offset."""
-    utc = pd.to_datetime(np.asarray(utc_ns, dtype=np.int64), utc=True)
-    wall = utc.tz_convert(TIMEZONE).tz_localize(None).as_unit("ns")
-    wall_ns = wall.asi8
-    offset_min = (wall_ns - utc.as_unit("ns").asi8) // (60 * NS)
-    suffix = pd.Series(offset_min).map({int(o): _offset_text(int(o))
-                                        for o in np.unique(offset_min)})
-    text = np.datetime_as_string(wall.values.astype("datetime64[s]"), unit="s")
-    return wall_ns, np.char.add(text, suffix.to_numpy(dtype=str))
+def to_local(utc_ns: np.ndarray) -> np.ndarray:
+    """Local wall-clock nanoseconds of UTC instants."""
+    return np.asarray(utc_ns, dtype=np.int64) + local_offsets(utc_ns)
+
+
+def local_text(name: str, utc_ns: np.ndarray) -> pl.Series:
+    """ISO 8601 local time with a ``-05:00``-style offset, as UTILITY1 delivers it."""
+    offset = local_offsets(utc_ns)
+    return clock_text(name, np.asarray(utc_ns, dtype=np.int64) + offset,
+                      offset_minutes=offset // (60 * NS))
 
 
 def utc_iso(ns: np.ndarray, empty: np.ndarray | None = None) -> np.ndarray:
     """ISO 8601 UTC text with ``Z``; ``empty`` marks values delivered as an empty field."""
-    values = np.asarray(ns, dtype=np.int64).astype("datetime64[ns]")
-    text = np.char.add(np.datetime_as_string(values, unit="s"), "Z").astype(object)
+    text = clock_text("utc", np.asarray(ns, dtype=np.int64), zulu=True).to_numpy()
+    text = text.astype(object)
     if empty is not None:
         text[np.asarray(empty, dtype=bool)] = ""
     return text
