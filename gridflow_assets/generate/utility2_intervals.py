@@ -83,13 +83,17 @@ def _repeated(src: np.ndarray, value: np.ndarray, quality: np.ndarray) -> np.nda
     """True where a (src, value, quality) row equals an earlier row (``keep="first"``).
 
     The three integers are packed into one int64 when they fit (they do for any drop this
-    generator writes), so the check is one hash pass; otherwise rows are compared whole.
+    generator writes), so the check is one stable sort; otherwise rows are compared whole.
     """
     v, q = value - value.min(initial=0), quality - quality.min(initial=0)
     v_span, q_span = int(v.max(initial=0)) + 1, int(q.max(initial=0)) + 1
     if (int(src.max(initial=0)) + 1) * v_span * q_span < 2**62:
         key = (src * v_span + v) * q_span + q
-        return ~pl.Series(key).is_first_distinct().to_numpy()
+        order = np.argsort(key, kind="stable")  # equal keys keep their delivery order
+        ordered = key[order]
+        repeated = np.zeros(len(key), dtype=bool)
+        repeated[order[1:]] = ordered[1:] == ordered[:-1]
+        return repeated
     frame = pl.DataFrame({"src": src, "value": value, "quality": quality})
     return ~frame.select(pl.struct(pl.all()).is_first_distinct()).to_series().to_numpy()
 
@@ -105,8 +109,10 @@ def _distinct_versions(src: np.ndarray, value: np.ndarray, quality: np.ndarray,
     first pass only the keys that were just nudged are checked again."""
     value, quality = value.copy(), quality.copy()
     touched = np.ones(len(base_value), dtype=bool)
+    rows = np.arange(len(src))
     for _ in range(100):
-        keys, rows = np.flatnonzero(touched), np.flatnonzero(touched[src])
+        rows = rows[touched[src[rows]]]
+        keys = np.flatnonzero(touched)
         repeated = _repeated(np.concatenate([keys, src[rows]]),
                              np.concatenate([base_value[keys], value[rows]]),
                              np.concatenate([base_quality[keys], quality[rows]]))
