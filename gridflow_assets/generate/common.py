@@ -49,15 +49,18 @@ def csv_bytes(df: pl.DataFrame | pd.DataFrame, *, bom: bool = False,
     return buffer.getvalue()
 
 
-def labels(name: str, values: Sequence[str] | np.ndarray | pd.Index | pd.Series,
+def labels(name: str, values: Sequence[str] | np.ndarray | pd.Index | pd.Series | pl.Series,
            codes: np.ndarray) -> pl.Series:
     """A text column that repeats a few distinct ``values``: row i is ``values[codes[i]]``.
 
     Stored as an Enum (one small dictionary plus integer codes), so a column of a million
     meter numbers or timestamps costs a gather of integers, not a million Python strings;
-    the CSV writer prints the text.
+    the CSV writer prints the text. ``values`` may repeat a text.
     """
-    categories = pl.Series(name, np.asarray(values, dtype=object), dtype=pl.String)
+    if isinstance(values, pl.Series):
+        categories = values.rename(name)
+    else:
+        categories = pl.Series(name, np.asarray(values, dtype=object), dtype=pl.String)
     return categories.cast(pl.Enum(categories.unique(maintain_order=True))).gather(codes)
 
 

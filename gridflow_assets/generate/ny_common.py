@@ -25,7 +25,7 @@ import pandas as pd
 import polars as pl
 from faker import Faker
 
-from gridflow_assets.generate.common import clock_text, csv_bytes
+from gridflow_assets.generate.common import clock_text, csv_bytes, labels
 
 TIMEZONE = "America/New_York"
 FAULT_SCALES = {"none": 0.0, "realistic": 1.0, "heavy": 3.0}
@@ -112,6 +112,20 @@ def local_text(name: str, utc_ns: np.ndarray) -> pl.Series:
     offset = local_offsets(utc_ns)
     return clock_text(name, np.asarray(utc_ns, dtype=np.int64) + offset,
                       offset_minutes=offset // (60 * NS))
+
+
+def local_grid_text(name: str, utc_ns: np.ndarray, origin_ns: int, step_ns: int) -> pl.Series:
+    """:func:`local_text` of instants that mostly sit on a grid (interval starts): each grid
+    slot and each distinct off-grid instant is formatted once, rows gather their text."""
+    utc_ns = np.asarray(utc_ns, dtype=np.int64)
+    relative = utc_ns - origin_ns
+    on_grid = (relative >= 0) & (relative % step_ns == 0)
+    slot = np.where(on_grid, relative // step_ns, 0)
+    n_slots = int(slot.max(initial=-1)) + 1
+    off_values, off_codes = np.unique(utc_ns[~on_grid], return_inverse=True)
+    slot[~on_grid] = n_slots + off_codes
+    instants = np.concatenate([origin_ns + np.arange(n_slots) * step_ns, off_values])
+    return labels(name, local_text(name, instants), slot)
 
 
 def utc_iso(ns: np.ndarray, empty: np.ndarray | None = None) -> np.ndarray:

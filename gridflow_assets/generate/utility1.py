@@ -20,6 +20,7 @@ from gridflow_assets.generate.ny_common import (
     days_since_anchor,
     faker,
     fault_count,
+    local_grid_text,
     local_text,
     month_calendar,
     month_rng,
@@ -332,7 +333,7 @@ def _u1_intervals(pop: _U1Population, cal: pd.DataFrame, rng: np.random.Generato
         pl.Series("duration", duration[src]),
         pl.Series("value", value),
         labels("quality", _QUALITIES, quality[perm]),
-        local_text("timestamp", utc_ns),
+        local_grid_text("timestamp", utc_ns, int(cal.start_ns.iloc[0]), 300 * NS),
         local_text("last_update_time", update_ns),
         labels("exported_at", ["null"], np.zeros(len(src), dtype=np.int64)),
     ]).select(U1_COLUMNS[U1_INTERVALS])
