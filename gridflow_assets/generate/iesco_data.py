@@ -96,6 +96,7 @@ MONTH_ABBREVIATIONS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "
 
 # --------------------------------------------------------------------------- data tables
 
+
 @dataclass(frozen=True)
 class Data:
     types: pd.DataFrame
@@ -146,4 +147,3 @@ def dates(values: np.ndarray) -> np.ndarray:
     out = np.datetime_as_string(values.astype("datetime64[D]"), unit="D").astype(object)
     out[np.isnat(values)] = ""
     return out
-

@@ -238,7 +238,6 @@ def build_master(n: int, seed: int, level: int) -> Master:
     )
 
 
-
 def meters_snapshot(master: Master, year: int, month: int) -> pd.DataFrame:
     """meters.csv as of the month: last maintenance is the latest visit before month end."""
     start = pd.Timestamp(year=year, month=month, day=1)
@@ -250,4 +249,3 @@ def meters_snapshot(master: Master, year: int, month: int) -> pd.DataFrame:
     meters = master.table.copy()
     meters["last_maintenance_date"] = dates(last.astype("datetime64[D]"))
     return meters[list(METER_COLUMNS)]
-

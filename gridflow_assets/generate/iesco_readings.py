@@ -139,7 +139,6 @@ def _blocks(rng: np.random.Generator, count: int, candidates: np.ndarray, n_hour
     return rows, starts, lengths
 
 
-
 def readings(master: Master, year: int, month: int, opening_wh: np.ndarray,
               consumption_wh: np.ndarray, solar_wh: np.ndarray) -> pl.DataFrame:
     data = tables()

@@ -165,4 +165,3 @@ def ny_files(frames: dict[str, pd.DataFrame]) -> tuple[dict[str, bytes], dict[st
     """Both New York utilities deliver UTF-8 with BOM, LF and no final newline."""
     data = {name: csv_bytes(df, bom=True, final_newline=False) for name, df in frames.items()}
     return data, {name: len(df) for name, df in frames.items()}
-

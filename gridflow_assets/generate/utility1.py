@@ -22,6 +22,7 @@ from gridflow_assets.generate.utility1_population import (
 
 __all__ = ["GENERATORS", "U1_CHANNELS", "U1_COLUMNS", "UTILITY1", "generate_utility1"]
 
+
 def generate_utility1(landing: Path, months: list[str], meters: int = 40, seed: int = 7,
                       faults: str = "realistic") -> list[Path]:
     """Write one complete UTILITY1 drop per month and return the drop folders.
@@ -44,7 +45,6 @@ def generate_utility1(landing: Path, months: list[str], meters: int = 40, seed: 
         data, rows = ny_files(frames)
         folders.append(write_drop(Path(landing), UTILITY1, month, data, row_counts=rows))
     return folders
-
 
 
 GENERATORS = {UTILITY1: generate_utility1}

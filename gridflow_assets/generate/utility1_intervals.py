@@ -208,4 +208,3 @@ def _u1_vee_faults(grid: _Grid, rng: np.random.Generator, scale: float, repeated
     rows = (starts[:, None] + np.arange(run)).ravel()
     value[positions[rows]] = np.repeat(value[positions[starts]], run)
     utc_ns[positions[shifted]] += U1_MISALIGNMENT_S * NS
-

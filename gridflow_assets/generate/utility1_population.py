@@ -185,4 +185,3 @@ def u1_meter_log(pop: U1Population, cal: pd.DataFrame, rng: np.random.Generator,
     order = np.concatenate([np.arange(n), dups + 0.5])
     out = pd.concat([df, df.iloc[dups]], ignore_index=True)
     return out.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
-

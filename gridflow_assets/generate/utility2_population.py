@@ -70,6 +70,7 @@ _SUPPLEMENTS = ("APT", "UNIT", "FL", "STE")
 # read "near 999,999", increase daily and never roll over for months before it.
 REGISTER_HORIZON = pd.Timestamp("2028-01-01")
 
+
 @dataclass(frozen=True)
 class U2Population:
     premises: pd.DataFrame
@@ -230,4 +231,3 @@ def u2_population(meters: int, seed: int, scale: float) -> U2Population:
     installs = _u2_installs(rng, meter_df, premises.premise_id.unique(), ghosts,
                             min(0.6, U2_RATES["orphan_premise"] * scale))
     return U2Population(premises, meter_df, installs)
-
