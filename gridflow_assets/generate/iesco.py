@@ -18,9 +18,14 @@ Design choices that matter to consumers of the data:
   month) plus the closed-form totals of the months in between. Energy is handled in integer
   Wh so register increments equal consumption exactly.
 * **Vectorized.** All reading work is numpy over a meters x hours grid; Python loops only
-  run over months, profiles, slots or bills' behaviour groups, never over readings.
+  run over months, profiles, slots or bills' behaviour groups, never over readings. Readings
+  leave as a Polars frame whose text columns are Enums, written by Polars' CSV writer.
 * **Faults are separate from grid behaviour.** ``faults="none"`` still has load shedding,
   outages and prosumers (real behaviour) but no theft, meter faults or data errors.
+
+Modules: constants, data tables and random streams in :mod:`.iesco_data`; the consumer master
+in :mod:`.iesco_master`; energy and hourly reads in :mod:`.iesco_readings`; bills and payments
+in :mod:`.iesco_billing`. This one lands the monthly drops.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import polars as pl
 
 from gridflow_assets.domain import tariff
 from gridflow_assets.generate.common import csv_bytes, write_drop
@@ -51,7 +58,7 @@ _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def _month_frames(master: Master, month: str,
-                  net_by_month: dict[int, np.ndarray]) -> dict[str, object]:
+                  net_by_month: dict[int, np.ndarray]) -> dict[str, pl.DataFrame | pd.DataFrame]:
     """The four files of one month, in delivery order; ``net_by_month`` caches monthly
     net energy so that opening registers are summed once per run."""
     year, mon = int(month[:4]), int(month[5:7])
