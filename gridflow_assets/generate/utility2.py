@@ -43,9 +43,9 @@ def _u2_meters_file(pop: U2Population, cal: pd.DataFrame, rng: np.random.Generat
     n = len(sending)
     retired = rng.choice(sending, fault_count(U2_RATES["retired_still_sending"], n, scale),
                          replace=False)
-    rest = np.setdiff1d(sending, retired)
-    not_yet = rng.choice(rest, fault_count(U2_RATES["not_yet_installed"], n, scale),
-                         replace=False)
+    rest = np.setdiff1d(sending, retired)  # with very few meters, all may have retired
+    not_yet = rng.choice(rest, min(len(rest), fault_count(U2_RATES["not_yet_installed"], n,
+                                                          scale)), replace=False)
     current = inst.groupby("meter").tail(1)
     last_row = pd.Series(current.index, index=current.meter.to_numpy())
     created = inst.installed_ns + inst.created_lag
