@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from gridflow_assets.partitions import is_valid_month, is_valid_utility_id
-from gridflow_assets.resources import default_path
+from gridflow_assets.domain.names import is_valid_month, is_valid_utility_id
+from gridflow_assets.settings import default_path
 
 FAULTS = ("none", "realistic", "heavy")
 

@@ -18,7 +18,8 @@ from gridflow_assets.checks.factory import build_table_checks
 from gridflow_assets.orchestration.automation import JOBS, SCHEDULES, SENSORS
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry import TABLES
-from gridflow_assets.resources import GridflowPaths, ParquetIOManager, default_path
+from gridflow_assets.resources import GridflowPaths, ParquetIOManager
+from gridflow_assets.settings import default_path
 
 # One step per layer writes its tables and evaluates their checks in the step (assets/layer.py)
 PARTITIONED_ASSETS = [bronze_tables, silver_tables, gold_tables, experience_tables]

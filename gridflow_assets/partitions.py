@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 import dagster as dg
+
+from gridflow_assets.domain.names import (  # noqa: F401  (re-exported)
+    MONTH_RE,
+    UTILITY_ID_RE,
+    is_valid_month,
+    is_valid_utility_id,
+)
 
 UTILITY_DIMENSION = "utility"
 MONTH_DIMENSION = "month"
 
-UTILITY_ID_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
-MONTH_RE = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
 
 utility_partitions = dg.DynamicPartitionsDefinition(name=UTILITY_DIMENSION)
 month_partitions = dg.MonthlyPartitionsDefinition(start_date="2024-01", fmt="%Y-%m",
@@ -32,11 +35,3 @@ def split_key(key: str | dg.MultiPartitionKey) -> tuple[str, str]:
         return dims[UTILITY_DIMENSION], dims[MONTH_DIMENSION]
     month, utility = str(key).split("|")
     return utility, month
-
-
-def is_valid_utility_id(value: str) -> bool:
-    return bool(UTILITY_ID_RE.match(value))
-
-
-def is_valid_month(value: str) -> bool:
-    return bool(MONTH_RE.match(value))

@@ -3,9 +3,6 @@ IO manager that stores every table as hive-partitioned Parquet."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 
@@ -15,16 +12,6 @@ from gridflow_assets.registry.derive import column_schema
 from gridflow_assets.registry.model import Table
 from gridflow_assets.registry.tables import bronze_for_source
 from gridflow_assets.warehouse import Warehouse
-
-DEFAULTS = {"landing": "data/landing", "warehouse": "data/warehouse",
-            "reports": "data/reports"}
-ENV = {"landing": "GRIDFLOW_LANDING", "warehouse": "GRIDFLOW_WAREHOUSE",
-       "reports": "GRIDFLOW_REPORTS"}
-
-
-def default_path(kind: str) -> str:
-    """The environment variable if set, else the default under the working directory."""
-    return str(Path(os.environ.get(ENV[kind], DEFAULTS[kind])).resolve())
 
 
 class GridflowPaths(dg.ConfigurableResource):

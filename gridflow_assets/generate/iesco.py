@@ -30,7 +30,6 @@ in :mod:`.iesco_billing`. This one lands the monthly drops.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,7 @@ import pandas as pd
 import polars as pl
 
 from gridflow_assets.domain import tariff
+from gridflow_assets.domain.names import is_valid_month
 from gridflow_assets.generate.common import csv_bytes, write_drop
 from gridflow_assets.generate.iesco_billing import bills, payments
 from gridflow_assets.generate.iesco_data import (
@@ -54,7 +54,6 @@ from gridflow_assets.generate.iesco_readings import monthly_targets, opening_reg
 __all__ = ["BILL_COLUMNS", "GENERATORS", "METER_COLUMNS", "PAYMENT_COLUMNS", "READING_COLUMNS",
            "UTILITY", "generate_iesco"]
 
-_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def _month_frames(master: Master, month: str,
@@ -90,7 +89,7 @@ def generate_iesco(landing: Path, months: list[str], meters: int = 100, seed: in
         raise ValueError(f"meters must be >= 1, got {meters!r}")
     first = tariff.earliest_effective_date()
     for month in months:
-        if not _MONTH_RE.match(month):
+        if not is_valid_month(month):
             raise ValueError(f"month must look like YYYY-MM, got {month!r}")
         if (int(month[:4]), int(month[5:7])) < (first.year, first.month):
             raise ValueError(f"IESCO month {month} predates the first tariff in force "

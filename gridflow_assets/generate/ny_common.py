@@ -18,13 +18,12 @@ comes from ``numpy.random.default_rng([seed, year, month])``: a seed *sequence*,
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import polars as pl
 from faker import Faker
 
+from gridflow_assets.domain.names import is_valid_month
 from gridflow_assets.generate.common import clock_text, csv_bytes, labels
 
 TIMEZONE = "America/New_York"
@@ -34,7 +33,6 @@ NS = 1_000_000_000
 HOUR_NS = 3_600 * NS
 DAY_NS = 86_400 * NS
 ANCHOR = pd.Timestamp("2020-01-01")
-_MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
 
 # Real New York ZIPs with leading zeros: they prove that ZIPs are read as text.
 _LEADING_ZERO_ZIPS = (("00501", "Holtsville"), ("00544", "Holtsville"),
@@ -54,7 +52,7 @@ def check_args(months: list[str], meters: int, faults: str) -> float:
     if int(meters) < 1:
         raise ValueError(f"meters must be at least 1; got {meters}")
     for month in months:
-        if not isinstance(month, str) or not _MONTH_RE.match(month):
+        if not is_valid_month(month):
             raise ValueError(f"months must be YYYY-MM; got {month!r}")
         pd.Period(month, "M")
     return scale

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from gridflow_assets.landing import SUCCESS_MARKER, DropError, find_drop
-from gridflow_assets.partitions import UTILITY_DIMENSION, is_valid_month, partition_key
+from gridflow_assets.domain.names import is_valid_month
+from gridflow_assets.partitions import UTILITY_DIMENSION, partition_key
 from gridflow_assets.resources import GridflowPaths
 from gridflow_assets.utilities import Utility, all_utilities, get_utility
 
