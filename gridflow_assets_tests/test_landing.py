@@ -3,9 +3,16 @@
 import hashlib
 import json
 
+import polars as pl
 import pytest
 
-from gridflow_assets.landing import DropError, discover_drops, find_drop, read_source, verify_manifest
+from gridflow_assets.landing import (
+    DropError,
+    discover_drops,
+    find_drop,
+    read_source,
+    verify_manifest,
+)
 from gridflow_assets.utilities.utility1 import SOURCES as U1
 from gridflow_assets_tests.crafted import land_utility1
 
@@ -29,19 +36,19 @@ def test_bom_stripped_text_kept_and_rows_numbered(folders):
     drop = find_drop(land_utility1(folders[0]).parent.parent, "UTILITY1", "2025-03")
     sp = read_source(drop, U1["service_points"])
     assert sp.columns[0] == "SERVICE_POINT_ID"  # no BOM glued to the first name
-    assert list(sp.SERVICE_POINT_ZIP) == ["10001", "06390", "06390"]  # leading zero kept
-    assert list(sp._source_row) == [1, 2, 3]
-    assert set(sp._source_file) == {"UTILITY1/2025-03/utility1_service_points.csv"}
+    assert sp["SERVICE_POINT_ZIP"].to_list() == ["10001", "06390", "06390"]  # leading zero kept
+    assert sp["_source_row"].to_list() == [1, 2, 3]
+    assert set(sp["_source_file"]) == {"UTILITY1/2025-03/utility1_service_points.csv"}
 
 
 def test_ragged_row_is_kept_with_its_text(folders):
     drop = find_drop(land_utility1(folders[0]).parent.parent, "UTILITY1", "2025-03")
     iv = read_source(drop, U1["readings"])
     assert len(iv) == 10  # every landed data row, the ragged last one included
-    ragged = iv[iv._parse_error.notna()]
-    assert list(ragged._source_row) == [10]
-    assert "expected 9 fields, got 4" in ragged._parse_error.iloc[0]
-    assert ragged.meter_id.isna().all()
+    ragged = iv.filter(pl.col("_parse_error").is_not_null())
+    assert ragged["_source_row"].to_list() == [10]
+    assert "expected 9 fields, got 4" in ragged["_parse_error"][0]
+    assert ragged["meter_id"].is_null().all()
 
 
 def test_missing_column_names_drop_file_and_column(folders):

@@ -53,7 +53,7 @@ def bronze_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
             yield dg.Output(None, output_name=name, metadata={
                 "delivered": False, "dagster/row_count": 0, "drop": drop.name})
     for name, df in frames.items():
-        ragged = int(df["_parse_error"].notna().sum())
+        ragged = len(df) - df["_parse_error"].null_count()
         yield dg.Output(df, output_name=name, metadata={
             "dagster/row_count": len(df), "source_file": utility.sources[name].filename,
             "ragged_rows": ragged, "drop": drop.name,

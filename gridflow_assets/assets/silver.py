@@ -5,6 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from gridflow_assets.codes import reason_code_table
+from gridflow_assets.frames import as_pandas
 from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry.tables import BRONZE_TABLES, SILVER
 from gridflow_assets.resources import GridflowPaths, table_metadata
@@ -43,13 +44,16 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     store = paths.store()
     bronze = {}
     for name in utility.tables:
-        df = store.read(f"bronze/{name}", utility_id, month)
+        df = store.read_pl(f"bronze/{name}", utility_id, month)
         if df is None:
             raise FileNotFoundError(f"bronze/{name} {utility_id}/{month} is missing: "
                                     "materialize bronze first")
         bronze[name] = df
     out = utility.to_silver(SilverInput(utility=utility_id, month=month,
                                         timezone=utility.timezone, bronze=bronze))
+    # Bridge until VEE and the IO manager take Polars frames: the adapters return Polars.
+    out.tables = {name: as_pandas(df) for name, df in out.tables.items()}
+    out.rejects = as_pandas(out.rejects)
     extra: dict[str, dict] = {}
     if out.tables.get("intervals") is not None:
         vee = apply_vee(out.tables["intervals"], out.tables.get("service_points"),

@@ -1,28 +1,47 @@
-"""Building blocks shared by every utility's bronze → silver transform.
+"""Building blocks shared by every utility's bronze → silver transform, in Polars.
 
-Pure functions over DataFrames. Each returns what it kept and what it set aside, so the
-caller can route every landed row either into silver or into ``silver/rejects``.
+Pure functions over Polars frames and expressions. Each returns what it kept and what it set
+aside, so the caller can route every landed row either into silver or into
+``silver/rejects``. Parsers return expressions (value, and whether it failed) so an adapter
+adds the parsed column and rejects the failures in one pass each, with no per-row Python.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+import polars as pl
 
 from gridflow_assets.codes import CATEGORY
+from gridflow_assets.registry import table
+from gridflow_assets.registry.derive import conform_pl, polars_schema
 
 LINEAGE = ["_source_file", "_source_row", "_parse_error"]
+REJECTS = table("silver/rejects")
+
+# ISO 8601 forms a delivered timestamp may take: with an offset (Z, ±HH:MM, ±HHMM), or
+# without one (then read as UTC); 'T' or a space between date and time; any fraction.
+_ISO_OFFSET = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z")
+_ISO_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M%.f")
 
 
-def namespaced(utility: str, ids: pd.Series) -> pd.Series:
-    """'<UTILITY>:<id>' so identifiers never collide across utilities; null stays null."""
-    ids = ids.astype("object")
-    return (utility + ":" + ids.where(ids.notna() & (ids != ""), None)).where(
-        ids.notna() & (ids != ""), None)
+def col(c: str | pl.Expr) -> pl.Expr:
+    return pl.col(c) if isinstance(c, str) else c
+
+
+def namespaced(utility: str, ids: str | pl.Expr) -> pl.Expr:
+    """'<UTILITY>:<id>' so identifiers never collide across utilities; null and empty stay
+    null."""
+    e = col(ids)
+    return pl.when(e.is_not_null() & (e != "")).then(pl.lit(f"{utility}:") + e)
+
+
+def text_or_null(c: str) -> pl.Expr:
+    """The delivered text, an empty field as null (silver has no empty strings)."""
+    return pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
 
 
 @dataclass
@@ -30,72 +49,93 @@ class Rejects:
     """Collects rejected rows for one partition, with reason code and the delivered record."""
 
     utility: str
-    frames: list[pd.DataFrame] = field(default_factory=list)
+    frames: list[pl.DataFrame] = field(default_factory=list)
 
-    def add(self, rows: pd.DataFrame, *, target: str, source: str, reason: str,
+    def add(self, rows: pl.DataFrame, *, target: str, source: str, reason: str,
             delivered: list[str], column: str | None = None,
-            detail: str | pd.Series | None = None, key: pd.Series | None = None) -> None:
-        if rows.empty:
+            detail: str | pl.Expr | None = None, key: pl.Expr | None = None) -> None:
+        """Keep ``rows`` as rejects. ``detail`` and ``key`` are texts or expressions over
+        ``rows``; without a detail, a ragged row's ``_parse_error`` says why."""
+        if rows.is_empty():
             return
-        raw = rows[delivered].astype("object").where(rows[delivered].notna(), None)
-        raw_json = raw.to_json(orient="records", lines=True, force_ascii=False).splitlines()
-        parse_error = rows["_parse_error"] if "_parse_error" in rows else None
-        if detail is None and parse_error is not None:
-            detail = parse_error
-        self.frames.append(pd.DataFrame({
-            "utility_id": self.utility,
-            "target_table": target,
-            "source_table": source,
-            "source_file": rows["_source_file"].to_numpy(),
-            "source_row": rows["_source_row"].to_numpy(),
-            "reason_code": reason,
-            "category": CATEGORY[reason],
-            "column_name": column,
-            "detail": detail.to_numpy() if isinstance(detail, pd.Series) else detail,
-            "record_key": key.to_numpy() if key is not None else None,
-            "raw_record": raw_json,
-        }))
+        if detail is None:
+            detail_e = pl.col("_parse_error") if "_parse_error" in rows.columns else pl.lit(None)
+        else:
+            detail_e = pl.lit(detail) if isinstance(detail, str) else detail
+        # The record as delivered, as JSON. '/' is written '\/' as the pandas writer did, so
+        # raw_record stays byte-identical across engines.
+        raw = pl.struct([pl.col(c).cast(pl.String) for c in delivered]).struct.json_encode()
+        self.frames.append(rows.select(
+            utility_id=pl.lit(self.utility, pl.String),
+            target_table=pl.lit(target, pl.String),
+            source_table=pl.lit(source, pl.String),
+            source_file=pl.col("_source_file"),
+            source_row=pl.col("_source_row").cast(pl.Int64),
+            reason_code=pl.lit(reason, pl.String),
+            category=pl.lit(CATEGORY[reason], pl.String),
+            column_name=pl.lit(column, pl.String),
+            detail=detail_e.cast(pl.String),
+            record_key=(key if key is not None else pl.lit(None)).cast(pl.String),
+            raw_record=raw.str.replace_all("/", "\\/", literal=True),
+        ))
 
-    def frame(self) -> pd.DataFrame:
-        cols = ["utility_id", "target_table", "source_table", "source_file", "source_row",
-                "reason_code", "category", "column_name", "detail", "record_key",
-                "raw_record"]
+    def frame(self) -> pl.DataFrame:
         if not self.frames:
-            return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-        out = pd.concat(self.frames, ignore_index=True)
-        return out.sort_values(["target_table", "source_file", "source_row"],
-                               kind="stable").reset_index(drop=True)
+            return pl.DataFrame(schema=polars_schema(REJECTS))
+        out = pl.concat(self.frames, how="vertical_relaxed")
+        out = out.sort(["target_table", "source_file", "source_row"], maintain_order=True)
+        return conform_pl(out, REJECTS)
 
 
-def split_malformed(df: pd.DataFrame, rejects: Rejects, *, target: str, source: str,
-                    delivered: list[str]) -> pd.DataFrame:
+def split_malformed(df: pl.DataFrame, rejects: Rejects, *, target: str, source: str,
+                    delivered: list[str]) -> pl.DataFrame:
     """Send ragged rows (bronze ``_parse_error``) to rejects; return the rest."""
-    bad = df["_parse_error"].notna()
-    rejects.add(df[bad], target=target, source=source, reason="MALFORMED_ROW",
-                delivered=delivered)
-    return df[~bad]
+    return reject_rows(df, pl.col("_parse_error").is_not_null(), rejects, target=target,
+                       source=source, reason="MALFORMED_ROW", delivered=delivered)
 
 
-def reject_where(df: pd.DataFrame, bad: pd.Series, rejects: Rejects, *, target: str,
-                 source: str, reason: str, delivered: list[str], column: str,
-                 detail: str | pd.Series) -> pd.DataFrame:
-    """Reject the rows where ``bad`` is true, naming the column and the value; return the
-    others. ``detail`` may be one text or a per-row Series aligned with ``df``."""
-    bad = bad.fillna(True).astype(bool)
-    if not bad.any():
-        return df  # nothing to reject: no copy of the frame (most calls, large drops)
-    values = df.loc[bad, column].astype("object").map(repr)
-    why = detail[bad] if isinstance(detail, pd.Series) else detail
-    rejects.add(df[bad], target=target, source=source, reason=reason,
-                delivered=delivered, column=column, detail=why + ": " + values)
-    return df[~bad]
+def _mask(df: pl.DataFrame, bad: pl.Expr | pl.Series) -> pl.Series:
+    mask = bad if isinstance(bad, pl.Series) else df.select(bad.alias("_bad")).to_series()
+    return mask.fill_null(True)
+
+
+def reject_rows(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *,
+                target: str, source: str, reason: str, delivered: list[str],
+                column: str | None = None, detail: str | pl.Expr | None = None,
+                key: pl.Expr | None = None) -> pl.DataFrame:
+    """Reject the rows where ``bad`` is true (or null); return the others. No copy of the
+    frame when nothing is rejected (most calls, large drops)."""
+    mask = _mask(df, bad)
+    if not mask.any():
+        return df
+    rejects.add(df.filter(mask), target=target, source=source, reason=reason,
+                delivered=delivered, column=column, detail=detail, key=key)
+    return df.filter(~mask)
+
+
+def reject_where(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *,
+                 target: str, source: str, reason: str, delivered: list[str], column: str,
+                 detail: str | pl.Expr) -> pl.DataFrame:
+    """Reject the rows where ``bad`` is true, naming the column and quoting its value (as
+    Python's repr, computed once per distinct rejected value); return the others."""
+    mask = _mask(df, bad)
+    if not mask.any():
+        return df
+    rows = df.filter(mask)
+    values = rows.get_column(column)
+    distinct = values.unique()
+    quoted = values.replace_strict(distinct, [repr(v) for v in distinct.to_list()],
+                                   return_dtype=pl.String)
+    why = (pl.lit(detail) if isinstance(detail, str) else detail) + pl.lit(": ") + quoted
+    rejects.add(rows, target=target, source=source, reason=reason, delivered=delivered,
+                column=column, detail=why)
+    return df.filter(~mask)
 
 
 def on_distinct(values: pd.Series, fn) -> pd.Series:
-    """Apply ``fn`` (Series → Series) to the distinct values only and map back.
+    """pandas: apply ``fn`` (Series → Series) to the distinct values only and map back.
 
-    Drops repeat the same timestamps, channels and ids across thousands of rows; parsing
-    each distinct text once is what makes silver fast (profiled: 3-10× on NY drops).
+    Kept for ``checks/vee.py`` while it is on pandas; Polars code uses ``on_distinct_pl``.
     """
     codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
     if len(uniques) == 0:
@@ -108,110 +148,152 @@ def on_distinct(values: pd.Series, fn) -> pd.Series:
     return mapped
 
 
-def parse_utc(values: pd.Series, *, required: bool = True) -> tuple[pd.Series, pd.Series]:
-    """ISO-8601 text (any offset or Z) → UTC instants, and the mask of unparseable ones.
+def on_distinct_pl(values: str | pl.Expr, fn: Callable[[pl.Series], pl.Series],
+                   dtype: pl.DataType) -> pl.Expr:
+    """``fn`` evaluated on the distinct values only, mapped back to every row.
 
-    An empty value is a failure only when ``required``.
+    Drops repeat the same timestamps and ids across millions of rows; parsing each distinct
+    text once (several formats tried in turn) is cheaper than parsing every row.
     """
-    text = values.astype("object")
-    empty = blank(values)
-    parsed = on_distinct(text.where(~empty, None), lambda s: pd.to_datetime(
-        s, utc=True, errors="coerce", format="ISO8601"))
-    bad = parsed.isna() & (~empty if not required else pd.Series(True, index=values.index))
+    def apply(s: pl.Series) -> pl.Series:
+        if s.is_empty():
+            return pl.Series(s.name, [], dtype=dtype)
+        distinct = s.unique()
+        return s.replace_strict(distinct, fn(distinct), return_dtype=dtype)
+
+    return col(values).map_batches(apply, return_dtype=dtype, is_elementwise=True)
+
+
+def blank(c: str | pl.Expr) -> pl.Expr:
+    """Whether each value is null or only whitespace."""
+    return col(c).str.strip_chars().fill_null("") == ""
+
+
+def _iso(s: pl.Series, formats: tuple[str, ...], **kw) -> pl.Series:
+    text = s.str.strip_chars()
+    return pl.select(pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us", **kw)
+                                  for f in formats])).to_series()
+
+
+def _parse_iso_utc(s: pl.Series) -> pl.Series:
+    aware = _iso(s, _ISO_OFFSET, time_zone="UTC")
+    naive = _iso(s, _ISO_NAIVE).dt.replace_time_zone("UTC")
+    day = s.str.strip_chars().str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+    return pl.select(pl.coalesce(aware, naive, day.dt.replace_time_zone("UTC"))).to_series()
+
+
+def _parse_iso_local(s: pl.Series) -> pl.Series:
+    day = s.str.strip_chars().str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+    return pl.select(pl.coalesce(_iso(s, _ISO_NAIVE), day)).to_series()
+
+
+def parse_utc(c: str, *, required: bool = True) -> tuple[pl.Expr, pl.Expr]:
+    """ISO-8601 text (any offset or Z; none means UTC) → UTC instants, and whether it
+    failed. An empty value is a failure only when ``required``."""
+    parsed = on_distinct_pl(c, _parse_iso_utc, pl.Datetime("us", "UTC"))
+    bad = parsed.is_null() if required else parsed.is_null() & ~blank(c)
     return parsed, bad
 
 
-def _arrow_text(values: pd.Series) -> pa.Array | None:
-    """The values as trimmed Arrow text (nulls kept); None when they are not text."""
-    try:
-        return pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
+def parse_iso_date(c: str, *, required: bool = False) -> tuple[pl.Expr, pl.Expr]:
+    """ISO-8601 date or local date-time text → calendar date, and whether it failed."""
+    parsed = on_distinct_pl(c, _parse_iso_local, pl.Datetime("us")).dt.date()
+    bad = parsed.is_null() if required else parsed.is_null() & ~blank(c)
+    return parsed, bad
 
 
-def blank(values: pd.Series) -> pd.Series:
-    """Whether each value is null or only whitespace (pyarrow on text, pandas otherwise)."""
-    text = _arrow_text(values)
-    if text is None:
-        return values.astype("object").fillna("").astype(str).str.strip() == ""
-    empty = pc.fill_null(pc.equal(text, ""), True)
-    return pd.Series(empty.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+def parse_float(c: str, *, required: bool = True) -> tuple[pl.Expr, pl.Expr]:
+    """Text → float64 and whether it is not a number (NaN included; empty counts as a
+    failure only when ``required``)."""
+    parsed = pl.col(c).str.strip_chars().cast(pl.Float64, strict=False)
+    bad = parsed.is_null() | parsed.is_nan()
+    return parsed, (bad if required else bad & ~blank(c))
 
 
-def _parse_float_arrow(values: pd.Series) -> pd.Series | None:
-    """Text → float64 in pyarrow (several times faster than pandas on millions of rows);
-    empty text is null. None when any value is not a plain number: pandas then decides."""
-    text = _arrow_text(values)
-    if text is None:
-        return None
-    try:
-        parsed = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text),
-                         pa.float64())
-    except pa.ArrowInvalid:
-        return None
-    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index,
-                     dtype="float64")
+def parse_date(c: str, fmt: str) -> tuple[pl.Expr, pl.Expr]:
+    """Text in ``fmt`` → naive date-time (parsed once per distinct text), and failures."""
+    parsed = pl.col(c).str.to_datetime(fmt, strict=False, time_unit="us", cache=True)
+    return parsed, parsed.is_null()
 
 
-def parse_float(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Text → float64 and the mask of values that are not numbers (empty included)."""
-    parsed = _parse_float_arrow(values)
-    if parsed is None:
-        parsed = pd.to_numeric(values.astype("object").str.strip(), errors="coerce") \
-            .astype("float64")
-    return parsed, parsed.isna()
-
-
-def parse_date(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
-    parsed = on_distinct(values, lambda s: pd.to_datetime(s, format=fmt, errors="coerce"))
-    return parsed, parsed.isna()
-
-
-def matches(values: pd.Series, pattern: str) -> pd.Series:
-    """Whether each value matches ``pattern`` (null never does), on distinct values."""
-    return on_distinct(values, lambda s: s.fillna("").astype(str).str.match(pattern)).astype(bool)
+def matches(c: str, pattern: str) -> pl.Expr:
+    """Whether each value matches ``pattern`` (null never does)."""
+    return pl.col(c).str.contains(pattern).fill_null(False)
 
 
 @dataclass
 class Dedup:
-    kept: pd.DataFrame
-    exact: pd.DataFrame
-    conflicting: pd.DataFrame
-    versions: pd.Series  # distinct versions per kept row's key (1 = no conflict)
+    kept: pl.DataFrame  # with ``_versions``: distinct versions of its key (1 = no conflict)
+    exact: pl.DataFrame
+    conflicting: pl.DataFrame
 
 
-def resolve_duplicates(df: pd.DataFrame, key: list[str], delivered: list[str],
+def resolve_duplicates(df: pl.DataFrame, key: list[str], delivered: list[str],
                        order_by: list[str]) -> Dedup:
     """Split exact repeats and conflicting repeats of ``key``; keep one row per key.
 
     Exact repeat: every delivered column equal to an earlier row (the first is kept).
     Conflicting repeat: same key, other values. The winner is the last row when sorted by
-    ``order_by`` (ascending; put ``_source_row`` last so ties go to the row delivered
-    last). Nothing is dropped: losers come back for ``silver/rejects``.
+    ``order_by`` (ascending, nulls last as before; put ``_source_row`` last so ties go to
+    the row delivered last). Nothing is dropped: losers come back for ``silver/rejects``.
+    ``key`` must follow from the delivered columns (it does for every adapter), so only rows
+    whose key repeats are compared column by column: on a clean drop that is none of them.
     """
-    exact_mask = df.duplicated(subset=delivered, keep="first")
-    exact = df[exact_mask]
-    rest = df[~exact_mask].sort_values(key + order_by, kind="stable")
-    winner_mask = ~rest.duplicated(subset=key, keep="last")
-    kept = rest[winner_mask]
-    conflicting = rest[~winner_mask]
-    counts = rest.groupby(key, sort=False, dropna=False).size().rename("_versions")
-    kept = kept.sort_values("_source_row", kind="stable")
-    versions = kept.join(counts, on=key)["_versions"].astype("int64")
-    return Dedup(kept=kept, exact=exact, conflicting=conflicting, versions=versions)
+    n = df.select(pl.len().over(key).alias("_n")).to_series()
+    if df.is_empty() or n.max() == 1:  # no key repeats: nothing to compare
+        empty = df.head(0)
+        return Dedup(kept=df.with_columns(_versions=pl.lit(1, pl.Int64)), exact=empty,
+                     conflicting=empty)
+    df = df.with_row_index("_pos").with_columns(n)
+    multi = df.filter(pl.col("_n") > 1)
+    exact = multi.filter(~pl.struct(delivered).is_first_distinct())
+    rest = multi.filter(pl.struct(delivered).is_first_distinct())
+    rest = rest.with_columns(_versions=pl.len().over(key)).sort(
+        order_by, nulls_last=True, maintain_order=True)
+    is_last = pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
+    winners = rest.filter(is_last)
+    conflicting = rest.filter(~is_last)
+    dropped = pl.concat([exact.get_column("_pos"), conflicting.get_column("_pos")])
+    versions = winners.select("_pos", "_versions")
+    kept = df.filter(~pl.col("_pos").is_in(dropped.implode()))
+    kept = kept.join(versions, on="_pos", how="left", maintain_order="left").with_columns(
+        pl.col("_versions").fill_null(1).cast(pl.Int64))
+    helpers = ["_pos", "_n"]
+    return Dedup(kept=kept.drop(helpers), exact=exact.drop(helpers),
+                 conflicting=conflicting.drop([*helpers, "_versions"]))
 
 
-def add_rule(rule_ids: pd.Series, mask: pd.Series, rule: str) -> pd.Series:
+def add_rule(rule_ids: pl.Expr, mask: pl.Expr, rule: str) -> pl.Expr:
     """Append ``rule`` to the ';'-separated rule ids of the rows in ``mask``."""
-    rule_ids = rule_ids.astype("object")
-    current = rule_ids.where(rule_ids.notna(), "")
-    appended = np.where(current == "", rule, current + ";" + rule)
-    return rule_ids.where(~mask.to_numpy(), pd.Series(appended, index=rule_ids.index))
+    appended = pl.when(rule_ids.is_null() | (rule_ids == "")).then(pl.lit(rule)) \
+        .otherwise(rule_ids + pl.lit(f";{rule}"))
+    return pl.when(mask.fill_null(False)).then(appended).otherwise(rule_ids)
 
 
-def key_text(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+# Set by VEE, after every adapter: an adapter's rows are all delivered values.
+_SET_BY_VEE = {"is_estimated": pl.lit(False), "estimation_method": pl.lit(None, pl.String)}
+
+
+def silver_frame(kept: pl.DataFrame, name: str, utility: str,
+                 columns: dict[str, pl.Expr]) -> pl.DataFrame:
+    """The rows of silver/``name``: ``columns`` given, lineage from bronze, every other
+    registry column null, each typed as the registry says."""
+    spec = table(f"silver/{name}")
+    given = {"utility_id": pl.lit(utility), **columns, "source_file": pl.col("_source_file"),
+             "source_row": pl.col("_source_row")}
+    unknown = set(given) - set(spec.column_names)
+    if unknown:
+        raise ValueError(f"silver/{name} has no columns {sorted(unknown)}")
+    out = kept.select([given.get(c.name, _SET_BY_VEE.get(c.name, pl.lit(None))).alias(c.name)
+                       for c in spec.columns])
+    return conform_pl(out, spec)
+
+
+def no_rules() -> pl.Expr:
+    return pl.lit(None, pl.String)
+
+
+def key_text(cols: list[str]) -> pl.Expr:
     """The business key of each row as one text (for rejects.record_key)."""
-    out = df[cols[0]].astype("object").astype(str)
-    for col in cols[1:]:
-        out = out + "|" + df[col].astype("object").astype(str)
-    return out
+    return pl.concat_str([pl.col(c).cast(pl.String).fill_null("None") for c in cols],
+                         separator="|")
