@@ -187,33 +187,56 @@ def _parse_iso_local(s: pl.Series) -> pl.Series:
     return pl.select(pl.coalesce(_iso(s, _ISO_NAIVE), day)).to_series()
 
 
-def parse_utc(c: str, *, required: bool = True) -> tuple[pl.Expr, pl.Expr]:
-    """ISO-8601 text (any offset or Z; none means UTC) → UTC instants, and whether it
-    failed. An empty value is a failure only when ``required``."""
-    parsed = on_distinct_pl(c, _parse_iso_utc, pl.Datetime("us", "UTC"))
-    bad = parsed.is_null() if required else parsed.is_null() & ~blank(c)
-    return parsed, bad
+@dataclass(frozen=True)
+class Parsed:
+    """A parsed column (``value``) and how to tell a failure from the parsed value (so the
+    text is parsed once: the failure test reads the column the value was stored in)."""
+
+    value: pl.Expr
+    failed: Callable[[pl.Expr], pl.Expr]
+
+    def then(self, fn: Callable[[pl.Expr], pl.Expr]) -> Parsed:
+        """The value transformed (null stays null, so failures are unchanged)."""
+        return Parsed(fn(self.value), self.failed)
 
 
-def parse_iso_date(c: str, *, required: bool = False) -> tuple[pl.Expr, pl.Expr]:
-    """ISO-8601 date or local date-time text → calendar date, and whether it failed."""
-    parsed = on_distinct_pl(c, _parse_iso_local, pl.Datetime("us")).dt.date()
-    bad = parsed.is_null() if required else parsed.is_null() & ~blank(c)
-    return parsed, bad
+def _failed_unless_blank(c: str, required: bool, bad: Callable[[pl.Expr], pl.Expr]
+                         ) -> Callable[[pl.Expr], pl.Expr]:
+    return bad if required else (lambda v: bad(v) & ~blank(c))
 
 
-def parse_float(c: str, *, required: bool = True) -> tuple[pl.Expr, pl.Expr]:
-    """Text → float64 and whether it is not a number (NaN included; empty counts as a
-    failure only when ``required``)."""
-    parsed = pl.col(c).str.strip_chars().cast(pl.Float64, strict=False)
-    bad = parsed.is_null() | parsed.is_nan()
-    return parsed, (bad if required else bad & ~blank(c))
+def parse_utc(c: str, *, required: bool = True) -> Parsed:
+    """ISO-8601 text (any offset or Z; none means UTC) → UTC instants. An empty value is a
+    failure only when ``required``."""
+    return Parsed(on_distinct_pl(c, _parse_iso_utc, pl.Datetime("us", "UTC")),
+                  _failed_unless_blank(c, required, lambda v: v.is_null()))
 
 
-def parse_date(c: str, fmt: str) -> tuple[pl.Expr, pl.Expr]:
-    """Text in ``fmt`` → naive date-time (parsed once per distinct text), and failures."""
-    parsed = pl.col(c).str.to_datetime(fmt, strict=False, time_unit="us", cache=True)
-    return parsed, parsed.is_null()
+def parse_iso_date(c: str, *, required: bool = False) -> Parsed:
+    """ISO-8601 date or local date-time text → calendar date."""
+    return Parsed(on_distinct_pl(c, _parse_iso_local, pl.Datetime("us")).dt.date(),
+                  _failed_unless_blank(c, required, lambda v: v.is_null()))
+
+
+def parse_float(c: str, *, required: bool = True) -> Parsed:
+    """Text → float64; NaN is a failure, and empty text only when ``required``."""
+    return Parsed(pl.col(c).str.strip_chars().cast(pl.Float64, strict=False),
+                  _failed_unless_blank(c, required, lambda v: v.is_null() | v.is_nan()))
+
+
+def parse_date(c: str, fmt: str) -> Parsed:
+    """Text in ``fmt`` → naive date-time (parsed once per distinct text)."""
+    return Parsed(pl.col(c).str.to_datetime(fmt, strict=False, time_unit="us", cache=True),
+                  lambda v: v.is_null())
+
+
+def parse_or_reject(df: pl.DataFrame, parsed: Parsed, rejects: Rejects, *, out: str,
+                    column: str, reason: str, detail: str, target: str, source: str,
+                    delivered: list[str]) -> pl.DataFrame:
+    """Add ``parsed`` as column ``out``; reject the rows where parsing ``column`` failed."""
+    df = df.with_columns(parsed.value.alias(out))
+    return reject_where(df, parsed.failed(pl.col(out)), rejects, target=target, source=source,
+                        reason=reason, delivered=delivered, column=column, detail=detail)
 
 
 def matches(c: str, pattern: str) -> pl.Expr:

@@ -25,6 +25,7 @@ from gridflow_assets.silver.common import (
     parse_date,
     parse_float,
     parse_iso_date,
+    parse_or_reject,
     reject_where,
     resolve_duplicates,
     silver_frame,
@@ -73,19 +74,18 @@ def _numbers(df: pl.DataFrame, cols, rejects: Rejects, kw: dict, *,
              optional: bool = True) -> pl.DataFrame:
     """Parse number columns into ``_<col>``; unparseable non-empty values are rejected."""
     for col in cols:
-        parsed, bad = parse_float(col, required=not optional)
-        df = reject_where(df.with_columns(parsed.alias(f"_{col}")), bad, rejects,
-                          reason="INVALID_NUMBER", column=col, detail="expected a number", **kw)
+        df = parse_or_reject(df, parse_float(col, required=not optional), rejects,
+                             out=f"_{col}", reason="INVALID_NUMBER", column=col,
+                             detail="expected a number", **kw)
     return df
 
 
 def _dates(df: pl.DataFrame, cols, rejects: Rejects, kw: dict) -> pl.DataFrame:
     """Parse ISO dates into ``_<col>`` (a date); an empty value is allowed."""
     for col in cols:
-        parsed, bad = parse_iso_date(col)
-        df = reject_where(df.with_columns(parsed.alias(f"_{col}")), bad, rejects,
-                          reason="INVALID_TIMESTAMP", column=col, detail="expected a date",
-                          **kw)
+        df = parse_or_reject(df, parse_iso_date(col), rejects, out=f"_{col}",
+                             reason="INVALID_TIMESTAMP", column=col, detail="expected a date",
+                             **kw)
     return df
 
 
@@ -155,9 +155,9 @@ def intervals(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str,
     df = reject_where(df, ~matches("meter_number", METER_NUMBER),
                       rejects, reason="INVALID_ID", column="meter_number",
                       detail="expected 11 digits", **kw)
-    local, bad = parse_date("timestamp", "%Y-%m-%d %H:%M:%S")
-    df = reject_where(df.with_columns(_local=local), bad, rejects, reason="INVALID_TIMESTAMP",
-                      column="timestamp", detail="expected YYYY-MM-DD HH:MM:SS local", **kw)
+    df = parse_or_reject(df, parse_date("timestamp", "%Y-%m-%d %H:%M:%S"), rejects,
+                         out="_local", reason="INVALID_TIMESTAMP", column="timestamp",
+                         detail="expected YYYY-MM-DD HH:MM:SS local", **kw)
     df = _numbers(df, ["consumption_kwh"], rejects, kw, optional=False)
     df = _numbers(df, ["reading_kwh", "voltage_v", "current_a", "power_factor",
                        "frequency_hz"], rejects, kw)

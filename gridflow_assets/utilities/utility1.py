@@ -14,6 +14,7 @@ from gridflow_assets.silver.common import (
     no_rules,
     parse_date,
     parse_float,
+    parse_or_reject,
     parse_utc,
     reject_where,
     resolve_duplicates,
@@ -65,11 +66,10 @@ def service_points(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataF
     df = split_malformed(df, rejects, **kw)
     df = reject_where(df, _bad_id("SERVICE_POINT_ID", SP_ID), rejects, reason="INVALID_ID",
                       column="SERVICE_POINT_ID", detail="expected SP- + 8 digits", **kw)
-    created, bad = parse_date("CREATED", "%Y-%m-%d")
-    df = reject_where(df.with_columns(_created=created), bad, rejects,
-                      reason="INVALID_TIMESTAMP", column="CREATED", detail="expected YYYY-MM-DD",
-                      **kw)
-    updated, _ = parse_date("UPDATED", "%Y-%m-%d")
+    df = parse_or_reject(df, parse_date("CREATED", "%Y-%m-%d"), rejects, out="_created",
+                         reason="INVALID_TIMESTAMP", column="CREATED",
+                         detail="expected YYYY-MM-DD", **kw)
+    updated = parse_date("UPDATED", "%Y-%m-%d").value
     df = df.with_columns(_updated=updated.fill_null(pl.col("_created")))
     dd = resolve_duplicates(df, ["SERVICE_POINT_ID"], delivered, ["_updated", "_source_row"])
     key = key_text(["SERVICE_POINT_ID"])
@@ -93,14 +93,13 @@ def meters(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     df = split_malformed(df, rejects, **kw)
     df = reject_where(df, _bad_id("meter_id", METER_ID), rejects, reason="INVALID_ID",
                       column="meter_id", detail="expected MTR- + 8 digits", **kw)
-    ts, bad = parse_utc("meter_timestamp")
-    df = reject_where(df.with_columns(_ts=ts), bad, rejects, reason="INVALID_TIMESTAMP",
-                      column="meter_timestamp", detail="expected ISO 8601", **kw)
+    df = parse_or_reject(df, parse_utc("meter_timestamp"), rejects, out="_ts",
+                         reason="INVALID_TIMESTAMP", column="meter_timestamp",
+                         detail="expected ISO 8601", **kw)
     for col in ("meter_duration", "meter_value"):
-        parsed, bad = parse_float(col)
-        df = reject_where(df.with_columns(parsed.alias(f"_{col}")), bad, rejects,
-                          reason="INVALID_NUMBER", column=col, detail="expected an integer",
-                          **kw)
+        df = parse_or_reject(df, parse_float(col), rejects, out=f"_{col}",
+                             reason="INVALID_NUMBER", column=col, detail="expected an integer",
+                             **kw)
     dd = resolve_duplicates(df, ["meter_id", "_ts"], delivered, ["_source_row"])
     key = key_text(["meter_id", "meter_timestamp"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=key, **kw)
@@ -139,20 +138,18 @@ def intervals(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str,
     df = reject_where(df, _bad_id("service_delivery_point_id", SP_ID), rejects,
                       reason="INVALID_ID", column="service_delivery_point_id",
                       detail="expected SP- + 8 digits", **kw)
-    start, bad = parse_utc("timestamp")
-    df = reject_where(df.with_columns(_start=start), bad, rejects, reason="INVALID_TIMESTAMP",
-                      column="timestamp", detail="expected ISO 8601 with offset", **kw)
-    updated, bad = parse_utc("last_update_time", required=False)
-    df = reject_where(df.with_columns(_updated=updated), bad, rejects,
-                      reason="INVALID_TIMESTAMP", column="last_update_time",
-                      detail="expected ISO 8601 with offset", **kw)
-    value, bad = parse_float("value")
-    df = reject_where(df.with_columns(_value=value), bad, rejects, reason="INVALID_NUMBER",
-                      column="value", detail="expected a decimal", **kw)
-    duration, bad = parse_float("duration")
-    df = reject_where(df.with_columns(_duration=duration), bad, rejects,
-                      reason="INVALID_NUMBER", column="duration",
-                      detail="expected integer seconds", **kw)
+    df = parse_or_reject(df, parse_utc("timestamp"), rejects, out="_start",
+                         reason="INVALID_TIMESTAMP", column="timestamp",
+                         detail="expected ISO 8601 with offset", **kw)
+    df = parse_or_reject(df, parse_utc("last_update_time", required=False), rejects,
+                         out="_updated", reason="INVALID_TIMESTAMP", column="last_update_time",
+                         detail="expected ISO 8601 with offset", **kw)
+    df = parse_or_reject(df, parse_float("value"), rejects, out="_value",
+                         reason="INVALID_NUMBER", column="value", detail="expected a decimal",
+                         **kw)
+    df = parse_or_reject(df, parse_float("duration"), rejects, out="_duration",
+                         reason="INVALID_NUMBER", column="duration",
+                         detail="expected integer seconds", **kw)
     df = _channel_parts(df).with_columns(
         _channel_s=pl.col("_minutes").cast(pl.Float64, strict=False) * 60)
     known = pl.col("_minutes").is_not_null()

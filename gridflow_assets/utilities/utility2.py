@@ -22,6 +22,7 @@ from gridflow_assets.silver.common import (
     no_rules,
     parse_date,
     parse_float,
+    parse_or_reject,
     parse_utc,
     reject_where,
     resolve_duplicates,
@@ -65,10 +66,9 @@ def service_points(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataF
     df = split_malformed(df, rejects, **kw)
     df = reject_where(df, _bad_id("premise_id", PREMISE_ID), rejects, reason="INVALID_ID",
                       column="premise_id", detail="expected PREM- + 8 digits", **kw)
-    created, bad = parse_date("created_date", "%Y-%m-%d")
-    df = reject_where(df.with_columns(_created=created), bad, rejects,
-                      reason="INVALID_TIMESTAMP", column="created_date",
-                      detail="expected YYYY-MM-DD", **kw)
+    df = parse_or_reject(df, parse_date("created_date", "%Y-%m-%d"), rejects, out="_created",
+                         reason="INVALID_TIMESTAMP", column="created_date",
+                         detail="expected YYYY-MM-DD", **kw)
     # No column says which address is current: the latest created_date wins, ties go to the
     # version delivered last (rule SP_LATEST_VERSION); the others are conflicting repeats.
     dd = resolve_duplicates(df, ["premise_id"], delivered, ["_created", "_source_row"])
@@ -97,10 +97,9 @@ def meters(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     df = reject_where(df, _bad_id("premise_id", PREMISE_ID), rejects, reason="INVALID_ID",
                       column="premise_id", detail="expected PREM- + 8 digits", **kw)
     for col in ("installed_at", "removed_at", "created", "updated"):
-        values, bad = parse_utc(col, required=False)
-        df = reject_where(df.with_columns(values.alias(f"_{col}")), bad, rejects,
-                          reason="INVALID_TIMESTAMP", column=col,
-                          detail="expected ISO 8601 UTC", **kw)
+        df = parse_or_reject(df, parse_utc(col, required=False), rejects, out=f"_{col}",
+                             reason="INVALID_TIMESTAMP", column=col,
+                             detail="expected ISO 8601 UTC", **kw)
     key = ["meter_id", "premise_id", "installed_at"]
     dd = resolve_duplicates(df, key, delivered, ["_updated", "_source_row"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=key_text(key), **kw)
@@ -165,13 +164,13 @@ def intervals(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str,
     df = split_malformed(df, rejects, **kw)
     df = reject_where(df, _bad_id("meter_id", METER_ID), rejects, reason="INVALID_ID",
                       column="meter_id", detail="expected 9-10 digits", **kw)
-    day, bad = parse_date("timestamp", "%Y%m%d")
-    df = reject_where(df.with_columns(_day=day.dt.date()), bad, rejects,
-                      reason="INVALID_TIMESTAMP", column="timestamp",
-                      detail="expected an integer local date YYYYMMDD", **kw)
-    value, bad = parse_float("value")
-    df = reject_where(df.with_columns(_value=value), bad, rejects, reason="INVALID_NUMBER",
-                      column="value", detail="expected an integer", **kw)
+    day = parse_date("timestamp", "%Y%m%d").then(lambda v: v.dt.date())
+    df = parse_or_reject(df, day, rejects, out="_day", reason="INVALID_TIMESTAMP",
+                         column="timestamp", detail="expected an integer local date YYYYMMDD",
+                         **kw)
+    df = parse_or_reject(df, parse_float("value"), rejects, out="_value",
+                         reason="INVALID_NUMBER", column="value", detail="expected an integer",
+                         **kw)
     df = reject_where(df, pl.col("duration").str.strip_chars() != "0", rejects,
                       reason="CHANNEL_DURATION_MISMATCH", column="duration",
                       detail="daily reads are delivered with duration 0, got", **kw)
