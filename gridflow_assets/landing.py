@@ -114,16 +114,37 @@ def fingerprint(drop: Drop) -> str:
     return h.hexdigest()[:16]
 
 
-_BLANK_LINE = re.compile(rb"\n(?=\r*(?:\n|\Z))")  # a newline starting a blank line
+_BLANK_AFTER = re.compile(rb"\n(?=\r*\n)")  # a newline followed by a blank line
+_BLANK_FIRST = re.compile(rb"\r*\n")
 
 
-def _count_records(data: bytes) -> int:
-    """Data lines (after the header) that are not blank, without splitting the file."""
-    nl = data.find(b"\n")
-    if nl < 0:
-        return 0
-    lines = data.count(b"\n", nl + 1) + 1
-    return lines - sum(1 for _ in _BLANK_LINE.finditer(data, nl))
+def _blank_lines(lines: bytes) -> int:
+    """Blank lines (nothing but carriage returns) in ``lines``, which ends with a newline."""
+    first = 1 if _BLANK_FIRST.match(lines) else 0
+    return first + sum(1 for _ in _BLANK_AFTER.finditer(lines))
+
+
+def _digest_and_count(fpath: Path, chunk_size: int = 1 << 24) -> tuple[str, int]:
+    """sha256 of the file and its data lines that are not blank (after the header), read
+    in chunks: a delivered file is never held in memory whole."""
+    digest = hashlib.sha256()
+    records, carry, past_header = 0, b"", False
+    with open(fpath, "rb") as f:
+        while chunk := f.read(chunk_size):
+            digest.update(chunk)
+            buf = carry + chunk
+            end = buf.rfind(b"\n")
+            if end < 0:
+                carry = buf
+                continue
+            lines, carry = buf[:end + 1], buf[end + 1:]
+            if not past_header:
+                lines, past_header = lines[lines.find(b"\n") + 1:], True
+            if lines:
+                records += lines.count(b"\n") - _blank_lines(lines)
+    if past_header and carry.strip(b"\r"):
+        records += 1  # a last line without a newline
+    return digest.hexdigest(), records
 
 
 def verify_manifest(drop: Drop) -> dict | None:
@@ -143,13 +164,12 @@ def verify_manifest(drop: Drop) -> dict | None:
         fpath = drop.path / name
         if not fpath.exists():
             raise DropError(drop.name, "listed in manifest.json but not delivered", file=name)
-        data = fpath.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
+        digest, records = _digest_and_count(fpath)
         if entry.get("sha256") and digest != entry["sha256"]:
             raise DropError(drop.name, f"sha256 {digest} does not match manifest "
                             f"{entry['sha256']}", file=name)
-        if "rows" in entry and _count_records(data) != int(entry["rows"]):
-            raise DropError(drop.name, f"{_count_records(data)} data rows, manifest says "
+        if "rows" in entry and records != int(entry["rows"]):
+            raise DropError(drop.name, f"{records} data rows, manifest says "
                             f"{entry['rows']}", file=name)
     return manifest
 
@@ -234,7 +254,7 @@ def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
     try:
         reader = pacsv.open_csv(
             fpath,
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 26),
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in header}, strings_can_be_null=False,
