@@ -267,23 +267,25 @@ def resolve_duplicates(df: pl.DataFrame, key: list[str], delivered: list[str],
         empty = df.head(0)
         return Dedup(kept=df.with_columns(_versions=pl.lit(1, pl.Int64)), exact=empty,
                      conflicting=empty)
-    df = df.with_row_index("_pos").with_columns(n)
-    multi = df.filter(pl.col("_n") > 1)
-    exact = multi.filter(~pl.struct(delivered).is_first_distinct())
-    rest = multi.filter(pl.struct(delivered).is_first_distinct())
-    rest = rest.with_columns(_versions=pl.len().over(key)).sort(
-        order_by, nulls_last=True, maintain_order=True)
-    is_last = pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
-    winners = rest.filter(is_last)
-    conflicting = rest.filter(~is_last)
-    dropped = pl.concat([exact.get_column("_pos"), conflicting.get_column("_pos")])
-    versions = winners.select("_pos", "_versions")
-    kept = df.filter(~pl.col("_pos").is_in(dropped.implode()))
-    kept = kept.join(versions, on="_pos", how="left", maintain_order="left").with_columns(
-        pl.col("_versions").fill_null(1).cast(pl.Int64))
-    helpers = ["_pos", "_n"]
-    return Dedup(kept=kept.drop(helpers), exact=exact.drop(helpers),
-                 conflicting=conflicting.drop([*helpers, "_versions"]))
+    # Only the rows whose key repeats, and only the columns the decision needs.
+    multi = (df.lazy().with_columns(_pos=pl.int_range(pl.len(), dtype=pl.Int64), _n=n)
+             .filter(pl.col("_n") > 1)
+             .select("_pos", *dict.fromkeys([*key, *order_by]),
+                     _first=pl.struct(delivered).is_first_distinct())
+             .collect())
+    rest = multi.filter("_first")
+    winners = (rest.sort(order_by, nulls_last=True, maintain_order=True)
+               .group_by(key).agg(pl.col("_pos").last(), _versions=pl.len()))
+    exact = np.zeros(df.height, dtype=bool)
+    exact[multi.filter(~pl.col("_first"))["_pos"].to_numpy()] = True
+    losers = np.zeros(df.height, dtype=bool)
+    losers[rest["_pos"].to_numpy()] = True
+    losers[winners["_pos"].to_numpy()] = False
+    versions = np.ones(df.height, dtype=np.int64)
+    versions[winners["_pos"].to_numpy()] = winners["_versions"].to_numpy()
+    kept = df.with_columns(_versions=pl.Series(versions)).filter(pl.Series(~(exact | losers)))
+    return Dedup(kept=kept, exact=df.filter(pl.Series(exact)),
+                 conflicting=df.filter(pl.Series(losers)))
 
 
 def add_rule(rule_ids: pl.Expr, mask: pl.Expr, rule: str) -> pl.Expr:
