@@ -169,22 +169,45 @@ def blank(c: str | pl.Expr) -> pl.Expr:
     return col(c).str.strip_chars().fill_null("") == ""
 
 
-def _iso(s: pl.Series, formats: tuple[str, ...], **kw) -> pl.Series:
+def _first_that_parses(s: pl.Series, parsers: list[Callable[[pl.Series], pl.Series]]
+                       ) -> pl.Series:
+    """Each text parsed by the first parser that takes it; a later parser only sees the
+    texts the earlier ones left (a drop mostly uses one form, so usually one pass)."""
     text = s.str.strip_chars()
-    return pl.select(pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us", **kw)
-                                  for f in formats])).to_series()
+    out = parsers[0](text)
+    for parse in parsers[1:]:
+        todo = out.is_null() & text.is_not_null()
+        if not todo.any():
+            break
+        out = out.scatter(todo.arg_true(), parse(text.filter(todo)))
+    return out
+
+
+def _datetime(fmt: str, tz: str | None = None) -> Callable[[pl.Series], pl.Series]:
+    def parse(text: pl.Series) -> pl.Series:
+        out = text.str.to_datetime(fmt, strict=False, time_unit="us",
+                                   time_zone=tz if "z" in fmt else None)
+        return out.dt.replace_time_zone(tz) if tz and "z" not in fmt else out
+    return parse
+
+
+def _day(tz: str | None = None) -> Callable[[pl.Series], pl.Series]:
+    def parse(text: pl.Series) -> pl.Series:
+        out = text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+        return out.dt.replace_time_zone(tz) if tz else out
+    return parse
+
+
+_UTC_PARSERS = [*(_datetime(f, "UTC") for f in _ISO_OFFSET + _ISO_NAIVE), _day("UTC")]
+_LOCAL_PARSERS = [*(_datetime(f) for f in _ISO_NAIVE), _day()]
 
 
 def _parse_iso_utc(s: pl.Series) -> pl.Series:
-    aware = _iso(s, _ISO_OFFSET, time_zone="UTC")
-    naive = _iso(s, _ISO_NAIVE).dt.replace_time_zone("UTC")
-    day = s.str.strip_chars().str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
-    return pl.select(pl.coalesce(aware, naive, day.dt.replace_time_zone("UTC"))).to_series()
+    return _first_that_parses(s, _UTC_PARSERS)
 
 
 def _parse_iso_local(s: pl.Series) -> pl.Series:
-    day = s.str.strip_chars().str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
-    return pl.select(pl.coalesce(_iso(s, _ISO_NAIVE), day)).to_series()
+    return _first_that_parses(s, _LOCAL_PARSERS)
 
 
 @dataclass(frozen=True)
