@@ -159,6 +159,8 @@ def on_distinct_pl(values: str | pl.Expr, fn: Callable[[pl.Series], pl.Series],
         if s.is_empty():
             return pl.Series(s.name, [], dtype=dtype)
         distinct = s.unique()
+        if 2 * len(distinct) > len(s):  # mostly distinct: mapping back would cost more
+            return fn(s)
         return s.replace_strict(distinct, fn(distinct), return_dtype=dtype)
 
     return col(values).map_batches(apply, return_dtype=dtype, is_elementwise=True)
