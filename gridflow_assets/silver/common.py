@@ -20,6 +20,7 @@ from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl, polars_schema
 
 LINEAGE = ["_source_file", "_source_row", "_parse_error"]
+REJECTED = "_rejected"  # marks rows already sent to rejects (see _set_aside)
 REJECTS = table("silver/rejects")
 
 # ISO 8601 forms a delivered timestamp may take: with an offset (Z, ±HH:MM, ±HHMM), or
@@ -95,29 +96,38 @@ def split_malformed(df: pl.DataFrame, rejects: Rejects, *, target: str, source: 
 
 
 def _mask(df: pl.DataFrame, bad: pl.Expr | pl.Series) -> pl.Series:
+    """Rows to reject now: ``bad`` (null counts as bad) among the rows not yet rejected."""
     mask = bad if isinstance(bad, pl.Series) else df.select(bad.alias("_bad")).to_series()
-    return mask.fill_null(True)
+    mask = mask.fill_null(True)
+    return mask & ~df.get_column(REJECTED) if REJECTED in df.columns else mask
+
+
+def _set_aside(df: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
+    """Mark rows as rejected instead of filtering them out: a large frame is not copied at
+    every check; ``resolve_duplicates`` leaves the marked rows out, once."""
+    flag = df.get_column(REJECTED) | mask if REJECTED in df.columns else mask
+    return df.with_columns(flag.alias(REJECTED))
 
 
 def reject_rows(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *,
                 target: str, source: str, reason: str, delivered: list[str],
                 column: str | None = None, detail: str | pl.Expr | None = None,
                 key: pl.Expr | None = None) -> pl.DataFrame:
-    """Reject the rows where ``bad`` is true (or null); return the others. No copy of the
-    frame when nothing is rejected (most calls, large drops)."""
+    """Reject the rows where ``bad`` is true (or null); later checks skip them. The frame is
+    not copied (see ``_set_aside``)."""
     mask = _mask(df, bad)
     if not mask.any():
         return df
     rejects.add(df.filter(mask), target=target, source=source, reason=reason,
                 delivered=delivered, column=column, detail=detail, key=key)
-    return df.filter(~mask)
+    return _set_aside(df, mask)
 
 
 def reject_where(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *,
                  target: str, source: str, reason: str, delivered: list[str], column: str,
                  detail: str | pl.Expr) -> pl.DataFrame:
     """Reject the rows where ``bad`` is true, naming the column and quoting its value (as
-    Python's repr, computed once per distinct rejected value); return the others."""
+    Python's repr, computed once per distinct rejected value); later checks skip them."""
     mask = _mask(df, bad)
     if not mask.any():
         return df
@@ -129,7 +139,7 @@ def reject_where(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *
     why = (pl.lit(detail) if isinstance(detail, str) else detail) + pl.lit(": ") + quoted
     rejects.add(rows, target=target, source=source, reason=reason, delivered=delivered,
                 column=column, detail=why)
-    return df.filter(~mask)
+    return _set_aside(df, mask)
 
 
 def on_distinct(values: pd.Series, fn) -> pd.Series:
@@ -286,15 +296,25 @@ def resolve_duplicates(df: pl.DataFrame, key: list[str], delivered: list[str],
     the row delivered last). Nothing is dropped: losers come back for ``silver/rejects``.
     ``key`` must follow from the delivered columns (it does for every adapter), so only rows
     whose key repeats are compared column by column: on a clean drop that is none of them.
+    Rows already rejected (marked by ``reject_where``) are left out here, in one filter.
     """
-    n = df.select(pl.len().over(key).alias("_n")).to_series()
-    if df.is_empty() or n.max() == 1:  # no key repeats: nothing to compare
-        empty = df.head(0)
-        return Dedup(kept=df.with_columns(_versions=pl.lit(1, pl.Int64)), exact=empty,
-                     conflicting=empty)
+    alive = ~df.get_column(REJECTED) if REJECTED in df.columns else None
+    if alive is not None:
+        df = df.drop(REJECTED)
+    if alive is not None and alive.all():
+        alive = None
+    if alive is None:
+        n = df.select(pl.len().over(key)).to_series()
+    else:  # rows of the key not yet rejected
+        n = df.with_columns(_alive=alive).select(pl.col("_alive").sum().over(key)).to_series()
+    repeats = n > 1 if alive is None else (n > 1) & alive
+    if df.is_empty() or not repeats.any():  # no key repeats: nothing to compare
+        kept = df if alive is None else df.filter(alive)
+        return Dedup(kept=kept.with_columns(_versions=pl.lit(1, pl.Int64)), exact=df.head(0),
+                     conflicting=df.head(0))
     # Only the rows whose key repeats, and only the columns the decision needs.
-    multi = (df.lazy().with_columns(_pos=pl.int_range(pl.len(), dtype=pl.Int64), _n=n)
-             .filter(pl.col("_n") > 1)
+    multi = (df.lazy().with_columns(_pos=pl.int_range(pl.len(), dtype=pl.Int64), _rep=repeats)
+             .filter("_rep")
              .select("_pos", *dict.fromkeys([*key, *order_by]),
                      _first=pl.struct(delivered).is_first_distinct())
              .collect())
@@ -308,7 +328,8 @@ def resolve_duplicates(df: pl.DataFrame, key: list[str], delivered: list[str],
     losers[winners["_pos"].to_numpy()] = False
     versions = np.ones(df.height, dtype=np.int64)
     versions[winners["_pos"].to_numpy()] = winners["_versions"].to_numpy()
-    kept = df.with_columns(_versions=pl.Series(versions)).filter(pl.Series(~(exact | losers)))
+    keep = ~(exact | losers) if alive is None else ~(exact | losers) & alive.to_numpy()
+    kept = df.with_columns(_versions=pl.Series(versions)).filter(pl.Series(keep))
     return Dedup(kept=kept, exact=df.filter(pl.Series(exact)),
                  conflicting=df.filter(pl.Series(losers)))
 

@@ -167,12 +167,15 @@ def intervals(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str,
     rejects.add(dd.exact, reason="DUP_EXACT", key=key, **kw)
     rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key,
                 detail="same meter and hour, other values (delivered last kept)", **kw)
-    master = mt.select(_meter="meter_id", _sp="service_point_id",
-                       _net=pl.col("meter_type").fill_null("").str.contains(
-                           NET_METERING, literal=True))
-    kept = dd.kept.with_columns(namespaced(utility, "meter_number").alias("_meter")).join(
-        master, on="_meter", how="left", maintain_order="left")
-    net = pl.col("_net").fill_null(False)
+    ids = mt.get_column("meter_id")
+    is_net = mt.get_column("meter_type").fill_null("").str.contains(NET_METERING, literal=True)
+    kept = dd.kept.with_columns(namespaced(utility, "meter_number").alias("_meter"))
+    kept = kept.with_columns(  # the master's values looked up by meter (no join, no copy)
+        _sp=pl.col("_meter").replace_strict(ids, mt.get_column("service_point_id"),
+                                            default=None, return_dtype=pl.String),
+        _net=pl.col("_meter").replace_strict(ids, is_net, default=False,
+                                             return_dtype=pl.Boolean))
+    net = pl.col("_net")
     status = code_tables.load_pl("iesco_status")
     quality = pl.col("status").str.strip_chars().replace_strict(
         status["code"], status["common_code"], default=None, return_dtype=pl.String

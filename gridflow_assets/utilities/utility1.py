@@ -122,10 +122,12 @@ def meters(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
 
 def _channel_parts(df: pl.DataFrame) -> pl.DataFrame:
     """Quantity, flow and minutes of each channel name, parsed once per distinct name."""
-    parts = df.select(pl.col("channel").unique()).with_columns(
-        pl.col("channel").str.extract_groups(CHANNEL_RE).alias("_parts")).unnest("_parts")
-    parts = parts.rename({"quantity": "_quantity", "flow": "_flow", "minutes": "_minutes"})
-    return df.join(parts, on="channel", how="left", nulls_equal=True, maintain_order="left")
+    channels = df.get_column("channel").unique()
+    parts = channels.str.extract_groups(CHANNEL_RE).struct.unnest()
+    return df.with_columns(
+        pl.col("channel").replace_strict(channels, parts[name], default=None,
+                                         return_dtype=pl.String).alias(f"_{name}")
+        for name in ("quantity", "flow", "minutes"))
 
 
 def intervals(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str,
