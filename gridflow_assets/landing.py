@@ -271,7 +271,11 @@ def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
             raise DropError(drop.name, f"invalid UTF-8 bytes at byte {offset} of the line",
                             file=spec.filename, column=column, row=row) from exc
         raise DropError(drop.name, f"cannot parse CSV: {exc}", file=spec.filename) from exc
-    good = pl.concat(chunks, rechunk=False) if chunks else _empty_bronze(spec.columns)
+    # One contiguous chunk per column: later column-wise steps then never realign chunks
+    # (which copies the whole frame); the Arrow blocks are freed here.
+    good = pl.concat(chunks, rechunk=True) if chunks else _empty_bronze(spec.columns)
+    del chunks
+    pa.default_memory_pool().release_unused()
     good = good.select(list(spec.columns))
     n_good = good.height
     if not bad:

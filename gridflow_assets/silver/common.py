@@ -281,7 +281,9 @@ def matches(c: str, pattern: str) -> pl.Expr:
 
 @dataclass
 class Dedup:
-    kept: pl.DataFrame  # with ``_versions``: distinct versions of its key (1 = no conflict)
+    # Lazy, with ``_versions`` (distinct versions of its key, 1 = no conflict): the kept rows
+    # are gathered once, and only the columns the silver table uses (``silver_frame``).
+    kept: pl.LazyFrame
     exact: pl.DataFrame
     conflicting: pl.DataFrame
 
@@ -309,7 +311,7 @@ def resolve_duplicates(df: pl.DataFrame, key: list[str], delivered: list[str],
         n = df.with_columns(_alive=alive).select(pl.col("_alive").sum().over(key)).to_series()
     repeats = n > 1 if alive is None else (n > 1) & alive
     if df.is_empty() or not repeats.any():  # no key repeats: nothing to compare
-        kept = df if alive is None else df.filter(alive)
+        kept = df.lazy() if alive is None else _only(df, alive)
         return Dedup(kept=kept.with_columns(_versions=pl.lit(1, pl.Int64)), exact=df.head(0),
                      conflicting=df.head(0))
     # Only the rows whose key repeats, and only the columns the decision needs.
@@ -329,9 +331,13 @@ def resolve_duplicates(df: pl.DataFrame, key: list[str], delivered: list[str],
     versions = np.ones(df.height, dtype=np.int64)
     versions[winners["_pos"].to_numpy()] = winners["_versions"].to_numpy()
     keep = ~(exact | losers) if alive is None else ~(exact | losers) & alive.to_numpy()
-    kept = df.with_columns(_versions=pl.Series(versions)).filter(pl.Series(keep))
+    kept = _only(df.with_columns(_versions=pl.Series(versions)), pl.Series(keep))
     return Dedup(kept=kept, exact=df.filter(pl.Series(exact)),
                  conflicting=df.filter(pl.Series(losers)))
+
+
+def _only(df: pl.DataFrame, mask: pl.Series) -> pl.LazyFrame:
+    return df.lazy().with_columns(_keep=mask).filter("_keep").drop("_keep")
 
 
 def add_rule(rule_ids: pl.Expr, mask: pl.Expr, rule: str) -> pl.Expr:
@@ -345,7 +351,7 @@ def add_rule(rule_ids: pl.Expr, mask: pl.Expr, rule: str) -> pl.Expr:
 _SET_BY_VEE = {"is_estimated": pl.lit(False), "estimation_method": pl.lit(None, pl.String)}
 
 
-def silver_frame(kept: pl.DataFrame, name: str, utility: str,
+def silver_frame(kept: pl.LazyFrame | pl.DataFrame, name: str, utility: str,
                  columns: dict[str, pl.Expr]) -> pl.DataFrame:
     """The rows of silver/``name``: ``columns`` given, lineage from bronze, every other
     registry column null, each typed as the registry says."""
@@ -355,8 +361,8 @@ def silver_frame(kept: pl.DataFrame, name: str, utility: str,
     unknown = set(given) - set(spec.column_names)
     if unknown:
         raise ValueError(f"silver/{name} has no columns {sorted(unknown)}")
-    out = kept.select([given.get(c.name, _SET_BY_VEE.get(c.name, pl.lit(None))).alias(c.name)
-                       for c in spec.columns])
+    out = kept.lazy().select([given.get(c.name, _SET_BY_VEE.get(c.name, pl.lit(None))).alias(c.name)
+                       for c in spec.columns]).collect()
     return conform_pl(out, spec)
 
 

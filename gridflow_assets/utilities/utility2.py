@@ -200,9 +200,9 @@ def intervals(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str,
     rule_ids = add_rule(rule_ids, measurement.is_null(), "CHANNEL_UNKNOWN")
     kept = dd.kept.with_columns(meter.alias("_meter"))
     resolved = resolve_service_points(
-        kept.select(meter_id="_meter", start_utc="_start"), mt)
-    kept = kept.join(resolved, left_on=["_meter", "_start"], right_on=["meter_id", "start_utc"],
-                     how="left", maintain_order="left")
+        kept.select(meter_id="_meter", start_utc="_start").collect(), mt)
+    kept = kept.join(resolved.lazy(), left_on=["_meter", "_start"],
+                     right_on=["meter_id", "start_utc"], how="left", maintain_order="left")
     # never null: DUR0 is always set
     rule_ids = rule_ids + pl.lit(";") + pl.col("service_point_rule")
     sp_id = pl.col("service_point_id")
