@@ -2,13 +2,11 @@
 
 Pure functions over Polars frames and expressions. Each returns what it kept and what it set
 aside, so the caller can route every landed row either into silver or into
-``silver/rejects``. Parsers return expressions (value, and whether it failed) so an adapter
-adds the parsed column and rejects the failures in one pass each, with no per-row Python.
+``silver/rejects``; no per-row Python. The parsers live in ``silver.parsing``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,20 +16,11 @@ import polars as pl
 from gridflow_assets.codes import CATEGORY
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl, polars_schema
+from gridflow_assets.silver.parsing import Parsed, col
 
 LINEAGE = ["_source_file", "_source_row", "_parse_error"]
 REJECTED = "_rejected"  # marks rows already sent to rejects (see _set_aside)
 REJECTS = table("silver/rejects")
-
-# ISO 8601 forms a delivered timestamp may take: with an offset (Z, ±HH:MM, ±HHMM), or
-# without one (then read as UTC); 'T' or a space between date and time; any fraction.
-_ISO_OFFSET = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z")
-_ISO_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M%.f")
-
-
-def col(c: str | pl.Expr) -> pl.Expr:
-    return pl.col(c) if isinstance(c, str) else c
-
 
 def namespaced(utility: str, ids: str | pl.Expr) -> pl.Expr:
     """'<UTILITY>:<id>' so identifiers never collide across utilities; null and empty stay
@@ -158,113 +147,6 @@ def on_distinct(values: pd.Series, fn) -> pd.Series:
     return mapped
 
 
-def on_distinct_pl(values: str | pl.Expr, fn: Callable[[pl.Series], pl.Series],
-                   dtype: pl.DataType) -> pl.Expr:
-    """``fn`` evaluated on the distinct values only, mapped back to every row.
-
-    Drops repeat the same timestamps and ids across millions of rows; parsing each distinct
-    text once (several formats tried in turn) is cheaper than parsing every row.
-    """
-    def apply(s: pl.Series) -> pl.Series:
-        if s.is_empty():
-            return pl.Series(s.name, [], dtype=dtype)
-        distinct = s.unique()
-        if 2 * len(distinct) > len(s):  # mostly distinct: mapping back would cost more
-            return fn(s)
-        return s.replace_strict(distinct, fn(distinct), return_dtype=dtype)
-
-    return col(values).map_batches(apply, return_dtype=dtype, is_elementwise=True)
-
-
-def blank(c: str | pl.Expr) -> pl.Expr:
-    """Whether each value is null or only whitespace."""
-    return col(c).str.strip_chars().fill_null("") == ""
-
-
-def _first_that_parses(s: pl.Series, parsers: list[Callable[[pl.Series], pl.Series]]
-                       ) -> pl.Series:
-    """Each text parsed by the first parser that takes it; a later parser only sees the
-    texts the earlier ones left (a drop mostly uses one form, so usually one pass)."""
-    text = s.str.strip_chars()
-    out = parsers[0](text)
-    for parse in parsers[1:]:
-        todo = out.is_null() & text.is_not_null()
-        if not todo.any():
-            break
-        out = out.scatter(todo.arg_true(), parse(text.filter(todo)))
-    return out
-
-
-def _datetime(fmt: str, tz: str | None = None) -> Callable[[pl.Series], pl.Series]:
-    def parse(text: pl.Series) -> pl.Series:
-        out = text.str.to_datetime(fmt, strict=False, time_unit="us",
-                                   time_zone=tz if "z" in fmt else None)
-        return out.dt.replace_time_zone(tz) if tz and "z" not in fmt else out
-    return parse
-
-
-def _day(tz: str | None = None) -> Callable[[pl.Series], pl.Series]:
-    def parse(text: pl.Series) -> pl.Series:
-        out = text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
-        return out.dt.replace_time_zone(tz) if tz else out
-    return parse
-
-
-_UTC_PARSERS = [*(_datetime(f, "UTC") for f in _ISO_OFFSET + _ISO_NAIVE), _day("UTC")]
-_LOCAL_PARSERS = [*(_datetime(f) for f in _ISO_NAIVE), _day()]
-
-
-def _parse_iso_utc(s: pl.Series) -> pl.Series:
-    return _first_that_parses(s, _UTC_PARSERS)
-
-
-def _parse_iso_local(s: pl.Series) -> pl.Series:
-    return _first_that_parses(s, _LOCAL_PARSERS)
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """A parsed column (``value``) and how to tell a failure from the parsed value (so the
-    text is parsed once: the failure test reads the column the value was stored in)."""
-
-    value: pl.Expr
-    failed: Callable[[pl.Expr], pl.Expr]
-
-    def then(self, fn: Callable[[pl.Expr], pl.Expr]) -> Parsed:
-        """The value transformed (null stays null, so failures are unchanged)."""
-        return Parsed(fn(self.value), self.failed)
-
-
-def _failed_unless_blank(c: str, required: bool, bad: Callable[[pl.Expr], pl.Expr]
-                         ) -> Callable[[pl.Expr], pl.Expr]:
-    return bad if required else (lambda v: bad(v) & ~blank(c))
-
-
-def parse_utc(c: str, *, required: bool = True) -> Parsed:
-    """ISO-8601 text (any offset or Z; none means UTC) → UTC instants. An empty value is a
-    failure only when ``required``."""
-    return Parsed(on_distinct_pl(c, _parse_iso_utc, pl.Datetime("us", "UTC")),
-                  _failed_unless_blank(c, required, lambda v: v.is_null()))
-
-
-def parse_iso_date(c: str, *, required: bool = False) -> Parsed:
-    """ISO-8601 date or local date-time text → calendar date."""
-    return Parsed(on_distinct_pl(c, _parse_iso_local, pl.Datetime("us")).dt.date(),
-                  _failed_unless_blank(c, required, lambda v: v.is_null()))
-
-
-def parse_float(c: str, *, required: bool = True) -> Parsed:
-    """Text → float64; NaN is a failure, and empty text only when ``required``."""
-    return Parsed(pl.col(c).str.strip_chars().cast(pl.Float64, strict=False),
-                  _failed_unless_blank(c, required, lambda v: v.is_null() | v.is_nan()))
-
-
-def parse_date(c: str, fmt: str) -> Parsed:
-    """Text in ``fmt`` → naive date-time (parsed once per distinct text)."""
-    return Parsed(pl.col(c).str.to_datetime(fmt, strict=False, time_unit="us", cache=True),
-                  lambda v: v.is_null())
-
-
 def parse_or_reject(df: pl.DataFrame, parsed: Parsed, rejects: Rejects, *, out: str,
                     column: str, reason: str, detail: str, target: str, source: str,
                     delivered: list[str]) -> pl.DataFrame:
@@ -272,11 +154,6 @@ def parse_or_reject(df: pl.DataFrame, parsed: Parsed, rejects: Rejects, *, out: 
     df = df.with_columns(parsed.value.alias(out))
     return reject_where(df, parsed.failed(pl.col(out)), rejects, target=target, source=source,
                         reason=reason, delivered=delivered, column=column, detail=detail)
-
-
-def matches(c: str, pattern: str) -> pl.Expr:
-    """Whether each value matches ``pattern`` (null never does)."""
-    return pl.col(c).str.contains(pattern).fill_null(False)
 
 
 @dataclass

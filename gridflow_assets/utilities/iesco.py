@@ -16,21 +16,23 @@ from gridflow_assets.landing import SourceFile
 from gridflow_assets.silver.common import (
     Rejects,
     add_rule,
-    blank,
     key_text,
-    matches,
     namespaced,
     no_rules,
-    on_distinct_pl,
-    parse_date,
-    parse_float,
-    parse_iso_date,
     parse_or_reject,
     reject_where,
     resolve_duplicates,
     silver_frame,
     split_malformed,
     text_or_null,
+)
+from gridflow_assets.silver.parsing import (
+    blank,
+    matches,
+    on_distinct_pl,
+    parse_date,
+    parse_float,
+    parse_iso_date,
 )
 from gridflow_assets.utilities import code_tables
 from gridflow_assets.utilities.base import SilverInput, SilverOutput, Utility

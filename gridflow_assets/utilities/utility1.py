@@ -9,18 +9,20 @@ from gridflow_assets.silver.common import (
     Rejects,
     add_rule,
     key_text,
-    matches,
     namespaced,
     no_rules,
-    parse_date,
-    parse_float,
     parse_or_reject,
-    parse_utc,
     reject_where,
     resolve_duplicates,
     silver_frame,
     split_malformed,
     text_or_null,
+)
+from gridflow_assets.silver.parsing import (
+    matches,
+    parse_date,
+    parse_float,
+    parse_utc,
 )
 from gridflow_assets.utilities.base import SilverInput, SilverOutput, Utility
 
