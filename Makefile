@@ -10,7 +10,7 @@ export GRIDFLOW_REPORTS ?= $(CURDIR)/data/reports
 DAGSTER_HOST ?= 127.0.0.1
 DAGSTER_PORT ?= 3000
 
-.PHONY: demo test dev install clean bench dictionary audit
+.PHONY: demo test test-fast lint dev install instance clean bench dictionary audit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
+# The embedded Dagster instance (pooled SQLite storage) that the CLI, `make dev`, sensors
+# and backfills share; a dagster.yaml of your own in DAGSTER_HOME is kept.
+instance: $(STAMP)
+	$(BIN)/python -c 'import sys; from gridflow_assets.instance import ensure_instance_yaml as e; e(sys.argv[1])' "$(DAGSTER_HOME)"
+
+demo: instance
 	$(BIN)/gridflow generate --utility UTILITY1 --start 2025-02 --end 2025-03
 	$(BIN)/gridflow generate --utility UTILITY2 --start 2025-02 --end 2025-03
 	$(BIN)/gridflow generate --utility IESCO --start 2025-06 --end 2025-07 --meters 100
@@ -31,8 +35,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-dev: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
+dev: instance
 	$(BIN)/dagster dev -h $(DAGSTER_HOST) -p $(DAGSTER_PORT) -w workspace.yaml
 
 audit: $(STAMP)

@@ -108,9 +108,11 @@ def run_workload(name: str, workdir: Path, workers: int = 1) -> dict:
 
     import dagster as dg
 
+    from gridflow_assets.assets.layer import OWN_SECONDS
+    from gridflow_assets.instance import ensure_instance_yaml
+
     os.environ["DAGSTER_HOME"] = str(workdir / "dagster_home")
-    (workdir / "dagster_home").mkdir(exist_ok=True)
-    (workdir / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    ensure_instance_yaml(workdir / "dagster_home")  # the instance `gridflow run` uses
     instance = dg.DagsterInstance.get()
     started = time.perf_counter()
     outcome = run_drops(instance, str(landing), str(warehouse), out=lambda _msg: None,
@@ -127,13 +129,16 @@ def run_workload(name: str, workdir: Path, workers: int = 1) -> dict:
                 stages[key] = stages.get(key, 0.0) + step.end_time - step.start_time
                 peaks[key] = max(peaks.get(key, 0.0),
                                  sampler.peak(step.start_time, step.end_time))
+    runs = [{"events": len(instance.get_records_for_run(p.run_id, limit=100_000).records),
+             "seconds": p.seconds, "own_s": OWN_SECONDS.get(p.run_id)}
+            for p in outcome.partitions]
     store = Warehouse(warehouse)
     readings = sum(store.row_count("bronze/readings", u, m)
                    for u, m in store.partitions("bronze/readings"))
     return {"workload": name, "partitions": len(outcome.partitions), "readings": readings,
             "generate_s": generate_s, "pipeline_s": pipeline_s, "stages": stages,
             "peaks": peaks, "peak_rss_mib": peak_rss_mib(), "workers": workers,
-            "per_partition_s": [p.seconds for p in outcome.partitions]}
+            "per_partition_s": [p.seconds for p in outcome.partitions], "runs": runs}
 
 
 def report(r: dict) -> str:
@@ -161,6 +166,17 @@ def report(r: dict) -> str:
     if len(per) > 1:
         lines.append(f"seconds per partition run: first {per[0]:.1f}, median "
                      f"{sorted(per)[len(per) // 2]:.1f}, last {per[-1]:.1f}")
+    events = sorted(run["events"] for run in r["runs"])
+    lines.append(f"Dagster events per partition run: max {events[-1]}, median "
+                 f"{events[len(events) // 2]}")
+    own = [run for run in r["runs"] if run["own_s"] is not None]
+    if own:  # measured in this process (one worker): run time outside gridflow's own code
+        dagster = sorted(run["seconds"] - run["own_s"] for run in own)
+        lines.append(f"Dagster time per partition run (outside gridflow code): max "
+                     f"{dagster[-1]:.2f} s, median {dagster[len(dagster) // 2]:.2f} s")
+        compute = sum(run["own_s"] for run in own)
+        lines.append(f"gridflow compute: {compute:.2f} s = {compute / n * 1e6:.2f} µs per "
+                     "reading")
     lines.append(f"peak memory (RSS): {r['peak_rss_mib']:,.0f} MiB"
                  + (" (this process; workers not included)" if r["workers"] > 1 else ""))
     return "\n".join(lines)

@@ -47,8 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--utility", type=_utility, default=None)
     r.add_argument("--month", type=_month, default=None)
     r.add_argument("--verbose", action="store_true", help="show Dagster's own log")
-    r.add_argument("--workers", type=_workers, default=1,
-                   help="worker processes running partitions side by side (default 1)")
+    r.add_argument("--workers", type=_workers, default=os.cpu_count() or 1,
+                   help="worker processes running partitions side by side (default: the "
+                        "machine's cores, capped by the number of partitions)")
 
     d = sub.add_parser("dq", help="print the DQ snapshot")
     d.add_argument("--warehouse", default=None)
@@ -94,11 +95,10 @@ def cmd_generate(args) -> int:
 def _instance():
     import dagster as dg
 
+    from gridflow_assets.instance import ensure_instance_yaml
+
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    ensure_instance_yaml(home)
     return dg.DagsterInstance.get()
 
 

@@ -38,12 +38,19 @@ class Warehouse:
             return base / PART_FILE
         return base / f"utility={utility}" / f"month={month}" / PART_FILE
 
-    def write(self, key: str, df: pd.DataFrame | pl.DataFrame | pa.Table, utility: str | None = None,
-              month: str | None = None, spec: Table | None = None) -> Path:
+    def write(self, key: str, df: pd.DataFrame | pl.DataFrame | pa.Table,
+              utility: str | None = None, month: str | None = None,
+              spec: Table | None = None) -> Path:
         """Write one partition atomically; returns its path."""
-        spec = spec or table(key)
-        arrow = to_arrow(df, spec)
-        return self.write_arrow(arrow, self.partition_path(key, utility, month))
+        return self.write_table(key, df, utility, month, spec)[0]
+
+    def write_table(self, key: str, df: pd.DataFrame | pl.DataFrame | pa.Table,
+                    utility: str | None = None, month: str | None = None,
+                    spec: Table | None = None) -> tuple[Path, pa.Table]:
+        """Write one partition atomically; returns its path and the Arrow table stored (what
+        a reader gets back, for checks that run on it without reading the file again)."""
+        arrow = to_arrow(df, spec or table(key))
+        return self.write_arrow(arrow, self.partition_path(key, utility, month)), arrow
 
     @staticmethod
     def write_arrow(arrow: pa.Table, path: Path) -> Path:

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from gridflow_assets.dq import assess, svg
-from gridflow_assets.dq.history import parse_markdown_table
+from gridflow_assets.dq.history import sample_keys
 from gridflow_assets.dq.html import render_html
 from gridflow_assets.dq.profile import coverage, nominal_interval, value_stats
 from gridflow_assets.dq.snapshot import render, text_table
@@ -30,11 +30,11 @@ def _readings(day: str, n: int, interval_s: int = 900, channel: str = "KWH 15",
         "local_date": pd.Timestamp(day), "source_row": pd.array(range(1, n + 1), "Int64")})
 
 
-def test_markdown_sample_parsed_back_into_rows():
-    md = "| service_point_id | rows |\n|---|---|\n| U:SP-1 | 3 |\n| a | b | c |"
-    assert parse_markdown_table(md) == [{"service_point_id": "U:SP-1", "rows": "3"},
-                                        {"row": "| a | b | c |"}]
-    assert parse_markdown_table("_none_") == [] and parse_markdown_table(None) == []
+def test_sample_rows_stored_as_data_read_back_as_text_cells():
+    rows = [{"service_point_id": "U:SP-1", "rows": 3}, {"service_point_id": "a|b", "rows": None}]
+    assert sample_keys(rows) == [{"service_point_id": "U:SP-1", "rows": "3"},
+                                 {"service_point_id": "a|b", "rows": "None"}]
+    assert sample_keys([]) == [] and sample_keys(None) == []
 
 
 def test_coverage_counts_a_spring_forward_day_as_23_hours():

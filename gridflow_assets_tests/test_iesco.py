@@ -1,19 +1,23 @@
 """IESCO: silver typing, reconciliation checks on tampered bills, aggregates, star schema."""
 
+from datetime import UTC, date, datetime
+
 import pandas as pd
 import polars as pl
 import pytest
 
-from gridflow_assets.assets.gold_billing import bill_collection
 from gridflow_assets.checks import reconcile
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
 from gridflow_assets.domain import tariff
+from gridflow_assets.frames import as_polars_typed
 from gridflow_assets.generate.iesco import generate_iesco
+from gridflow_assets.gold.aggregates import bill_collection
 from gridflow_assets.landing import find_drop, read_source
 from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry.derive import from_arrow
 from gridflow_assets.utilities import SilverInput, get_utility
 from gridflow_assets.warehouse import Warehouse
+from gridflow_assets_tests.polars_frames import frame
 
 MONTH = "2025-06"
 
@@ -32,6 +36,18 @@ def silver(tmp_path_factory):
     return bronze, tables, out.rejects.to_pandas()
 
 
+@pytest.fixture(scope="module")
+def silver_pl(silver):
+    """The silver tables as the Polars frames gold and the reconcile rules work on."""
+    _, tables, _ = silver
+    return {name: as_polars_typed(df, f"silver/{name}") for name, df in tables.items()}
+
+
+def _add_to_row(df: pl.DataFrame, row: int, column: str, delta: float) -> pl.DataFrame:
+    at = pl.int_range(pl.len()) == row
+    return df.with_columns(pl.when(at).then(pl.col(column) + delta).otherwise(pl.col(column)))
+
+
 def test_silver_accounts_for_every_row_and_types_hours(silver):
     bronze, tables, rejects = silver
     assert rejects.empty  # clean drop
@@ -45,8 +61,8 @@ def test_silver_accounts_for_every_row_and_types_hours(silver):
     assert first.local_date == pd.Timestamp("2025-06-01")
 
 
-def test_clean_bills_and_payments_reconcile(silver):
-    _, t, _ = silver
+def test_clean_bills_and_payments_reconcile(silver_pl):
+    t = silver_pl
     assert reconcile.bill_arithmetic(t["bills"], t["service_points"]).passed
     assert reconcile.billed_units(t["bills"], t["intervals"]).passed
     assert reconcile.payments_vs_bills(t["payments"], t["bills"]).passed
@@ -57,36 +73,35 @@ def test_clean_bills_and_payments_reconcile(silver):
     ("gst", 5.0, {"total", "gst"}),
     ("variable_charges", 50.0, {"total", "gst", "electricity_duty", "energy_vs_tariff"}),
 ])
-def test_tampered_bill_is_caught(silver, column, delta, expected):
-    _, t, _ = silver
-    bills = t["bills"].copy()
-    bills.loc[bills.index[0], column] += delta
+def test_tampered_bill_is_caught(silver_pl, column, delta, expected):
+    t = silver_pl
+    bills = _add_to_row(t["bills"], 0, column, delta)
     res = reconcile.bill_arithmetic(bills, t["service_points"])
     assert not res.passed and res.failed_count == 1
     assert {k for k, v in res.details.items() if v} == expected
-    assert res.sample.bill_id.iloc[0] == bills.bill_id.iloc[0]
+    assert res.sample.bill_id.iloc[0] == bills["bill_id"][0]
+    assert set(res.sample.failed.iloc[0].split(", ")) == expected
 
 
-def test_billed_units_against_readings(silver):
-    _, t, _ = silver
-    bills = t["bills"].copy()
-    bills.loc[bills.index[1], "units_consumed"] += 25
+def test_billed_units_against_readings(silver_pl):
+    t = silver_pl
+    bills = _add_to_row(t["bills"], 1, "units_consumed", 25)
     res = reconcile.billed_units(bills, t["intervals"])
     assert not res.passed and res.failed_count == 1
     assert res.details == {"no_readings": 0, "hourly_sum": 1, "register_difference": 1}
 
 
 def test_payment_rules_on_a_known_frame():
-    bills = pd.DataFrame({"bill_id": ["B1", "B2", "B3"], "total_amount": [1000.0] * 3,
-                          "due_date": pd.to_datetime(["2025-01-15"] * 3)})
+    bills = pl.DataFrame({"bill_id": ["B1", "B2", "B3"], "total_amount": [1000.0] * 3,
+                          "due_date": [date(2025, 1, 15)] * 3})
     # B1 paid late on 2025-01-17 (within 3 days: 5 %); B2 paid on time but "late" amount;
     # B3 overpaid in two instalments.
-    payments = pd.DataFrame({
+    payments = pl.DataFrame({
         "payment_id": ["P1", "P2", "P3", "P4"], "bill_id": ["B1", "B2", "B3", "B3"],
         "bill_amount": [1050.0, 1100.0, 1000.0, 1000.0],
         "amount_paid": [1050.0, 1100.0, 600.0, 500.0],
-        "payment_date": pd.to_datetime(["2025-01-17", "2025-01-10", "2025-01-05",
-                                        "2025-01-06"]),
+        "payment_date": [date(2025, 1, 17), date(2025, 1, 10), date(2025, 1, 5),
+                         date(2025, 1, 6)],
         "status": ["paid", "paid", "partial", "paid"], "source_row": [1, 2, 3, 4]})
     assert tariff.late_surcharge(1000.0, "2025-01-15", "2025-01-17") == 50.0
     res = reconcile.payments_vs_bills(payments, bills)
@@ -96,18 +111,20 @@ def test_payment_rules_on_a_known_frame():
 
 
 def test_collection_aggregates_on_a_known_frame():
-    bills = pd.DataFrame({"bill_id": ["B1", "B2", "B3"], "tariff_applied": ["A-1"] * 3,
+    bills = pl.DataFrame({"bill_id": ["B1", "B2", "B3"], "tariff_applied": ["A-1"] * 3,
                           "total_amount": [100.0, 200.0, 300.0]})
-    payments = pd.DataFrame({
+    payments = pl.DataFrame({
         "bill_id": ["B1", "B2", "B2"], "amount_paid": [110.0, 50.0, 20.0],
         "bill_amount": [110.0, 200.0, 200.0], "is_late": [True, False, False],
         "expected_surcharge": [10.0, 0.0, 0.0]})
     b = bill_collection(bills, payments)
-    assert b.paid.to_dict() == {"B1": 110.0, "B2": 70.0, "B3": 0.0}
-    assert b.arrears.to_dict() == {"B1": 0.0, "B2": 130.0, "B3": 300.0}
-    assert list(b.is_unpaid) == [False, False, True]
-    assert list(b.is_partial) == [False, True, False]
-    assert b.surcharge.sum() == 10.0
+    assert dict(zip(b["bill_id"], b["paid"], strict=True)) == {"B1": 110.0, "B2": 70.0,
+                                                               "B3": 0.0}
+    assert dict(zip(b["bill_id"], b["arrears"], strict=True)) == {"B1": 0.0, "B2": 130.0,
+                                                                  "B3": 300.0}
+    assert b["is_unpaid"].to_list() == [False, False, True]
+    assert b["is_partial"].to_list() == [False, True, False]
+    assert b["surcharge"].sum() == 10.0
 
 
 def test_star_schema_end_to_end(defs, folders, instance):
@@ -137,3 +154,23 @@ def test_star_schema_end_to_end(defs, folders, instance):
     assert bills.is_arithmetic_ok.all()
     summary = store.read("gold/agg_payment_summary", "IESCO", MONTH)
     assert summary.bill_count.sum() == len(bills)
+
+
+def test_billed_units_on_a_known_frame():
+    hours = [datetime(2025, 6, 1, h, tzinfo=UTC) for h in range(3)]
+    # M1: 3 hours of 10 kWh, register 100 → 130; M2: readings add to 30 but the register
+    # moved 60; M3 (prosumer): net export, billed 0; M4: no readings at all.
+    iv = frame("silver/intervals", meter_id=["M1"] * 3 + ["M2"] * 3 + ["M3"] * 3,
+               start_utc=hours * 3, local_date=[date(2025, 6, 1)] * 9,
+               measurement=["kWh"] * 9, reading_kind=["interval"] * 9,
+               value=[10.0] * 6 + [-5.0] * 3,
+               register_kwh=[110.0, 120.0, 130.0, 110.0, None, 160.0, None, None, None])
+    bills = frame("silver/bills", bill_id=["B1", "B2", "B3", "B4"],
+                  meter_id=["M1", "M2", "M3", "M4"], billing_month=[date(2025, 6, 1)] * 4,
+                  units_consumed=[30.0, 30.0, 0.0, 10.0])
+    res = reconcile.billed_units(bills, iv)
+    assert res.details == {"no_readings": 1, "hourly_sum": 0, "register_difference": 1}
+    assert res.failed_count == 2 and res.total == 4
+    assert res.sample.bill_id.tolist() == ["B2", "B4"]
+    assert res.sample.register_kwh.iloc[0] == 60.0
+    assert res.sample.failed.tolist() == ["register_difference", "no_readings"]

@@ -5,6 +5,7 @@ import re
 import stat
 
 import pandas as pd
+import polars as pl
 import pytest
 
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
@@ -70,6 +71,14 @@ def test_pseudonyms_depend_on_the_secret_and_are_stable():
     assert list(pseudonymize(ids, b"one")) == list(a)
     assert pseudonymize(ids, b"two").iloc[0] != a.iloc[0]
     assert "10001001" not in a.iloc[0]
+
+
+def test_a_polars_series_gets_the_same_pseudonyms():
+    ids = ["UTILITY1:SP-10001001", "UTILITY1:SP-10001002", None, "UTILITY1:SP-10001001"]
+    polars = pseudonymize(pl.Series(ids), b"one")
+    assert isinstance(polars, pl.Series)
+    assert polars.to_list() == list(pseudonymize(pd.Series(ids), b"one"))
+    assert polars[0] == polars[3] != polars[1] and polars[2] is None
 
 
 def test_secret_comes_from_the_environment_or_a_private_file(tmp_path, monkeypatch):

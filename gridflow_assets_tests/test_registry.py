@@ -1,8 +1,10 @@
 """The schema registry generates everything else; a column is declared once."""
 
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pytest
+from pandera.errors import SchemaError
 
 from gridflow_assets.registry import TABLES, table
 from gridflow_assets.registry.derive import (
@@ -10,7 +12,9 @@ from gridflow_assets.registry.derive import (
     arrow_schema,
     column_schema,
     conform,
+    conform_pl,
     data_dictionary_markdown,
+    range_schema,
     structure_schema,
 )
 from gridflow_assets.utilities import all_utilities
@@ -38,6 +42,23 @@ def test_schemas_generated_for_every_table(key):
     for fk in spec.foreign_keys:
         assert set(fk.columns) <= set(spec.column_names)
         assert set(fk.ref_columns) <= set(table(fk.ref_table).column_names)
+
+
+@pytest.mark.parametrize("key", sorted(TABLES))
+def test_pandera_polars_schemas_follow_the_registry(key):
+    """A frame typed by ``conform_pl`` is what the structure schema asks for; the range
+    schema holds one check per declared bound or allowed-value list."""
+    spec = table(key)
+    typed = conform_pl(pl.DataFrame(schema=spec.column_names), spec)
+    assert structure_schema(spec).validate(typed).schema == typed.schema
+    declared = {c.name: (c.ge is not None) + (c.le is not None) + (c.isin is not None)
+                for c in spec.columns if c.has_range}
+    ranges = range_schema(spec)
+    assert ({n: len(c.checks) for n, c in ranges.columns.items()} if ranges else {}) == declared
+    flipped = typed.with_columns(pl.col(spec.columns[0].name).cast(
+        pl.Int8 if spec.columns[0].dtype != "int" else pl.String))
+    with pytest.raises(SchemaError, match="to have type"):
+        structure_schema(spec).validate(flipped)
 
 
 def test_pii_is_tagged_where_the_spec_says():

@@ -7,9 +7,11 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 
 from gridflow_assets.domain import tariff
+from gridflow_assets.domain.billing import expected_owed
 
 FY26 = date(2025, 8, 1)      # FY2025-26 tariff (effective 2025-07-01)
 OLD = date(2024, 3, 1)       # earlier, lower tariff (effective 2024-01-01)
@@ -158,3 +160,23 @@ def test_compute_bills_equals_compute_bill_row_by_row() -> None:
         assert got == tariff.compute_bill(
             row["units"], row["category"], row["billing_month"], row["protected"],
             row["lifeline"], row["tv_fee_applies"]), row
+
+
+def test_compute_bills_prices_a_polars_frame_as_a_pandas_one() -> None:
+    rows = {"units": [50.0, 150.0, 700.0, 1200.0], "category": ["A-1", "A-1", "A-2", "B-1"],
+            "billing_month": [date(2025, 6, 1), date(2025, 7, 1), date(2025, 7, 1),
+                              date(2024, 3, 1)],
+            "protected": [True, True, None, False], "lifeline": [True, False, False, None]}
+    as_polars = tariff.compute_bills(pl.DataFrame(rows))
+    as_pandas = tariff.compute_bills(pd.DataFrame(rows))
+    assert isinstance(as_polars, pl.DataFrame)
+    assert as_polars.columns == list(tariff.BILL_COLUMNS)
+    assert as_polars.to_dicts() == as_pandas.to_dict("records")
+
+
+def test_expected_owed_adds_the_surcharge_in_force_only_when_late() -> None:
+    owed = expected_owed(pl.Series([1000.0, 1000.0, 1000.0, None]),
+                         pl.Series([date(2025, 1, 15)] * 4),
+                         pl.Series([date(2025, 1, 17), date(2025, 1, 20), None,
+                                    date(2025, 1, 20)]))
+    assert owed.to_list() == [1050.0, 1100.0, 1000.0, 0.0]

@@ -1,22 +1,28 @@
 """VEE on small series with one defect each: the exact flags, estimates and audit trail.
 
-Every frame here is a silver/intervals partition as an adapter hands it over; the tests call
-``apply_vee`` (the step ``silver_tables`` runs after every adapter) and the ``vee__`` check
-rules directly, no Dagster run needed.
+Every frame here is a silver/intervals partition as an adapter hands it over (built with
+pandas for readability, handed over as Polars); the tests call ``apply_vee`` (the step
+``silver_tables`` runs after every adapter) and the ``vee__`` check rules directly, no Dagster
+run needed, and read the results through ``.to_pandas()``.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 
-from gridflow_assets.assets.experience import daily_summaries_frame
 from gridflow_assets.checks import vee as vee_checks
 from gridflow_assets.checks.factory import plans_for
 from gridflow_assets.codes import REASON_CODES, reason_code_table
+from gridflow_assets.domain.quality import ALL_CODES, ESTIMATES, Quality
+from gridflow_assets.experience.daily import daily_summaries
+from gridflow_assets.frames import as_polars_typed
 from gridflow_assets.registry import table
-from gridflow_assets.registry.derive import conform
+from gridflow_assets.registry.derive import conform, conform_pl
 from gridflow_assets.silver import vee_config
 from gridflow_assets.silver.vee import (
     ESTIMATION_RULES,
@@ -26,6 +32,12 @@ from gridflow_assets.silver.vee import (
     apply_vee,
     coverage,
     delivered_count,
+)
+from gridflow_assets.silver.vee.grid import (
+    local_day_seconds,
+    local_day_seconds_expr,
+    month_coverage,
+    month_days,
 )
 
 NY = "America/New_York"
@@ -71,12 +83,18 @@ def daily(first_day: str, values, *, channel: str, kind: str = "interval", meter
                         interval_s=((end - start).total_seconds()).astype(int))
 
 
+def vee(df: pd.DataFrame, utility: str = "UTILITY1", month: str = "2025-03", tz: str = NY,
+        service_points: pd.DataFrame | None = None) -> pl.DataFrame:
+    sp = None if service_points is None else pl.from_pandas(service_points)
+    out = apply_vee(pl.from_pandas(df), sp, VeeInput(utility, month, tz)).intervals
+    # What VEE writes is what silver/intervals declares, types included.
+    assert out.schema == conform_pl(out, table("silver/intervals")).schema
+    return out
+
+
 def run(df: pd.DataFrame, utility: str = "UTILITY1", month: str = "2025-03", tz: str = NY,
         service_points: pd.DataFrame | None = None) -> pd.DataFrame:
-    out = apply_vee(df, service_points, VeeInput(utility, month, tz)).intervals
-    # What VEE writes is what silver/intervals declares.
-    conform(out, table("silver/intervals"))
-    return out
+    return vee(df, utility, month, tz, service_points).to_pandas()
 
 
 def added(out: pd.DataFrame) -> pd.DataFrame:
@@ -177,36 +195,70 @@ def test_misaligned_and_out_of_month_readings_fail_and_their_slot_is_estimated()
 def test_spring_forward_day_has_92_quarter_hours_and_gaps_span_the_missing_hour():
     # 9 March 2025: 01:30 and 01:45 EST missing; 02:00-02:59 does not exist that day.
     df = series("2025-03-09 00:00", 92, 900, NY, ramp(92), drop=(6, 7))
-    out = run(df)
+    out_pl = vee(df)
+    out = out_pl.to_pandas()
     new = added(out)
     assert new.start_utc.tolist() == [pd.Timestamp("2025-03-09T06:30Z"),
                                       pd.Timestamp("2025-03-09T06:45Z")]
     np.testing.assert_allclose(new.value, ramp(92)[6:8])
-    cov = coverage(out, VeeInput("UTILITY1", "2025-03", NY))
+    cov = coverage(out_pl, VeeInput("UTILITY1", "2025-03", NY))
     assert cov["days_by_length"] == {"23 h": {"series_days": 1, "expected_intervals": 92,
                                               "present_intervals": 90}}
-    day = daily_summaries_frame(out, "UTILITY1", NY).iloc[0]
-    assert (day.expected_count, day.interval_count, day.estimated_count) == (92, 92, 2)
+    day = daily_summaries(as_polars_typed(out, "silver/intervals"), "UTILITY1", NY).row(
+        0, named=True)
+    assert (day["expected_count"], day["interval_count"], day["estimated_count"]) == (92, 92, 2)
 
 
 def test_fall_back_day_has_100_quarter_hours_and_the_repeated_hour_is_estimated():
     # 2 November 2025: 01:00-01:59 happens twice; the second one (EST) is missing.
     df = series("2025-11-02 00:00", 100, 900, NY, ramp(100), drop=range(8, 12))
-    out = run(df, month="2025-11")
-    new = added(out)
+    out_pl = vee(df, month="2025-11")
+    new = added(out_pl.to_pandas())
     assert new.start_utc.tolist() == list(pd.date_range("2025-11-02T06:00Z", periods=4,
                                                         freq="15min"))
     assert (new.local_date == pd.Timestamp("2025-11-02")).all()
     np.testing.assert_allclose(new.value, ramp(100)[8:12])
-    cov = coverage(out, VeeInput("UTILITY1", "2025-11", NY))
+    cov = coverage(out_pl, VeeInput("UTILITY1", "2025-11", NY))
     assert cov["days_by_length"]["25 h"]["expected_intervals"] == 100
     assert cov["missing_intervals"] == 4
+
+
+def test_local_days_last_23_24_or_25_hours_in_new_york_and_24_in_karachi():
+    days = pl.Series([date(2025, 3, 9), date(2025, 3, 10), date(2025, 11, 2), None])
+    assert local_day_seconds(days, NY).to_list() == [82_800, 86_400, 90_000, None]
+    assert local_day_seconds(days, PK).to_list() == [86_400] * 3 + [None]
+    frame = pl.DataFrame({"local_date": days}).with_columns(
+        day_s=local_day_seconds_expr(pl.col("local_date"), NY))
+    assert frame["day_s"].to_list() == [82_800, 86_400, 90_000, None]
+    march = month_days("2025-03", NY)
+    assert len(march) == 31 and march["day_s"].sum() == 31 * 86_400 - 3600
+
+
+def test_month_coverage_expects_every_day_of_the_month_vee_coverage_the_delivered_days():
+    # Delivered on two days of March only: 9 March (23 h, two quarter hours missing), 12 March.
+    df = pd.concat([series("2025-03-09 00:00", 92, 900, NY, ramp(92), drop=(6, 7)),
+                    series("2025-03-12 00:00", 96, 900, NY, ramp(96))], ignore_index=True)
+    iv = pl.from_pandas(df)
+    assert month_coverage(iv, "2025-03", NY) == {
+        "interval_coverage": 186 / 188, "day_coverage": 2 / 31, "series": 1,
+        "channels_with_gaps": 1, "days_in_month": 31}
+    vee_cov = coverage(iv, VeeInput("UTILITY1", "2025-03", NY))
+    assert (vee_cov["interval_coverage"], vee_cov["day_coverage"]) == (186 / 188, 1.0)
+
+
+def test_a_pandas_partition_gives_the_same_result_as_a_polars_one():
+    values = ramp(96)
+    values[50] = 30.0
+    df = series("2025-03-12 00:00", 96, 900, NY, values, drop=range(10, 14))
+    from_pandas = apply_vee(df, None, VeeInput("UTILITY1", "2025-03", NY)).intervals
+    assert isinstance(from_pandas, pl.DataFrame) and from_pandas.equals(vee(df))
+    assert from_pandas["is_estimated"].sum() == 5
 
 
 def test_karachi_has_no_dst_days():
     df = series("2025-03-01 00:00", 31 * 24, 3600, PK, 1.0, utility="IESCO",
                 channel="consumption_kwh")
-    cov = coverage(df, VeeInput("IESCO", "2025-03", PK))
+    cov = coverage(pl.from_pandas(df), VeeInput("IESCO", "2025-03", PK))
     assert set(cov["days_by_length"]) == {"24 h"} and cov["interval_coverage"] == 1.0
 
 
@@ -291,8 +343,7 @@ def test_utility2_missing_days_spread_the_register_difference():
 
 def test_utility2_dst_day_read_lasts_23_hours_and_is_expected():
     df = daily("2025-03-08", [10, 11, 12, 13], channel="1").drop(index=[1])
-    out = run(df, "UTILITY2")
-    cov = coverage(out, VeeInput("UTILITY2", "2025-03", NY))
+    cov = coverage(vee(df, "UTILITY2"), VeeInput("UTILITY2", "2025-03", NY))
     assert cov["days_by_length"]["23 h"] == {"series_days": 1, "expected_intervals": 1,
                                              "present_intervals": 0}
     assert cov["day_coverage"] == 0.75 and cov["expected_days"] == 4
@@ -307,9 +358,9 @@ def test_vee_checks_count_every_rule_and_grade_by_threshold():
     rejects = pd.DataFrame({"target_table": ["intervals"] * 3,
                             "category": ["duplicate_exact", "duplicate_conflicting",
                                          "rejected"]})
-    out = run(df)
+    out = vee(df)
     inp = VeeInput("UTILITY1", "2025-03", NY)
-    val = vee_checks.validation(out, rejects, inp)
+    val = vee_checks.validation(out, pl.from_pandas(rejects), inp)
     assert val.details["by_rule"] == {"V1": 4, "V2": 2, "V3": 0, "V4": 0, "V5": 1, "V6": 0,
                                       "V7": 0, "V8": 0, "V9": 0, "E1": 5, "E2": 0, "E3": 0,
                                       "E4": 5}
@@ -327,11 +378,11 @@ def test_vee_checks_count_every_rule_and_grade_by_threshold():
 
 
 def test_coverage_grades_warn_by_default_and_error_where_a_utility_sets_a_level():
-    ny = series("2025-03-12 00:00", 96, 900, NY, ramp(96), drop=range(0, 60))
-    res = vee_checks.coverage_check(run(ny), VeeInput("UTILITY1", "2025-03", NY))
+    ny = series("2025-03-12 00:00", 96, 900, NY, ramp(96), drop=range(60))
+    res = vee_checks.coverage_check(vee(ny), VeeInput("UTILITY1", "2025-03", NY))
     assert not res.passed and res.severity == "WARN"  # gaps are the utility's: WARN
     pk = _iesco(drop=range(24, 15 * 24 - 24))  # IESCO bills from the hours: < 50 % is ERROR
-    res = vee_checks.coverage_check(run(pk, "IESCO", "2025-06", PK),
+    res = vee_checks.coverage_check(vee(pk, "IESCO", "2025-06", PK),
                                     VeeInput("IESCO", "2025-06", PK))
     assert not res.passed and res.severity == "ERROR"
     assert res.details["thresholds"]["interval_coverage_min"] == {"warn": 0.98, "error": 0.5}
@@ -358,18 +409,24 @@ def test_parameters_resolve_most_specific_row():
                           "direction": ["delivered", "delivered", "net"],
                           "reading_kind": ["interval", "register", "interval"],
                           "interval": ["daily", "daily", "sub_daily"]})
-    u2 = vee_config.params_for("UTILITY2", types)
+    u2 = vee_config.params_for("UTILITY2", pl.from_pandas(types)).to_pandas()
     assert u2.frozen_run_min.tolist() == [0.0, 3.0, 0.0]
     assert u2.estimate.tolist() == [1.0, 0.0, 1.0]
     assert u2.spike_iqr_factor.tolist() == [8.0, 8.0, 8.0]
     assert np.isnan(u2.low_limit.iloc[2]) and u2.low_limit.iloc[0] == 0
     assert u2.expected_days.tolist() == ["series_span"] * 3
-    iesco = vee_config.params_for("IESCO", types)
+    iesco = vee_config.params_for("IESCO", pl.from_pandas(types)).to_pandas()
     assert iesco.register_column.tolist() == ["register_kwh", None, "register_kwh"]
-    newco = vee_config.params_for("NEWCO", types)  # no rows of its own: the defaults
+    newco = vee_config.params_for("NEWCO", pl.from_pandas(types)).to_pandas()  # the defaults
     assert newco.expected_days.tolist() == ["delivered_days"] * 3
     assert newco.spike_iqr_factor.tolist() == [3.0, 3.0, 8.0]
     assert vee_config.utility_param("IESCO", "outage_statuses") == "outage|load_shedding"
+
+
+def test_the_registry_allows_exactly_the_common_quality_codes():
+    allowed = table("silver/intervals").column("quality_code").isin
+    assert set(allowed) == set(ALL_CODES) and Quality.FAILED == 10
+    assert set(ESTIMATES) == {8, 9}
 
 
 def test_every_rule_id_is_a_published_reason_code():

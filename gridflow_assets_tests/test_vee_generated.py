@@ -21,6 +21,7 @@ from gridflow_assets.silver.vee import (
     apply_vee,
     delivered_count,
 )
+from gridflow_assets.silver.vee.apply import meter_chunks
 from gridflow_assets.utilities import SilverInput, get_utility
 
 MONTHS = {"UTILITY1": "2025-03", "UTILITY2": "2025-03", "IESCO": "2025-06"}
@@ -72,7 +73,7 @@ def test_clean_drops_pass_every_vee_check(partitions):
                    "register": vee_checks.register_consistency(iv, inp)}
         assert {k: r.passed for k, r in results.items()} == dict.fromkeys(results, True), \
             utility
-        assert not iv.is_estimated.any() and len(iv) == len(silver.tables["intervals"])
+        assert not iv["is_estimated"].any() and len(iv) == len(silver.tables["intervals"])
 
 
 def test_accounting_counts_only_delivered_rows(partitions):
@@ -83,4 +84,18 @@ def test_accounting_counts_only_delivered_rows(partitions):
         acc = rules.accounting(len(bronze["readings"]), delivered_count(vee.intervals),
                                silver.rejects, "intervals")
         assert rules.check_conservation(acc).passed, utility
+
+
+
+def test_meter_chunks_give_the_same_partition_as_one_pass(partitions):
+    for utility in GENERATORS:
+        _, silver, whole, inp = partitions[utility, "realistic"]
+        iv = silver.tables["intervals"]
+        chunks = meter_chunks(whole.intervals, 3)
+        assert len(chunks) > 1 and all(
+            whole.intervals[rows]["meter_id"].n_unique() <= 3 for rows in chunks), utility
+        chunked = apply_vee(iv, silver.tables["service_points"], inp, chunk_meters=3)
+        assert whole.intervals["is_estimated"].any(), utility  # the identity is not trivial
+        assert chunked.intervals.equals(whole.intervals), utility
+        assert chunked.counts == whole.counts, utility
 

@@ -1,60 +1,50 @@
 """Bronze: every landed row of a complete drop, as delivered (text) plus lineage."""
 
-
 import time
 
 import dagster as dg
 
+from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer
 from gridflow_assets.landing import find_drop, read_source, verify_manifest
-from gridflow_assets.partitions import month_utility_partitions, split_key
-from gridflow_assets.registry.tables import BRONZE, BRONZE_TABLES
-from gridflow_assets.resources import GridflowPaths, table_metadata
+from gridflow_assets.partitions import month_utility_partitions
+from gridflow_assets.registry.tables import BRONZE_TABLES
+from gridflow_assets.resources import GridflowPaths
 from gridflow_assets.utilities import get_utility
+
+KEYS = {f"bronze/{name}": name for name in BRONZE_TABLES}
 
 
 @dg.multi_asset(
-    name="bronze_tables",
-    outs={
-        name: dg.AssetOut(
-            key=["bronze", name], io_manager_key="warehouse_io",
-            description=BRONZE[name].description, group_name="bronze",
-            metadata=table_metadata(f"bronze/{name}"), kinds={"parquet", "csv"},
-            owners=["team:data-engineering"], tags={"layer": "bronze"},
-        )
-        for name in BRONZE_TABLES
-    },
-    partitions_def=month_utility_partitions,
-    can_subset=True,
+    name="bronze_tables", specs=[asset_spec(key) for key in KEYS],
+    partitions_def=month_utility_partitions, can_subset=True,
 )
+@timed_layer
 def bronze_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
-    """Read the partition's drop: manifest first, then every file, and only then emit.
+    """Read the partition's drop: manifest first, then every file, and only then write.
 
-    All files are read before any output is yielded, so a drop with one unreadable file
+    All files are read before any table is written, so a drop with one unreadable file
     changes nothing in the warehouse. A utility that does not deliver a table (the New York
-    utilities send no bills) gets no partition of it: the output carries no data, the IO
-    manager writes nothing, and the checks of that table report nothing for the partition.
+    utilities send no bills) gets no partition of it.
     """
-    utility_id, month = split_key(context.partition_key)
-    utility = get_utility(utility_id)
-    drop = find_drop(paths.landing, utility_id, month)
+    run = LayerRun.start(context, paths.store())
+    utility = get_utility(run.utility)
+    drop = find_drop(paths.landing, run.utility, run.month)
     verify_manifest(drop)
-    frames = {}
-    for name, source in utility.sources.items():
-        if name not in context.selected_output_names:
+    selected = {"/".join(k.path) for k in context.selected_asset_keys}
+    frames, seconds = {}, {}
+    for key, name in KEYS.items():
+        if key in selected and name in utility.sources:
+            started = time.perf_counter()
+            frames[key] = read_source(drop, utility.sources[name])
+            seconds[key] = round(time.perf_counter() - started, 3)
+    for key, name in KEYS.items():
+        if key not in selected:
             continue
-        started = time.perf_counter()
-        frames[name] = read_source(drop, source)
-        context.log.info(f"{drop.name}/{source.filename}: {len(frames[name]):,} rows in "
-                         f"{time.perf_counter() - started:.2f}s")
-    for name in context.selected_output_names:
-        if name not in frames:
-            # Not delivered by this utility: emit no data (no partition folder is written)
-            # so downstream steps still run; the metadata says why it is empty.
-            yield dg.Output(None, output_name=name, metadata={
-                "delivered": False, "dagster/row_count": 0, "drop": drop.name})
-    for name, df in frames.items():
-        ragged = len(df) - df["_parse_error"].null_count()
-        yield dg.Output(df, output_name=name, metadata={
-            "dagster/row_count": len(df), "source_file": utility.sources[name].filename,
-            "ragged_rows": ragged, "drop": drop.name,
-        })
+        df = frames.get(key)
+        meta = {"drop": drop.name}
+        if df is not None:
+            meta.update({"source_file": utility.sources[name].filename,
+                         "read_seconds": seconds[key],
+                         "ragged_rows": len(df) - df["_parse_error"].null_count()})
+        yield from run.publish(key, df, metadata=meta)
+    run.finish()

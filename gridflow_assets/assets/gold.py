@@ -1,151 +1,149 @@
-"""Gold: the star schema (dimensions and facts) over silver."""
+"""Gold: the star schema over silver, in one step per partition.
 
+The reference dimensions (utility, date, time) are not partitioned and are built by the
+reference job. The partitioned tables are built together, in dependency order, from the
+partition's silver tables held in memory: each table is written and checked as soon as it
+is built, and a table whose in-step parent failed a blocking check is not built. Tables
+built from bills or payments are not delivered for utilities that deliver none (the New
+York utilities). The logic lives in ``gridflow_assets.gold``; this module only wires it.
+"""
 
 import dagster as dg
-import numpy as np
-import pandas as pd
+import polars as pl
 
-from gridflow_assets.partitions import month_utility_partitions, split_key
-from gridflow_assets.pii import load_secret, pseudonymize
+from gridflow_assets.assets.layer import LayerRun, assert_check_order, asset_spec, timed_layer
+from gridflow_assets.gold import aggregates, dims, facts
+from gridflow_assets.partitions import month_utility_partitions
+from gridflow_assets.pii import load_secret
 from gridflow_assets.registry.gold import GOLD
 from gridflow_assets.resources import GridflowPaths, table_metadata
-from gridflow_assets.utilities import all_utilities, get_utility
+from gridflow_assets.utilities import get_utility
 
 
 def _asset(name: str, **kwargs):
+    """An unpartitioned reference dimension, stored by the IO manager."""
     spec = GOLD[name]
     return dg.asset(
         key=["gold", name], description=spec.description, group_name="gold",
         io_manager_key="warehouse_io", metadata=table_metadata(f"gold/{name}"),
-        kinds={"parquet", "pandas"}, owners=["team:data-engineering"],
+        kinds={"parquet", "polars"}, owners=["team:data-engineering"],
         tags={"layer": "gold"},
-        partitions_def=month_utility_partitions if spec.partitioned else None, **kwargs,
+        **kwargs,
     )
 
 
 @_asset("dim_utility")
-def dim_utility() -> pd.DataFrame:
+def dim_utility() -> pl.DataFrame:
     """The utility registry as a dimension."""
-    rows = [{"utility_id": u.utility_id, "utility_name": u.name, "country": u.country,
-             "timezone": u.timezone, "currency": u.currency, "vocabulary": u.vocabulary}
-            for u in all_utilities()]
-    return pd.DataFrame(rows).sort_values("utility_id").reset_index(drop=True)
-
-
-def build_dim_date(start: str = "2023-01-01", end: str = "2027-12-31") -> pd.DataFrame:
-    days = pd.date_range(start, end, freq="D")
-    return pd.DataFrame({
-        "date_key": (days.year * 10000 + days.month * 100 + days.day).astype("int64"),
-        "date": days, "year": days.year, "quarter": days.quarter, "month": days.month,
-        "month_name": days.month_name(), "day": days.day, "day_of_week": days.dayofweek + 1,
-        "day_name": days.day_name(), "is_weekend": days.dayofweek >= 5,
-        "year_month": days.strftime("%Y-%m"),
-    })
+    return dims.dim_utility()
 
 
 @_asset("dim_date")
-def dim_date() -> pd.DataFrame:
+def dim_date() -> pl.DataFrame:
     """Calendar days covering every month the platform partitions, and a margin."""
-    return build_dim_date()
+    return dims.dim_date()
 
 
 @_asset("dim_time")
-def dim_time() -> pd.DataFrame:
-    minutes = np.arange(24 * 60)
-    hour, minute = minutes // 60, minutes % 60
-    part = np.select([hour < 6, hour < 12, hour < 18], ["night", "morning", "afternoon"],
-                     "evening")
-    return pd.DataFrame({"time_key": hour * 100 + minute, "hour": hour, "minute": minute,
-                         "label": [f"{h:02d}:{m:02d}" for h, m in zip(hour, minute,
-                                                                      strict=True)],
-                         "day_part": part})
+def dim_time() -> pl.DataFrame:
+    return dims.dim_time()
 
 
-def locations(sp: pd.DataFrame) -> pd.DataFrame:
-    """Location levels of each service point, one vocabulary for every utility: IESCO
-    district → division → sub-division → feeder; New York state → city → ZIP3."""
-    levels = pd.DataFrame({
-        "region": sp.district.fillna(sp.state), "division": sp.division.fillna(sp.city),
-        "sub_division": sp.sub_division.fillna(sp.zip.str[:3]), "feeder_name": sp.feeder_name,
-    }, index=sp.index)
-    joined = levels.fillna("").astype(str).agg("|".join, axis=1)
-    return levels.assign(location_id=sp.utility_id + ":" + joined)
+SILVER_INPUTS = ["service_points", "meters", "intervals", "bills", "payments"]
+READING_COLUMNS = ["utility_id", "service_point_id", "local_date", "measurement", "direction",
+                   "interval_s", "unit", "reading_kind", "quality_code", "value"]
+# Each partitioned gold table and the tables it is built from (silver/… or gold/…), in the
+# order they are built and checked: a table's orphan checks read the dimensions before it.
+PARENTS = {
+    "dim_location": ["silver/service_points"],
+    "dim_consumer_type": ["silver/service_points"],
+    "dim_service_point": ["silver/service_points"],
+    "dim_service_point_external": ["gold/dim_service_point"],
+    "dim_meter": ["silver/meters", "silver/intervals"],
+    "fact_readings": ["silver/intervals"],
+    "fact_bills": ["silver/bills", "gold/dim_service_point"],
+    "fact_payments": ["silver/payments", "silver/bills"],
+    "agg_monthly_consumption": ["gold/fact_readings"],
+    "agg_daily_consumption": ["gold/fact_readings", "gold/dim_service_point"],
+    "agg_consumer_type_summary": ["gold/fact_readings", "gold/dim_service_point",
+                                  "gold/dim_consumer_type", "gold/fact_bills"],
+    "agg_payment_summary": ["gold/fact_bills", "gold/fact_payments"],
+    "agg_location_summary": ["gold/fact_readings", "gold/dim_service_point",
+                             "gold/dim_location", "gold/fact_bills", "gold/fact_payments"],
+}
+assert_check_order([f"gold/{name}" for name in PARENTS])
+# Built only when every one of these inputs was delivered (None otherwise).
+NEEDS_ALL = {"fact_bills": ["silver/bills"], "fact_payments": ["silver/payments", "silver/bills"],
+             "agg_payment_summary": ["gold/fact_bills", "gold/fact_payments"]}
 
 
-@_asset("dim_service_point", ins={"service_points": dg.AssetIn(["silver", "service_points"])})
-def dim_service_point(service_points: pd.DataFrame) -> pd.DataFrame:
-    """Current version of each service point, with ZIP3 and its location."""
-    sp = service_points
-    cols = [c.name for c in GOLD["dim_service_point"].columns]
-    return sp.assign(zip3=sp.zip.str[:3], location_id=locations(sp).location_id)[cols]
+def _build(name: str, t: dict[str, pl.DataFrame | None], utility: str, tz: str,
+           secret: bytes) -> pl.DataFrame | None:
+    """One gold table from the frames built so far (``t``: key → frame)."""
+    if any(t.get(k) is None for k in NEEDS_ALL.get(name, [])):
+        return None
+    readings = t.get("gold/fact_readings")
+    match name:
+        case "dim_service_point":
+            return dims.dim_service_point(t["silver/service_points"])
+        case "dim_service_point_external":
+            return dims.dim_service_point_external(t["gold/dim_service_point"], secret)
+        case "dim_meter":
+            return dims.dim_meter(t["silver/meters"], t["silver/intervals"], utility)
+        case "fact_readings":
+            return facts.fact_readings(t["silver/intervals"], tz)
+        case "dim_location":
+            return dims.dim_location(t["silver/service_points"])
+        case "dim_consumer_type":
+            return dims.dim_consumer_type(t["silver/service_points"])
+        case "fact_bills":
+            return facts.fact_bills(t["silver/bills"], t["gold/dim_service_point"])
+        case "fact_payments":
+            return facts.fact_payments(t["silver/payments"], t["silver/bills"])
+        case "agg_monthly_consumption":
+            return aggregates.agg_monthly_consumption(readings.select(READING_COLUMNS), utility)
+        case "agg_daily_consumption":
+            return aggregates.agg_daily_consumption(
+                readings.select(READING_COLUMNS), t["gold/dim_service_point"], utility)
+        case "agg_consumer_type_summary":
+            return aggregates.agg_consumer_type_summary(
+                readings.select(READING_COLUMNS), t["gold/dim_service_point"],
+                t["gold/dim_consumer_type"], t.get("gold/fact_bills"), utility)
+        case "agg_payment_summary":
+            return aggregates.agg_payment_summary(t["gold/fact_bills"], t["gold/fact_payments"])
+        case "agg_location_summary":
+            return aggregates.agg_location_summary(
+                readings.select(READING_COLUMNS), t["gold/dim_service_point"],
+                t["gold/dim_location"], t.get("gold/fact_bills"), t.get("gold/fact_payments"),
+                utility)
+    raise KeyError(name)
 
 
-@_asset("dim_service_point_external",
-        ins={"dim": dg.AssetIn(["gold", "dim_service_point"])})
-def dim_service_point_external(dim: pd.DataFrame, paths: GridflowPaths) -> pd.DataFrame:
-    """What third parties may see: keyed-hash ids, ZIP3 / city, coordinates to 0.1°."""
+@dg.multi_asset(
+    name="gold_tables",
+    specs=[asset_spec(f"gold/{name}", deps=parents) for name, parents in PARENTS.items()],
+    partitions_def=month_utility_partitions, can_subset=True,
+)
+@timed_layer
+def gold_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
+    """Build the partition's star schema: dimensions, facts, then aggregates."""
+    run = LayerRun.start(context, paths.store())
+    tz = get_utility(run.utility).timezone
+    t: dict[str, pl.DataFrame | None] = {
+        f"silver/{name}": run.store.read_pl(f"silver/{name}", run.utility, run.month)
+        for name in SILVER_INPUTS}
     secret = load_secret(paths.warehouse)
-    return pd.DataFrame({
-        "utility_id": dim.utility_id,
-        "service_point_key": pseudonymize(dim.service_point_id, secret),
-        "zip3": dim.zip3, "city": dim.city, "state": dim.state, "district": dim.district,
-        "consumer_type": dim.consumer_type,
-        "latitude_coarse": dim.latitude.round(1), "longitude_coarse": dim.longitude.round(1),
-    })
-
-
-@_asset("dim_meter", deps=[dg.AssetKey(["silver", "meters"]),
-                          dg.AssetKey(["silver", "intervals"])])
-def dim_meter(context: dg.AssetExecutionContext, paths: GridflowPaths) -> pd.DataFrame:
-    """One row per meter: latest record's attributes, type flips, and its service point.
-
-    The service point at month end comes from the meter's records where they link one
-    (UTILITY2 installations, IESCO), else from its latest reading (UTILITY1's meter file
-    does not link meters to service points).
-    """
-    utility, month = split_key(context.partition_key)
-    store = paths.store()
-    meters = store.read("silver/meters", utility, month)
-    readings = store.read("silver/intervals", utility, month,
-                          columns=["meter_id", "service_point_id", "start_utc"])
-    m = meters.sort_values(["meter_id", "record_ts_utc", "source_row"], kind="stable",
-                           na_position="first")
-    latest = m.groupby("meter_id", sort=True).tail(1).set_index("meter_id")
-    g = m.groupby("meter_id", sort=True)
-    type_changes = g.meter_type.apply(
-        lambda s: int((s.fillna("") != s.fillna("").shift()).iloc[1:].sum()))
-    linked = m[m.service_point_id.notna()].sort_values(
-        ["meter_id", "installed_at_utc"], na_position="first")
-    sp_from_records = linked.groupby("meter_id").service_point_id.last()
-    sp_from_reads = (readings.dropna(subset=["service_point_id"])
-                     .sort_values("start_utc").groupby("meter_id").service_point_id.last())
-    current = sp_from_records.combine_first(sp_from_reads)
-    sp_count = pd.concat([linked[["meter_id", "service_point_id"]],
-                          readings[["meter_id", "service_point_id"]].dropna()]) \
-        .drop_duplicates().groupby("meter_id").size()
-    out = pd.DataFrame({
-        "utility_id": utility, "meter_id": latest.index,
-        "meter_number": latest.meter_number.to_numpy(),
-        "meter_type": latest.meter_type.to_numpy(),
-        "meter_type_changes": type_changes.reindex(latest.index).to_numpy(),
-        "meter_status": latest.meter_status.to_numpy(),
-        "current_service_point_id": current.reindex(latest.index).to_numpy(),
-        "service_point_count": sp_count.reindex(latest.index).fillna(0).astype("int64")
-        .to_numpy(),
-        "record_count": g.size().reindex(latest.index).to_numpy(),
-        "first_record_utc": g.record_ts_utc.min().reindex(latest.index).to_numpy(),
-        "last_record_utc": g.record_ts_utc.max().reindex(latest.index).to_numpy(),
-    })
-    return out
-
-
-@_asset("fact_readings", ins={"intervals": dg.AssetIn(["silver", "intervals"])})
-def fact_readings(context: dg.AssetExecutionContext, intervals: pd.DataFrame) -> pd.DataFrame:
-    """Readings with date and time keys in the utility's local time."""
-    utility, _ = split_key(context.partition_key)
-    local = intervals.start_utc.dt.tz_convert(get_utility(utility).timezone)
-    cols = [c.name for c in GOLD["fact_readings"].columns]
-    return intervals.assign(
-        date_key=(local.dt.year * 10000 + local.dt.month * 100 + local.dt.day).astype("int64"),
-        time_key=(local.dt.hour * 100 + local.dt.minute).astype("int64"),
-    )[cols]
+    selected = {"/".join(k.path) for k in context.selected_asset_keys}
+    blocked: set[str] = set()  # failed a blocking check, or built from one that did
+    for name, parents in PARENTS.items():
+        key = f"gold/{name}"
+        if blocked & set(parents):
+            blocked.add(key)
+            continue
+        t[key] = _build(name, t, run.utility, tz, secret)
+        if key in selected:
+            failed = len(run.failed)
+            yield from run.publish(key, t[key], parents=parents)
+            if len(run.failed) > failed:
+                blocked.add(key)
+    run.finish()

@@ -15,7 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import dagster as dg
-import pandas as pd
+import polars as pl
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.storage.event_log.base import AssetRecordsFilter
 
 from gridflow_assets.checks import rules
 from gridflow_assets.partitions import month_utility_partitions, split_key
@@ -48,7 +52,7 @@ class CheckPlan:
 class CheckInput:
     store: Warehouse
     spec: Table
-    df: pd.DataFrame
+    df: pl.DataFrame
     utility: str | None
     month: str | None
     memo: dict = field(default_factory=dict)  # values several checks derive from df
@@ -62,10 +66,10 @@ def _orphan_plan(spec: Table, fk) -> CheckPlan:
     def run(inp: CheckInput) -> rules.RuleResult:
         parent_spec = table(fk.ref_table)
         if parent_spec.partitioned:
-            parent = inp.store.read(fk.ref_table, inp.utility, inp.month,
+            parent = inp.store.read_pl(fk.ref_table, inp.utility, inp.month,
                                     columns=list(fk.ref_columns))
         else:
-            parent = inp.store.read(fk.ref_table, columns=list(fk.ref_columns))
+            parent = inp.store.read_pl(fk.ref_table, columns=list(fk.ref_columns))
         return rules.find_orphans(inp.df, parent, fk)
 
     return CheckPlan(f"orphans__{fk.name}", "orphans", WARN,
@@ -78,7 +82,7 @@ def _conservation_plan(spec: Table) -> CheckPlan:
         source = get_utility(inp.utility).source_of(spec.name, spec.source)
         landed = inp.store.row_count(f"bronze/{source}", inp.utility, inp.month)
         kept = delivered_count(inp.df)  # VEE's added estimates did not land
-        rejects = inp.store.read("silver/rejects", inp.utility, inp.month,
+        rejects = inp.store.read_pl("silver/rejects", inp.utility, inp.month,
                                  columns=["target_table", "category", "reason_code"])
         acc = rules.accounting(landed, kept, rejects, spec.name)
         result = rules.check_conservation(acc)
@@ -117,7 +121,7 @@ def plans_for(spec: Table) -> list[CheckPlan]:
 
 
 def _same_partition(inp: CheckInput, key: str, columns: list[str] | None = None):
-    return inp.store.read(key, inp.utility, inp.month, columns=columns)
+    return inp.store.read_pl(key, inp.utility, inp.month, columns=columns)
 
 
 def _reconcile_plans(spec: Table) -> list[CheckPlan]:
@@ -161,7 +165,7 @@ def _vee_plans(spec: Table) -> list[CheckPlan]:
     def context(inp: CheckInput) -> VeeInput:
         return VeeInput(inp.utility, inp.month, get_utility(inp.utility).timezone)
 
-    def rejects(inp: CheckInput) -> pd.DataFrame | None:
+    def rejects(inp: CheckInput) -> pl.DataFrame | None:
         return _same_partition(inp, "silver/rejects", ["target_table", "category"])
 
     def partition_coverage(inp: CheckInput) -> dict:
@@ -191,25 +195,30 @@ def _vee_plans(spec: Table) -> list[CheckPlan]:
     ]
 
 
-def _markdown_table(df: pd.DataFrame) -> str:
-    if df.empty:
+def _markdown_table(rows: list[dict]) -> str:
+    """The failing-row sample as the Markdown table the UI shows (rendered once, from the
+    JSON rows stored beside it)."""
+    if not rows:
         return "_none_"
-    shown = df.astype(str).apply(lambda s: s.str.slice(0, 80))
-    head = "| " + " | ".join(shown.columns) + " |"
-    sep = "|" + "---|" * len(shown.columns)
-    body = ["| " + " | ".join(r) + " |" for r in shown.itertuples(index=False)]
+    columns = list(rows[0])
+    cell = lambda v: str(v)[:80].replace("|", "\\|").replace("\n", " ")
+    head = "| " + " | ".join(columns) + " |"
+    sep = "|" + "---|" * len(columns)
+    body = ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
     return "\n".join([head, sep, *body])
 
 
 def result_metadata(plan: CheckPlan, res: rules.RuleResult, utility: str | None,
                     month: str | None) -> dict:
+    rows = res.sample_records()
     meta = {
         "kind": plan.kind,
         "failed_count": res.failed_count,
         "total_rows": res.total,
         "failure_rate": round(res.failed_count / res.total, 6) if res.total else 0.0,
         "details": dg.MetadataValue.json(_jsonable(res.details)),
-        "sample": dg.MetadataValue.md(_markdown_table(res.sample)),
+        "sample": dg.MetadataValue.md(_markdown_table(rows)),
+        "sample_rows": dg.MetadataValue.json(rows),
     }
     if utility is not None:
         meta.update({"utility": utility, "month": month})
@@ -235,6 +244,53 @@ def _severity(plan: CheckPlan, res: rules.RuleResult) -> dg.AssetCheckSeverity:
 def evaluate(plans: list[CheckPlan], inp: CheckInput) -> Iterator[tuple[CheckPlan, rules.RuleResult]]:
     for plan in plans:
         yield plan, plan.run(inp)
+
+
+def _target(context: dg.AssetExecutionContext, asset_key: dg.AssetKey
+            ) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The materialization just stored for this partition, so the UI shows the result
+    against it (one index lookup per table)."""
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, asset_partitions=(
+            [context.partition_key] if context.has_partition_key else None)), limit=1).records
+    if not records:
+        return None
+    mat = records[0]
+    return AssetCheckEvaluationTargetMaterializationData(
+        run_id=mat.run_id, storage_id=mat.storage_id, timestamp=mat.timestamp)
+
+
+def report_checks(context: dg.AssetExecutionContext, store: Warehouse, key: str,
+                  df: pl.DataFrame, utility: str | None, month: str | None) -> list[str]:
+    """Evaluate every check of ``key`` on the partition the asset step just stored (``df``:
+    the frame as stored) and report each as an asset-check evaluation of that partition.
+
+    This is how a partition run evaluates its checks: inside the asset's step, on the frame
+    in memory, one event per check (no planned event, no check step re-reading the table).
+    Checks that the run also selected as check steps (a UI materialization with its checks)
+    are left to those steps. Returns the blocking checks that failed: the caller stops its
+    layer there, as Dagster stops the downstream steps of a failed blocking check.
+    """
+    spec = table(key)
+    asset_key = dg.AssetKey(key.split("/"))
+    selected = context.run.asset_check_selection or set()
+    plans = [p for p in plans_for(spec) if dg.AssetCheckKey(asset_key, p.name) not in selected]
+    if not plans:
+        return []
+    target = _target(context, asset_key)
+    partition = context.partition_key if spec.partitioned else None
+    failed = []
+    inp = CheckInput(store, storage_spec(key, utility), df, utility, month)
+    for plan, res in evaluate(plans, inp):
+        severity = _severity(plan, res)
+        context.log_event(dg.AssetCheckEvaluation(
+            asset_key=asset_key, check_name=plan.name, passed=res.passed,
+            metadata=result_metadata(plan, res, utility, month), severity=severity,
+            description=plan.description, blocking=plan.blocking, partition=partition,
+            target_materialization_data=target))
+        if plan.blocking and not res.passed and severity == ERROR:
+            failed.append(f"{key} {plan.name}: {res.failed_count:,} of {res.total:,} failed")
+    return failed
 
 
 def _spec(plan: CheckPlan, asset_key: dg.AssetKey, partitions, key: str) -> dg.AssetCheckSpec:
@@ -265,7 +321,7 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
         utility = month = None
         if spec.partitioned:
             utility, month = split_key(context.partition_key)
-        df = store.read(key, utility, month)
+        df = store.read_pl(key, utility, month)
         if df is None and not delivered(key, utility):
             context.log.info(f"{utility} does not deliver what {key} needs: nothing to check")
             return

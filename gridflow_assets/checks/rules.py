@@ -1,109 +1,233 @@
-"""Data-quality rules as pure functions over DataFrames.
+"""Data-quality rules as pure functions over Polars frames.
 
 Each returns a ``RuleResult`` (passed, how many failed, a sample a steward can act on, and
-counts by detail). Asset checks only wrap these; tests call them directly.
+counts by detail). Asset checks only wrap these; tests call them directly. They take frames
+in memory and read nothing, so the factory can run them inside the asset step on the frame it
+just built. While callers move to Polars, a pandas frame is accepted and converted at entry
+(``frames.as_polars``); the verdicts and counts are the same either way.
+
+Schema and range rules run pandera's Polars backend (its failure cases are what the steward
+sees); duplicates, orphans and accounting are direct Polars expressions (see each docstring).
+Check names in ``details`` are pandera's; a dtype failure names the Polars type
+(``dtype('String')``, where pandas said ``dtype('object')``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pandas as pd
 import pandera.errors as pe
+import polars as pl
+from pandera.config import ValidationDepth, config_context
 
 from gridflow_assets.codes import ACCOUNTING_CATEGORIES
-from gridflow_assets.registry.derive import range_schema, structure_schema
+from gridflow_assets.frames import as_polars
+from gridflow_assets.registry.derive import (
+    PANDAS_DTYPES,
+    POLARS_TYPES,
+    range_schema,
+    structure_schema,
+)
 from gridflow_assets.registry.model import ForeignKey, Table
 
 SAMPLE_ROWS = 10
 
+Frame = pl.DataFrame | pd.DataFrame
+
 
 @dataclass
 class RuleResult:
+    """What a rule found. ``sample`` is data, not text: a Polars frame of at most
+    ``SAMPLE_ROWS`` rows (rules not yet on Polars may still hand a pandas frame), which the
+    factory stores as JSON (``sample_records``) and renders once. ``severity`` is None when
+    the check's declared severity applies; a rule that grades its own result sets it."""
+
     passed: bool
     failed_count: int
     total: int
-    sample: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sample: pl.DataFrame = field(default_factory=pl.DataFrame)
     details: dict = field(default_factory=dict)
+    severity: str | None = None
+
+    def sample_records(self) -> list[dict]:
+        """The sample as JSON-safe dicts: times as ISO strings, NaN and infinities as None."""
+        frame = as_polars(self.sample).head(SAMPLE_ROWS)
+        return [{str(k): _json_value(v) for k, v in row.items()}
+                for row in frame.iter_rows(named=True)]
 
 
-def _failure_cases(schema, df: pd.DataFrame) -> pd.DataFrame | None:
-    try:
-        schema.validate(df, lazy=True)
-    except pe.SchemaErrors as exc:
-        return exc.failure_cases
+def _json_value(v: object) -> object:
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        return v.total_seconds()
+    if isinstance(v, Decimal):
+        return _json_value(float(v))
+    if isinstance(v, list | tuple):
+        return [_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    return v
+
+
+def _entry(df: Frame, table: Table | None = None,
+           columns: list[str] | None = None) -> pl.DataFrame:
+    """``df`` (only its ``columns`` present, when given) as Polars. Staging: the factory
+    still reads pandas frames, and converting a 720k-row frame's text columns costs ~1 s,
+    so a rule converts only the columns it reads. A column holding the registry's pandas
+    dtype takes the registry's Polars type, since pandas keeps timestamps in ns and dates as
+    datetimes; any other column is judged as Polars converts it (a float column stays
+    Float64 and fails an int column's dtype, as in pandas)."""
+    if columns is not None:
+        df = df[[c for c in columns if c in df.columns]]
+    if isinstance(df, pl.DataFrame):
+        return df
+    out = as_polars(df)
+    if table is None:
+        return out
+    casts = [pl.col(c.name).cast(POLARS_TYPES[c.dtype]) for c in table.columns
+             if c.name in df.columns and str(df[c.name].dtype) == PANDAS_DTYPES[c.dtype]
+             and out.schema[c.name] != POLARS_TYPES[c.dtype]]
+    return out.with_columns(casts) if casts else out
+
+
+def _nan_as_null(df: pl.DataFrame) -> pl.DataFrame:
+    """Float NaN as null, as the warehouse's pandas readers always saw it: a NaN is a
+    missing value (not_nullable fails, ranges skip it), never a number out of range."""
+    floats = [n for n, t in df.schema.items() if t.is_float()]
+    if not floats:
+        return df
+    has_nan = df.select(pl.col(floats).is_nan().any())
+    nan_cols = [n for n in floats if has_nan[n][0]]
+    return df.with_columns(pl.col(nan_cols).fill_nan(None)) if nan_cols else df
+
+
+def _failure_cases(schema, df: pl.DataFrame) -> pl.DataFrame | None:
+    """pandera's failure cases (column, check, failure_case, index), or None when valid.
+    An eager frame, ``lazy=True`` and full depth: every failure of schema and data, never
+    only the first, whatever the environment's pandera settings."""
+    with config_context(validation_enabled=True,
+                        validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        try:
+            schema.validate(df, lazy=True)
+        except pe.SchemaErrors as exc:
+            return exc.failure_cases
     return None
 
 
-def validate_structure(df: pd.DataFrame, table: Table) -> RuleResult:
-    """Columns present (and no others), dtypes and nullability as the registry declares."""
-    cases = _failure_cases(structure_schema(table), df)
+def _by_check(cases: pl.DataFrame) -> dict[str, int]:
+    counts = cases.group_by("column", "check").len().sort("column", "check", nulls_last=True)
+    return {f"{c}: {k}": int(n) for c, k, n in counts.iter_rows()}
+
+
+def validate_structure(df: Frame, table: Table) -> RuleResult:
+    """Columns present (and no others), dtypes and nullability as the registry declares.
+    ``failed_count`` counts failure cases: a missing column is one, each null in a
+    non-nullable column one more."""
+    df = _entry(df, table)
+    cases = _failure_cases(structure_schema(table), _nan_as_null(df))
     if cases is None:
-        return RuleResult(True, 0, len(df))
-    cases = cases.astype({"failure_case": str})
-    details = cases.groupby(["column", "check"], dropna=False).size()
-    sample = cases[["column", "check", "failure_case", "index"]].head(SAMPLE_ROWS)
-    return RuleResult(False, len(cases), len(df), sample,
-                      {f"{c}: {k}": int(n) for (c, k), n in details.items()})
+        return RuleResult(True, 0, df.height)
+    sample = cases.select("column", "check", "failure_case", "index").head(SAMPLE_ROWS)
+    return RuleResult(False, cases.height, df.height, sample, _by_check(cases))
 
 
-def validate_ranges(df: pd.DataFrame, table: Table) -> RuleResult:
-    """Declared value ranges and allowed values; counts rows, lists failures by check."""
+def validate_ranges(df: Frame, table: Table) -> RuleResult:
+    """Declared value ranges and allowed values; counts rows, lists failures by check.
+    The sample holds the first failing rows with the first column and check each failed."""
     schema = range_schema(table)
-    cases = _failure_cases(schema, df) if schema is not None else None
+    if schema is None:
+        return RuleResult(True, 0, len(df))
+    cases = _failure_cases(schema, _nan_as_null(_entry(df, table, list(schema.columns))))
     if cases is None:
         return RuleResult(True, 0, len(df))
-    rows = cases["index"].dropna().unique()
-    details = cases.groupby(["column", "check"], dropna=False).size()
-    sample = df.loc[df.index.isin(rows)].head(SAMPLE_ROWS)
-    failing = cases.drop_duplicates("index").set_index("index")
-    sample = sample.assign(_failed_column=failing.column.reindex(sample.index),
-                           _failed_check=failing.check.reindex(sample.index))
-    return RuleResult(False, len(rows), len(df), sample,
-                      {f"{c}: {k}": int(n) for (c, k), n in details.items()})
+    failing = (cases.filter(pl.col("index").is_not_null())
+               .unique("index", keep="first", maintain_order=True).sort("index"))
+    first = failing.head(SAMPLE_ROWS)
+    rows = first["index"].cast(pl.Int64).to_list()
+    picked = df[rows] if isinstance(df, pl.DataFrame) else df.iloc[rows]
+    sample = _entry(picked, table).with_columns(_failed_column=first["column"],
+                                                _failed_check=first["check"])
+    return RuleResult(False, failing.height, len(df), sample, _by_check(cases))
 
 
-def find_duplicates(df: pd.DataFrame, key: list[str]) -> RuleResult:
-    """Rows repeating an earlier row's ``key`` (the first of each key is not counted)."""
-    repeats = df.duplicated(subset=key, keep="first")
-    n = int(repeats.sum())
-    if n == 0:
-        return RuleResult(True, 0, len(df))
-    dup_keys = df.loc[repeats, key].drop_duplicates()
-    counts = df.loc[df.duplicated(subset=key, keep=False)].groupby(key, dropna=False).size()
-    sample = counts.rename("rows").reset_index().sort_values("rows", ascending=False)
-    return RuleResult(False, n, len(df), sample.head(SAMPLE_ROWS),
-                      {"duplicated_keys": len(dup_keys)})
+def find_duplicates(df: Frame, key: list[str]) -> RuleResult:
+    """Rows repeating an earlier row's ``key`` (the first of each key is not counted).
+
+    Direct Polars rather than pandera's ``unique``: pandera reports every row of a repeated
+    key (both copies, so counting repeats needs a second pass) and measured ~3× slower on
+    the intervals key over 7.2 M rows (1.6 s against 0.54 s). Rows are hashed to one integer,
+    the sorted hashes show whether any repeats (a sort is cheaper than a hash-table pass
+    at this size), and keys are compared exactly only among rows whose hashes repeat, so a
+    hash collision never counts as a duplicate.
+    """
+    keys = _entry(df, columns=key)
+    hashes = keys.hash_rows()
+    ordered = hashes.sort()
+    repeated_hashes = ordered.filter(ordered == ordered.shift())
+    candidates = keys.filter(hashes.is_in(repeated_hashes.unique()))
+    repeated = candidates.is_duplicated()
+    if not repeated.any():
+        return RuleResult(True, 0, keys.height)
+    counts = candidates.filter(repeated).group_by(key).len(name="rows")
+    repeats = int(repeated.sum()) - counts.height
+    return RuleResult(False, repeats, keys.height, _most_rows(counts, key),
+                      {"duplicated_keys": counts.height})
 
 
-def find_orphans(child: pd.DataFrame, parent: pd.DataFrame | None, fk: ForeignKey) -> RuleResult:
-    """Child rows whose (non-null) foreign key is absent from the parent."""
+def _most_rows(counts: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """Keys with the most rows first, ties by key (nulls last)."""
+    return counts.sort(["rows", *key], descending=[True] + [False] * len(key),
+                       nulls_last=True).head(SAMPLE_ROWS)
+
+
+def find_orphans(child: Frame, parent: Frame | None, fk: ForeignKey) -> RuleResult:
+    """Child rows whose (non-null) foreign key is absent from the parent.
+
+    An anti-join of the child's distinct keys (counted) against the parent's: pandera has no
+    cross-frame check, and an ``isin`` of every row would carry the parent's keys into the
+    schema once per partition.
+    """
     cols = list(fk.columns)
-    present = child[cols].notna().all(axis=1)
-    if parent is None:
-        parent_keys = pd.DataFrame(columns=list(fk.ref_columns))
-    else:
-        parent_keys = parent[list(fk.ref_columns)].drop_duplicates()
-    parent_keys.columns = cols
-    merged = child.loc[present, cols].merge(parent_keys.assign(_found=True), on=cols,
-                                            how="left")
-    orphan = merged._found.isna().to_numpy()
-    n = int(orphan.sum())
-    if n == 0:
-        return RuleResult(True, 0, len(child))
-    orphan_keys = merged.loc[orphan, cols].value_counts().rename("rows").reset_index()
-    return RuleResult(False, n, len(child), orphan_keys.head(SAMPLE_ROWS),
-                      {"orphan_keys": len(orphan_keys), "parent": fk.ref_table,
+    child = _entry(child, columns=cols)
+    parent = None if parent is None else _entry(parent, columns=list(fk.ref_columns))
+    keys = child.lazy().select(cols).drop_nulls().group_by(cols).len(name="rows")
+    if parent is not None:
+        parent_keys = parent.lazy().select(
+            [pl.col(r).cast(child.schema[c]).alias(c) for r, c in zip(fk.ref_columns, cols)]
+        ).unique()
+        keys = keys.join(parent_keys, on=cols, how="anti")
+    orphans = keys.collect()
+    if orphans.is_empty():
+        return RuleResult(True, 0, child.height)
+    return RuleResult(False, int(orphans["rows"].sum()), child.height, _most_rows(orphans, cols),
+                      {"orphan_keys": orphans.height, "parent": fk.ref_table,
                        "parent_missing": parent is None})
 
 
-def accounting(landed: int, kept: int, rejects: pd.DataFrame | None, target: str) -> dict:
+def _counts(rejects: Frame | None, target: str, column: str) -> list[tuple[object, int]]:
+    """Non-null values of ``column`` among ``target``'s rejects with their counts, most
+    first (ties in order of appearance)."""
+    rejects = as_polars(rejects)
+    if rejects is None or rejects.is_empty():
+        return []
+    counts = (rejects.lazy().filter(pl.col("target_table") == target)
+              .select(pl.col(column).drop_nulls())
+              .group_by(column, maintain_order=True).len()
+              .sort("len", descending=True, maintain_order=True).collect())
+    return [(k, int(n)) for k, n in counts.iter_rows()]
+
+
+def accounting(landed: int, kept: int, rejects: Frame | None, target: str) -> dict:
     """Row accounting of one silver table in one partition, by accounting category."""
     counts = {c: 0 for c in ACCOUNTING_CATEGORIES}
-    if rejects is not None and len(rejects):
-        mine = rejects[rejects.target_table == target]
-        for cat, n in mine.category.value_counts().items():
-            counts[cat] = int(n)
+    counts.update(_counts(rejects, target, "category"))
     return {"landed": int(landed), "kept": int(kept),
             "duplicates_exact": counts["duplicate_exact"],
             "duplicates_conflicting": counts["duplicate_conflicting"],
@@ -115,12 +239,10 @@ def check_conservation(acc: dict) -> RuleResult:
     accounted = (acc["kept"] + acc["duplicates_exact"] + acc["duplicates_conflicting"]
                  + acc["rejected"])
     gap = acc["landed"] - accounted
-    return RuleResult(gap == 0, abs(gap), acc["landed"], pd.DataFrame([acc]),
+    return RuleResult(gap == 0, abs(gap), acc["landed"], pl.DataFrame([acc]),
                       {**acc, "unaccounted": gap})
 
 
-def rejects_by_reason(rejects: pd.DataFrame | None, target: str) -> dict:
-    if rejects is None or rejects.empty:
-        return {}
-    mine = rejects[rejects.target_table == target]
-    return {str(k): int(v) for k, v in mine.reason_code.value_counts().items()}
+def rejects_by_reason(rejects: Frame | None, target: str) -> dict:
+    """Rows of ``target`` set aside, by reason code (most first)."""
+    return {str(k): n for k, n in _counts(rejects, target, "reason_code")}

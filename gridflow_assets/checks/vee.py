@@ -1,6 +1,7 @@
 """The ``vee__`` checks of ``silver/intervals``: what VEE found and did in a partition.
 
-Pure functions over the stored partition (and its rejects), returning a ``GradedResult``:
+Pure functions over the stored partition (a Polars frame; a pandas one is converted at
+entry) and its rejects, returning a ``GradedResult``:
 counts by rule, coverage, estimated share, a sample of rows, and a severity graded against
 ``utilities/code_tables/vee_thresholds.csv`` (PASS / WARN / ERROR). They describe what a
 utility delivered, so the checks never block downstream assets; ERROR says the partition
@@ -13,14 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from gridflow_assets.checks.rules import SAMPLE_ROWS, RuleResult
+from gridflow_assets.domain.quality import ESTIMATES
+from gridflow_assets.frames import as_pandas, as_polars
 from gridflow_assets.silver import vee_config
-from gridflow_assets.silver.common import on_distinct
 from gridflow_assets.silver.vee import (
     ESTIMATION_RULES,
     METHODS,
-    UTILITY_ESTIMATES,
     VALIDATION_RULES,
     VeeInput,
     coverage,
@@ -39,15 +41,22 @@ class GradedResult(RuleResult):
     severity: str = "WARN"
 
 
-def _has_rule(rule_ids: pd.Series, rules: tuple[str, ...]) -> np.ndarray:
+def _has_rule(rule_ids: pl.Series, rules: tuple[str, ...]) -> np.ndarray:
     """Rows whose rule_ids list one of ``rules`` (decided once per distinct list)."""
-    return on_distinct(rule_ids, lambda ids: ids.fillna("").str.split(";").map(
-        lambda parts: any(p in rules for p in parts))).to_numpy(dtype=bool)
+    lists = [ids for ids in rule_ids.drop_nulls().unique()
+             if any(p in rules for p in ids.split(";"))]
+    return rule_ids.is_in(pl.Series(lists, dtype=pl.String).implode()).fill_null(False) \
+        .to_numpy()
 
 
-def _sample(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+def _delivered(df: pl.DataFrame) -> np.ndarray:
+    return df["source_row"].is_not_null().to_numpy()
+
+
+def _sample(df: pl.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """A few of the rows at issue, for the steward (pandas: where a person reads them)."""
     cols = [c for c in SAMPLE_COLUMNS if c in df.columns]
-    return df.loc[mask, cols].head(SAMPLE_ROWS)
+    return as_pandas(df.filter(pl.Series(mask)).select(cols).head(SAMPLE_ROWS))
 
 
 def _graded(measures: dict[str, float | None], limits: dict[str, tuple[float, float]],
@@ -55,7 +64,10 @@ def _graded(measures: dict[str, float | None], limits: dict[str, tuple[float, fl
     grades = {m: vee_config.grade(m, v, limits) for m, v in measures.items()}
     worst = "ERROR" if "ERROR" in grades.values() else \
         "WARN" if "WARN" in grades.values() else "PASS"
-    level = lambda x: None if np.isnan(x) else x  # noqa: E731  (JSON has no NaN)
+
+    def level(x: float) -> float | None:
+        return None if np.isnan(x) else x  # JSON has no NaN
+
     details = {**details, "measures": measures, "grades": grades,
                "thresholds": {m: {"warn": level(limits[m][0]), "error": level(limits[m][1])}
                               for m in measures}}
@@ -63,11 +75,12 @@ def _graded(measures: dict[str, float | None], limits: dict[str, tuple[float, fl
                         severity="ERROR" if worst == "ERROR" else "WARN")
 
 
-def _duplicates(rejects: pd.DataFrame | None) -> dict[str, int]:
+def _duplicates(rejects: pl.DataFrame | pd.DataFrame | None) -> dict[str, int]:
     """V2: interval rows the adapter set aside as exact and as conflicting repeats."""
-    if rejects is None or not len(rejects):
+    rejects = as_polars(rejects)
+    if rejects is None or rejects.is_empty():
         return {}
-    mine = rejects.category[rejects.target_table == "intervals"]
+    mine = rejects.filter(pl.col("target_table") == "intervals")["category"]
     return {"exact": int((mine == "duplicate_exact").sum()),
             "conflicting": int((mine == "duplicate_conflicting").sum())}
 
@@ -83,16 +96,17 @@ def by_rule(rows: dict[str, int], duplicates: int, cov: dict) -> dict[str, int]:
     return counts
 
 
-def validation(df: pd.DataFrame, rejects: pd.DataFrame | None, inp: VeeInput,
-               cov: dict | None = None) -> GradedResult:
+def validation(df: pl.DataFrame | pd.DataFrame, rejects: pl.DataFrame | pd.DataFrame | None,
+               inp: VeeInput, cov: dict | None = None) -> GradedResult:
     """V1–V9: readings that failed validation (V3–V6, or delivered as failed) are the
     failures; details hold the count of every rule (the DQ scorecard reads them).
     ``cov``: the partition's ``coverage``, when the caller has it already."""
+    df = as_polars(df)
     cov = cov if cov is not None else coverage(df, inp)
-    delivered = df.source_row.notna().to_numpy()
-    failing = _has_rule(df.rule_ids, FAILING_RULES) & delivered
+    delivered = _delivered(df)
+    failing = _has_rule(df["rule_ids"], FAILING_RULES) & delivered
     n = int(delivered.sum())
-    rows = rule_counts(df.rule_ids)
+    rows = rule_counts(df["rule_ids"])
     dup = _duplicates(rejects)
     details = {"by_rule": by_rule(rows, sum(dup.values()), cov), "V2_duplicates": dup,
                "delivered_failed": rows.get("QUALITY_FAILED", 0), "delivered_rows": n}
@@ -101,7 +115,7 @@ def validation(df: pd.DataFrame, rejects: pd.DataFrame | None, inp: VeeInput,
                    _sample(df, failing), details)
 
 
-def coverage_check(df: pd.DataFrame, inp: VeeInput, cov: dict | None = None
+def coverage_check(df: pl.DataFrame | pd.DataFrame, inp: VeeInput, cov: dict | None = None
                    ) -> GradedResult:
     """V1/V9: share of expected intervals delivered, and share of expected days covered
     (at least half their intervals delivered); 23- and 25-hour days counted apart."""
@@ -113,20 +127,22 @@ def coverage_check(df: pd.DataFrame, inp: VeeInput, cov: dict | None = None
                    pd.DataFrame(), cov)
 
 
-def estimation(df: pd.DataFrame, inp: VeeInput) -> GradedResult:
+def estimation(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> GradedResult:
     """E1–E4: readings estimated by VEE (added or edited), by rule and method, and the
     share of all estimated readings (quality 8/9, by the utility or by VEE)."""
+    df = as_polars(df)
     n = len(df)
-    ours = df.is_estimated.fillna(False).to_numpy(dtype=bool)
-    any_estimate = df.quality_code.isin(UTILITY_ESTIMATES).to_numpy()
-    rows = rule_counts(df.rule_ids)
-    methods = df.estimation_method.value_counts()
+    ours = df["is_estimated"].fill_null(False).to_numpy()
+    any_estimate = df["quality_code"].is_in(list(ESTIMATES)).fill_null(False).to_numpy()
+    rows = rule_counts(df["rule_ids"])
+    methods = dict(df["estimation_method"].drop_nulls().value_counts(name="n").iter_rows())
+    delivered = _delivered(df)
     details = {
         "by_rule": {rule: rows.get(rule, 0) for rule in ESTIMATION_RULES},
         "by_method": {m: int(methods.get(m, 0)) for m in METHODS},
         "estimated_by_vee": int(ours.sum()),
-        "added_rows": int((ours & df.source_row.isna().to_numpy()).sum()),
-        "edited_rows": int((ours & df.source_row.notna().to_numpy()).sum()),
+        "added_rows": int((ours & ~delivered).sum()),
+        "edited_rows": int((ours & delivered).sum()),
         "estimated_by_utility": int((any_estimate & ~ours).sum()),
         "estimated_share": float(any_estimate.sum() / n) if n else None,
     }
@@ -135,14 +151,16 @@ def estimation(df: pd.DataFrame, inp: VeeInput) -> GradedResult:
                    _sample(df, ours), details)
 
 
-def register_consistency(df: pd.DataFrame, inp: VeeInput) -> GradedResult:
+def register_consistency(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> GradedResult:
     """V7: interval readings whose value disagrees with the register difference across
     them (IESCO register_kwh, UTILITY2 register channels)."""
-    interval = (df.reading_kind == "interval").to_numpy() & df.source_row.notna().to_numpy()
-    mismatch = _has_rule(df.rule_ids, ("V7",)) & interval
+    df = as_polars(df)
+    interval = (df["reading_kind"] == "interval").fill_null(False).to_numpy() & _delivered(df)
+    mismatch = _has_rule(df["rule_ids"], ("V7",)) & interval
     n = int(interval.sum())
     share = mismatch.sum() / n if n else None
-    by_channel = df.loc[mismatch].groupby("channel").size()
+    by_channel = dict(df.filter(pl.Series(mismatch))["channel"].value_counts(name="n")
+                      .sort("channel").iter_rows())
     return _graded({"register_mismatch_share_max": share},
                    vee_config.thresholds(inp.utility), int(mismatch.sum()), n,
                    _sample(df, mismatch),

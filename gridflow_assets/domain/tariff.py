@@ -1,18 +1,6 @@
-"""IESCO (NEPRA uniform) tariff as effective-dated data, and the bill arithmetic built on it.
+"""IESCO (NEPRA uniform) bill arithmetic on the effective-dated tariff (``tariff_data``).
 
-Every rate, slab boundary, charge and threshold lives in the CSV files next to this module
-(``iesco_tariff.csv``, ``iesco_fixed_charges.csv``, ``iesco_levies.csv``,
-``iesco_tariff_codes.csv``), each row carrying an ``effective_from`` date. Tariffs change
-every fiscal year and levies change on their own dates, so a bill must be priced with the
-rows in force for *its* month; keeping them as data lets generators and reconciliation
-checks share one source of truth and lets a new tariff year be added without code changes.
-
-Effective-dating works per key: for each scheme (energy), category (fixed charges) and
-parameter (levies) the rows with the latest ``effective_from`` on or before the date apply.
-
-Slab rows cover units in ``(from_units - 1, to_units]`` (an empty ``to_units`` is open
-ended), which reads like the published tables (1-100, 101-200, ...) and still prices
-fractional units. Methods:
+Methods of a scheme's slabs:
 
 * ``slab_wise`` (lifeline, protected): each slab's units at that slab's rate, which is the
   "previous slab benefit" (150 protected units = 100 x 10.54 + 50 x 13.01).
@@ -27,165 +15,46 @@ delivered bills show it (drop-formats.md), so recomputation reproduces printed f
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from dataclasses import dataclass
-from datetime import date, datetime
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
-RESIDENTIAL = "residential"
-LIFELINE_SCHEME = "residential_lifeline"
-PROTECTED_SCHEME = "residential_protected"
-UNPROTECTED_SCHEME = "residential_unprotected"
-
-BILL_COLUMNS = (
-    "variable_charges", "fixed_charges", "gst", "electricity_duty", "tv_fee",
-    "late_payment_surcharge", "total_amount", "amount_within_due_date", "amount_after_due_date",
+from gridflow_assets.domain.tariff_data import (
+    LIFELINE_SCHEME,
+    PROTECTED_SCHEME,
+    RESIDENTIAL,
+    UNPROTECTED_SCHEME,
+    Bands,
+    DataDate,
+    EnergyScheme,
+    as_date,
+    bands_in_force,
+    category_name,
+    earliest_effective_date,
+    rates_in_force,
+    scheme_in_force,
+    tariff_codes,
 )
+
+__all__ = [
+    "BILL_COLUMNS", "BILL_COMPONENTS", "EnergyScheme", "compute_bill", "compute_bills",
+    "earliest_effective_date", "energy_charge", "fixed_charge", "late_surcharge",
+    "late_surcharges", "rates_in_force", "scheme_for", "tariff_codes",
+]
+
+BILL_COMPONENTS = (
+    "variable_charges", "fixed_charges", "gst", "electricity_duty", "tv_fee",
+    "late_payment_surcharge",
+)
+BILL_COLUMNS = (*BILL_COMPONENTS, "total_amount", "amount_within_due_date",
+                "amount_after_due_date")
 
 # Added (in units of paisa) before flooring so that amounts meant as exact half-paisa,
 # e.g. 1.005 stored as 1.00499999..., still round up as a cashier would.
 _HALF_UP_NUDGE = 1e-6
-
-_DataDate = date | datetime | pd.Timestamp | str
-
-
-@dataclass(frozen=True)
-class EnergyScheme:
-    """One version of one scheme's energy slabs (lows are exclusive, highs inclusive)."""
-
-    effective_from: date
-    scheme: str
-    method: str
-    lows: tuple[float, ...]
-    highs: tuple[float, ...]
-    rates: tuple[float, ...]
-
-    @property
-    def max_units(self) -> float:
-        """Units above which the scheme no longer applies (``inf`` when open ended)."""
-        return self.highs[-1]
-
-
-@dataclass(frozen=True)
-class _Bands:
-    """One version of a category's fixed-charge bands."""
-
-    effective_from: date
-    lows: tuple[float, ...]
-    highs: tuple[float, ...]
-    charges: tuple[float, ...]
-
-
-def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("gridflow_assets.domain").joinpath(name).read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def _upper(value: str) -> float:
-    return math.inf if value.strip() == "" else float(value)
-
-
-@cache
-def _energy_versions() -> dict[str, list[EnergyScheme]]:
-    grouped: dict[tuple[str, date], list[dict[str, str]]] = {}
-    for row in _rows("iesco_tariff.csv"):
-        key = (row["scheme"], date.fromisoformat(row["effective_from"]))
-        grouped.setdefault(key, []).append(row)
-    versions: dict[str, list[EnergyScheme]] = {}
-    for (scheme, eff), rows in grouped.items():
-        rows = sorted(rows, key=lambda r: float(r["from_units"]))
-        methods = {r["method"] for r in rows}
-        if len(methods) != 1 or next(iter(methods)) not in ("slab_wise", "highest_slab", "flat"):
-            raise ValueError(f"tariff data: scheme {scheme} {eff} has methods {methods}")
-        versions.setdefault(scheme, []).append(EnergyScheme(
-            effective_from=eff, scheme=scheme, method=methods.pop(),
-            lows=tuple(float(r["from_units"]) - 1 for r in rows),
-            highs=tuple(_upper(r["to_units"]) for r in rows),
-            rates=tuple(float(r["rate_rs_per_kwh"]) for r in rows),
-        ))
-    return {k: sorted(v, key=lambda s: s.effective_from) for k, v in versions.items()}
-
-
-@cache
-def _fixed_versions() -> dict[str, list[_Bands]]:
-    grouped: dict[tuple[str, date], list[dict[str, str]]] = {}
-    for row in _rows("iesco_fixed_charges.csv"):
-        key = (row["category"], date.fromisoformat(row["effective_from"]))
-        grouped.setdefault(key, []).append(row)
-    versions: dict[str, list[_Bands]] = {}
-    for (category, eff), rows in grouped.items():
-        rows = sorted(rows, key=lambda r: float(r["from_units"]))
-        versions.setdefault(category, []).append(_Bands(
-            effective_from=eff,
-            lows=tuple(float(r["from_units"]) - 1 for r in rows),
-            highs=tuple(_upper(r["to_units"]) for r in rows),
-            charges=tuple(float(r["fixed_charge_rs"]) for r in rows),
-        ))
-    return {k: sorted(v, key=lambda b: b.effective_from) for k, v in versions.items()}
-
-
-@cache
-def _levy_versions() -> dict[str, list[tuple[date, float]]]:
-    versions: dict[str, list[tuple[date, float]]] = {}
-    for row in _rows("iesco_levies.csv"):
-        versions.setdefault(row["parameter"], []).append(
-            (date.fromisoformat(row["effective_from"]), float(row["value"])))
-    return {k: sorted(v) for k, v in versions.items()}
-
-
-@cache
-def tariff_codes() -> dict[str, str]:
-    """IESCO ``tariff_category`` code (``A-1``, ``B-2``, ...) → tariff category name."""
-    return {row["code"]: row["category"] for row in _rows("iesco_tariff_codes.csv")}
-
-
-def earliest_effective_date() -> date:
-    """First date for which a complete tariff is in force (bills before it cannot be priced)."""
-    firsts = [v[0].effective_from for v in _energy_versions().values()]
-    firsts += [v[0][0] for v in _levy_versions().values()]
-    return max(firsts)
-
-
-def _as_date(value: _DataDate) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-def _pick(versions: list[Any], when: date, what: str, eff=lambda v: v.effective_from) -> Any:
-    chosen = None
-    for version in versions:
-        if eff(version) <= when:
-            chosen = version
-    if chosen is None:
-        raise ValueError(f"no IESCO tariff data for {what} in force on {when.isoformat()}")
-    return chosen
-
-
-def _scheme_in_force(scheme: str, when: date) -> EnergyScheme:
-    versions = _energy_versions().get(scheme)
-    if versions is None:
-        raise ValueError(f"unknown tariff scheme {scheme!r}")
-    return _pick(versions, when, f"scheme {scheme}")
-
-
-def _category(category: str) -> str:
-    """Accept an IESCO code (``A-2``) or a category name (``commercial``)."""
-    codes = tariff_codes()
-    if category in codes:
-        return codes[category]
-    if category in set(codes.values()):
-        return category
-    raise ValueError(f"unknown IESCO tariff category {category!r}")
 
 
 def _paisa(value: Any) -> Any:
@@ -200,18 +69,18 @@ def _check_units(units: float) -> float:
     return units
 
 
-def scheme_for(units: float, category: str, billing_month: _DataDate,
+def scheme_for(units: float, category: str, billing_month: DataDate,
                protected: bool = False, lifeline: bool = False) -> EnergyScheme:
     """The energy scheme (slab table) that prices these units for this consumer and month."""
     units = _check_units(units)
-    when = _as_date(billing_month)
-    cat = _category(category)
+    when = as_date(billing_month)
+    cat = category_name(category)
     if cat != RESIDENTIAL:
-        return _scheme_in_force(cat, when)
+        return scheme_in_force(cat, when)
     candidates = ([LIFELINE_SCHEME] if lifeline else []) + \
                  ([PROTECTED_SCHEME] if protected else []) + [UNPROTECTED_SCHEME]
     for name in candidates:
-        scheme = _scheme_in_force(name, when)
+        scheme = scheme_in_force(name, when)
         if units <= scheme.max_units:
             return scheme
     raise ValueError(f"tariff data: no residential scheme covers {units} units on {when}")
@@ -229,7 +98,7 @@ def _energy_scalar(units: float, scheme: EnergyScheme) -> float:
     return units * scheme.rates[-1]
 
 
-def energy_charge(units: float, category: str, billing_month: _DataDate,
+def energy_charge(units: float, category: str, billing_month: DataDate,
                   protected: bool = False, lifeline: bool = False) -> float:
     """Energy (variable) charge in Rs, rounded to paisa, with the tariff of ``billing_month``.
 
@@ -240,17 +109,10 @@ def energy_charge(units: float, category: str, billing_month: _DataDate,
     return float(_paisa(_energy_scalar(float(units), scheme)))
 
 
-def _bands_in_force(category: str, when: date) -> _Bands | None:
-    versions = _fixed_versions().get(category)
-    if not versions or versions[0].effective_from > when:
-        return None
-    return _pick(versions, when, f"fixed charges of {category}")
-
-
-def fixed_charge(units: float, category: str, billing_month: _DataDate) -> float:
+def fixed_charge(units: float, category: str, billing_month: DataDate) -> float:
     """Fixed charge in Rs for the units band; categories without bands pay none."""
     units = _check_units(units)
-    bands = _bands_in_force(_category(category), _as_date(billing_month))
+    bands = bands_in_force(category_name(category), as_date(billing_month))
     if bands is None:
         return 0.0
     for low, high, charge in zip(bands.lows, bands.highs, bands.charges):
@@ -259,24 +121,7 @@ def fixed_charge(units: float, category: str, billing_month: _DataDate) -> float
     return 0.0
 
 
-def rates_in_force(billing_month: _DataDate) -> dict[str, Any]:
-    """Levies and bill factors in force on a date, for generators and reconciliation checks.
-
-    Keys: ``gst_rate``, ``electricity_duty_rate``, ``tv_fee_rs``, ``after_due_factor``,
-    ``late_surcharge_grace_days``, ``late_surcharge_rate_within_grace``,
-    ``late_surcharge_rate_after_grace`` (floats) and ``energy_rates_effective_from`` (the date
-    of the residential unprotected slab version in force, i.e. the tariff year).
-    """
-    when = _as_date(billing_month)
-    rates: dict[str, Any] = {
-        name: _pick(versions, when, name, eff=lambda v: v[0])[1]
-        for name, versions in _levy_versions().items()
-    }
-    rates["energy_rates_effective_from"] = _scheme_in_force(UNPROTECTED_SCHEME, when).effective_from
-    return rates
-
-
-def compute_bill(units: float, category: str, billing_month: _DataDate,
+def compute_bill(units: float, category: str, billing_month: DataDate,
                  protected: bool = False, lifeline: bool = False,
                  tv_fee_applies: bool = True) -> dict[str, float]:
     """Price one monthly bill at issue (no late surcharge yet), components rounded to paisa.
@@ -285,7 +130,7 @@ def compute_bill(units: float, category: str, billing_month: _DataDate,
     rounded components, ``amount_within_due_date = total``, ``amount_after_due_date =
     factor x total`` with every rate taken from the data in force for ``billing_month``.
     """
-    when = _as_date(billing_month)
+    when = as_date(billing_month)
     rates = rates_in_force(when)
     variable = energy_charge(units, category, when, protected, lifeline)
     fixed = fixed_charge(units, category, when)
@@ -307,7 +152,7 @@ def compute_bill(units: float, category: str, billing_month: _DataDate,
     }
 
 
-def late_surcharge(total: float, due_date: _DataDate, payment_date: _DataDate | None) -> float:
+def late_surcharge(total: float, due_date: DataDate, payment_date: DataDate | None) -> float:
     """Late payment surcharge in Rs for a payment made on ``payment_date``.
 
     The rule in force on the due date applies (flat 10% before October 2024; afterwards 5%
@@ -316,7 +161,7 @@ def late_surcharge(total: float, due_date: _DataDate, payment_date: _DataDate | 
     """
     if payment_date is None:
         return 0.0
-    due, paid = _as_date(due_date), _as_date(payment_date)
+    due, paid = as_date(due_date), as_date(payment_date)
     days_late = (paid - due).days
     if days_late <= 0:
         return 0.0
@@ -355,7 +200,7 @@ def _energy_vector(units: np.ndarray, scheme: EnergyScheme) -> np.ndarray:
     return units * np.asarray(scheme.rates)[index]
 
 
-def _fixed_vector(units: np.ndarray, bands: _Bands) -> np.ndarray:
+def _fixed_vector(units: np.ndarray, bands: Bands) -> np.ndarray:
     highs = np.asarray(bands.highs)
     index = np.searchsorted(highs, units, side="left")
     inside = index < len(highs)
@@ -364,26 +209,31 @@ def _fixed_vector(units: np.ndarray, bands: _Bands) -> np.ndarray:
     return np.where(inside, np.asarray(bands.charges)[index], 0.0)
 
 
-def compute_bills(df: pd.DataFrame) -> pd.DataFrame:
+def compute_bills(df: pd.DataFrame | pl.DataFrame) -> pd.DataFrame | pl.DataFrame:
     """Vectorized :func:`compute_bill` for many consumers at once (same figures, row by row).
 
-    ``df`` needs ``units``, ``category`` (code or name) and ``billing_month``; ``protected``,
-    ``lifeline`` (default False) and ``tv_fee_applies`` (default True) are optional. Returns
-    the :data:`BILL_COLUMNS` on ``df``'s index. Work is per distinct month and scheme, never
-    per row, so thousands of bills price in milliseconds.
+    ``df`` (pandas or Polars) needs ``units``, ``category`` (code or name) and
+    ``billing_month``; ``protected``, ``lifeline`` (default False) and ``tv_fee_applies``
+    (default True) are optional. Returns the :data:`BILL_COLUMNS` as a frame of the same kind
+    (pandas: on ``df``'s index). Work is per distinct month and scheme, never per row, so
+    thousands of bills price in milliseconds.
     """
     n = len(df)
-    units = df["units"].to_numpy(dtype=float)
+    units = np.asarray(df["units"].to_numpy(), dtype=float)
     if n and (~np.isfinite(units) | (units < 0)).any():
         raise ValueError("units must be finite numbers >= 0")
-    categories = np.array([_category(c) for c in df["category"].astype(str)], dtype=object) \
-        if n else np.array([], dtype=object)
-    months = pd.to_datetime(df["billing_month"]).dt.normalize().to_numpy()
+    names = {str(c): category_name(str(c)) for c in set(df["category"].to_numpy().tolist())}
+    categories = np.array([names[str(c)] for c in df["category"].to_numpy().tolist()],
+                          dtype=object) if n else np.array([], dtype=object)
+    months = np.asarray(df["billing_month"].to_numpy(), dtype="datetime64[D]")
 
     def flag(name: str, default: bool) -> np.ndarray:
-        if name not in df:
+        if name not in df.columns:
             return np.full(n, default)
-        return df[name].fillna(default).astype(bool).to_numpy()
+        values = df[name]
+        if isinstance(values, pl.Series):
+            return values.cast(pl.Boolean).fill_null(default).to_numpy()
+        return values.astype("boolean").fillna(default).to_numpy(dtype=bool)
 
     protected, lifeline, tv_applies = flag("protected", False), flag("lifeline", False), \
         flag("tv_fee_applies", True)
@@ -403,13 +253,13 @@ def compute_bills(df: pd.DataFrame) -> pd.DataFrame:
         schemes = np.where(categories == RESIDENTIAL, UNPROTECTED_SCHEME, categories)
         residential = in_month & (categories == RESIDENTIAL)
         for name, wanted in ((PROTECTED_SCHEME, protected), (LIFELINE_SCHEME, lifeline)):
-            limit = _scheme_in_force(name, when).max_units
+            limit = scheme_in_force(name, when).max_units
             schemes[residential & wanted & (units <= limit)] = name
         for name in np.unique(schemes[in_month]):
             rows = in_month & (schemes == name)
-            variable[rows] = _energy_vector(units[rows], _scheme_in_force(str(name), when))
+            variable[rows] = _energy_vector(units[rows], scheme_in_force(str(name), when))
         for category in np.unique(categories[in_month]):
-            bands = _bands_in_force(str(category), when)
+            bands = bands_in_force(str(category), when)
             if bands is not None:
                 rows = in_month & (categories == category)
                 fixed[rows] = _fixed_vector(units[rows], bands)
@@ -421,7 +271,7 @@ def compute_bills(df: pd.DataFrame) -> pd.DataFrame:
     tv = np.where(tv_applies, _paisa(tv_fee), 0.0)
     surcharge = np.zeros(n)
     total = _paisa(variable + fixed + gst + duty + tv + surcharge)
-    out = pd.DataFrame({
+    columns = {
         "variable_charges": variable,
         "fixed_charges": fixed,
         "gst": gst,
@@ -431,5 +281,7 @@ def compute_bills(df: pd.DataFrame) -> pd.DataFrame:
         "total_amount": total,
         "amount_within_due_date": total,
         "amount_after_due_date": _paisa(after_factor * total),
-    }, index=df.index)
-    return out[list(BILL_COLUMNS)]
+    }
+    if isinstance(df, pl.DataFrame):
+        return pl.DataFrame({name: columns[name] for name in BILL_COLUMNS})
+    return pd.DataFrame({name: columns[name] for name in BILL_COLUMNS}, index=df.index)

@@ -34,19 +34,10 @@ def _evaluation_records(instance: dg.DagsterInstance) -> list:
             ascending=True))
 
 
-def parse_markdown_table(md: str | None) -> list[dict]:
-    """The rows of a check's Markdown sample (``checks.factory._markdown_table``) as dicts.
-
-    A line whose cell count does not match the header (a delivered value containing ``|``)
-    is kept whole under ``row`` rather than split wrongly.
-    """
-    if not md or not md.lstrip().startswith("|"):
-        return []
-    lines = [ln.strip() for ln in md.strip().splitlines()]
-    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
-    header, body = cells[0], cells[2:]
-    return [dict(zip(header, row, strict=True)) if len(row) == len(header) else {"row": line}
-            for row, line in zip(body, lines[2:], strict=True)]
+def sample_keys(rows: list[dict] | None) -> list[dict]:
+    """A check's failing-row sample (stored as JSON rows in its metadata) as the text cells
+    the steward's tables show, one dict per row."""
+    return [{str(k): str(v)[:80] for k, v in row.items()} for row in rows or []]
 
 
 def _value(meta: dict, key: str):
@@ -73,7 +64,7 @@ def _row(rec) -> dict:
         "failed_count": failed,
         "total_rows": None if total is None else int(total),
         "failure_rate": rate if rate is not None else (failed / total if total else None),
-        "sample_keys": json.dumps(parse_markdown_table(_value(meta, "sample")),
+        "sample_keys": json.dumps(sample_keys(_value(meta, "sample_rows")),
                                   ensure_ascii=False),
         "details": json.dumps(_value(meta, "details") or {}, ensure_ascii=False, default=str),
         "description": ev.description,

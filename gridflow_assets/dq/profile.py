@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
-from gridflow_assets.assets.experience import ESTIMATED, FAILED_VALIDATION, local_day_seconds
 from gridflow_assets.checks import rules
+from gridflow_assets.domain.readings import ESTIMATED, FAILED_VALIDATION
+from gridflow_assets.experience.daily import local_day_seconds
+from gridflow_assets.frames import as_pandas
 from gridflow_assets.registry import TABLES, Table
 from gridflow_assets.silver.vee import delivered_count
 from gridflow_assets.warehouse import Warehouse
@@ -87,7 +90,8 @@ def month_days(month: str, tz: str) -> pd.DataFrame:
     """Local calendar days of ``month`` with their length in seconds (DST-aware)."""
     days = pd.Series(pd.date_range(f"{month}-01", periods=pd.Period(month).days_in_month,
                                    freq="D"))
-    return pd.DataFrame({"local_date": days, "day_s": local_day_seconds(days, tz)})
+    day_s = local_day_seconds(pl.from_pandas(days), tz).to_numpy()
+    return pd.DataFrame({"local_date": days, "day_s": day_s})
 
 
 def coverage(iv: pd.DataFrame, month: str, tz: str) -> dict:
@@ -196,7 +200,8 @@ def orphans(store: Warehouse, utility: str, month: str) -> list[dict]:
             out.append({"table": key, "foreign_key": fk.name, "parent": fk.ref_table,
                         "rows": res.failed_count, "total": res.total,
                         "keys": int(res.details.get("orphan_keys", 0)),
-                        "pii": pii, "examples": _examples(res.sample, list(fk.columns), pii)})
+                        "pii": pii, "examples": _examples(as_pandas(res.sample), list(fk.columns),
+                                                         pii)})
     return out
 
 

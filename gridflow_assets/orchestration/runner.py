@@ -28,6 +28,7 @@ import dagster as dg
 
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
 from gridflow_assets.landing import fingerprint
+from gridflow_assets.orchestration.downstream import REFRESH_JOB
 from gridflow_assets.orchestration.drops import drop_tags, new_utilities, only, scan_landing
 from gridflow_assets.partitions import UTILITY_DIMENSION, partition_key
 from gridflow_assets.silver.vee import delivered_count
@@ -136,9 +137,10 @@ def _run_partitions(runnable: list, defs: dg.Definitions, instance: dg.DagsterIn
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
                              initargs=(instance.root_directory, landing, warehouse,
                                        run_config)) as pool:
-        futures = {pool.submit(_worker_run, drop): drop for drop in runnable}
-        for i, fut in enumerate(as_completed(futures), start=1):
-            drop = futures[fut]
+        futures = {pool.submit(_worker_run, drop): (i, drop)
+                   for i, drop in enumerate(runnable, start=1)}
+        for fut in as_completed(futures):
+            i, drop = futures[fut]
             done(drop, fut.result(), f"[{i}/{n}] {drop.name} ")
 
 
@@ -184,6 +186,11 @@ def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
 
     _run_partitions(runnable, defs, instance, landing, warehouse, run_config, workers, out,
                     done)
+    # The DQ tables (check history, scorecard, dashboard) describe what just ran, as the
+    # refresh sensor would make them after a batch of sensor-launched runs.
+    res = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
+        instance=instance, run_config=run_config, raise_on_error=False)
+    out(f"DQ tables: {'refreshed' if res.success else failure_message(res)}")
     order = {(d.utility, d.month): i for i, d in enumerate(runnable)}
     outcome.partitions.sort(key=lambda p: order.get((p.utility, p.month), -1))
     return outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gridflow_assets.domain.billing import BILL_AMOUNTS
 from gridflow_assets.registry import columns as c
 from gridflow_assets.registry.gold import DATE_KEY
 from gridflow_assets.registry.model import Column, ForeignKey, Table
@@ -54,9 +55,6 @@ DIM_CONSUMER_TYPE = Table(
     ),
 )
 
-BILL_AMOUNT_COLUMNS = ("variable_charges", "fixed_charges", "gst", "electricity_duty",
-                       "tv_fee", "late_payment_surcharge", "total_amount",
-                       "amount_within_due_date", "amount_after_due_date")
 
 FACT_BILLS = Table(
     layer="gold", name="fact_bills", requires=("bills",),
@@ -84,7 +82,7 @@ FACT_BILLS = Table(
         _date_key("due_date_key", "Due date"),
         Column("units_consumed", "float", "Billed units", unit="kWh", ge=0),
         *(Column(name, "float", name.replace("_", " ").capitalize(), unit="PKR", ge=0)
-          for name in BILL_AMOUNT_COLUMNS),
+          for name in BILL_AMOUNTS),
         Column("computed_total", "float", "Sum of the components as delivered", unit="PKR"),
         Column("is_arithmetic_ok", "bool", "total equals the sum of its components (±1 paisa)",
                nullable=False),

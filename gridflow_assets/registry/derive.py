@@ -1,13 +1,13 @@
-"""Everything derived from a table declaration: Arrow schema, pandas dtypes, pandera
-schemas, Dagster column metadata and the data dictionary."""
+"""Everything derived from a table declaration: Arrow schema, Polars types, pandas dtypes,
+pandera schemas (Polars backend), Dagster column metadata and the data dictionary."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import dagster as dg
 import pandas as pd
-import pandera.pandas as pa
+import pandera.polars as pa
 import polars as pl
 import pyarrow as pa_arrow
 
@@ -111,7 +111,12 @@ def to_arrow(df: pd.DataFrame | pl.DataFrame | pa_arrow.Table, table: Table) -> 
     if isinstance(df, pa_arrow.Table):
         df = pl.from_arrow(df)
     if isinstance(df, pl.DataFrame):
-        return conform_pl(df, table).to_arrow().cast(schema)
+        arrow = conform_pl(df, table).to_arrow()
+        # A null where the registry says "not null" is stored as it is (the field marked
+        # nullable) so that schema__structure reports it, rather than failing the write.
+        return arrow.cast(pa_arrow.schema([
+            f.with_nullable(True) if arrow.column(i).null_count else f
+            for i, f in enumerate(schema)], metadata=schema.metadata))
     return pa_arrow.Table.from_pandas(conform(df, table), schema=schema, preserve_index=False)
 
 
@@ -141,19 +146,21 @@ def _range_checks(col: Column) -> list[pa.Check]:
     return checks
 
 
-@lru_cache(maxsize=None)
+@cache
 def structure_schema(table: Table) -> pa.DataFrameSchema:
-    """Columns, dtypes and nullability: what the table guarantees about itself."""
+    """Columns, dtypes (the registry's Polars types) and nullability: what the table
+    guarantees about itself. For Polars frames, the engine the checks run on."""
     return pa.DataFrameSchema(
-        {col.name: pa.Column(PANDAS_DTYPES[col.dtype], nullable=col.nullable,
+        {col.name: pa.Column(POLARS_TYPES[col.dtype], nullable=col.nullable,
                              description=col.description) for col in table.columns},
         strict=True, ordered=False, name=f"{table.key} structure",
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def range_schema(table: Table) -> pa.DataFrameSchema | None:
-    """Value ranges and allowed values: what the delivered data should look like."""
+    """Value ranges and allowed values: what the delivered data should look like. No dtypes
+    here: a wrong type is the structure schema's finding, not a range failure."""
     cols = {col.name: pa.Column(checks=_range_checks(col), nullable=True, required=True)
             for col in table.columns if col.has_range}
     if not cols:
@@ -176,8 +183,8 @@ def column_schema(table: Table) -> dg.TableSchema:
 def data_dictionary_markdown(tables: list[Table], sources: dict[str, dict] | None = None) -> str:
     """The data dictionary of ``docs/data-dictionary.md``, generated, never hand-edited."""
     lines = ["# Data dictionary", "",
-             "Generated from the schema registry (`gridflow_assets/registry`) by "
-             "`gridflow dictionary`. Do not edit by hand.", ""]
+             ("Generated from the schema registry (`gridflow_assets/registry`) by "
+              "`gridflow dictionary`. Do not edit by hand."), ""]
     for t in tables:
         lines += [f"## `{t.key}`", "", t.description, "",
                   f"- grain: {t.grain}",

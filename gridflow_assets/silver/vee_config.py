@@ -10,11 +10,13 @@ interval class).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
+from gridflow_assets.frames import as_polars
 from gridflow_assets.utilities import code_tables
 
 # Reading-type columns of vee_rules.csv, most significant first: a row naming the utility
@@ -30,81 +32,105 @@ TEXT = ("expected_days", "register_column", "outage_statuses")
 EXPECTED_DAYS = ("delivered_days", "series_span", "month")
 
 
-def interval_class(interval_s: pd.Series) -> np.ndarray:
+def interval_class(interval_s: pl.Expr) -> pl.Expr:
     """``daily`` for reads covering a local day, else ``sub_daily``."""
-    return np.where(interval_s.to_numpy(dtype="float64") >= DAILY_MIN_S, "daily", "sub_daily")
+    return pl.when(interval_s >= DAILY_MIN_S).then(pl.lit("daily")).otherwise(
+        pl.lit("sub_daily"))
 
 
-@lru_cache(maxsize=None)
-def rule_table() -> pd.DataFrame:
+def _table(name: str) -> pl.DataFrame:
+    """A code table as text columns (whichever engine the loader hands it over in)."""
+    return as_polars(code_tables.load(name))
+
+
+@cache
+def rule_table() -> pl.DataFrame:
     """vee_rules.csv, checked: unknown parameters or modes fail loudly, never silently."""
-    rules = code_tables.load("vee_rules")
-    unknown = set(rules.parameter) - set(NUMERIC) - set(TEXT)
+    rules = _table("vee_rules")
+    unknown = set(rules["parameter"]) - set(NUMERIC) - set(TEXT)
     if unknown:
         raise ValueError(f"vee_rules.csv: unknown parameters {sorted(unknown)}")
-    defaults = rules[(rules[list(MATCH_COLUMNS)] == "*").all(axis=1)]
-    missing = (set(NUMERIC) | set(TEXT)) - set(defaults.parameter)
+    defaults = rules.filter(pl.all_horizontal(pl.col(c) == "*" for c in MATCH_COLUMNS))
+    missing = (set(NUMERIC) | set(TEXT)) - set(defaults["parameter"])
     if missing:
         raise ValueError(f"vee_rules.csv: no default (all '*') row for {sorted(missing)}")
-    modes = set(rules.loc[rules.parameter == "expected_days", "value"])
+    modes = set(rules.filter(pl.col("parameter") == "expected_days")["value"])
     if not modes <= set(EXPECTED_DAYS):
         raise ValueError(f"vee_rules.csv: expected_days must be one of {EXPECTED_DAYS}")
-    return rules
+    return rules.select(*MATCH_COLUMNS, "parameter", "value")
 
 
-def params_for(utility: str, types: pd.DataFrame) -> pd.DataFrame:
+def params_for(utility: str, types: pl.DataFrame | pd.DataFrame) -> pl.DataFrame:
     """One row per row of ``types`` (columns measurement, direction, reading_kind,
-    interval), one column per parameter: numbers as floats (NaN = not set), text as text
-    (None = not set)."""
-    rules = rule_table()
-    out = pd.DataFrame(index=types.index)
-    if types.empty:
-        for name in (*NUMERIC, *TEXT):
-            out[name] = pd.Series(dtype="float64" if name in NUMERIC else "object")
-        return out
-    typed = types.assign(utility=utility)
-    cand = typed.reset_index(names="_type").merge(rules, how="cross", suffixes=("", "_rule"))
-    score = np.zeros(len(cand), dtype=np.int64)
-    ok = np.ones(len(cand), dtype=bool)
-    for weight, col in zip((16, 8, 4, 2, 1), MATCH_COLUMNS, strict=True):
-        rule_value = cand[f"{col}_rule"].to_numpy()
-        exact = rule_value == cand[col].to_numpy()
-        ok &= exact | (rule_value == "*")
-        score += np.where(exact, weight, 0)
-    cand = cand[ok].assign(_score=score[ok])
-    best = cand.sort_values(["_type", "parameter", "_score"], kind="stable") \
-        .groupby(["_type", "parameter"]).tail(1)
-    wide = best.pivot(index="_type", columns="parameter", values="value")
-    for name in NUMERIC:
-        out[name] = pd.to_numeric(wide[name].replace("", None), errors="raise").reindex(
-            out.index).astype("float64")
-    for name in TEXT:
-        out[name] = wide[name].replace("", None).reindex(out.index)
-    return out
+    interval), one column per parameter: numbers as Float64, text as String (null = not
+    set). Among the rows matching a type, the most specific wins; on a tie, the later row."""
+    rows = tuple(as_polars(types).select(TYPE_COLUMNS).iter_rows())
+    return _params(utility, rows)
+
+
+@cache
+def _params(utility: str, rows: tuple[tuple[str, ...], ...]) -> pl.DataFrame:
+    """``params_for`` of distinct type rows, kept: every meter chunk of a partition asks
+    for the same few reading types."""
+    types = pl.DataFrame(list(rows), schema=dict.fromkeys(TYPE_COLUMNS, pl.String),
+                         orient="row")
+    schema = {**dict.fromkeys(NUMERIC, pl.Float64), **dict.fromkeys(TEXT, pl.String)}
+    if types.is_empty():
+        return pl.DataFrame(schema=schema)
+    rules = rule_table().rename({c: f"{c}_rule" for c in MATCH_COLUMNS})
+    cand = types.with_row_index("_type").with_columns(utility=pl.lit(utility)).join(
+        rules, how="cross")
+    exact = {c: pl.col(f"{c}_rule") == pl.col(c) for c in MATCH_COLUMNS}
+    ok = pl.all_horizontal((exact[c] | (pl.col(f"{c}_rule") == "*")) for c in MATCH_COLUMNS)
+    score = pl.sum_horizontal(exact[c].cast(pl.Int64) * w
+                              for w, c in zip((16, 8, 4, 2, 1), MATCH_COLUMNS, strict=True))
+    best = (cand.with_row_index("_order").filter(ok).with_columns(_score=score)
+            .sort(["_type", "parameter", "_score", "_order"])
+            .group_by(["_type", "parameter"]).agg(pl.col("value").last()))
+    wide = best.pivot(on="parameter", index="_type", values="value")
+    wide = pl.DataFrame({"_type": pl.arange(0, len(types), eager=True, dtype=pl.UInt32)}) \
+        .join(wide, on="_type", how="left")
+
+    def text(name: str) -> pl.Expr:
+        return pl.col(name).replace("", None) if name in wide.columns \
+            else pl.lit(None, pl.String)
+
+    return wide.select([text(n).cast(t, strict=True).alias(n) for n, t in schema.items()])
 
 
 def utility_param(utility: str, name: str) -> str | None:
     """A parameter that holds for the whole utility (the all-types row)."""
-    row = pd.DataFrame({"measurement": ["*"], "direction": ["*"], "reading_kind": ["*"],
-                        "interval": ["*"]})
-    return params_for(utility, row)[name].iloc[0]
+    row = pl.DataFrame({c: ["*"] for c in TYPE_COLUMNS})
+    return params_for(utility, row)[name][0]
 
 
-def register_pairs(utility: str) -> pd.DataFrame:
+def register_columns(utility: str) -> list[str]:
+    """Columns holding a cumulative register beside the value (IESCO ``register_kwh``)
+    that any of the utility's reading types may name."""
+    rules = rule_table().filter((pl.col("parameter") == "register_column")
+                                & pl.col("utility").is_in(["*", utility])
+                                & (pl.col("value") != ""))
+    return sorted(set(rules["value"]))
+
+
+def register_pairs(utility: str) -> pl.DataFrame:
     """Interval channels and the register channel whose differences they must equal."""
-    pairs = code_tables.load("vee_register_pairs")
-    mine = pairs[pairs.utility == utility]
-    return mine.assign(tolerance=pd.to_numeric(mine.tolerance).astype("float64"))
+    pairs = _table("vee_register_pairs")
+    return pairs.filter(pl.col("utility") == utility).with_columns(
+        pl.col("tolerance").cast(pl.Float64))
 
 
 def thresholds(utility: str) -> dict[str, tuple[float, float]]:
     """measure -> (warn, error) for the ``vee__`` checks; the utility's row beats ``*``.
     An empty level is NaN: never reached."""
-    table = code_tables.load("vee_thresholds")
-    rows = table[table.utility.isin(["*", utility])].assign(_own=table.utility == utility)
-    rows = rows.sort_values("_own", kind="stable").groupby("measure").tail(1)
-    level = lambda text: float(text) if text != "" else float("nan")  # noqa: E731
-    return {r.measure: (level(r.warn), level(r.error)) for r in rows.itertuples()}
+    table = _table("vee_thresholds").filter(pl.col("utility").is_in(["*", utility]))
+    rows = table.with_row_index("_order").sort(pl.col("utility") == utility, "_order") \
+        .group_by("measure").agg(pl.col("warn", "error").last())
+    def level(text: str) -> float:
+        return float(text) if text != "" else float("nan")
+
+    return {r["measure"]: (level(r["warn"]), level(r["error"]))
+            for r in rows.iter_rows(named=True)}
 
 
 def grade(measure: str, value: float | None, limits: dict[str, tuple[float, float]]) -> str:

@@ -1,0 +1,143 @@
+"""The run shape: one Dagster step per layer and partition, data written in the step, every
+table's checks evaluated there on the frame in memory.
+
+A partition run used to be ~40 steps (one per asset, one per table's checks) writing ~550
+events; each check step read its table back from disk. Here a layer's asset step writes
+each table (``MaterializeResult``: no IO-manager, input or output-handling events), then
+evaluates that table's checks and reports them as asset-check evaluations of the partition
+(``checks.factory.report_checks``). A failed blocking (ERROR) check stops the layer: the
+tables after it in the step are not written, and the step fails, so Dagster skips the
+downstream layers and the run fails — what a blocking check does between steps.
+
+Asset specs come from the registry: description, group (= layer), kinds, owners, tags and
+column schema are the table's declaration, written once here rather than at every asset.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import wraps
+
+import dagster as dg
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+
+from gridflow_assets.checks.factory import plans_for, report_checks
+from gridflow_assets.partitions import split_key
+from gridflow_assets.registry import table
+from gridflow_assets.resources import column_lineage, storage_spec, table_metadata
+from gridflow_assets.warehouse import Warehouse
+
+# Seconds spent in gridflow's own code per run id, in this process (the benchmark reads it
+# to tell the data work from Dagster's bookkeeping around it).
+OWN_SECONDS: dict[str, float] = {}
+
+OWNERS = {"experience": "team:analytics", "dq": "team:data-stewards"}
+ENGINE = "polars"
+
+
+def asset_spec(key: str, deps: Iterable[str] = ()) -> dg.AssetSpec:
+    """The Dagster spec of a registry table (``layer/name``)."""
+    spec = table(key)
+    return dg.AssetSpec(
+        key=dg.AssetKey(key.split("/")), description=spec.description, group_name=spec.layer,
+        metadata=table_metadata(key), kinds={"parquet", ENGINE},
+        owners=[OWNERS.get(spec.layer, "team:data-engineering")], tags={"layer": spec.layer},
+        deps=[dg.AssetKey(d.split("/")) for d in deps], skippable=True,
+    ).with_io_manager_key("warehouse_io")  # how an asset that takes it as input loads it
+
+
+def assert_check_order(keys: list[str]) -> None:
+    """A layer writes and checks its tables in this order, and a check reads the other
+    tables it needs (an orphan check's parent, the accounting's rejects) from the
+    warehouse: each of those in the same layer must come first."""
+    for i, key in enumerate(keys):
+        later = {d for plan in plans_for(table(key)) for d in plan.deps} & set(keys[i + 1:])
+        if later:
+            raise ValueError(f"{key} is checked against {sorted(later)}, built after it")
+
+
+def timed_layer(body: Callable[..., Iterator]) -> Callable[..., Iterator]:
+    """Count the time spent inside a layer step's body (our code) apart from the time
+    Dagster spends storing what it yields, into ``OWN_SECONDS`` of the run."""
+
+    @wraps(body)
+    def wrapper(context: dg.AssetExecutionContext, *args, **kwargs) -> Iterator:
+        gen = body(context, *args, **kwargs)
+        run_id = context.run_id
+        while True:
+            started = time.perf_counter()
+            try:
+                item = next(gen)
+            except StopIteration:
+                return
+            finally:
+                OWN_SECONDS[run_id] = (OWN_SECONDS.get(run_id, 0.0)
+                                       + time.perf_counter() - started)
+            yield item
+
+    return wrapper
+
+
+def frame_for_checks(arrow: pa.Table) -> pl.DataFrame:
+    """The stored table as the check rules take it: what a reader of the file gets, without
+    reading it (zero-copy from the Arrow table just written)."""
+    return pl.from_arrow(arrow)
+
+
+@dataclass
+class LayerRun:
+    """One layer step of one partition: writes tables, reports their checks, and knows
+    whether a blocking check has failed."""
+
+    context: dg.AssetExecutionContext
+    store: Warehouse
+    utility: str | None = None
+    month: str | None = None
+    failed: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, context: dg.AssetExecutionContext, store: Warehouse) -> LayerRun:
+        utility = month = None
+        if context.has_partition_key:
+            utility, month = split_key(context.partition_key)
+        return cls(context, store, utility, month)
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.failed)
+
+    def publish(self, key: str, df: pd.DataFrame | pl.DataFrame | None,
+                parents: Iterable[str] = (), metadata: dict | None = None
+                ) -> Iterator[dg.MaterializeResult]:
+        """Write ``df`` as this partition of ``key``, materialize it, evaluate its checks.
+
+        ``None``: the utility does not deliver what the table is built from (the New York
+        utilities send no bills): nothing is written and nothing is checked, and the
+        materialization says why the table is empty.
+        """
+        asset_key = dg.AssetKey(key.split("/"))
+        if df is None:
+            yield dg.MaterializeResult(asset_key=asset_key, metadata={
+                "delivered": False, "dagster/row_count": 0, **(metadata or {})})
+            return
+        spec = storage_spec(key, self.utility)
+        path, arrow = self.store.write_table(key, df, self.utility, self.month, spec=spec)
+        meta = {"dagster/row_count": arrow.num_rows, "path": str(path), **(metadata or {})}
+        lineage = column_lineage(key, sorted(parents), self.utility)
+        if lineage is not None:
+            meta["dagster/column_lineage"] = lineage
+        yield dg.MaterializeResult(asset_key=asset_key, metadata=meta)
+        self.failed += report_checks(self.context, self.store, key, frame_for_checks(arrow),
+                                     self.utility, self.month)
+
+    def finish(self) -> None:
+        """Fail the step when a blocking check failed (the results are already reported)."""
+        if self.failed:
+            raise dg.Failure(
+                description="blocking check failed, downstream tables not built: "
+                            + "; ".join(self.failed),
+                metadata={"failed_checks": self.failed}, allow_retries=False)

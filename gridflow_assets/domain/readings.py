@@ -1,0 +1,40 @@
+"""What a reading means for usage: quality codes that decide whether a value counts.
+
+Gold aggregates, the daily summaries and the DQ profile all ask the same questions (did a
+reading fail validation, was it estimated, is it usage at all), so the answers live here
+once, as Polars expressions over the registry's interval columns.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+FAILED_VALIDATION = 10  # ESPI quality 10: failed validation, never usage
+ESTIMATED = (8, 9)  # VEE estimates: like-day profile (8), interpolation (9)
+# What makes readings addable: values of different types are never summed together.
+TYPE_KEYS = ["measurement", "direction", "interval_s", "unit"]
+
+
+def unresolved(utility: str) -> str:
+    """Service point that gathers readings whose service point is unknown."""
+    return f"{utility}:UNRESOLVED"
+
+
+def is_failed() -> pl.Expr:
+    """The reading failed validation (a missing quality code is not a failure)."""
+    return pl.col("quality_code").eq_missing(FAILED_VALIDATION)
+
+
+def is_estimated() -> pl.Expr:
+    return pl.col("quality_code").is_in(ESTIMATED).fill_null(False)
+
+
+def is_known_interval() -> pl.Expr:
+    """An interval (not register) reading of a known quantity: something that may be added."""
+    return (pl.col("reading_kind").eq_missing("interval")
+            & pl.col("measurement").ne_missing("unknown"))
+
+
+def is_usage() -> pl.Expr:
+    """Known interval readings that passed validation: the values usage totals add up."""
+    return is_known_interval() & ~is_failed()

@@ -1,0 +1,1 @@
+"""Experience logic: what a person reads about their own usage, as pure Polars functions."""

@@ -1,0 +1,66 @@
+"""Daily usage per service point, local day and reading type, with peak and trough."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from gridflow_assets.domain.readings import TYPE_KEYS, is_estimated, is_failed, unresolved
+from gridflow_assets.gold.keys import shaped
+
+KEYS = ["service_point_id", "local_date", *TYPE_KEYS]
+
+
+def local_day_seconds(days: pl.Series, tz: str) -> pl.Series:
+    """Length of each local calendar day: 82,800 / 86,400 / 90,000 s around DST changes.
+
+    Stands in until the interval grid (``silver/vee/grid.py``) offers local-day lengths.
+    """
+    start = days.cast(pl.Date).cast(pl.Datetime("us"))
+    length = (start.dt.offset_by("1d").dt.replace_time_zone(tz)
+              - start.dt.replace_time_zone(tz)).dt.total_seconds()
+    return length.cast(pl.Int64).alias("day_s")
+
+
+def _expected_per_meter(days: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """Intervals a meter delivers in each (local day, interval length) present: computed on
+    the distinct pairs only, as DST days are rare and the frame is long."""
+    pairs = days.select("local_date", "interval_s").unique()
+    day_s = local_day_seconds(pairs["local_date"], tz)
+    per_meter = (day_s / pairs["interval_s"]).round(0).clip(lower_bound=1).cast(pl.Int64)
+    return pairs.with_columns(_per_meter=per_meter)
+
+
+def _local_hhmm(col: str, tz: str) -> pl.Expr:
+    return pl.col(col).dt.convert_time_zone(tz).dt.strftime("%H:%M")
+
+
+def daily_summaries(intervals: pl.DataFrame, utility: str, tz: str) -> pl.DataFrame:
+    """Per service point, local day and reading type: totals, counts, peak and trough.
+
+    Only interval (usage) readings of a known type are summarised: register reads are not
+    usage and values of different or unknown types are never added. Readings that failed
+    validation (quality 10) are counted in ``failed_count`` and left out of the rest. The
+    peak is the largest valid value (the latest interval on a tie), the trough the smallest
+    (the earliest on a tie).
+    """
+    iv = intervals.filter(pl.col("reading_kind") == "interval").with_columns(
+        pl.col("service_point_id").fill_null(unresolved(utility)),
+        _failed=is_failed(), _estimated=is_estimated())
+    ok = ~pl.col("_failed")
+    value, start = pl.col("value").filter(ok), pl.col("start_utc").filter(ok)
+    out = iv.group_by(KEYS).agg(
+        failed_count=pl.col("_failed").sum().cast(pl.Int64),
+        estimated_count=pl.col("_estimated").sum().cast(pl.Int64),
+        meter_count=pl.col("meter_id").n_unique().cast(pl.Int64),
+        total_value=pl.when(ok.any()).then(value.sum()),
+        interval_count=ok.sum().cast(pl.Int64),
+        peak_value=value.max(), peak_start_utc=start.sort_by(value, start).last(),
+        trough_value=value.min(), trough_start_utc=start.sort_by(value, start).first())
+    out = out.join(_expected_per_meter(out, tz), on=["local_date", "interval_s"], how="left")
+    out = out.with_columns(expected_count=pl.col("_per_meter") * pl.col("meter_count"))
+    out = out.with_columns(
+        coverage=pl.col("interval_count") / pl.col("expected_count"),
+        peak_local_time=_local_hhmm("peak_start_utc", tz),
+        trough_local_time=_local_hhmm("trough_start_utc", tz),
+        utility_id=pl.lit(utility))
+    return shaped(out.sort(KEYS), "experience/daily_summaries")

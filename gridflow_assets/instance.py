@@ -1,0 +1,186 @@
+"""The embedded Dagster instance, set up for speed: SQLite files as Dagster lays them out,
+written through pooled connections.
+
+Dagster's stock SQLite storage opens an engine, connects, commits and disposes it for every
+event it stores (three or four connections for each asset-check event). On this kind of
+machine that is ~6 ms per event on a quiet disk and much more on a busy one, and a partition
+run stores ~200 events. ``PooledSqliteStorage`` keeps one engine per database file (a
+bounded number of them; per-run event files come and go), with WAL (as stock) and
+``synchronous=NORMAL``: a commit is durable once the WAL is synced at checkpoint, which is
+what a database on local disk of a single-user instance needs (a power cut may lose the
+last transactions, never corrupt the files).
+
+The files are the stock layout (``history/runs.db``, ``history/runs/*.db``,
+``schedules/schedules.db``), so the stock storage, ``dagster dev`` and older tools read them.
+
+Pinned to the Dagster release in pyproject.toml: ``_connect`` and ``connect`` are the
+storage classes' own (private) connection hooks; ``test_instance.py`` checks they still
+exist and that every record reads back through the stock classes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SqliteEventLogStorage,
+)
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+)
+from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import (
+    SqliteScheduleStorage,
+)
+from dagster._core.storage.sql import create_engine
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+BUSY_TIMEOUT_S = 30  # as stock: wait for another process's write rather than fail
+MAX_ENGINES = 8  # per-run event files: keep the newest few open
+
+
+def _pooled_engine(conn_string: str) -> Engine:
+    engine = create_engine(conn_string, connect_args={"timeout": BUSY_TIMEOUT_S,
+                                                      "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    return engine
+
+
+class _Engines:
+    """A small LRU of engines by connection string, reset in a new process (engines and
+    their pooled connections must not cross a fork)."""
+
+    def __init__(self) -> None:
+        self._pid = os.getpid()
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._lock = threading.RLock()
+
+    def get(self, conn_string: str) -> Engine:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._engines.clear()  # the parent's engines are not ours to close
+                self._pid = os.getpid()
+            engine = self._engines.get(conn_string)
+            if engine is None:
+                engine = self._engines[conn_string] = _pooled_engine(conn_string)
+                while len(self._engines) > MAX_ENGINES:
+                    _, old = self._engines.popitem(last=False)
+                    old.dispose()
+            self._engines.move_to_end(conn_string)
+            return engine
+
+    def dispose(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """Stock per-run SQLite event logs, stored through pooled connections."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._pool = _Engines()
+        super().__init__(base_dir, inst_data)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._pool.get(self.conn_string_for_shard(shard))
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self._pool.dispose()
+        super().dispose()
+
+
+class PooledSqliteRunStorage(SqliteRunStorage):
+    """Stock SQLite run storage through one pooled engine."""
+
+    _pool = _Engines()
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._pool.get(self._conn_string).connect() as conn, conn.begin():
+            yield conn
+
+
+class PooledSqliteScheduleStorage(SqliteScheduleStorage):
+    """Stock SQLite schedule storage through one pooled engine."""
+
+    _pool = _Engines()
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._pool.get(self._conn_string).connect() as conn, conn.begin():
+            yield conn
+
+
+class PooledSqliteStorage(DagsterSqliteStorage):
+    """The stock SQLite storage layout with pooled connections (``dagster.yaml``:
+    ``storage: custom: {module: gridflow_assets.instance, class: PooledSqliteStorage}``)."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self.base_dir = base_dir
+        self._run_storage = PooledSqliteRunStorage.from_local(_runs_directory(base_dir))
+        self._event_log_storage = PooledSqliteEventLogStorage(_event_logs_directory(base_dir))
+        self._schedule_storage = PooledSqliteScheduleStorage.from_local(
+            _schedule_directory(base_dir))
+        self._inst_data = inst_data
+        super(DagsterSqliteStorage, self).__init__()
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: dict
+                          ) -> PooledSqliteStorage:
+        return cls.from_local(inst_data=inst_data, **config_value)
+
+
+INSTANCE_YAML = """\
+# Written by gridflow (gridflow_assets/instance.py): the embedded instance of `make dev`,
+# `gridflow run`, sensors and backfills. Stock SQLite files, written through pooled
+# connections; delete this file to fall back to Dagster's stock storage (same files).
+storage:
+  custom:
+    module: gridflow_assets.instance
+    class: PooledSqliteStorage
+    config:
+      base_dir: {base_dir}
+telemetry:
+  enabled: false
+"""
+
+
+LEGACY_YAML = "telemetry:\n  enabled: false\n"  # what earlier gridflow versions wrote
+
+
+def ensure_instance_yaml(home: str | Path) -> Path:
+    """Write ``dagster.yaml`` into ``home`` unless one exists (a user's own is kept; the
+    one earlier gridflow versions wrote is replaced)."""
+    home = Path(home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "dagster.yaml"
+    if not path.exists() or path.read_text() == LEGACY_YAML:
+        tmp = path.with_suffix(".yaml.tmp")
+        tmp.write_text(INSTANCE_YAML.format(base_dir=home))
+        os.replace(tmp, path)
+    return path

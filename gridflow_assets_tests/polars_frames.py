@@ -1,0 +1,19 @@
+"""Small Polars frames of a registry table, for tests of the Polars logic: give the columns a
+test cares about, every other column of the table is null."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from gridflow_assets.registry import table
+from gridflow_assets.registry.derive import polars_schema
+
+
+def frame(key: str, **columns: list) -> pl.DataFrame:
+    """Rows of table ``key`` (e.g. ``silver/bills``) in the registry's Polars types."""
+    schema = polars_schema(table(key))
+    unknown = set(columns) - set(schema)
+    assert not unknown, f"{key} has no columns {unknown}"
+    n = len(next(iter(columns.values())))
+    return pl.DataFrame({name: columns.get(name, [None] * n) for name in schema},
+                        schema=schema)
