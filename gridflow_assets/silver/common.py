@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import polars as pl
 
 from gridflow_assets.codes import CATEGORY
@@ -129,22 +128,6 @@ def reject_where(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *
     rejects.add(rows, target=target, source=source, reason=reason, delivered=delivered,
                 column=column, detail=why)
     return _set_aside(df, mask)
-
-
-def on_distinct(values: pd.Series, fn) -> pd.Series:
-    """pandas: apply ``fn`` (Series → Series) to the distinct values only and map back.
-
-    Kept for ``checks/vee.py`` while it is on pandas; Polars code uses ``on_distinct_pl``.
-    """
-    codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
-    if len(uniques) == 0:
-        return fn(pd.Series(values.to_numpy(), dtype="object", index=values.index))
-    done = fn(pd.Series(uniques, dtype="object")).reset_index(drop=True)
-    na = fn(pd.Series([None], dtype="object")).reset_index(drop=True)
-    mapped = pd.concat([done, na], ignore_index=True).take(
-        np.where(codes < 0, len(done), codes))
-    mapped.index = values.index
-    return mapped
 
 
 def parse_or_reject(df: pl.DataFrame, parsed: Parsed, rejects: Rejects, *, out: str,

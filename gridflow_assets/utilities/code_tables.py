@@ -19,5 +19,6 @@ def load_pl(name: str) -> pl.DataFrame:
 
 
 def load(name: str) -> pd.DataFrame:
-    """pandas copy of ``load_pl`` for the VEE configuration, while it is on pandas."""
+    """A pandas copy of ``load_pl``, for callers not yet on Polars (vee_config converts it
+    back: it can call ``load_pl`` instead)."""
     return load_pl(name).to_pandas()
