@@ -13,7 +13,12 @@ import pytest
 
 from gridflow_assets.domain import tariff
 from gridflow_assets.generate.iesco import (
-    BILL_COLUMNS, GENERATORS, METER_COLUMNS, PAYMENT_COLUMNS, READING_COLUMNS, generate_iesco,
+    BILL_COLUMNS,
+    GENERATORS,
+    METER_COLUMNS,
+    PAYMENT_COLUMNS,
+    READING_COLUMNS,
+    generate_iesco,
 )
 
 METERS = 40

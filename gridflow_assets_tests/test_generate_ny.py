@@ -106,6 +106,13 @@ def test_unknown_fault_level_raises_and_writes_nothing(tmp_path, utility, faults
 
 
 @pytest.mark.parametrize("utility", ["UTILITY1", "UTILITY2"])
+@pytest.mark.parametrize("faults", ["none", "realistic", "heavy"])
+def test_a_single_meter_lands_at_every_fault_level(tmp_path, utility, faults):
+    folder = ny.GENERATORS[utility](tmp_path, [MARCH], meters=1, seed=2, faults=faults)[0]
+    assert (folder / "_SUCCESS").exists()
+
+
+@pytest.mark.parametrize("utility", ["UTILITY1", "UTILITY2"])
 def test_default_volume_stays_small(tmp_path, utility):
     folder = ny.GENERATORS[utility](tmp_path, [MARCH])[0]
     rows = {e["file"]: e["rows"]

@@ -1,5 +1,5 @@
-"""Synthetic drop generators, one per utility, keyed by utility id."""
+"""Synthetic drop generators, one module per utility, keyed by utility id."""
 
-from gridflow_assets.generate import iesco, ny
+from gridflow_assets.generate import iesco, utility1, utility2
 
-GENERATORS = {**ny.GENERATORS, **iesco.GENERATORS}
+GENERATORS = {**utility1.GENERATORS, **utility2.GENERATORS, **iesco.GENERATORS}

@@ -1,0 +1,275 @@
+"""IESCO hourly smart-meter reads: monthly energy in closed form, spread over the hours.
+
+Each meter's monthly energy is drawn first (profile x calendar x climate x noise); the hourly
+grid only decides how that energy is spread over the hours that had supply, so a month's
+opening register is known without generating the months before it. Energy is integer Wh, so
+register increments equal consumption exactly. All work is numpy over a meters x hours grid.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from gridflow_assets.generate.common import labels
+from gridflow_assets.generate.iesco_data import (
+    ESTIMATED,
+    FAULT_RATES,
+    LOAD_SHEDDING,
+    METER_FAULT,
+    MONTH_NOISE_SD,
+    NORMAL,
+    OUTAGE,
+    READING_COLUMNS,
+    SOLAR_PERFORMANCE_RATIO,
+    STATUS_NAMES,
+    TAMPER,
+    fault_count,
+    stream,
+    tables,
+)
+from gridflow_assets.generate.iesco_master import Master, epoch_ordinal
+
+
+def tampering(master: Master, ordinal: int) -> np.ndarray:
+    return master.thief & (ordinal >= master.tamper_start)
+
+
+def monthly_targets(master: Master, ordinal: int) -> tuple[np.ndarray, np.ndarray]:
+    """Closed-form monthly energy per meter in Wh: (consumption, solar generation).
+
+    Cheap enough to evaluate for every month since the epoch, which is what lets a month's
+    opening register be known without generating the months before it.
+    """
+    data = tables()
+    year, month = divmod(ordinal, 12)
+    month += 1
+    profiles, climate = data.profiles, data.climate
+    start = pd.Timestamp(year=year, month=month, day=1)
+    weekdays = pd.date_range(start, periods=start.days_in_month, freq="D").dayofweek.to_numpy()
+    dow = profiles[[c for c in profiles.columns if c.startswith("dow_")]].to_numpy(float)
+    dow_sum = dow[:, weekdays].sum(axis=1)
+    season = profiles[f"m{month:02d}"].to_numpy(float)
+    cooling = profiles["cooling_sensitivity"].to_numpy(float) * climate.loc[month, "cooling_index"]
+    day_on = profiles["day_on_prob"].to_numpy(float)
+    p = master.profile
+    expected = master.scale * dow_sum[p] * (season[p] * day_on[p] + cooling[p])
+
+    rng = stream(master.seed, "month_total", year, month)
+    noise = np.exp(rng.normal(0, MONTH_NOISE_SD, master.n) - MONTH_NOISE_SD**2 / 2)
+    solar_noise = np.exp(rng.normal(0, MONTH_NOISE_SD, master.n) - MONTH_NOISE_SD**2 / 2)
+    theft = np.where(tampering(master, ordinal), master.tamper_factor, 1.0)
+    consumption = expected * noise * theft * master.active
+    solar = master.solar_kwp * start.days_in_month * climate.loc[month, "solar_psh"] * \
+        SOLAR_PERFORMANCE_RATIO * solar_noise * master.active
+    return (np.rint(consumption * 1000).astype(np.int64),
+            np.rint(solar * 1000).astype(np.int64))
+
+
+def opening_register(master: Master, ordinal: int, cache_: dict[int, np.ndarray]) -> np.ndarray:
+    """Register (Wh) at the start of a month: epoch register + closed-form net totals since."""
+    total = master.reg0_wh.copy()
+    for k in range(epoch_ordinal(), ordinal):
+        if k not in cache_:
+            consumption, solar = monthly_targets(master, k)
+            cache_[k] = consumption - solar
+        total += cache_[k]
+    return total
+
+
+# ------------------------------------------------------------------------- hourly helpers
+
+def _interval_mask(n_rows: int, n_hours: int, rows: np.ndarray, starts: np.ndarray,
+                   lengths: np.ndarray) -> np.ndarray:
+    """Boolean rows x hours mask of [start, start + length) blocks, built without loops."""
+    diff = np.zeros((n_rows, n_hours + 1), dtype=np.int32)
+    starts = np.clip(starts, 0, n_hours)
+    ends = np.clip(starts + lengths, 0, n_hours)
+    np.add.at(diff, (rows, starts), 1)
+    np.add.at(diff, (rows, ends), -1)
+    return np.cumsum(diff[:, :n_hours], axis=1) > 0
+
+
+def _spread(total_wh: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Split integer monthly Wh over hours in proportion to weights, summing exactly.
+
+    Rounding the *cumulative* share keeps every hour non-negative, gives zero-weight hours
+    exactly zero and makes the row sum equal the total, so registers stay consistent.
+    """
+    sums = weights.sum(axis=1)
+    empty = sums <= 0
+    if empty.any():
+        weights = weights.copy()
+        weights[empty] = 1.0
+        sums = weights.sum(axis=1)
+    cumulative = np.rint(np.cumsum(weights, axis=1) / sums[:, None] * total_wh[:, None])
+    cumulative = cumulative.astype(np.int64)
+    cumulative[:, -1] = total_wh
+    return np.diff(cumulative, axis=1, prepend=0)
+
+
+def _load_shedding(master: Master, rng: np.random.Generator, month: int, days: int) -> np.ndarray:
+    """Feeder x hours mask of scheduled load shedding: fixed daily slots, 1-2 hours each."""
+    slots = 4
+    n_feeders = len(master.feeder_shedding)
+    start_hour = rng.integers(0, 24, (n_feeders, slots))
+    length = rng.integers(1, 3, (n_feeders, slots))
+    factor = tables().climate.loc[month, "shedding_factor"]
+    p_active = np.clip(master.feeder_shedding * factor / (slots * 1.5), 0, 0.95)
+    active = rng.random((n_feeders, days, slots)) < p_active[:, None, None]
+    mask = np.zeros((n_feeders, days * 24), dtype=bool)
+    rows = np.arange(n_feeders)[:, None]
+    for s in range(slots):
+        for offset in (0, 1):
+            hour = start_hour[:, s] + offset
+            valid = (offset < length[:, s]) & (hour < 24)
+            cols = np.arange(days)[None, :] * 24 + np.minimum(hour, 23)[:, None]
+            mask[rows, cols] |= active[:, :, s] & valid[:, None]
+    return mask
+
+
+def _blocks(rng: np.random.Generator, count: int, candidates: np.ndarray, n_hours: int,
+            min_len: int, max_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = rng.choice(candidates, size=min(count, len(candidates)), replace=False)
+    starts = rng.integers(0, n_hours, len(rows))
+    lengths = rng.integers(min_len, max_len + 1, len(rows))
+    return rows, starts, lengths
+
+
+def readings(master: Master, year: int, month: int, opening_wh: np.ndarray,
+              consumption_wh: np.ndarray, solar_wh: np.ndarray) -> pl.DataFrame:
+    data = tables()
+    profiles, climate = data.profiles, data.climate
+    n = master.n
+    start = pd.Timestamp(year=year, month=month, day=1)
+    days = start.days_in_month
+    n_hours = days * 24
+    hour = np.tile(np.arange(24), days)
+    day = np.repeat(np.arange(days), 24)
+    weekday = pd.date_range(start, periods=days, freq="D").dayofweek.to_numpy()
+    p = master.profile
+
+    # Shape of demand: profile hour shape x weekday x season, plus cooling on hot days.
+    rng = stream(master.seed, "hourly", year, month)
+    hours_cols = [f"h{h:02d}" for h in range(24)]
+    shapes = profiles[hours_cols].to_numpy(float)
+    shapes = shapes / shapes.sum(axis=1, keepdims=True)
+    cooling_shape = shapes[profiles.index.get_loc("cooling_load")]
+    dow = profiles[[c for c in profiles.columns if c.startswith("dow_")]].to_numpy(float)
+    season = profiles[f"m{month:02d}"].to_numpy(float)
+    sensitivity = profiles["cooling_sensitivity"].to_numpy(float)
+    day_on_prob = profiles["day_on_prob"].to_numpy(float)
+    noise_sd = profiles["noise_sd"].to_numpy(float)
+    heat = np.exp(rng.normal(0, 0.15, (len(data.districts), days)))
+    day_on = rng.random((n, days)) < day_on_prob[p][:, None]
+    base = shapes[p][:, hour] * dow[p][:, weekday[day]] * season[p][:, None] * day_on[:, day]
+    cool = (sensitivity[p] * climate.loc[month, "cooling_index"])[:, None] * \
+        cooling_shape[hour][None, :] * heat[master.district][:, day]
+    sd = noise_sd[p][:, None]
+    noise = np.exp(rng.standard_normal((n, n_hours)) * sd - sd**2 / 2)
+
+    sunrise, sunset = climate.loc[month, "sunrise_h"], climate.loc[month, "sunset_h"]
+    sun = np.clip(np.sin(np.pi * (np.arange(24) + 0.5 - sunrise) / (sunset - sunrise)), 0, None)
+    sun[(np.arange(24) + 0.5 < sunrise) | (np.arange(24) + 0.5 > sunset)] = 0.0
+    clouds = np.clip(rng.normal(1.0, 0.2, (len(data.districts), days)), 0.2, 1.2)
+    solar_weights = sun[hour][None, :] * clouds[master.district][:, day]
+
+    # Grid events: real behaviour, present at every fault level.
+    grid = stream(master.seed, "grid", year, month)
+    shedding = _load_shedding(master, grid, month, days)[master.feeder]
+    n_feeders = len(master.feeder_shedding)
+    rate = climate.loc[month, "feeder_outages_per_month"] * np.where(master.feeder_rural, 1.5, 1.0)
+    events = grid.poisson(rate)
+    f_rows = np.repeat(np.arange(n_feeders), events)
+    feeder_outage = _interval_mask(n_feeders, n_hours, f_rows,
+                                   grid.integers(0, n_hours, len(f_rows)),
+                                   grid.integers(1, 7, len(f_rows)))[master.feeder]
+    m_events = grid.poisson(0.15, n)
+    m_rows = np.repeat(np.arange(n), m_events)
+    outage = feeder_outage | _interval_mask(n, n_hours, m_rows,
+                                            grid.integers(0, n_hours, len(m_rows)),
+                                            grid.integers(2, 11, len(m_rows)))
+    outage &= ~shedding
+
+    # Device faults and theft flags: only with faults enabled.
+    level = master.level
+    frng = stream(master.seed, "faults", year, month)
+    everyone = np.arange(n)
+    frozen = _interval_mask(n, n_hours, *_blocks(
+        frng, fault_count("frozen_meters", n, level), everyone, n_hours, 6, 36))
+    missing = _interval_mask(n, n_hours, *_blocks(
+        frng, fault_count("missing_block_meters", n, level), everyone, n_hours, 2, 12))
+    estimated = _interval_mask(n, n_hours, *_blocks(
+        frng, fault_count("estimated_meters", n, level), everyone, n_hours, 2, 8))
+    thieving = tampering(master, year * 12 + month - 1)
+    tamper_flag = thieving[:, None] & \
+        (frng.random((n, n_hours)) < FAULT_RATES["tamper_event_hours"] * max(level, 1))
+
+    no_supply = shedding | outage
+    zero = no_supply | frozen
+    noise[estimated] = 1.0
+    weights = np.where(zero, 0.0, (base + cool) * noise)
+    used = _spread(consumption_wh, weights)
+    generated = _spread(solar_wh, np.where(zero, 0.0, solar_weights)) if solar_wh.any() \
+        else np.zeros_like(used)
+    net_wh = used - generated
+    register_wh = opening_wh[:, None] + np.cumsum(net_wh, axis=1)
+
+    status = np.full((n, n_hours), NORMAL, dtype=np.int8)
+    status[tamper_flag] = TAMPER
+    status[estimated] = ESTIMATED
+    status[frozen] = METER_FAULT
+    status[outage] = OUTAGE
+    status[shedding] = LOAD_SHEDDING
+
+    # Electrical quantities: feeder voltage sags with the evening peak; current from power.
+    erng = stream(master.seed, "electrical", year, month)
+    peak = shapes[profiles.index.get_loc("residential")]
+    sag = 1 - 0.04 * (peak - peak.min()) / (peak.max() - peak.min())
+    nominal = np.where(master.phases == 1, 230.0, 400.0)
+    feeder_v = nominal * master.feeder_voltage[master.feeder]
+    voltage = feeder_v[:, None] * sag[hour][None, :] * (1 + erng.normal(0, 0.008, (n, n_hours)))
+    pf = np.clip(master.pf_base[:, None] + erng.normal(0, 0.015, (n, n_hours)), 0.7, 1.0)
+    frequency = np.clip(50 + erng.normal(0, 0.05, n_hours)[None, :] +
+                        erng.normal(0, 0.005, (n, n_hours)), 49.6, 50.4)
+    voltage = voltage.round(1)
+    pf = pf.round(3)
+    root = np.where(master.phases == 1, 1.0, math.sqrt(3))[:, None]
+    current = np.abs(net_wh) / (root * voltage * pf)
+    voltage[no_supply] = 0.0
+    current[no_supply] = 0.0
+    pf[no_supply] = np.nan
+    frequency[no_supply] = np.nan
+
+    # Data errors on otherwise normal rows.
+    clean = (status == NORMAL) & ~missing
+    candidates = np.flatnonzero(clean.ravel())
+    cells = n * n_hours
+    pf_rows = frng.choice(candidates, fault_count("pf_above_one_rows", cells, level),
+                          replace=False)
+    pf.ravel()[pf_rows] = frng.uniform(1.01, 1.3, len(pf_rows)).round(3)
+    volt_rows = frng.choice(candidates, fault_count("zero_voltage_rows", cells, level),
+                            replace=False)
+    voltage.ravel()[volt_rows] = 0.0
+
+    kept = np.flatnonzero(~missing.ravel())
+    duplicates = frng.choice(kept, fault_count("duplicate_rows", cells, level), replace=False)
+    # kept is sorted: each repeat goes right after its original, a merge rather than a sort
+    repeats = np.sort(duplicates)
+    order = np.insert(kept, np.searchsorted(kept, repeats, side="right"), repeats)
+    meter_of, hour_of = np.divmod(order, n_hours)
+    stamps = pd.date_range(start, periods=n_hours, freq="h").strftime("%Y-%m-%d %H:%M:%S")
+    return pl.DataFrame([
+        labels("meter_number", master.table["meter_number"], meter_of),
+        labels("timestamp", stamps, hour_of),
+        pl.Series("reading_kwh", register_wh.ravel()[order] / 1000),
+        pl.Series("consumption_kwh", net_wh.ravel()[order] / 1000),
+        pl.Series("voltage_v", voltage.ravel()[order]),
+        pl.Series("current_a", current.ravel()[order].round(2)),
+        pl.Series("power_factor", pf.ravel()[order], nan_to_null=True),
+        pl.Series("frequency_hz", frequency.ravel()[order].round(2), nan_to_null=True),
+        labels("status", STATUS_NAMES, status.ravel()[order]),
+    ]).select(READING_COLUMNS)
