@@ -17,9 +17,9 @@ from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl, polars_schema
 from gridflow_assets.silver.parsing import Parsed, col
 
-LINEAGE = ["_source_file", "_source_row", "_parse_error"]
 REJECTED = "_rejected"  # marks rows already sent to rejects (see _set_aside)
 REJECTS = table("silver/rejects")
+
 
 def namespaced(utility: str, ids: str | pl.Expr) -> pl.Expr:
     """'<UTILITY>:<id>' so identifiers never collide across utilities; null and empty stay
