@@ -109,8 +109,8 @@ def test_utility2_intervals_account_for_every_row(rows, picks, tweak):
     assert kept["interval_s"].is_in([82800, 86400, 90000]).all()
 
 
-text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"),
-               max_size=12)
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+                                      blacklist_characters="\r\n\x00"), max_size=12)
 
 
 @settings(max_examples=80, deadline=None)
