@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -113,9 +114,37 @@ def fingerprint(drop: Drop) -> str:
     return h.hexdigest()[:16]
 
 
-def _count_records(data: bytes) -> int:
-    body = data.split(b"\n", 1)[1] if b"\n" in data else b""
-    return sum(1 for line in body.split(b"\n") if line.strip(b"\r"))
+_BLANK_AFTER = re.compile(rb"\n(?=\r*\n)")  # a newline followed by a blank line
+_BLANK_FIRST = re.compile(rb"\r*\n")
+
+
+def _blank_lines(lines: bytes) -> int:
+    """Blank lines (nothing but carriage returns) in ``lines``, which ends with a newline."""
+    first = 1 if _BLANK_FIRST.match(lines) else 0
+    return first + sum(1 for _ in _BLANK_AFTER.finditer(lines))
+
+
+def _digest_and_count(fpath: Path, chunk_size: int = 1 << 24) -> tuple[str, int]:
+    """sha256 of the file and its data lines that are not blank (after the header), read
+    in chunks: a delivered file is never held in memory whole."""
+    digest = hashlib.sha256()
+    records, carry, past_header = 0, b"", False
+    with open(fpath, "rb") as f:
+        while chunk := f.read(chunk_size):
+            digest.update(chunk)
+            buf = carry + chunk
+            end = buf.rfind(b"\n")
+            if end < 0:
+                carry = buf
+                continue
+            lines, carry = buf[:end + 1], buf[end + 1:]
+            if not past_header:
+                lines, past_header = lines[lines.find(b"\n") + 1:], True
+            if lines:
+                records += lines.count(b"\n") - _blank_lines(lines)
+    if past_header and carry.strip(b"\r"):
+        records += 1  # a last line without a newline
+    return digest.hexdigest(), records
 
 
 def verify_manifest(drop: Drop) -> dict | None:
@@ -135,13 +164,12 @@ def verify_manifest(drop: Drop) -> dict | None:
         fpath = drop.path / name
         if not fpath.exists():
             raise DropError(drop.name, "listed in manifest.json but not delivered", file=name)
-        data = fpath.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
+        digest, records = _digest_and_count(fpath)
         if entry.get("sha256") and digest != entry["sha256"]:
             raise DropError(drop.name, f"sha256 {digest} does not match manifest "
                             f"{entry['sha256']}", file=name)
-        if "rows" in entry and _count_records(data) != int(entry["rows"]):
-            raise DropError(drop.name, f"{_count_records(data)} data rows, manifest says "
+        if "rows" in entry and records != int(entry["rows"]):
+            raise DropError(drop.name, f"{records} data rows, manifest says "
                             f"{entry['rows']}", file=name)
     return manifest
 
@@ -156,21 +184,44 @@ def _first_bad_utf8_row(data: bytes) -> tuple[int, int]:
     return 0, 0
 
 
-def read_source(drop: Drop, spec: SourceFile) -> pd.DataFrame:
+def _scan(fpath: Path) -> tuple[bytes, bool, bool]:
+    """(header line, whether any data row follows, whether the file is only whitespace),
+    reading no further than needed: a large file is never held in memory here."""
+    with open(fpath, "rb") as f:
+        first = f.readline()
+        header = first.rstrip(b"\n").rstrip(b"\r")
+        has_rows, only_space = False, not first.strip()
+        while not has_rows or only_space:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            has_rows = has_rows or bool(chunk.translate(None, b"\r\n"))
+            only_space = only_space and not chunk.strip()
+    return header, has_rows and first.endswith(b"\n"), only_space
+
+
+def _empty_bronze(columns: tuple[str, ...]) -> pl.DataFrame:
+    return pl.DataFrame(schema={**dict.fromkeys(columns, pl.String),
+                                "_source_file": pl.String, "_source_row": pl.Int64,
+                                "_parse_error": pl.String})
+
+
+def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
     """Read one delivered file as text, every row kept, with lineage columns.
 
     Returns the delivered columns (all text, empty fields as ``""``) plus ``_source_file``,
-    ``_source_row`` (1-based data row) and ``_parse_error`` (null, or why a ragged row
-    could not be split into columns: its fields are then null and its text is kept).
+    ``_source_row`` (1-based data row, blank lines not counted) and ``_parse_error`` (null,
+    or why a ragged row could not be split into columns: its fields are then null and its
+    text is kept). The file is streamed through pyarrow's CSV reader in blocks straight
+    into a Polars frame, so the text is held once, as Arrow strings.
     """
     fpath = drop.path / spec.filename
     rel = f"{drop.name}/{spec.filename}"
     if not fpath.exists():
         raise DropError(drop.name, "file missing from the drop", file=spec.filename)
-    data = fpath.read_bytes()
-    if not data.strip():
+    header_line, has_rows, only_space = _scan(fpath)
+    if only_space:
         raise DropError(drop.name, "file is empty (not even a header)", file=spec.filename)
-    header_line = data.split(b"\n", 1)[0].rstrip(b"\r")
     try:
         header_text = header_line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -185,77 +236,68 @@ def read_source(drop: Drop, spec: SourceFile) -> pd.DataFrame:
     if extra:
         raise DropError(drop.name, f"unexpected column not in the {drop.utility} format",
                         file=spec.filename, column=extra[0])
+    if not has_rows:  # header only: a valid, empty delivery of the table
+        return _empty_bronze(spec.columns)
 
-    if _count_records(data) == 0:  # header only: a valid, empty delivery of the table
-        empty = pd.DataFrame({c: pd.Series(dtype="object") for c in spec.columns})
-        return empty.assign(_source_file=pd.Series(dtype="object"),
-                            _source_row=pd.Series(dtype="Int64"),
-                            _parse_error=pd.Series(dtype="object"))
-
-    bad: list[str] = []
+    # pyarrow numbers rows as they are read: header = 1, blank lines not counted, which is
+    # exactly the data row (+1) the lineage promises.
+    bad: list[tuple[int, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        bad.append(f"expected {row.expected_columns} fields, got {row.actual_columns}"
-                   f"\x00{row.text}")
+        if row.number is None:  # only with threads, which are off
+            raise RuntimeError(f"{rel}: a ragged row without a row number")
+        why = f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text}"
+        bad.append((row.number - 1, why))
         return "skip"
 
+    chunks = []
     try:
-        tbl = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 26),
+        reader = pacsv.open_csv(
+            fpath,
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in header}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False),
+                quoted_strings_can_be_null=False, include_columns=list(spec.columns)),
         )
+        for batch in reader:
+            chunks.append(pl.from_arrow(batch))
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc):
+            data = fpath.read_bytes()
             row, offset = _first_bad_utf8_row(data)
             col_idx = str(exc).split("#")[1].split(":")[0] if "#" in str(exc) else None
             column = header[int(col_idx)] if col_idx and col_idx.isdigit() else None
             raise DropError(drop.name, f"invalid UTF-8 bytes at byte {offset} of the line",
                             file=spec.filename, column=column, row=row) from exc
         raise DropError(drop.name, f"cannot parse CSV: {exc}", file=spec.filename) from exc
-    df = tbl.to_pandas()[list(spec.columns)]
-    n_good = len(df)
+    # One contiguous chunk per column: later column-wise steps then never realign chunks
+    # (which copies the whole frame); the Arrow blocks are freed here.
+    good = pl.concat(chunks, rechunk=True) if chunks else _empty_bronze(spec.columns)
+    del chunks
+    pa.default_memory_pool().release_unused()
+    good = good.select(list(spec.columns))
+    n_good = good.height
     if not bad:
-        rows = pd.RangeIndex(1, n_good + 1)
-        df.insert(len(df.columns), "_source_file", rel)
-        df["_source_row"] = pd.array(rows, dtype="Int64")
-        df["_parse_error"] = None
-        return df
-    return _with_ragged_rows(df, data, bad, rel)
+        return good.with_columns(_source_file=pl.lit(rel, pl.String),
+                                 _source_row=pl.int_range(1, n_good + 1, dtype=pl.Int64),
+                                 _parse_error=pl.lit(None, pl.String))
+    return _with_ragged_rows(good, bad, rel)
 
 
-def _with_ragged_rows(df: pd.DataFrame, data: bytes, bad: list[str], rel: str) -> pd.DataFrame:
+def _with_ragged_rows(good: pl.DataFrame, bad: list[tuple[int, str]], rel: str) -> pl.DataFrame:
     """Number rows when some could not be split: ragged rows keep their text and a reason."""
-    lines = data.decode("utf-8-sig").split("\n")[1:]
-    bad_rows, reasons, texts = [], [], []
-    pointer = 0
-    good_rows = []
-    row = 0
-    for line in lines:
-        text = line.rstrip("\r")
-        if not text.strip():
-            continue
-        row += 1
-        if pointer < len(bad) and text == bad[pointer].split("\x00", 1)[1]:
-            reason, raw = bad[pointer].split("\x00", 1)
-            bad_rows.append(row)
-            reasons.append(reason)
-            texts.append(raw)
-            pointer += 1
-        else:
-            good_rows.append(row)
-    if len(good_rows) != len(df):
-        raise RuntimeError(f"{rel}: could not number rows ({len(good_rows)} vs {len(df)})")
-    df = df.copy()
-    df["_source_file"] = rel
-    df["_source_row"] = pd.array(good_rows, dtype="Int64")
-    df["_parse_error"] = None
-    ragged = pd.DataFrame({c: [None] * len(bad_rows) for c in df.columns[:-3]})
-    ragged["_source_file"] = rel
-    ragged["_source_row"] = pd.array(bad_rows, dtype="Int64")
-    ragged["_parse_error"] = [f"{r}: {t}" for r, t in zip(reasons, texts, strict=True)]
-    out = pd.concat([df, ragged], ignore_index=True)
-    return out.sort_values("_source_row", kind="stable").reset_index(drop=True)
+    bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
+    good_rows = np.setdiff1d(np.arange(1, good.height + len(bad) + 1), bad_rows)
+    if len(good_rows) != good.height:
+        raise RuntimeError(f"{rel}: could not number rows ({len(good_rows)} vs {good.height})")
+    good = good.with_columns(_source_file=pl.lit(rel, pl.String),
+                             _source_row=pl.Series(good_rows, dtype=pl.Int64),
+                             _parse_error=pl.lit(None, pl.String))
+    ragged = pl.DataFrame({
+        **{c: pl.Series(c, [None] * len(bad), dtype=pl.String) for c in good.columns[:-3]},
+        "_source_file": [rel] * len(bad),
+        "_source_row": pl.Series(bad_rows, dtype=pl.Int64),
+        "_parse_error": pl.Series([why for _, why in bad], dtype=pl.String),
+    })
+    return pl.concat([good, ragged]).sort("_source_row")

@@ -11,7 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gridflow_assets.landing import DropError, discover_drops, find_drop, read_source, verify_manifest
+from gridflow_assets.landing import (
+    DropError,
+    discover_drops,
+    find_drop,
+    read_source,
+    verify_manifest,
+)
 from gridflow_assets.utilities import SilverInput, get_utility
 from gridflow_assets.utilities.utility1 import SOURCES as U1
 from gridflow_assets_tests.crafted import BOM, U1_INTERVALS, land_utility1
@@ -61,7 +67,7 @@ def test_utf16_file_stops_the_drop(folders):
 
 def test_latin1_bytes_in_a_row_name_row_and_column(folders):
     folder = land_utility1(folders[0])
-    data = (folder / SP_FILE).read_bytes().replace("Albany".encode(), "Alban\xe9".encode("latin-1"), 1)
+    data = (folder / SP_FILE).read_bytes().replace(b"Albany", "Alban\xe9".encode("latin-1"), 1)
     _write(folders[0], SP_FILE, data)
     with pytest.raises(DropError, match="column SERVICE_POINT_CITY, row 2: invalid UTF-8"):
         _read(folders[0])
@@ -113,8 +119,8 @@ def _silver_rejects(landing):
     u = get_utility("UTILITY1")
     drop = find_drop(landing, "UTILITY1", "2025-03")
     bronze = {n: read_source(drop, s) for n, s in u.sources.items()}
-    out = u.to_silver(SilverInput("UTILITY1", "2025-03", u.timezone, bronze))
-    return out.rejects[out.rejects.target_table == "intervals"].set_index("source_row")
+    rejects = u.to_silver(SilverInput("UTILITY1", "2025-03", u.timezone, bronze)).rejects
+    return rejects.to_pandas().query("target_table == 'intervals'").set_index("source_row")
 
 
 @pytest.mark.parametrize("row,reason,column", [

@@ -14,6 +14,7 @@ from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.gold.aggregates import bill_collection
 from gridflow_assets.landing import find_drop, read_source
 from gridflow_assets.partitions import partition_key
+from gridflow_assets.registry.derive import from_arrow
 from gridflow_assets.utilities import SilverInput, get_utility
 from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.polars_frames import frame
@@ -29,7 +30,10 @@ def silver(tmp_path_factory):
     drop = find_drop(landing, "IESCO", MONTH)
     bronze = {name: read_source(drop, src) for name, src in u.sources.items()}
     out = u.to_silver(SilverInput("IESCO", MONTH, u.timezone, bronze))
-    return bronze, out.tables, out.rejects
+    assert all(isinstance(df, pl.DataFrame) for df in [*out.tables.values(), out.rejects])
+    # the reconciliation rules take pandas frames, as the warehouse reads them
+    tables = {name: from_arrow(df.to_arrow()) for name, df in out.tables.items()}
+    return bronze, tables, out.rejects.to_pandas()
 
 
 @pytest.fixture(scope="module")

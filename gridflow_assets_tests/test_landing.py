@@ -3,9 +3,17 @@
 import hashlib
 import json
 
+import polars as pl
 import pytest
 
-from gridflow_assets.landing import DropError, discover_drops, find_drop, read_source, verify_manifest
+from gridflow_assets.landing import (
+    DropError,
+    _digest_and_count,
+    discover_drops,
+    find_drop,
+    read_source,
+    verify_manifest,
+)
 from gridflow_assets.utilities.utility1 import SOURCES as U1
 from gridflow_assets_tests.crafted import land_utility1
 
@@ -29,19 +37,19 @@ def test_bom_stripped_text_kept_and_rows_numbered(folders):
     drop = find_drop(land_utility1(folders[0]).parent.parent, "UTILITY1", "2025-03")
     sp = read_source(drop, U1["service_points"])
     assert sp.columns[0] == "SERVICE_POINT_ID"  # no BOM glued to the first name
-    assert list(sp.SERVICE_POINT_ZIP) == ["10001", "06390", "06390"]  # leading zero kept
-    assert list(sp._source_row) == [1, 2, 3]
-    assert set(sp._source_file) == {"UTILITY1/2025-03/utility1_service_points.csv"}
+    assert sp["SERVICE_POINT_ZIP"].to_list() == ["10001", "06390", "06390"]  # leading zero kept
+    assert sp["_source_row"].to_list() == [1, 2, 3]
+    assert set(sp["_source_file"]) == {"UTILITY1/2025-03/utility1_service_points.csv"}
 
 
 def test_ragged_row_is_kept_with_its_text(folders):
     drop = find_drop(land_utility1(folders[0]).parent.parent, "UTILITY1", "2025-03")
     iv = read_source(drop, U1["readings"])
     assert len(iv) == 10  # every landed data row, the ragged last one included
-    ragged = iv[iv._parse_error.notna()]
-    assert list(ragged._source_row) == [10]
-    assert "expected 9 fields, got 4" in ragged._parse_error.iloc[0]
-    assert ragged.meter_id.isna().all()
+    ragged = iv.filter(pl.col("_parse_error").is_not_null())
+    assert ragged["_source_row"].to_list() == [10]
+    assert "expected 9 fields, got 4" in ragged["_parse_error"][0]
+    assert ragged["meter_id"].is_null().all()
 
 
 def test_missing_column_names_drop_file_and_column(folders):
@@ -101,3 +109,27 @@ def test_drop_without_success_cannot_be_read(folders):
     (folder / "_SUCCESS").unlink()
     with pytest.raises(DropError, match="missing _SUCCESS"):
         find_drop(folders[0], "UTILITY1", "2025-03")
+
+
+def test_manifest_row_count_is_read_in_chunks(tmp_path):
+    """Blank lines (LF or CRLF) are not rows; a last line without a newline is. The count
+    and the digest are the same whatever the chunk boundaries."""
+    data = b"a,b\r\n1,2\r\n\r\n3,4\n\n\n5,6\r\n\r\r\n7,8"
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    for size in (1, 2, 3, 5, 1 << 20):
+        assert _digest_and_count(path, size) == (hashlib.sha256(data).hexdigest(), 4)
+    path.write_bytes(b"a,b")
+    assert _digest_and_count(path, 2)[1] == 0
+
+
+def test_ragged_row_after_blank_lines_keeps_its_data_row_number(folders):
+    folder = land_utility1(folders[0])
+    header = (folder / "utility1_meters.csv").read_bytes().split(b"\n")[0]
+    rows = b"MTR-00000001,2025-03-01T00:00:00Z,1,2,C,D\n\r\n\nMTR-00000002,x\nMTR-3,a,b,c,d,e\n"
+    (folder / "utility1_meters.csv").write_bytes(header + b"\n" + rows)
+    df = read_source(find_drop(folders[0], "UTILITY1", "2025-03"), U1["meters"])
+    assert df["_source_row"].to_list() == [1, 2, 3]
+    assert df["_parse_error"].to_list() == [None, "expected 6 fields, got 2: MTR-00000002,x",
+                                            None]
+    assert df["meter_id"].to_list() == ["MTR-00000001", None, "MTR-3"]

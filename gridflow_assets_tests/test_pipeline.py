@@ -89,7 +89,7 @@ def test_warehouse_readable_by_duckdb(ran):
 def _lossy(inp):
     """An adapter with a bug: it silently drops one interval row."""
     out = get_utility("UTILITY1").to_silver(inp)
-    out.tables["intervals"] = out.tables["intervals"].iloc[1:]
+    out.tables["intervals"] = out.tables["intervals"][1:]
     return SilverOutput(out.tables, out.rejects)
 
 

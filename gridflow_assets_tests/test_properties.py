@@ -4,8 +4,9 @@ rejected), and the CSV reader returns exactly the text that was written."""
 
 import csv
 import io
+from datetime import datetime
 
-import pandas as pd
+import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,23 +43,27 @@ u2_row = st.fixed_dictionaries({
 })
 
 
-def _bronze(rows: list[dict], columns: tuple[str, ...], ragged: int) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=list(columns))
-    df["_source_file"] = "X/2025-03/f.csv"
-    df["_source_row"] = pd.array(range(1, len(df) + 1), dtype="Int64")
-    df["_parse_error"] = None
-    if ragged and len(df):
-        df.loc[df.index[:ragged], list(columns)] = None
-        df.loc[df.index[:ragged], "_parse_error"] = "expected 9 fields, got 2: a,b"
-    return df
+def _bronze(rows: list[dict], columns: tuple[str, ...], ragged: int) -> pl.DataFrame:
+    """A bronze frame as read_source returns it: text columns, lineage, the first
+    ``ragged`` rows unsplittable (fields null, text in _parse_error)."""
+    n = len(rows)
+    is_ragged = [i < ragged for i in range(n)]
+    data = {c: [None if bad else r[c] for r, bad in zip(rows, is_ragged, strict=True)]
+            for c in columns}
+    return pl.DataFrame({
+        **{c: pl.Series(c, v, dtype=pl.String) for c, v in data.items()},
+        "_source_file": pl.Series(["X/2025-03/f.csv"] * n, dtype=pl.String),
+        "_source_row": pl.Series(range(1, n + 1), dtype=pl.Int64),
+        "_parse_error": pl.Series(["expected 9 fields, got 2: a,b" if bad else None
+                                   for bad in is_ragged], dtype=pl.String),
+    })
 
 
-def _assert_every_row_once(df: pd.DataFrame, kept: pd.DataFrame, rejects: Rejects, target: str):
-    rej = rejects.frame()
-    rej = rej[rej.target_table == target]
-    rows = list(kept.source_row) + list(rej.source_row)
-    assert sorted(rows) == list(df._source_row)  # each landed row exactly once
-    assert set(rej.category) <= {"duplicate_exact", "duplicate_conflicting", "rejected"}
+def _assert_every_row_once(df: pl.DataFrame, kept: pl.DataFrame, rejects: Rejects, target: str):
+    rej = rejects.frame().filter(pl.col("target_table") == target)
+    rows = kept["source_row"].to_list() + rej["source_row"].to_list()
+    assert sorted(rows) == df["_source_row"].to_list()  # each landed row exactly once
+    assert set(rej["category"]) <= {"duplicate_exact", "duplicate_conflicting", "rejected"}
 
 
 def _with_repeats(rows: list[dict], picks: list[int], tweak: bool) -> list[dict]:
@@ -80,10 +85,10 @@ def test_utility1_intervals_account_for_every_row(rows, picks, tweak, ragged):
                  ragged)
     rejects = Rejects("UTILITY1")
     kept = utility1.intervals(df, rejects, "UTILITY1", utility1.TIMEZONE,
-                              pd.Series(["UTILITY1:SP-00000001"]),
-                              pd.Series(["UTILITY1:MTR-00000001"]))
+                              pl.Series(["UTILITY1:SP-00000001"]),
+                              pl.Series(["UTILITY1:MTR-00000001"]))
     _assert_every_row_once(df, kept, rejects, "intervals")
-    assert not kept.duplicated(["meter_id", "channel", "start_utc"]).any()
+    assert not kept.select(["meter_id", "channel", "start_utc"]).is_duplicated().any()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -92,18 +97,20 @@ def test_utility1_intervals_account_for_every_row(rows, picks, tweak, ragged):
 def test_utility2_intervals_account_for_every_row(rows, picks, tweak):
     df = _bronze(_with_repeats(rows, picks, tweak), utility2.SOURCES["readings"].columns, 0)
     rejects = Rejects("UTILITY2")
-    installs = pd.DataFrame({"meter_id": ["UTILITY2:123456789"],
+    utc = pl.Datetime("us", "UTC")
+    installs = pl.DataFrame({"meter_id": ["UTILITY2:123456789"],
                              "service_point_id": ["UTILITY2:PREM-00000001"],
-                             "installed_at_utc": pd.to_datetime(["2025-03-10"], utc=True),
-                             "removed_at_utc": pd.Series([pd.NaT], dtype="datetime64[ns, UTC]")})
-    sp = pd.DataFrame({"service_point_id": ["UTILITY2:PREM-00000001"]})
+                             "installed_at_utc": pl.Series([datetime(2025, 3, 10)]).cast(utc)
+                             .dt.replace_time_zone("UTC"),
+                             "removed_at_utc": pl.Series([None], dtype=utc)})
+    sp = pl.DataFrame({"service_point_id": ["UTILITY2:PREM-00000001"]})
     kept = utility2.intervals(df, rejects, "UTILITY2", utility2.TIMEZONE, sp, installs)
     _assert_every_row_once(df, kept, rejects, "intervals")
-    assert kept.interval_s.isin([82800, 86400, 90000]).all()
+    assert kept["interval_s"].is_in([82800, 86400, 90000]).all()
 
 
-text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"),
-               max_size=12)
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+                                      blacklist_characters="\r\n\x00"), max_size=12)
 
 
 @settings(max_examples=80, deadline=None)
@@ -117,6 +124,6 @@ def test_reader_returns_the_delivered_text(tmp_path_factory, rows, bom):
     data = buf.getvalue().encode()
     (folder / "f.csv").write_bytes(("\ufeff".encode() if bom else b"") + data)
     df = read_source(Drop("X", "2025-03", folder), SourceFile("f.csv", ("a", "b", "c")))
-    got = list(df[["a", "b", "c"]].itertuples(index=False, name=None))
+    got = df.select("a", "b", "c").rows()
     assert got == rows
-    assert list(df._source_row) == list(range(1, len(rows) + 1))
+    assert df["_source_row"].to_list() == list(range(1, len(rows) + 1))

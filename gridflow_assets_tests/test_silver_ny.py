@@ -1,10 +1,11 @@
 """The New York bronze → silver transforms on crafted drops with known defects."""
 
 import pandas as pd
+import polars as pl
 import pytest
 
 from gridflow_assets.landing import find_drop, read_source
-from gridflow_assets.utilities import SilverInput, get_utility
+from gridflow_assets.utilities import SilverInput, SilverOutput, get_utility
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
 
@@ -12,7 +13,11 @@ def _silver(landing, utility):
     u = get_utility(utility)
     drop = find_drop(landing, utility, "2025-03")
     bronze = {name: read_source(drop, src) for name, src in u.sources.items()}
-    return bronze, u.to_silver(SilverInput(utility, "2025-03", u.timezone, bronze))
+    out = u.to_silver(SilverInput(utility, "2025-03", u.timezone, bronze))
+    assert all(isinstance(df, pl.DataFrame) for df in [*out.tables.values(), out.rejects])
+    # compared as pandas frames (index by row, .loc)
+    return bronze, SilverOutput(tables={k: v.to_pandas() for k, v in out.tables.items()},
+                                rejects=out.rejects.to_pandas())
 
 
 def _accounting(bronze, out, table, source):
@@ -127,15 +132,15 @@ def test_utility2_codes_from_code_tables(u2):
 def test_outside_install_window_links_nearest_installation():
     from gridflow_assets.utilities.utility2 import resolve_service_points
 
-    installs = pd.DataFrame({
+    installs = pl.DataFrame({
         "meter_id": ["M", "M"], "service_point_id": ["P1", "P2"],
         "installed_at_utc": pd.to_datetime(["2024-01-01", "2024-06-01"], utc=True),
         "removed_at_utc": pd.to_datetime(["2024-03-01", "2024-09-01"], utc=True),
     })
-    reads = pd.DataFrame({"meter_id": ["M", "M", "M"],
+    reads = pl.DataFrame({"meter_id": ["M", "M", "M"],
                           "start_utc": pd.to_datetime(["2024-02-01", "2024-05-25",
                                                        "2025-01-01"], utc=True)})
-    got = resolve_service_points(reads, installs).set_index("start_utc")
+    got = resolve_service_points(reads, installs).to_pandas().set_index("start_utc")
     assert list(got.service_point_id) == ["P1", "P2", "P2"]
     assert list(got.service_point_rule) == ["SP_EFFECTIVE_DATED", "SP_OUTSIDE_INSTALL_WINDOW",
                                             "SP_OUTSIDE_INSTALL_WINDOW"]

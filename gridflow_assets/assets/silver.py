@@ -37,7 +37,7 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     utility = get_utility(run.utility)
     bronze = {}
     for name in utility.tables:
-        df = run.store.read(f"bronze/{name}", run.utility, run.month)
+        df = run.store.read_pl(f"bronze/{name}", run.utility, run.month)
         if df is None:
             raise FileNotFoundError(f"bronze/{name} {run.utility}/{run.month} is missing: "
                                     "materialize bronze first")
@@ -51,8 +51,8 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
         out.tables["intervals"] = vee.intervals
         extra["intervals"] = {"delivered_rows": delivered_count(vee.intervals),
                               **{f"vee/{k}": v for k, v in vee.counts.items()}}
-    by_reason = out.rejects.groupby(["target_table", "reason_code"]).size()
-    extra["rejects"] = {f"rejects/{t}/{r}": int(n) for (t, r), n in by_reason.items()}
+    by_reason = out.rejects.group_by(["target_table", "reason_code"]).len()
+    extra["rejects"] = {f"rejects/{t}/{r}": int(n) for t, r, n in by_reason.iter_rows()}
     for name in PARTITIONED:
         df = out.rejects if name == "rejects" else out.tables.get(name)
         yield from run.publish(f"silver/{name}", df, parents=BRONZE_KEYS,

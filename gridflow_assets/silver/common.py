@@ -1,7 +1,8 @@
-"""Building blocks shared by every utility's bronze → silver transform.
+"""Building blocks shared by every utility's bronze → silver transform, in Polars.
 
-Pure functions over DataFrames. Each returns what it kept and what it set aside, so the
-caller can route every landed row either into silver or into ``silver/rejects``.
+Pure functions over Polars frames and expressions. Each returns what it kept and what it set
+aside, so the caller can route every landed row either into silver or into
+``silver/rejects``; no per-row Python. The parsers live in ``silver.parsing``.
 """
 
 from __future__ import annotations
@@ -9,20 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+import polars as pl
 
 from gridflow_assets.codes import CATEGORY
+from gridflow_assets.registry import table
+from gridflow_assets.registry.derive import conform_pl, polars_schema
+from gridflow_assets.silver.parsing import Parsed, col
 
-LINEAGE = ["_source_file", "_source_row", "_parse_error"]
+REJECTED = "_rejected"  # marks rows already sent to rejects (see _set_aside)
+REJECTS = table("silver/rejects")
 
 
-def namespaced(utility: str, ids: pd.Series) -> pd.Series:
-    """'<UTILITY>:<id>' so identifiers never collide across utilities; null stays null."""
-    ids = ids.astype("object")
-    return (utility + ":" + ids.where(ids.notna() & (ids != ""), None)).where(
-        ids.notna() & (ids != ""), None)
+def namespaced(utility: str, ids: str | pl.Expr) -> pl.Expr:
+    """'<UTILITY>:<id>' so identifiers never collide across utilities; null and empty stay
+    null."""
+    e = col(ids)
+    return pl.when(e.is_not_null() & (e != "")).then(pl.lit(f"{utility}:") + e)
+
+
+def text_or_null(c: str) -> pl.Expr:
+    """The delivered text, an empty field as null (silver has no empty strings)."""
+    return pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
 
 
 @dataclass
@@ -30,188 +38,199 @@ class Rejects:
     """Collects rejected rows for one partition, with reason code and the delivered record."""
 
     utility: str
-    frames: list[pd.DataFrame] = field(default_factory=list)
+    frames: list[pl.DataFrame] = field(default_factory=list)
 
-    def add(self, rows: pd.DataFrame, *, target: str, source: str, reason: str,
+    def add(self, rows: pl.DataFrame, *, target: str, source: str, reason: str,
             delivered: list[str], column: str | None = None,
-            detail: str | pd.Series | None = None, key: pd.Series | None = None) -> None:
-        if rows.empty:
+            detail: str | pl.Expr | None = None, key: pl.Expr | None = None) -> None:
+        """Keep ``rows`` as rejects. ``detail`` and ``key`` are texts or expressions over
+        ``rows``; without a detail, a ragged row's ``_parse_error`` says why."""
+        if rows.is_empty():
             return
-        raw = rows[delivered].astype("object").where(rows[delivered].notna(), None)
-        raw_json = raw.to_json(orient="records", lines=True, force_ascii=False).splitlines()
-        parse_error = rows["_parse_error"] if "_parse_error" in rows else None
-        if detail is None and parse_error is not None:
-            detail = parse_error
-        self.frames.append(pd.DataFrame({
-            "utility_id": self.utility,
-            "target_table": target,
-            "source_table": source,
-            "source_file": rows["_source_file"].to_numpy(),
-            "source_row": rows["_source_row"].to_numpy(),
-            "reason_code": reason,
-            "category": CATEGORY[reason],
-            "column_name": column,
-            "detail": detail.to_numpy() if isinstance(detail, pd.Series) else detail,
-            "record_key": key.to_numpy() if key is not None else None,
-            "raw_record": raw_json,
-        }))
+        if detail is None:
+            detail_e = pl.col("_parse_error") if "_parse_error" in rows.columns else pl.lit(None)
+        else:
+            detail_e = pl.lit(detail) if isinstance(detail, str) else detail
+        # The record as delivered, as JSON. '/' is written '\/' as the pandas writer did, so
+        # raw_record stays byte-identical across engines.
+        raw = pl.struct([pl.col(c).cast(pl.String) for c in delivered]).struct.json_encode()
+        self.frames.append(rows.select(
+            utility_id=pl.lit(self.utility, pl.String),
+            target_table=pl.lit(target, pl.String),
+            source_table=pl.lit(source, pl.String),
+            source_file=pl.col("_source_file"),
+            source_row=pl.col("_source_row").cast(pl.Int64),
+            reason_code=pl.lit(reason, pl.String),
+            category=pl.lit(CATEGORY[reason], pl.String),
+            column_name=pl.lit(column, pl.String),
+            detail=detail_e.cast(pl.String),
+            record_key=(key if key is not None else pl.lit(None)).cast(pl.String),
+            raw_record=raw.str.replace_all("/", "\\/", literal=True),
+        ))
 
-    def frame(self) -> pd.DataFrame:
-        cols = ["utility_id", "target_table", "source_table", "source_file", "source_row",
-                "reason_code", "category", "column_name", "detail", "record_key",
-                "raw_record"]
+    def frame(self) -> pl.DataFrame:
         if not self.frames:
-            return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-        out = pd.concat(self.frames, ignore_index=True)
-        return out.sort_values(["target_table", "source_file", "source_row"],
-                               kind="stable").reset_index(drop=True)
+            return pl.DataFrame(schema=polars_schema(REJECTS))
+        out = pl.concat(self.frames, how="vertical_relaxed")
+        out = out.sort(["target_table", "source_file", "source_row"], maintain_order=True)
+        return conform_pl(out, REJECTS)
 
 
-def split_malformed(df: pd.DataFrame, rejects: Rejects, *, target: str, source: str,
-                    delivered: list[str]) -> pd.DataFrame:
+def split_malformed(df: pl.DataFrame, rejects: Rejects, *, target: str, source: str,
+                    delivered: list[str]) -> pl.DataFrame:
     """Send ragged rows (bronze ``_parse_error``) to rejects; return the rest."""
-    bad = df["_parse_error"].notna()
-    rejects.add(df[bad], target=target, source=source, reason="MALFORMED_ROW",
-                delivered=delivered)
-    return df[~bad]
+    return reject_rows(df, pl.col("_parse_error").is_not_null(), rejects, target=target,
+                       source=source, reason="MALFORMED_ROW", delivered=delivered)
 
 
-def reject_where(df: pd.DataFrame, bad: pd.Series, rejects: Rejects, *, target: str,
-                 source: str, reason: str, delivered: list[str], column: str,
-                 detail: str | pd.Series) -> pd.DataFrame:
-    """Reject the rows where ``bad`` is true, naming the column and the value; return the
-    others. ``detail`` may be one text or a per-row Series aligned with ``df``."""
-    bad = bad.fillna(True).astype(bool)
-    if not bad.any():
-        return df  # nothing to reject: no copy of the frame (most calls, large drops)
-    values = df.loc[bad, column].astype("object").map(repr)
-    why = detail[bad] if isinstance(detail, pd.Series) else detail
-    rejects.add(df[bad], target=target, source=source, reason=reason,
-                delivered=delivered, column=column, detail=why + ": " + values)
-    return df[~bad]
+def _mask(df: pl.DataFrame, bad: pl.Expr | pl.Series) -> pl.Series:
+    """Rows to reject now: ``bad`` (null counts as bad) among the rows not yet rejected."""
+    mask = bad if isinstance(bad, pl.Series) else df.select(bad.alias("_bad")).to_series()
+    mask = mask.fill_null(True)
+    return mask & ~df.get_column(REJECTED) if REJECTED in df.columns else mask
 
 
-def on_distinct(values: pd.Series, fn) -> pd.Series:
-    """Apply ``fn`` (Series → Series) to the distinct values only and map back.
-
-    Drops repeat the same timestamps, channels and ids across thousands of rows; parsing
-    each distinct text once is what makes silver fast (profiled: 3-10× on NY drops).
-    """
-    codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
-    if len(uniques) == 0:
-        return fn(pd.Series(values.to_numpy(), dtype="object", index=values.index))
-    done = fn(pd.Series(uniques, dtype="object")).reset_index(drop=True)
-    na = fn(pd.Series([None], dtype="object")).reset_index(drop=True)
-    mapped = pd.concat([done, na], ignore_index=True).take(
-        np.where(codes < 0, len(done), codes))
-    mapped.index = values.index
-    return mapped
+def _set_aside(df: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
+    """Mark rows as rejected instead of filtering them out: a large frame is not copied at
+    every check; ``resolve_duplicates`` leaves the marked rows out, once."""
+    flag = df.get_column(REJECTED) | mask if REJECTED in df.columns else mask
+    return df.with_columns(flag.alias(REJECTED))
 
 
-def parse_utc(values: pd.Series, *, required: bool = True) -> tuple[pd.Series, pd.Series]:
-    """ISO-8601 text (any offset or Z) → UTC instants, and the mask of unparseable ones.
-
-    An empty value is a failure only when ``required``.
-    """
-    text = values.astype("object")
-    empty = blank(values)
-    parsed = on_distinct(text.where(~empty, None), lambda s: pd.to_datetime(
-        s, utc=True, errors="coerce", format="ISO8601"))
-    bad = parsed.isna() & (~empty if not required else pd.Series(True, index=values.index))
-    return parsed, bad
-
-
-def _arrow_text(values: pd.Series) -> pa.Array | None:
-    """The values as trimmed Arrow text (nulls kept); None when they are not text."""
-    try:
-        return pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
+def reject_rows(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *,
+                target: str, source: str, reason: str, delivered: list[str],
+                column: str | None = None, detail: str | pl.Expr | None = None,
+                key: pl.Expr | None = None) -> pl.DataFrame:
+    """Reject the rows where ``bad`` is true (or null); later checks skip them. The frame is
+    not copied (see ``_set_aside``)."""
+    mask = _mask(df, bad)
+    if not mask.any():
+        return df
+    rejects.add(df.filter(mask), target=target, source=source, reason=reason,
+                delivered=delivered, column=column, detail=detail, key=key)
+    return _set_aside(df, mask)
 
 
-def blank(values: pd.Series) -> pd.Series:
-    """Whether each value is null or only whitespace (pyarrow on text, pandas otherwise)."""
-    text = _arrow_text(values)
-    if text is None:
-        return values.astype("object").fillna("").astype(str).str.strip() == ""
-    empty = pc.fill_null(pc.equal(text, ""), True)
-    return pd.Series(empty.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+def reject_where(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *,
+                 target: str, source: str, reason: str, delivered: list[str], column: str,
+                 detail: str | pl.Expr) -> pl.DataFrame:
+    """Reject the rows where ``bad`` is true, naming the column and quoting its value (as
+    Python's repr, computed once per distinct rejected value); later checks skip them."""
+    mask = _mask(df, bad)
+    if not mask.any():
+        return df
+    rows = df.filter(mask)
+    values = rows.get_column(column)
+    distinct = values.unique()
+    quoted = values.replace_strict(distinct, [repr(v) for v in distinct.to_list()],
+                                   return_dtype=pl.String)
+    why = (pl.lit(detail) if isinstance(detail, str) else detail) + pl.lit(": ") + quoted
+    rejects.add(rows, target=target, source=source, reason=reason, delivered=delivered,
+                column=column, detail=why)
+    return _set_aside(df, mask)
 
 
-def _parse_float_arrow(values: pd.Series) -> pd.Series | None:
-    """Text → float64 in pyarrow (several times faster than pandas on millions of rows);
-    empty text is null. None when any value is not a plain number: pandas then decides."""
-    text = _arrow_text(values)
-    if text is None:
-        return None
-    try:
-        parsed = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text),
-                         pa.float64())
-    except pa.ArrowInvalid:
-        return None
-    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index,
-                     dtype="float64")
-
-
-def parse_float(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Text → float64 and the mask of values that are not numbers (empty included)."""
-    parsed = _parse_float_arrow(values)
-    if parsed is None:
-        parsed = pd.to_numeric(values.astype("object").str.strip(), errors="coerce") \
-            .astype("float64")
-    return parsed, parsed.isna()
-
-
-def parse_date(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
-    parsed = on_distinct(values, lambda s: pd.to_datetime(s, format=fmt, errors="coerce"))
-    return parsed, parsed.isna()
-
-
-def matches(values: pd.Series, pattern: str) -> pd.Series:
-    """Whether each value matches ``pattern`` (null never does), on distinct values."""
-    return on_distinct(values, lambda s: s.fillna("").astype(str).str.match(pattern)).astype(bool)
+def parse_or_reject(df: pl.DataFrame, parsed: Parsed, rejects: Rejects, *, out: str,
+                    column: str, reason: str, detail: str, target: str, source: str,
+                    delivered: list[str]) -> pl.DataFrame:
+    """Add ``parsed`` as column ``out``; reject the rows where parsing ``column`` failed."""
+    df = df.with_columns(parsed.value.alias(out))
+    return reject_where(df, parsed.failed(pl.col(out)), rejects, target=target, source=source,
+                        reason=reason, delivered=delivered, column=column, detail=detail)
 
 
 @dataclass
 class Dedup:
-    kept: pd.DataFrame
-    exact: pd.DataFrame
-    conflicting: pd.DataFrame
-    versions: pd.Series  # distinct versions per kept row's key (1 = no conflict)
+    # Lazy, with ``_versions`` (distinct versions of its key, 1 = no conflict): the kept rows
+    # are gathered once, and only the columns the silver table uses (``silver_frame``).
+    kept: pl.LazyFrame
+    exact: pl.DataFrame
+    conflicting: pl.DataFrame
 
 
-def resolve_duplicates(df: pd.DataFrame, key: list[str], delivered: list[str],
+def resolve_duplicates(df: pl.DataFrame, key: list[str], delivered: list[str],
                        order_by: list[str]) -> Dedup:
     """Split exact repeats and conflicting repeats of ``key``; keep one row per key.
 
     Exact repeat: every delivered column equal to an earlier row (the first is kept).
     Conflicting repeat: same key, other values. The winner is the last row when sorted by
-    ``order_by`` (ascending; put ``_source_row`` last so ties go to the row delivered
-    last). Nothing is dropped: losers come back for ``silver/rejects``.
+    ``order_by`` (ascending, nulls last as before; put ``_source_row`` last so ties go to
+    the row delivered last). Nothing is dropped: losers come back for ``silver/rejects``.
+    ``key`` must follow from the delivered columns (it does for every adapter), so only rows
+    whose key repeats are compared column by column: on a clean drop that is none of them.
+    Rows already rejected (marked by ``reject_where``) are left out here, in one filter.
     """
-    exact_mask = df.duplicated(subset=delivered, keep="first")
-    exact = df[exact_mask]
-    rest = df[~exact_mask].sort_values(key + order_by, kind="stable")
-    winner_mask = ~rest.duplicated(subset=key, keep="last")
-    kept = rest[winner_mask]
-    conflicting = rest[~winner_mask]
-    counts = rest.groupby(key, sort=False, dropna=False).size().rename("_versions")
-    kept = kept.sort_values("_source_row", kind="stable")
-    versions = kept.join(counts, on=key)["_versions"].astype("int64")
-    return Dedup(kept=kept, exact=exact, conflicting=conflicting, versions=versions)
+    alive = ~df.get_column(REJECTED) if REJECTED in df.columns else None
+    if alive is not None:
+        df = df.drop(REJECTED)
+    if alive is not None and alive.all():
+        alive = None
+    if alive is None:
+        n = df.select(pl.len().over(key)).to_series()
+    else:  # rows of the key not yet rejected
+        n = df.with_columns(_alive=alive).select(pl.col("_alive").sum().over(key)).to_series()
+    repeats = n > 1 if alive is None else (n > 1) & alive
+    if df.is_empty() or not repeats.any():  # no key repeats: nothing to compare
+        kept = df.lazy() if alive is None else _only(df, alive)
+        return Dedup(kept=kept.with_columns(_versions=pl.lit(1, pl.Int64)), exact=df.head(0),
+                     conflicting=df.head(0))
+    # Only the rows whose key repeats, and only the columns the decision needs.
+    multi = (df.lazy().with_columns(_pos=pl.int_range(pl.len(), dtype=pl.Int64), _rep=repeats)
+             .filter("_rep")
+             .select("_pos", *dict.fromkeys([*key, *order_by]),
+                     _first=pl.struct(delivered).is_first_distinct())
+             .collect())
+    rest = multi.filter("_first")
+    winners = (rest.sort(order_by, nulls_last=True, maintain_order=True)
+               .group_by(key).agg(pl.col("_pos").last(), _versions=pl.len()))
+    exact = np.zeros(df.height, dtype=bool)
+    exact[multi.filter(~pl.col("_first"))["_pos"].to_numpy()] = True
+    losers = np.zeros(df.height, dtype=bool)
+    losers[rest["_pos"].to_numpy()] = True
+    losers[winners["_pos"].to_numpy()] = False
+    versions = np.ones(df.height, dtype=np.int64)
+    versions[winners["_pos"].to_numpy()] = winners["_versions"].to_numpy()
+    keep = ~(exact | losers) if alive is None else ~(exact | losers) & alive.to_numpy()
+    kept = _only(df.with_columns(_versions=pl.Series(versions)), pl.Series(keep))
+    return Dedup(kept=kept, exact=df.filter(pl.Series(exact)),
+                 conflicting=df.filter(pl.Series(losers)))
 
 
-def add_rule(rule_ids: pd.Series, mask: pd.Series, rule: str) -> pd.Series:
+def _only(df: pl.DataFrame, mask: pl.Series) -> pl.LazyFrame:
+    return df.lazy().with_columns(_keep=mask).filter("_keep").drop("_keep")
+
+
+def add_rule(rule_ids: pl.Expr, mask: pl.Expr, rule: str) -> pl.Expr:
     """Append ``rule`` to the ';'-separated rule ids of the rows in ``mask``."""
-    rule_ids = rule_ids.astype("object")
-    current = rule_ids.where(rule_ids.notna(), "")
-    appended = np.where(current == "", rule, current + ";" + rule)
-    return rule_ids.where(~mask.to_numpy(), pd.Series(appended, index=rule_ids.index))
+    appended = pl.when(rule_ids.is_null() | (rule_ids == "")).then(pl.lit(rule)) \
+        .otherwise(rule_ids + pl.lit(f";{rule}"))
+    return pl.when(mask.fill_null(False)).then(appended).otherwise(rule_ids)
 
 
-def key_text(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+# Set by VEE, after every adapter: an adapter's rows are all delivered values.
+_SET_BY_VEE = {"is_estimated": pl.lit(False), "estimation_method": pl.lit(None, pl.String)}
+
+
+def silver_frame(kept: pl.LazyFrame | pl.DataFrame, name: str, utility: str,
+                 columns: dict[str, pl.Expr]) -> pl.DataFrame:
+    """The rows of silver/``name``: ``columns`` given, lineage from bronze, every other
+    registry column null, each typed as the registry says."""
+    spec = table(f"silver/{name}")
+    given = {"utility_id": pl.lit(utility), **columns, "source_file": pl.col("_source_file"),
+             "source_row": pl.col("_source_row")}
+    unknown = set(given) - set(spec.column_names)
+    if unknown:
+        raise ValueError(f"silver/{name} has no columns {sorted(unknown)}")
+    out = kept.lazy().select([given.get(c.name, _SET_BY_VEE.get(c.name, pl.lit(None))).alias(c.name)
+                       for c in spec.columns]).collect()
+    return conform_pl(out, spec)
+
+
+def no_rules() -> pl.Expr:
+    return pl.lit(None, pl.String)
+
+
+def key_text(cols: list[str]) -> pl.Expr:
     """The business key of each row as one text (for rejects.record_key)."""
-    out = df[cols[0]].astype("object").astype(str)
-    for col in cols[1:]:
-        out = out + "|" + df[col].astype("object").astype(str)
-    return out
+    return pl.concat_str([pl.col(c).cast(pl.String).fill_null("None") for c in cols],
+                         separator="|")

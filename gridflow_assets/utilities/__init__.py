@@ -56,5 +56,13 @@ def _load_builtin() -> None:
             _REGISTRY.setdefault(utility.utility_id, utility)
 
 
-__all__ = ["SilverInput", "SilverOutput", "Utility", "register", "unregister", "get_utility",
-           "all_utilities", "delivers"]
+__all__ = [
+    "SilverInput",
+    "SilverOutput",
+    "Utility",
+    "all_utilities",
+    "delivers",
+    "get_utility",
+    "register",
+    "unregister",
+]

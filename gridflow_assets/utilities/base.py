@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pandas as pd
+import polars as pl
 
 from gridflow_assets.landing import SourceFile
 
@@ -16,13 +16,14 @@ class SilverInput:
     utility: str
     month: str
     timezone: str
-    bronze: dict[str, pd.DataFrame]  # bronze table name -> frame (only delivered tables)
+    bronze: dict[str, pl.DataFrame]  # bronze table name -> frame (only delivered tables)
 
 
 @dataclass
 class SilverOutput:
-    tables: dict[str, pd.DataFrame]  # silver table name -> frame (rejects excluded)
-    rejects: pd.DataFrame
+    # silver table name -> frame (rejects excluded), typed as the registry says
+    tables: dict[str, pl.DataFrame]
+    rejects: pl.DataFrame
 
 
 @dataclass(frozen=True)

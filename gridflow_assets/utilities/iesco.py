@@ -8,22 +8,31 @@ rows of ``bronze/meters``.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from datetime import datetime, timedelta
+
+import polars as pl
 
 from gridflow_assets.landing import SourceFile
 from gridflow_assets.silver.common import (
     Rejects,
     add_rule,
-    blank,
     key_text,
-    matches,
     namespaced,
-    parse_date,
-    parse_float,
+    no_rules,
+    parse_or_reject,
     reject_where,
     resolve_duplicates,
+    silver_frame,
     split_malformed,
+    text_or_null,
+)
+from gridflow_assets.silver.parsing import (
+    blank,
+    matches,
+    on_distinct_pl,
+    parse_date,
+    parse_float,
+    parse_iso_date,
 )
 from gridflow_assets.utilities import code_tables
 from gridflow_assets.utilities.base import SilverInput, SilverOutput, Utility
@@ -63,191 +72,199 @@ BILL_AMOUNTS = ("units_consumed", "variable_charges", "fixed_charges", "gst",
                 "amount_within_due_date", "amount_after_due_date")
 
 
-def _numbers(df, cols, rejects, kw, *, optional: bool = True) -> pd.DataFrame:
+def _numbers(df: pl.DataFrame, cols, rejects: Rejects, kw: dict, *,
+             optional: bool = True) -> pl.DataFrame:
     """Parse number columns into ``_<col>``; unparseable non-empty values are rejected."""
     for col in cols:
-        parsed, bad = parse_float(df[col])
-        if optional:
-            bad = bad & ~blank(df[col])
-        df = reject_where(df.assign(**{f"_{col}": parsed}), bad, rejects,
-                          reason="INVALID_NUMBER", column=col, detail="expected a number", **kw)
+        df = parse_or_reject(df, parse_float(col, required=not optional), rejects,
+                             out=f"_{col}", reason="INVALID_NUMBER", column=col,
+                             detail="expected a number", **kw)
     return df
 
 
-def _dates(df, cols, rejects, kw, *, optional: bool = True) -> pd.DataFrame:
+def _dates(df: pl.DataFrame, cols, rejects: Rejects, kw: dict) -> pl.DataFrame:
+    """Parse ISO dates into ``_<col>`` (a date); an empty value is allowed."""
     for col in cols:
-        text, empty = df[col].astype("object").str.strip(), blank(df[col])
-        parsed = pd.to_datetime(text.where(~empty, None), errors="coerce", format="ISO8601")
-        bad = parsed.isna() & (~empty if optional else True)
-        df = reject_where(df.assign(**{f"_{col}": parsed.dt.normalize()}), bad, rejects,
-                          reason="INVALID_TIMESTAMP", column=col, detail="expected a date",
-                          **kw)
+        df = parse_or_reject(df, parse_iso_date(col), rejects, out=f"_{col}",
+                             reason="INVALID_TIMESTAMP", column=col, detail="expected a date",
+                             **kw)
     return df
 
 
-def _master(df: pd.DataFrame, rejects: Rejects, target: str, key: str):
+def _master(df: pl.DataFrame, rejects: Rejects, target: str, key: str):
     """Common validation of the meters file for one target table, then de-duplication."""
     delivered = list(METER_COLUMNS)
-    kw = dict(target=target, source="meters", delivered=delivered)
+    kw = {"target": target, "source": "meters", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, blank(df.consumer_id), rejects, reason="MISSING_REQUIRED",
+    df = reject_where(df, blank("consumer_id"), rejects, reason="MISSING_REQUIRED",
                       column="consumer_id", detail="consumer id is empty", **kw)
-    df = reject_where(df, ~matches(df.meter_number, METER_NUMBER),
+    df = reject_where(df, ~matches("meter_number", METER_NUMBER),
                       rejects, reason="INVALID_ID", column="meter_number",
                       detail="expected 11 digits", **kw)
     df = _numbers(df, ["latitude", "longitude", "connected_load_kw", "sanctioned_load_kw"],
                   rejects, kw)
     df = _dates(df, ["connection_date", "installation_date"], rejects, kw)
     dd = resolve_duplicates(df, [key], delivered, ["_source_row"])
-    rejects.add(dd.exact, reason="DUP_EXACT", key=dd.exact[key], **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=dd.conflicting[key],
+    rejects.add(dd.exact, reason="DUP_EXACT", key=pl.col(key), **kw)
+    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=pl.col(key),
                 detail=f"same {key}, other values (delivered last kept)", **kw)
     return dd
 
 
-def service_points(df: pd.DataFrame, rejects: Rejects, utility: str) -> pd.DataFrame:
+def service_points(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     dd = _master(df, rejects, "service_points", "consumer_id")
-    k = dd.kept
-    none = pd.Series(None, index=k.index, dtype="object")
-    return pd.DataFrame({
-        "utility_id": utility, "service_point_id": namespaced(utility, k.consumer_id),
-        "house_number": none, "street": k.address.replace("", None),
-        "house_supplement": none, "city": k.district.str.title(), "zip": none,
-        "state": "Punjab / ICT", "district": k.district, "division": k.division,
-        "sub_division": k.sub_division, "feeder_name": k.feeder_name,
-        "latitude": k._latitude, "longitude": k._longitude,
-        "customer_name": k["name"].replace("", None),
-        "father_name": k.father_name.replace("", None),
-        "reference_no": k.reference_no.replace("", None), "consumer_type": k.consumer_type,
-        "tariff_category": k.tariff_category, "status": k.status,
-        "sanctioned_load_kw": k._sanctioned_load_kw, "connected_load_kw": k._connected_load_kw,
-        "connection_date": k._connection_date,
-        "address_versions": dd.versions.astype("Int64"),
-        "resolution_rule": np.where(dd.versions > 1, "SP_LATEST_VERSION", None),
-        "source_file": k._source_file, "source_row": k._source_row,
+    return silver_frame(dd.kept, "service_points", utility, {
+        "service_point_id": namespaced(utility, "consumer_id"),
+        "street": text_or_null("address"), "city": pl.col("district").str.to_titlecase(),
+        "state": pl.lit("Punjab / ICT"), "district": pl.col("district"),
+        "division": pl.col("division"), "sub_division": pl.col("sub_division"),
+        "feeder_name": pl.col("feeder_name"), "latitude": pl.col("_latitude"),
+        "longitude": pl.col("_longitude"), "customer_name": text_or_null("name"),
+        "father_name": text_or_null("father_name"),
+        "reference_no": text_or_null("reference_no"),
+        "consumer_type": pl.col("consumer_type"), "tariff_category": pl.col("tariff_category"),
+        "status": pl.col("status"), "sanctioned_load_kw": pl.col("_sanctioned_load_kw"),
+        "connected_load_kw": pl.col("_connected_load_kw"),
+        "connection_date": pl.col("_connection_date"),
+        "address_versions": pl.col("_versions"),
+        "resolution_rule": pl.when(pl.col("_versions") > 1).then(pl.lit("SP_LATEST_VERSION")),
     })
 
 
-def meters(df: pd.DataFrame, rejects: Rejects, utility: str, tz: str) -> pd.DataFrame:
+def _local_to_utc(local: pl.Expr, tz: str) -> pl.Expr:
+    return local.dt.replace_time_zone(tz).dt.convert_time_zone("UTC")
+
+
+def meters(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str) -> pl.DataFrame:
     dd = _master(df, rejects, "meters", "meter_number")
-    k = dd.kept
-    installed = k._installation_date.dt.tz_localize(tz).dt.tz_convert("UTC")
-    rule_ids = add_rule(pd.Series(None, index=k.index, dtype="object"), dd.versions > 1,
-                        "V2_CONFLICT_WINNER")
-    return pd.DataFrame({
-        "utility_id": utility, "meter_id": namespaced(utility, k.meter_number),
-        "record_key": "master", "meter_number": k.meter_number,
-        "service_point_id": namespaced(utility, k.consumer_id), "meter_type": k.meter_type,
-        "meter_status": k.status, "meter_category": None, "meter_make": k.meter_make,
-        "phase_type": k.phase_type, "installed_at_utc": installed, "removed_at_utc": pd.NaT,
-        "record_ts_utc": pd.NaT, "register_value": np.nan, "register_duration_s": pd.NA,
-        "rule_ids": rule_ids, "source_file": k._source_file, "source_row": k._source_row,
+    return silver_frame(dd.kept, "meters", utility, {
+        "meter_id": namespaced(utility, "meter_number"), "record_key": pl.lit("master"),
+        "meter_number": pl.col("meter_number"),
+        "service_point_id": namespaced(utility, "consumer_id"),
+        "meter_type": pl.col("meter_type"), "meter_status": pl.col("status"),
+        "meter_make": pl.col("meter_make"), "phase_type": pl.col("phase_type"),
+        "installed_at_utc": _local_to_utc(
+            pl.col("_installation_date").cast(pl.Datetime("us")), tz),
+        "rule_ids": add_rule(no_rules(), pl.col("_versions") > 1, "V2_CONFLICT_WINNER"),
     })
 
 
-def intervals(df: pd.DataFrame, rejects: Rejects, utility: str, tz: str,
-              sp: pd.DataFrame, mt: pd.DataFrame) -> pd.DataFrame:
+def intervals(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str,
+              sp: pl.DataFrame, mt: pl.DataFrame) -> pl.DataFrame:
     delivered = list(SOURCES["readings"].columns)
-    kw = dict(target="intervals", source="readings", delivered=delivered)
+    kw = {"target": "intervals", "source": "readings", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, ~matches(df.meter_number, METER_NUMBER),
+    df = reject_where(df, ~matches("meter_number", METER_NUMBER),
                       rejects, reason="INVALID_ID", column="meter_number",
                       detail="expected 11 digits", **kw)
-    local, bad = parse_date(df.timestamp, "%Y-%m-%d %H:%M:%S")
-    df = reject_where(df.assign(_local=local), bad, rejects, reason="INVALID_TIMESTAMP",
-                      column="timestamp", detail="expected YYYY-MM-DD HH:MM:SS local", **kw)
+    df = parse_or_reject(df, parse_date("timestamp", "%Y-%m-%d %H:%M:%S"), rejects,
+                         out="_local", reason="INVALID_TIMESTAMP", column="timestamp",
+                         detail="expected YYYY-MM-DD HH:MM:SS local", **kw)
     df = _numbers(df, ["consumption_kwh"], rejects, kw, optional=False)
     df = _numbers(df, ["reading_kwh", "voltage_v", "current_a", "power_factor",
                        "frequency_hz"], rejects, kw)
-    start = df._local.dt.tz_localize(tz).dt.tz_convert("UTC")
-    df = df.assign(_start=start)
+    df = df.with_columns(_start=_local_to_utc(pl.col("_local"), tz))
     dd = resolve_duplicates(df, ["meter_number", "_start"], delivered, ["_source_row"])
-    keycols = ["meter_number", "timestamp"]
-    rejects.add(dd.exact, reason="DUP_EXACT", key=key_text(dd.exact, keycols), **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key_text(dd.conflicting, keycols),
+    key = key_text(["meter_number", "timestamp"])
+    rejects.add(dd.exact, reason="DUP_EXACT", key=key, **kw)
+    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key,
                 detail="same meter and hour, other values (delivered last kept)", **kw)
-    k = dd.kept
-    meter = namespaced(utility, k.meter_number)
-    master = mt.set_index("meter_id")
-    sp_id = meter.map(master.service_point_id)
-    net = meter.map(master.meter_type).fillna("").str.contains(NET_METERING, regex=False)
-    status = code_tables.load("iesco_status").set_index("code").common_code
-    quality = pd.to_numeric(k.status.str.strip().map(status), errors="coerce")
-    rule_ids = add_rule(pd.Series(None, index=k.index, dtype="object"), dd.versions > 1,
-                        "V2_CONFLICT_WINNER")
-    rule_ids = add_rule(rule_ids, quality.isna(), "QUALITY_UNKNOWN")
-    orphan_meter = ~meter.isin(set(mt.meter_id))
-    return pd.DataFrame({
-        "utility_id": utility, "meter_id": meter, "service_point_id": sp_id,
-        "service_point_rule": np.where(orphan_meter, "SP_UNRESOLVED", "DELIVERED"),
-        "channel": np.where(net, "consumption_kwh (net metering)", "consumption_kwh"),
-        "measurement": "kWh", "direction": np.where(net, "net", "delivered"),
-        "reading_kind": "interval", "interval_s": 3600, "unit": "kWh", "start_utc": k._start,
-        "end_utc": k._start + pd.Timedelta(hours=1), "local_date": k._local.dt.normalize(),
-        "value": k._consumption_kwh, "value_original": k.consumption_kwh,
-        "quality_code": quality.fillna(14).astype("Int64"), "quality_code_original": k.status,
-        "status": k.status, "register_kwh": k._reading_kwh, "voltage_v": k._voltage_v,
-        "current_a": k._current_a, "power_factor": k._power_factor,
-        "frequency_hz": k._frequency_hz, "last_update_utc": pd.NaT, "rule_ids": rule_ids,
-        "is_orphan_service_point": ~sp_id.isin(set(sp.service_point_id)),
+    ids = mt.get_column("meter_id")
+    is_net = mt.get_column("meter_type").fill_null("").str.contains(NET_METERING, literal=True)
+    kept = dd.kept.with_columns(namespaced(utility, "meter_number").alias("_meter"))
+    kept = kept.with_columns(  # the master's values looked up by meter (no join, no copy)
+        _sp=pl.col("_meter").replace_strict(ids, mt.get_column("service_point_id"),
+                                            default=None, return_dtype=pl.String),
+        _net=pl.col("_meter").replace_strict(ids, is_net, default=False,
+                                             return_dtype=pl.Boolean))
+    net = pl.col("_net")
+    status = code_tables.load_pl("iesco_status")
+    quality = pl.col("status").str.strip_chars().replace_strict(
+        status["code"], status["common_code"], default=None, return_dtype=pl.String
+    ).cast(pl.Float64, strict=False)
+    rule_ids = add_rule(no_rules(), pl.col("_versions") > 1, "V2_CONFLICT_WINNER")
+    rule_ids = add_rule(rule_ids, quality.is_null(), "QUALITY_UNKNOWN")
+    orphan_meter = ~pl.col("_meter").is_in(mt["meter_id"].implode()).fill_null(False)
+    return silver_frame(kept, "intervals", utility, {
+        "meter_id": pl.col("_meter"), "service_point_id": pl.col("_sp"),
+        "service_point_rule": pl.when(orphan_meter).then(pl.lit("SP_UNRESOLVED"))
+        .otherwise(pl.lit("DELIVERED")),
+        "channel": pl.when(net).then(pl.lit("consumption_kwh (net metering)"))
+        .otherwise(pl.lit("consumption_kwh")),
+        "measurement": pl.lit("kWh"),
+        "direction": pl.when(net).then(pl.lit("net")).otherwise(pl.lit("delivered")),
+        "reading_kind": pl.lit("interval"), "interval_s": pl.lit(3600), "unit": pl.lit("kWh"),
+        "start_utc": pl.col("_start"), "end_utc": pl.col("_start") + timedelta(hours=1),
+        "local_date": pl.col("_local").dt.date(), "value": pl.col("_consumption_kwh"),
+        "value_original": pl.col("consumption_kwh"), "quality_code": quality.fill_null(14),
+        "quality_code_original": pl.col("status"), "status": pl.col("status"),
+        "register_kwh": pl.col("_reading_kwh"), "voltage_v": pl.col("_voltage_v"),
+        "current_a": pl.col("_current_a"), "power_factor": pl.col("_power_factor"),
+        "frequency_hz": pl.col("_frequency_hz"), "rule_ids": rule_ids,
+        "is_orphan_service_point": ~pl.col("_sp").is_in(sp["service_point_id"].implode())
+        .fill_null(False),
         "is_orphan_meter": orphan_meter,
-        "source_file": k._source_file, "source_row": k._source_row,
     })
 
 
-def bills(df: pd.DataFrame, rejects: Rejects, utility: str) -> pd.DataFrame:
+def _billing_month(texts: pl.Series) -> pl.Series:
+    """'JUN 24' → 2024-06-01 (strptime's %b %y), once per distinct text."""
+    def parse(text: str | None) -> datetime | None:
+        try:
+            return datetime.strptime(text.strip().title(), "%b %y")
+        except (AttributeError, ValueError):
+            return None
+
+    return pl.Series([parse(t) for t in texts.to_list()], dtype=pl.Datetime("us"))
+
+
+def bills(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     delivered = list(SOURCES["bills"].columns)
-    kw = dict(target="bills", source="bills", delivered=delivered)
+    kw = {"target": "bills", "source": "bills", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, blank(df.bill_id), rejects, reason="MISSING_REQUIRED",
+    df = reject_where(df, blank("bill_id"), rejects, reason="MISSING_REQUIRED",
                       column="bill_id", detail="bill id is empty", **kw)
-    month = pd.to_datetime(df.billing_month.astype("object").str.strip().str.title(),
-                           format="%b %y", errors="coerce")
-    df = reject_where(df.assign(_month=month), month.isna(), rejects,
-                      reason="INVALID_TIMESTAMP", column="billing_month",
+    month = on_distinct_pl("billing_month", _billing_month, pl.Datetime("us"))
+    df = reject_where(df.with_columns(_month=month.dt.date()), pl.col("_month").is_null(),
+                      rejects, reason="INVALID_TIMESTAMP", column="billing_month",
                       detail="expected MON YY (e.g. JAN 24)", **kw)
     df = _dates(df, ["issue_date", "due_date"], rejects, kw)
     df = _numbers(df, list(BILL_AMOUNTS), rejects, kw, optional=False)
     dd = resolve_duplicates(df, ["bill_id"], delivered, ["_source_row"])
-    rejects.add(dd.exact, reason="DUP_EXACT", key=dd.exact.bill_id, **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=dd.conflicting.bill_id,
+    rejects.add(dd.exact, reason="DUP_EXACT", key=pl.col("bill_id"), **kw)
+    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=pl.col("bill_id"),
                 detail="same bill id, other values (delivered last kept)", **kw)
-    k = dd.kept
-    out = pd.DataFrame({
-        "utility_id": utility, "bill_id": k.bill_id, "billing_month": k._month,
-        "billing_month_original": k.billing_month, "issue_date": k._issue_date,
-        "due_date": k._due_date,
-        **{col: k[f"_{col}"] for col in BILL_AMOUNTS},
-        "tariff_applied": k.tariff_applied, "reference_no": k.reference_no.replace("", None),
-        "meter_id": namespaced(utility, k.meter_number),
-        "service_point_id": namespaced(utility, k.consumer_id),
-        "consumer_name": k.consumer_name.replace("", None),
-        "address": k.address.replace("", None),
-        "source_file": k._source_file, "source_row": k._source_row,
+    return silver_frame(dd.kept, "bills", utility, {
+        "bill_id": pl.col("bill_id"), "billing_month": pl.col("_month"),
+        "billing_month_original": pl.col("billing_month"),
+        "issue_date": pl.col("_issue_date"), "due_date": pl.col("_due_date"),
+        **{col: pl.col(f"_{col}") for col in BILL_AMOUNTS},
+        "tariff_applied": pl.col("tariff_applied"),
+        "reference_no": text_or_null("reference_no"),
+        "meter_id": namespaced(utility, "meter_number"),
+        "service_point_id": namespaced(utility, "consumer_id"),
+        "consumer_name": text_or_null("consumer_name"), "address": text_or_null("address"),
     })
-    return out
 
 
-def payments(df: pd.DataFrame, rejects: Rejects, utility: str) -> pd.DataFrame:
+def payments(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     delivered = list(SOURCES["payments"].columns)
-    kw = dict(target="payments", source="payments", delivered=delivered)
+    kw = {"target": "payments", "source": "payments", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
     for col in ("payment_id", "bill_id"):
-        df = reject_where(df, blank(df[col]), rejects, reason="MISSING_REQUIRED", column=col,
+        df = reject_where(df, blank(col), rejects, reason="MISSING_REQUIRED", column=col,
                           detail=f"{col} is empty", **kw)
     df = _numbers(df, ["bill_amount", "amount_paid"], rejects, kw, optional=False)
     df = _dates(df, ["payment_date"], rejects, kw)
     dd = resolve_duplicates(df, ["payment_id"], delivered, ["_source_row"])
-    rejects.add(dd.exact, reason="DUP_EXACT", key=dd.exact.payment_id, **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=dd.conflicting.payment_id,
+    rejects.add(dd.exact, reason="DUP_EXACT", key=pl.col("payment_id"), **kw)
+    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=pl.col("payment_id"),
                 detail="same payment id, other values (delivered last kept)", **kw)
-    k = dd.kept
-    return pd.DataFrame({
-        "utility_id": utility, "payment_id": k.payment_id, "bill_id": k.bill_id,
-        "meter_id": namespaced(utility, k.meter_number), "bill_amount": k._bill_amount,
-        "amount_paid": k._amount_paid, "payment_date": k._payment_date,
-        "payment_method": k.payment_method.replace("", None), "status": k.status,
-        "source_file": k._source_file, "source_row": k._source_row,
+    return silver_frame(dd.kept, "payments", utility, {
+        "payment_id": pl.col("payment_id"), "bill_id": pl.col("bill_id"),
+        "meter_id": namespaced(utility, "meter_number"), "bill_amount": pl.col("_bill_amount"),
+        "amount_paid": pl.col("_amount_paid"), "payment_date": pl.col("_payment_date"),
+        "payment_method": text_or_null("payment_method"), "status": pl.col("status"),
     })
 
 

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+import polars as pl
 
 from gridflow_assets.landing import SourceFile
 from gridflow_assets.silver.common import (
     Rejects,
     add_rule,
     key_text,
-    matches,
     namespaced,
-    on_distinct,
+    no_rules,
+    parse_or_reject,
+    reject_where,
+    resolve_duplicates,
+    silver_frame,
+    split_malformed,
+    text_or_null,
+)
+from gridflow_assets.silver.parsing import (
+    matches,
     parse_date,
     parse_float,
     parse_utc,
-    reject_where,
-    resolve_duplicates,
-    split_malformed,
 )
 from gridflow_assets.utilities.base import SilverInput, SilverOutput, Utility
 
@@ -51,158 +55,145 @@ METER_ID = r"^MTR-\d{8}$"
 CHANNEL_RE = (r"^(?P<quantity>KWH|KVARH)(?: (?P<flow>Net|Received))? (?P<minutes>\d+) Minute "
               r"Interval Read Interval$")
 QUALITY = {"VAL": 0, "NV": 14}  # domain.md: VAL validated → 0, NV not validated → 14
+NULL = pl.lit(None)
 
 
-def _bad_id(values: pd.Series, pattern: str) -> pd.Series:
-    return ~matches(values, pattern)
+def _bad_id(column: str, pattern: str) -> pl.Expr:
+    return ~matches(column, pattern)
 
 
-def service_points(df: pd.DataFrame, rejects: Rejects, utility: str) -> pd.DataFrame:
+def service_points(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     delivered = list(SOURCES["service_points"].columns)
-    kw = dict(target="service_points", source="service_points", delivered=delivered)
+    kw = {"target": "service_points", "source": "service_points", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, _bad_id(df.SERVICE_POINT_ID, SP_ID), rejects, reason="INVALID_ID",
+    df = reject_where(df, _bad_id("SERVICE_POINT_ID", SP_ID), rejects, reason="INVALID_ID",
                       column="SERVICE_POINT_ID", detail="expected SP- + 8 digits", **kw)
-    created, bad = parse_date(df.CREATED, "%Y-%m-%d")
-    df = reject_where(df.assign(_created=created), bad, rejects, reason="INVALID_TIMESTAMP",
-                      column="CREATED", detail="expected YYYY-MM-DD", **kw)
-    updated, _ = parse_date(df.UPDATED, "%Y-%m-%d")
-    df = df.assign(_updated=updated.fillna(df._created))
+    df = parse_or_reject(df, parse_date("CREATED", "%Y-%m-%d"), rejects, out="_created",
+                         reason="INVALID_TIMESTAMP", column="CREATED",
+                         detail="expected YYYY-MM-DD", **kw)
+    updated = parse_date("UPDATED", "%Y-%m-%d").value
+    df = df.with_columns(_updated=updated.fill_null(pl.col("_created")))
     dd = resolve_duplicates(df, ["SERVICE_POINT_ID"], delivered, ["_updated", "_source_row"])
-    key = ["SERVICE_POINT_ID"]
-    rejects.add(dd.exact, reason="DUP_EXACT", key=key_text(dd.exact, key), **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key_text(dd.conflicting, key),
+    key = key_text(["SERVICE_POINT_ID"])
+    rejects.add(dd.exact, reason="DUP_EXACT", key=key, **kw)
+    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key,
                 detail="older version of the service point (latest UPDATED kept)", **kw)
-    k = dd.kept
-    return pd.DataFrame({
-        "utility_id": utility,
-        "service_point_id": namespaced(utility, k.SERVICE_POINT_ID),
-        "house_number": None, "street": k.SERVICE_POINT_STREET.replace("", None),
-        "house_supplement": None, "city": k.SERVICE_POINT_CITY.replace("", None),
-        "zip": k.SERVICE_POINT_ZIP.replace("", None),
-        "state": k.SERVICE_POINT_STATE.replace("", None),
-        "district": None, "division": None, "sub_division": None, "feeder_name": None,
-        "latitude": np.nan, "longitude": np.nan, "customer_name": None, "father_name": None,
-        "reference_no": None, "consumer_type": None, "tariff_category": None, "status": None,
-        "sanctioned_load_kw": np.nan, "connected_load_kw": np.nan,
-        "connection_date": k._created,
-        "address_versions": dd.versions.astype("Int64"),
-        "resolution_rule": np.where(dd.versions > 1, "SP_LATEST_VERSION", None),
-        "source_file": k._source_file, "source_row": k._source_row,
+    return silver_frame(dd.kept, "service_points", utility, {
+        "service_point_id": namespaced(utility, "SERVICE_POINT_ID"),
+        "street": text_or_null("SERVICE_POINT_STREET"),
+        "city": text_or_null("SERVICE_POINT_CITY"), "zip": text_or_null("SERVICE_POINT_ZIP"),
+        "state": text_or_null("SERVICE_POINT_STATE"),
+        "connection_date": pl.col("_created").dt.date(),
+        "address_versions": pl.col("_versions"),
+        "resolution_rule": pl.when(pl.col("_versions") > 1).then(pl.lit("SP_LATEST_VERSION")),
     })
 
 
-def meters(df: pd.DataFrame, rejects: Rejects, utility: str) -> pd.DataFrame:
+def meters(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     delivered = list(SOURCES["meters"].columns)
-    kw = dict(target="meters", source="meters", delivered=delivered)
+    kw = {"target": "meters", "source": "meters", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, _bad_id(df.meter_id, METER_ID), rejects, reason="INVALID_ID",
+    df = reject_where(df, _bad_id("meter_id", METER_ID), rejects, reason="INVALID_ID",
                       column="meter_id", detail="expected MTR- + 8 digits", **kw)
-    ts, bad = parse_utc(df.meter_timestamp)
-    df = reject_where(df.assign(_ts=ts), bad, rejects, reason="INVALID_TIMESTAMP",
-                      column="meter_timestamp", detail="expected ISO 8601", **kw)
+    df = parse_or_reject(df, parse_utc("meter_timestamp"), rejects, out="_ts",
+                         reason="INVALID_TIMESTAMP", column="meter_timestamp",
+                         detail="expected ISO 8601", **kw)
     for col in ("meter_duration", "meter_value"):
-        parsed, bad = parse_float(df[col])
-        df = reject_where(df.assign(**{f"_{col}": parsed}), bad, rejects,
-                          reason="INVALID_NUMBER", column=col, detail="expected an integer",
-                          **kw)
-    key = ["meter_id", "_ts"]
-    dd = resolve_duplicates(df, key, delivered, ["_source_row"])
-    rejects.add(dd.exact, reason="DUP_EXACT", key=key_text(dd.exact, ["meter_id",
-                "meter_timestamp"]), **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT",
-                key=key_text(dd.conflicting, ["meter_id", "meter_timestamp"]),
+        df = parse_or_reject(df, parse_float(col), rejects, out=f"_{col}",
+                             reason="INVALID_NUMBER", column=col, detail="expected an integer",
+                             **kw)
+    dd = resolve_duplicates(df, ["meter_id", "_ts"], delivered, ["_source_row"])
+    key = key_text(["meter_id", "meter_timestamp"])
+    rejects.add(dd.exact, reason="DUP_EXACT", key=key, **kw)
+    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key,
                 detail="same meter and read time, other values (delivered last kept)", **kw)
-    k = dd.kept
-    flips = k.groupby("meter_id").meter_type.transform("nunique") > 1
-    rule_ids = add_rule(pd.Series(None, index=k.index, dtype="object"), flips,
-                        "METER_TYPE_FLIP")
-    rule_ids = add_rule(rule_ids, dd.versions > 1, "V2_CONFLICT_WINNER")
-    return pd.DataFrame({
-        "utility_id": utility, "meter_id": namespaced(utility, k.meter_id),
-        "record_key": k._ts.dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "meter_number": k.meter_id.str.removeprefix("MTR-"),
-        "service_point_id": None, "meter_type": k.meter_type.replace("", None),
-        "meter_status": None, "meter_category": k.meter_category.replace("", None),
-        "meter_make": None, "phase_type": None,
-        "installed_at_utc": pd.NaT, "removed_at_utc": pd.NaT, "record_ts_utc": k._ts,
-        "register_value": k._meter_value, "register_duration_s": k._meter_duration.round(),
+    flips = pl.col("meter_type").n_unique().over("meter_id") > 1
+    rule_ids = add_rule(no_rules(), flips, "METER_TYPE_FLIP")
+    rule_ids = add_rule(rule_ids, pl.col("_versions") > 1, "V2_CONFLICT_WINNER")
+    return silver_frame(dd.kept, "meters", utility, {
+        "meter_id": namespaced(utility, "meter_id"),
+        "record_key": pl.col("_ts").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "meter_number": pl.col("meter_id").str.strip_prefix("MTR-"),
+        "meter_type": text_or_null("meter_type"),
+        "meter_category": text_or_null("meter_category"),
+        "record_ts_utc": pl.col("_ts"), "register_value": pl.col("_meter_value"),
+        "register_duration_s": pl.col("_meter_duration").round(),
         "rule_ids": rule_ids,
-        "source_file": k._source_file, "source_row": k._source_row,
     })
 
 
-def intervals(df: pd.DataFrame, rejects: Rejects, utility: str, tz: str,
-              sp_ids: pd.Series, meter_ids: pd.Series) -> pd.DataFrame:
+def _channel_parts(df: pl.DataFrame) -> pl.DataFrame:
+    """Quantity, flow and minutes of each channel name, parsed once per distinct name."""
+    channels = df.get_column("channel").unique()
+    parts = channels.str.extract_groups(CHANNEL_RE).struct.unnest()
+    return df.with_columns(
+        pl.col("channel").replace_strict(channels, parts[name], default=None,
+                                         return_dtype=pl.String).alias(f"_{name}")
+        for name in ("quantity", "flow", "minutes"))
+
+
+def intervals(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str,
+              sp_ids: pl.Series, meter_ids: pl.Series) -> pl.DataFrame:
     delivered = list(SOURCES["readings"].columns)
-    kw = dict(target="intervals", source="readings", delivered=delivered)
+    kw = {"target": "intervals", "source": "readings", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, _bad_id(df.meter_id, METER_ID), rejects, reason="INVALID_ID",
+    df = reject_where(df, _bad_id("meter_id", METER_ID), rejects, reason="INVALID_ID",
                       column="meter_id", detail="expected MTR- + 8 digits", **kw)
-    df = reject_where(df, _bad_id(df.service_delivery_point_id, SP_ID), rejects,
+    df = reject_where(df, _bad_id("service_delivery_point_id", SP_ID), rejects,
                       reason="INVALID_ID", column="service_delivery_point_id",
                       detail="expected SP- + 8 digits", **kw)
-    start, bad = parse_utc(df.timestamp)
-    df = reject_where(df.assign(_start=start), bad, rejects, reason="INVALID_TIMESTAMP",
-                      column="timestamp", detail="expected ISO 8601 with offset", **kw)
-    updated, bad = parse_utc(df.last_update_time, required=False)
-    df = reject_where(df.assign(_updated=updated), bad, rejects, reason="INVALID_TIMESTAMP",
-                      column="last_update_time", detail="expected ISO 8601 with offset", **kw)
-    value, bad = parse_float(df.value)
-    df = reject_where(df.assign(_value=value), bad, rejects, reason="INVALID_NUMBER",
-                      column="value", detail="expected a decimal", **kw)
-    duration, bad = parse_float(df.duration)
-    df = reject_where(df.assign(_duration=duration), bad, rejects, reason="INVALID_NUMBER",
-                      column="duration", detail="expected integer seconds", **kw)
-    parts = on_distinct(df.channel, lambda s: s.str.extract(CHANNEL_RE).apply(tuple, axis=1))
-    parts = pd.DataFrame(parts.tolist(), index=df.index, columns=["quantity", "flow", "minutes"])
-    known = parts.minutes.notna()
-    channel_s = pd.to_numeric(parts.minutes, errors="coerce") * 60
-    mismatch = known & (channel_s != df._duration)
-    df = reject_where(df, mismatch, rejects, reason="CHANNEL_DURATION_MISMATCH",
-                      column="duration",
-                      detail="channel says " + channel_s.astype("Int64").astype(str) + " s, got",
+    df = parse_or_reject(df, parse_utc("timestamp"), rejects, out="_start",
+                         reason="INVALID_TIMESTAMP", column="timestamp",
+                         detail="expected ISO 8601 with offset", **kw)
+    df = parse_or_reject(df, parse_utc("last_update_time", required=False), rejects,
+                         out="_updated", reason="INVALID_TIMESTAMP", column="last_update_time",
+                         detail="expected ISO 8601 with offset", **kw)
+    df = parse_or_reject(df, parse_float("value"), rejects, out="_value",
+                         reason="INVALID_NUMBER", column="value", detail="expected a decimal",
+                         **kw)
+    df = parse_or_reject(df, parse_float("duration"), rejects, out="_duration",
+                         reason="INVALID_NUMBER", column="duration",
+                         detail="expected integer seconds", **kw)
+    df = _channel_parts(df).with_columns(
+        _channel_s=pl.col("_minutes").cast(pl.Float64, strict=False) * 60)
+    known = pl.col("_minutes").is_not_null()
+    df = reject_where(df, known & (pl.col("_channel_s") != pl.col("_duration")), rejects,
+                      reason="CHANNEL_DURATION_MISMATCH", column="duration",
+                      detail=pl.lit("channel says ")
+                      + pl.col("_channel_s").cast(pl.Int64).cast(pl.String) + pl.lit(" s, got"),
                       **kw)
-    parts = parts.loc[df.index]
-    known = known.loc[df.index]
-
     dd = resolve_duplicates(df, ["meter_id", "channel", "_start"], delivered,
                             ["_updated", "_source_row"])
-    keycols = ["meter_id", "channel", "timestamp"]
-    rejects.add(dd.exact, reason="DUP_EXACT", key=key_text(dd.exact, keycols), **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key_text(dd.conflicting, keycols),
+    key = key_text(["meter_id", "channel", "timestamp"])
+    rejects.add(dd.exact, reason="DUP_EXACT", key=key, **kw)
+    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key,
                 detail="same meter, channel and start, other values (rule V2: latest "
                        "last_update_time, else delivered last)", **kw)
-    k = dd.kept
-    p = parts.loc[k.index]
-    kn = known.loc[k.index]
-    measurement = p.quantity.map({"KWH": "kWh", "KVARH": "kVArh"}).fillna("unknown")
-    direction = p.flow.map({"Net": "net", "Received": "received"}).fillna("delivered")
-    direction = direction.where(kn, "unknown")
-    interval_s = k._duration.round().astype("Int64")
-    quality = k.quality.map(QUALITY)
-    rule_ids = pd.Series(None, index=k.index, dtype="object")
-    rule_ids = add_rule(rule_ids, dd.versions > 1, "V2_CONFLICT_WINNER")
-    rule_ids = add_rule(rule_ids, quality.isna(), "QUALITY_UNKNOWN")
-    rule_ids = add_rule(rule_ids, ~kn, "CHANNEL_UNKNOWN")
-    sp = namespaced(utility, k.service_delivery_point_id)
-    meter = namespaced(utility, k.meter_id)
-    return pd.DataFrame({
-        "utility_id": utility, "meter_id": meter, "service_point_id": sp,
-        "service_point_rule": "DELIVERED", "channel": k.channel,
-        "measurement": measurement, "direction": direction,
-        "reading_kind": np.where(kn, "interval", "unknown"), "interval_s": interval_s,
-        "unit": measurement, "start_utc": k._start,
-        "end_utc": k._start + pd.to_timedelta(interval_s.astype("float64"), unit="s"),
-        "local_date": k._start.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize(),
-        "value": k._value, "value_original": k.value,
-        "quality_code": quality.fillna(14).astype("Int64"), "quality_code_original": k.quality,
-        "status": None, "register_kwh": np.nan, "voltage_v": np.nan, "current_a": np.nan,
-        "power_factor": np.nan, "frequency_hz": np.nan, "last_update_utc": k._updated,
-        "rule_ids": rule_ids,
-        "is_orphan_service_point": ~sp.isin(set(sp_ids)),
-        "is_orphan_meter": ~meter.isin(set(meter_ids)),
-        "source_file": k._source_file, "source_row": k._source_row,
+    measurement = pl.col("_quantity").replace_strict(
+        {"KWH": "kWh", "KVARH": "kVArh"}, default=None, return_dtype=pl.String
+    ).fill_null("unknown")
+    direction = pl.when(~known).then(pl.lit("unknown")).otherwise(
+        pl.col("_flow").replace_strict({"Net": "net", "Received": "received"}, default=None,
+                                       return_dtype=pl.String).fill_null("delivered"))
+    quality = pl.col("quality").replace_strict(QUALITY, default=None, return_dtype=pl.Int64)
+    interval_s = pl.col("_duration").round().cast(pl.Int64)
+    rule_ids = add_rule(no_rules(), pl.col("_versions") > 1, "V2_CONFLICT_WINNER")
+    rule_ids = add_rule(rule_ids, quality.is_null(), "QUALITY_UNKNOWN")
+    rule_ids = add_rule(rule_ids, ~known, "CHANNEL_UNKNOWN")
+    sp = namespaced(utility, "service_delivery_point_id")
+    meter = namespaced(utility, "meter_id")
+    return silver_frame(dd.kept, "intervals", utility, {
+        "meter_id": meter, "service_point_id": sp, "service_point_rule": pl.lit("DELIVERED"),
+        "channel": pl.col("channel"), "measurement": measurement, "direction": direction,
+        "reading_kind": pl.when(known).then(pl.lit("interval")).otherwise(pl.lit("unknown")),
+        "interval_s": interval_s, "unit": measurement, "start_utc": pl.col("_start"),
+        "end_utc": pl.col("_start") + pl.duration(seconds=interval_s),
+        "local_date": pl.col("_start").dt.convert_time_zone(tz).dt.date(),
+        "value": pl.col("_value"), "value_original": pl.col("value"),
+        "quality_code": quality.fill_null(14), "quality_code_original": pl.col("quality"),
+        "last_update_utc": pl.col("_updated"), "rule_ids": rule_ids,
+        "is_orphan_service_point": ~sp.is_in(sp_ids.implode()).fill_null(False),
+        "is_orphan_meter": ~meter.is_in(meter_ids.implode()).fill_null(False),
     })
 
 
@@ -211,7 +202,7 @@ def to_silver(inp: SilverInput) -> SilverOutput:
     sp = service_points(inp.bronze["service_points"], rejects, inp.utility)
     mt = meters(inp.bronze["meters"], rejects, inp.utility)
     iv = intervals(inp.bronze["readings"], rejects, inp.utility, inp.timezone,
-                   sp.service_point_id, mt.meter_id)
+                   sp["service_point_id"], mt["meter_id"])
     return SilverOutput(tables={"service_points": sp, "meters": mt, "intervals": iv},
                         rejects=rejects.frame())
 
