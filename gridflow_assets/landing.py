@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from gridflow_assets.partitions import is_valid_month, is_valid_utility_id
+from gridflow_assets.domain.names import is_valid_month, is_valid_utility_id
 
 SUCCESS_MARKER = "_SUCCESS"
 MANIFEST = "manifest.json"

@@ -4,13 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from gridflow_assets.domain.names import (  # noqa: F401  (re-exported)
-    MONTH_RE,
-    UTILITY_ID_RE,
-    is_valid_month,
-    is_valid_utility_id,
-)
-
 UTILITY_DIMENSION = "utility"
 MONTH_DIMENSION = "month"
 
