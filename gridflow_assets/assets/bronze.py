@@ -47,4 +47,3 @@ def bronze_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
                          "read_seconds": seconds[key],
                          "ragged_rows": len(df) - df["_parse_error"].null_count()})
         yield from run.publish(key, df, metadata=meta)
-    run.finish()

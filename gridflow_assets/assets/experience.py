@@ -25,4 +25,3 @@ def experience_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
                                 "materialize silver first")
     df = daily_summaries(intervals, run.utility, get_utility(run.utility).timezone)
     yield from run.publish("experience/daily_summaries", df, parents=["silver/intervals"])
-    run.finish()

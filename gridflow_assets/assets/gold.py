@@ -146,4 +146,3 @@ def gold_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
             yield from run.publish(key, t[key], parents=parents)
             if len(run.failed) > failed:
                 blocked.add(key)
-    run.finish()

@@ -5,9 +5,9 @@ A partition run used to be ~40 steps (one per asset, one per table's checks) wri
 events; each check step read its table back from disk. Here a layer's asset step writes
 each table (``MaterializeResult``: no IO-manager, input or output-handling events), then
 evaluates that table's checks and reports them as asset-check evaluations of the partition
-(``checks.factory.report_checks``). A failed blocking (ERROR) check stops the layer: the
-tables after it in the step are not written, and the step fails, so Dagster skips the
-downstream layers and the run fails — what a blocking check does between steps.
+(``checks.factory.report_checks``). A failed blocking (ERROR) check stops what is built from
+that table in the step, and Dagster fails the step after it (as for a blocking check step),
+so the downstream layers are skipped and the run fails.
 
 Asset specs come from the registry: description, group (= layer), kinds, owners, tags and
 column schema are the table's declaration, written once here rather than at every asset.
@@ -112,7 +112,7 @@ class LayerRun:
 
     def publish(self, key: str, df: pd.DataFrame | pl.DataFrame | None,
                 parents: Iterable[str] = (), metadata: dict | None = None
-                ) -> Iterator[dg.MaterializeResult]:
+                ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
         """Write ``df`` as this partition of ``key``, materialize it, evaluate its checks.
 
         ``None``: the utility does not deliver what the table is built from (the New York
@@ -131,13 +131,6 @@ class LayerRun:
         if lineage is not None:
             meta["dagster/column_lineage"] = lineage
         yield dg.MaterializeResult(asset_key=asset_key, metadata=meta)
-        self.failed += report_checks(self.context, self.store, key, frame_for_checks(arrow),
-                                     self.utility, self.month)
-
-    def finish(self) -> None:
-        """Fail the step when a blocking check failed (the results are already reported)."""
-        if self.failed:
-            raise dg.Failure(
-                description="blocking check failed, downstream tables not built: "
-                            + "; ".join(self.failed),
-                metadata={"failed_checks": self.failed}, allow_retries=False)
+        self.failed += yield from report_checks(self.context, self.store, key,
+                                                frame_for_checks(arrow), self.utility,
+                                                self.month)

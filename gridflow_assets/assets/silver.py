@@ -57,7 +57,6 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
         df = out.rejects if name == "rejects" else out.tables.get(name)
         yield from run.publish(f"silver/{name}", df, parents=BRONZE_KEYS,
                                metadata=extra.get(name))
-    run.finish()
 
 
 @dg.asset(

@@ -261,15 +261,17 @@ def _target(context: dg.AssetExecutionContext, asset_key: dg.AssetKey
 
 
 def report_checks(context: dg.AssetExecutionContext, store: Warehouse, key: str,
-                  df: pl.DataFrame, utility: str | None, month: str | None) -> list[str]:
+                  df: pl.DataFrame, utility: str | None, month: str | None
+                  ) -> Iterator[dg.AssetCheckEvaluation]:
     """Evaluate every check of ``key`` on the partition the asset step just stored (``df``:
-    the frame as stored) and report each as an asset-check evaluation of that partition.
+    the frame as stored) and yield each as an asset-check evaluation of that partition.
 
     This is how a partition run evaluates its checks: inside the asset's step, on the frame
     in memory, one event per check (no planned event, no check step re-reading the table).
-    Checks that the run also selected as check steps (a UI materialization with its checks)
-    are left to those steps. Returns the blocking checks that failed: the caller stops its
-    layer there, as Dagster stops the downstream steps of a failed blocking check.
+    Dagster fails the step after it when a yielded evaluation is blocking and failed with
+    ERROR, as it does for a blocking check step. Checks that the run also selected as check
+    steps (a UI materialization with its checks) are left to those steps. Returns the
+    blocking checks that failed, so the caller builds nothing downstream of them.
     """
     spec = table(key)
     asset_key = dg.AssetKey(key.split("/"))
@@ -283,13 +285,13 @@ def report_checks(context: dg.AssetExecutionContext, store: Warehouse, key: str,
     inp = CheckInput(store, storage_spec(key, utility), df, utility, month)
     for plan, res in evaluate(plans, inp):
         severity = _severity(plan, res)
-        context.log_event(dg.AssetCheckEvaluation(
+        yield dg.AssetCheckEvaluation(
             asset_key=asset_key, check_name=plan.name, passed=res.passed,
             metadata=result_metadata(plan, res, utility, month), severity=severity,
             description=plan.description, blocking=plan.blocking, partition=partition,
-            target_materialization_data=target))
+            target_materialization_data=target)
         if plan.blocking and not res.passed and severity == ERROR:
-            failed.append(f"{key} {plan.name}: {res.failed_count:,} of {res.total:,} failed")
+            failed.append(f"{key} {plan.name}")
     return failed
 
 
