@@ -13,8 +13,8 @@ last transactions, never corrupt the files).
 The files are the stock layout (``history/runs.db``, ``history/runs/*.db``,
 ``schedules/schedules.db``), so the stock storage, ``dagster dev`` and older tools read them.
 
-Pinned to the Dagster release in pyproject.toml: ``_connect`` and ``connect`` are the
-storage classes' own (private) connection hooks; ``test_instance.py`` checks they still
+Pinned to the Dagster release in pyproject.toml: ``_connect``, ``connect`` and
+``has_table`` are the storage classes' own (private) connection hooks; ``test_instance.py`` checks they still
 exist and that every record reads back through the stock classes.
 """
 
@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
     SqliteEventLogStorage,
 )
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
@@ -97,7 +98,20 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._pool = _Engines()
+        self._tables: set[str] = set()
         super().__init__(base_dir, inst_data)
+
+    def has_table(self, table_name: str) -> bool:
+        """Asked before every asset-check event; a table, once there, stays (migrations
+        only add), so a yes is remembered and a no is asked again."""
+        if table_name in self._tables:
+            return True
+        engine = self._pool.get(self.conn_string_for_shard(INDEX_SHARD_NAME))
+        with engine.connect() as conn:
+            present = bool(engine.dialect.has_table(conn, table_name))
+        if present:
+            self._tables.add(table_name)
+        return present
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:

@@ -28,6 +28,7 @@ def _x(context):
 def test_private_hooks_the_pooled_storage_overrides_still_exist():
     # Pinned dagster: if an upgrade renames these, this fails before the storage misbehaves.
     assert callable(SqliteEventLogStorage._connect)
+    assert callable(SqliteEventLogStorage.has_table)
     assert callable(SqliteRunStorage.connect) and callable(SqliteScheduleStorage.connect)
 
 
