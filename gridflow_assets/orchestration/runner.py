@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from gridflow_assets.assets.layer import OWN_SECONDS
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
 from gridflow_assets.landing import fingerprint
 from gridflow_assets.orchestration.downstream import REFRESH_JOB
@@ -45,6 +46,7 @@ class PartitionOutcome:
     seconds: float
     message: str = ""
     run_id: str | None = None
+    own_seconds: float | None = None  # inside gridflow's step code (the rest is Dagster's)
 
 
 @dataclass
@@ -83,7 +85,8 @@ class _UndeliveredTableFilter(logging.Filter):
 logging.getLogger("dagster._core.execution.plan.active").addFilter(_UndeliveredTableFilter())
 
 
-_Result = tuple[bool, str, float, str]  # success, run id, seconds, failure message
+# success, run id, seconds, failure message, seconds inside gridflow's own step code
+_Result = tuple[bool, str, float, str, float | None]
 
 
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, drop, run_config: dict
@@ -93,7 +96,8 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, drop, run_conf
                                  partition_key=partition_key(drop.utility, drop.month),
                                  tags=drop_tags(drop, fingerprint(drop)), raise_on_error=False)
     took = time.perf_counter() - started
-    return res.success, res.run_id, took, "" if res.success else failure_message(res)
+    return (res.success, res.run_id, took, "" if res.success else failure_message(res),
+            OWN_SECONDS.pop(res.run_id, None))
 
 
 _WORKER: dict = {}
@@ -178,11 +182,11 @@ def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
                          "every worker process can open")
 
     def done(drop, result: _Result, prefix: str) -> None:
-        success, run_id, took, failure = result
+        success, run_id, took, failure, own = result
         msg = _summary(store, drop, took) if success else failure
         out(f"{prefix}{'✓' if success else '✗'} {took:.1f}s: {msg}")
         outcome.partitions.append(PartitionOutcome(drop.utility, drop.month, success,
-                                                   took, msg, run_id))
+                                                   took, msg, run_id, own))
 
     _run_partitions(runnable, defs, instance, landing, warehouse, run_config, workers, out,
                     done)
