@@ -14,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from gridflow_assets.generate.common import write_drop
+from gridflow_assets.utilities import get_utility
+from gridflow_assets.utilities.base import SilverOutput, Utility
 
 BOM = "\ufeff"
 
@@ -79,3 +81,18 @@ def land_utility2(landing: Path, month: str = "2025-03") -> Path:
                "utility2_intervals.csv": U2_INTERVALS}
     return write_drop(landing, "UTILITY2", month, {k: _bytes(v) for k, v in content.items()},
                       manifest=False)
+
+
+def _lossy(inp):
+    """An adapter with a bug: it silently drops one interval row."""
+    out = get_utility("UTILITY1").to_silver(inp)
+    out.tables["intervals"] = out.tables["intervals"][1:]
+    return SilverOutput(out.tables, out.rejects)
+
+
+def lossy_utility() -> Utility:
+    """UTILITY1's files read by an adapter that silently loses a row: the accounting check
+    must catch it and block the partition."""
+    u1 = get_utility("UTILITY1")
+    return Utility("LOSSY", "Lossy test utility", "US", u1.timezone, "USD", "service point",
+                   u1.sources, _lossy)

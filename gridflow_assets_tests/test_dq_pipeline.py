@@ -30,12 +30,17 @@ from gridflow_assets.dq.snapshot import build_snapshot
 from gridflow_assets.generate.common import write_drop
 from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.partitions import partition_key
-from gridflow_assets.registry import TABLES
 from gridflow_assets.registry.dq import DQ
-from gridflow_assets.utilities import get_utility, register, unregister
-from gridflow_assets.utilities.base import SilverOutput, Utility
+from gridflow_assets.utilities import register, unregister
 from gridflow_assets.warehouse import Warehouse
-from gridflow_assets_tests.crafted import CH, U1_SP, _bytes, land_utility1, land_utility2
+from gridflow_assets_tests.crafted import (
+    CH,
+    U1_SP,
+    _bytes,
+    land_utility1,
+    land_utility2,
+    lossy_utility,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 INTERFACE_KEYS = {"generated_at", "partitions", "tables", "accounting", "checks"}
@@ -63,22 +68,13 @@ def land_clean_utility1(landing: Path, month: str = "2025-04") -> Path:
         "utility1_intervals.csv": _bytes("\n".join([header, *rows]))}, manifest=False)
 
 
-def _lossy(inp):
-    """An adapter with a bug: it silently drops one interval row."""
-    out = get_utility("UTILITY1").to_silver(inp)
-    out.tables["intervals"] = out.tables["intervals"].iloc[1:]
-    return SilverOutput(out.tables, out.rejects)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("dq")
     dirs = {name: root / name for name in ("landing", "warehouse", "reports", "home")}
     for d in dirs.values():
         d.mkdir()
-    u1 = get_utility("UTILITY1")
-    register(Utility("LOSSY", "Lossy test utility", "US", u1.timezone, "USD", "service point",
-                     u1.sources, _lossy))
+    register(lossy_utility())
     with pytest.MonkeyPatch.context() as mp:
         for env, name in (("DAGSTER_HOME", "home"), ("GRIDFLOW_LANDING", "landing"),
                           ("GRIDFLOW_WAREHOUSE", "warehouse"),

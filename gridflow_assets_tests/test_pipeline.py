@@ -8,10 +8,9 @@ import pytest
 
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
 from gridflow_assets.partitions import partition_key
-from gridflow_assets.utilities import get_utility, register, unregister
-from gridflow_assets.utilities.base import SilverOutput, Utility
+from gridflow_assets.utilities import register, unregister
 from gridflow_assets.warehouse import Warehouse
-from gridflow_assets_tests.crafted import land_utility1, land_utility2
+from gridflow_assets_tests.crafted import land_utility1, land_utility2, lossy_utility
 
 
 def _run(defs, instance, utility, month="2025-03"):
@@ -86,17 +85,8 @@ def test_warehouse_readable_by_duckdb(ran):
     assert rows == [("UTILITY1", "2025-03", 11), ("UTILITY2", "2025-03", 5)]
 
 
-def _lossy(inp):
-    """An adapter with a bug: it silently drops one interval row."""
-    out = get_utility("UTILITY1").to_silver(inp)
-    out.tables["intervals"] = out.tables["intervals"][1:]
-    return SilverOutput(out.tables, out.rejects)
-
-
 def test_conservation_catches_a_silently_dropped_row_and_blocks(defs, folders, instance):
-    u1 = get_utility("UTILITY1")
-    register(Utility("LOSSY", "Lossy test utility", "US", u1.timezone, "USD",
-                     "service point", u1.sources, _lossy))
+    register(lossy_utility())
     try:
         land_utility1(folders[0])
         (folders[0] / "UTILITY1").rename(folders[0] / "LOSSY")
