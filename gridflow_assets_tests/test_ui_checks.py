@@ -287,6 +287,23 @@ def test_every_evaluation_of_every_partition_is_in_the_ui(ui):
                 (STATUS[ev.passed], ev.severity)], (key, pair)
 
 
+def test_no_check_is_left_skipped_or_in_progress(ui):
+    """A table a utility does not deliver (NY: no bills, no payments) has no check results
+    for that partition, rather than planned-and-skipped ones: the UI counts a check with
+    any skipped partition as not passed ("0 / 6 Passed"), and a WARN check failed in
+    another partition turns red, as its latest execution then has no severity."""
+    for key in sorted({key for key, _, _ in ui.evaluations}):
+        for name, check in _checks(ui.server, key).items():
+            statuses = set(_partition_statuses(check).values())
+            assert statuses <= {"succeeded", "failed"}, (key, name, statuses)
+            latest = check["executionForLatestMaterialization"]
+            if statuses:
+                assert latest["evaluation"]["severity"] in ("WARN", "ERROR"), (key, name)
+    payments = _checks(ui.server, "silver/payments")
+    assert {part for check in payments.values() for part in _partition_statuses(check)} == {
+        partition_key("IESCO", MONTH)}
+
+
 def _check_rows(dom: str) -> dict[str, tuple[str, str]]:
     """The Checks page's list of checks: name → (status icon, status text)."""
     rows = re.findall(r'aria-label="([a-z_]+)"[^>]*></div></div><span[^>]*>'
@@ -321,4 +338,9 @@ def test_checks_page_in_headless_chromium(ui, tmp_path, key, selected):
         elif all(ev.severity == "WARN" for ev in results):
             assert icon == "warning_outline", name  # yellow; the text still says "Failed"
     assert f"Checks ({len(planned)})" in dom and "Latest execution" in dom
+    # "Latest execution" is the selected check's latest over all partitions (the page has no
+    # partition parameter: each partition's result is on the check's Partitions tab).
+    latest = max(((ev.timestamp, part) for (k, check, part), ev in ui.evaluations.items()
+                  if (k, check) == (key, selected)))[1]
+    assert latest in dom
     assert "Join the Dagster community" not in dom
