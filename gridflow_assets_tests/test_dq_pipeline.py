@@ -12,9 +12,6 @@ covered by test_cli.py).
 """
 
 import json
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,6 +30,7 @@ from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry.dq import DQ
 from gridflow_assets.utilities import register, unregister
 from gridflow_assets.warehouse import Warehouse
+from gridflow_assets_tests.browser import needs_chromium, render
 from gridflow_assets_tests.crafted import (
     CH,
     U1_SP,
@@ -42,7 +40,6 @@ from gridflow_assets_tests.crafted import (
     lossy_utility,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
 INTERFACE_KEYS = {"generated_at", "partitions", "tables", "accounting", "checks"}
 SECTIONS = ("verdict", "status", "tickets", "checks", "rejects", "trends", "coverage",
             "accounting", "values", "vee")
@@ -279,24 +276,12 @@ def test_dq_assets_materialize_history_and_scorecard(world):
                                               "range__values")}
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed (apt-get install "
-                                                  "-y chromium)")
+@needs_chromium
 def test_dashboard_renders_in_headless_chromium(world, capsys, tmp_path):
     _dq(capsys, "--format", "html")
     page = world.dirs["reports"] / "dq_dashboard.html"
-    profile = Path(tempfile.mkdtemp(dir=tmp_path))
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}"]
-    try:
-        dom = subprocess.run([str(CHROMIUM), *flags, "--dump-dom", page.as_uri()],
-                             capture_output=True, text=True, timeout=90, check=True).stdout
-        shot = tmp_path / "dashboard.png"
-        subprocess.run([str(CHROMIUM), *flags, f"--screenshot={shot}",
-                        "--window-size=1400,2400", page.as_uri()],
-                       capture_output=True, timeout=90, check=True)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    shot = tmp_path / "dashboard.png"
+    dom = render(page.as_uri(), shot)
     for section in SECTIONS:
         assert f'id="{section}"' in dom
     assert "1 of 4 partitions are blocked" in dom
