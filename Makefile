@@ -35,6 +35,14 @@ demo: instance
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Unit tests only: pure functions on crafted frames, no Dagster run, server or browser.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest gridflow_assets_tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check gridflow_assets gridflow_assets_tests benchmarks .ci
+	$(BIN)/ruff format --check gridflow_assets gridflow_assets_tests benchmarks .ci
+
 dev: instance
 	$(BIN)/dagster dev -h $(DAGSTER_HOST) -p $(DAGSTER_PORT) -w workspace.yaml
 

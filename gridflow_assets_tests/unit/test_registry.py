@@ -112,5 +112,5 @@ def test_published_data_dictionary_is_current():
 
     from gridflow_assets.cli import dictionary_text
 
-    published = Path(__file__).parents[1] / "docs" / "data-dictionary.md"
+    published = Path(__file__).parents[2] / "docs" / "data-dictionary.md"
     assert published.read_text(encoding="utf-8").strip() == dictionary_text().strip()

@@ -7,16 +7,13 @@ import polars as pl
 import pytest
 
 from gridflow_assets.checks import reconcile
-from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
 from gridflow_assets.domain import tariff
 from gridflow_assets.frames import as_polars_typed
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.gold.aggregates import bill_collection
 from gridflow_assets.landing import find_drop, read_source
-from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry.derive import from_arrow
 from gridflow_assets.utilities import SilverInput, get_utility
-from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.polars_frames import frame
 
 MONTH = "2025-06"
@@ -125,35 +122,6 @@ def test_collection_aggregates_on_a_known_frame():
     assert b["is_unpaid"].to_list() == [False, False, True]
     assert b["is_partial"].to_list() == [False, True, False]
     assert b["surcharge"].sum() == 10.0
-
-
-def test_star_schema_end_to_end(defs, folders, instance):
-    landing, warehouse, _ = folders
-    generate_iesco(landing, [MONTH], meters=8, seed=2, faults="none")
-    instance.add_dynamic_partitions("utility", ["IESCO"])
-    assert defs.resolve_job_def(REFERENCE_JOB).execute_in_process(instance=instance).success
-    result = defs.resolve_job_def(PARTITION_JOB).execute_in_process(
-        instance=instance, partition_key=partition_key("IESCO", MONTH), raise_on_error=False)
-    assert result.success
-    checks = [e.event_specific_data for e in result.all_events
-              if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    failing = [f"{'/'.join(c.asset_key.path)}:{c.check_name}" for c in checks if not c.passed]
-    assert failing == []
-    names = {c.check_name for c in checks}
-    assert {"reconcile__bill_arithmetic", "reconcile__billed_units",
-            "reconcile__payments"} <= names
-    assert sum(c.check_name.startswith("orphans__") for c in checks) >= 15
-    store = Warehouse(warehouse)
-    for table in ("dim_location", "dim_consumer_type", "fact_bills", "fact_payments",
-                  "agg_monthly_consumption", "agg_daily_consumption",
-                  "agg_consumer_type_summary", "agg_payment_summary", "agg_location_summary"):
-        assert store.row_count(f"gold/{table}", "IESCO", MONTH) > 0, table
-    bills = store.read("gold/fact_bills", "IESCO", MONTH)
-    dates = store.read("gold/dim_date")
-    assert bills.due_date_key.isin(dates.date_key).all()
-    assert bills.is_arithmetic_ok.all()
-    summary = store.read("gold/agg_payment_summary", "IESCO", MONTH)
-    assert summary.bill_count.sum() == len(bills)
 
 
 def test_billed_units_on_a_known_frame():

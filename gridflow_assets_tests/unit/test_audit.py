@@ -4,7 +4,7 @@ performed says so instead of passing silently."""
 import importlib.util
 from pathlib import Path
 
-AUDIT = Path(__file__).resolve().parent.parent / ".ci" / "audit.py"
+AUDIT = Path(__file__).resolve().parents[2] / ".ci" / "audit.py"
 spec = importlib.util.spec_from_file_location("ci_audit", AUDIT)
 audit = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(audit)
