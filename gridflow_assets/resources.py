@@ -11,6 +11,7 @@ from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import column_schema
 from gridflow_assets.registry.model import Table
 from gridflow_assets.registry.tables import bronze_for_source
+from gridflow_assets.utilities import delivers, get_utility
 from gridflow_assets.warehouse import Warehouse
 
 
@@ -29,8 +30,6 @@ def storage_spec(key: str, utility: str | None) -> Table:
     """The registry table to store ``key`` with: bronze tables take the utility's columns."""
     spec = table(key)
     if spec.layer == "bronze" and utility is not None:
-        from gridflow_assets.utilities import get_utility
-
         source = get_utility(utility).sources[spec.name]
         return bronze_for_source(spec.name, source.columns, source.pii_columns)
     return spec
@@ -122,8 +121,6 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
 def delivered(key: str, utility: str) -> bool:
     """Whether ``utility`` delivers the bronze tables ``key`` is built from."""
-    from gridflow_assets.utilities import delivers
-
     return delivers(utility, table(key).requires)
 
 

@@ -11,8 +11,7 @@ data flows on, flagged.
 
 
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
@@ -22,40 +21,15 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster._core.storage.event_log.base import AssetRecordsFilter
 
 from gridflow_assets.checks import rules
+from gridflow_assets.checks.plan import ERROR, WARN, CheckInput, CheckPlan
+from gridflow_assets.checks.table_plans import table_plans
 from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry import Table, table
 from gridflow_assets.registry.tables import BRONZE_TABLES
 from gridflow_assets.resources import GridflowPaths, delivered, storage_spec
-from gridflow_assets.silver.vee import VeeInput, coverage, delivered_count
+from gridflow_assets.silver.vee import delivered_count
 from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
-
-WARN = dg.AssetCheckSeverity.WARN
-ERROR = dg.AssetCheckSeverity.ERROR
-
-
-@dataclass(frozen=True)
-class CheckPlan:
-    name: str
-    kind: str
-    severity: dg.AssetCheckSeverity
-    description: str
-    run: Callable[["CheckInput"], rules.RuleResult]
-    deps: tuple[str, ...] = ()
-
-    @property
-    def blocking(self) -> bool:
-        return self.severity == ERROR
-
-
-@dataclass
-class CheckInput:
-    store: Warehouse
-    spec: Table
-    df: pl.DataFrame
-    utility: str | None
-    month: str | None
-    memo: dict = field(default_factory=dict)  # values several checks derive from df
 
 
 def _delivered_columns(spec: Table) -> list[str]:
@@ -96,7 +70,8 @@ def _conservation_plan(spec: Table) -> CheckPlan:
 
 
 def plans_for(spec: Table) -> list[CheckPlan]:
-    """Every check the registry implies for a table."""
+    """Every check of a table: those the schema registry implies, then those declared for
+    it by key (``checks/table_plans.py``: reconciliation, VEE)."""
     plans = [CheckPlan("schema__structure", "schema", ERROR,
                        "columns, dtypes and nullability match the schema registry",
                        lambda inp: rules.validate_structure(inp.df, inp.spec))]
@@ -117,82 +92,7 @@ def plans_for(spec: Table) -> list[CheckPlan]:
                                lambda inp: rules.validate_ranges(inp.df, inp.spec)))
     if spec.layer == "silver" and spec.source:
         plans.append(_conservation_plan(spec))
-    return plans + _reconcile_plans(spec) + _vee_plans(spec)
-
-
-def _same_partition(inp: CheckInput, key: str, columns: list[str] | None = None):
-    return inp.store.read_pl(key, inp.utility, inp.month, columns=columns)
-
-
-def _reconcile_plans(spec: Table) -> list[CheckPlan]:
-    """Billing reconciliation (IESCO): utility data problems, so WARN."""
-    from gridflow_assets.checks import reconcile
-
-    if spec.key == "silver/bills":
-        return [
-            CheckPlan("reconcile__bill_arithmetic", "reconcile", WARN,
-                      "total = energy + fixed + GST + duty + fee + surcharge; levies, "
-                      "after-due amount and tariff prices as in force for the billing month",
-                      lambda inp: reconcile.bill_arithmetic(
-                          inp.df, _same_partition(inp, "silver/service_points",
-                                                  ["service_point_id", "consumer_type"])),
-                      deps=("silver/service_points",)),
-            CheckPlan("reconcile__billed_units", "reconcile", WARN,
-                      "billed units = the month's hourly readings = register difference",
-                      lambda inp: reconcile.billed_units(inp.df, _same_partition(
-                          inp, "silver/intervals", ["meter_id", "start_utc", "local_date",
-                                                    "measurement", "reading_kind", "value",
-                                                    "register_kwh"])),
-                      deps=("silver/intervals",)),
-        ]
-    if spec.key == "silver/payments":
-        return [CheckPlan("reconcile__payments", "reconcile", WARN,
-                          "paid ≤ due; surcharge exactly on late payments; status agrees",
-                          lambda inp: reconcile.payments_vs_bills(
-                              inp.df, _same_partition(inp, "silver/bills")),
-                          deps=("silver/bills",))]
-    return []
-
-
-def _vee_plans(spec: Table) -> list[CheckPlan]:
-    """VEE results of the intervals (checks/vee.py): utility data, graded WARN or ERROR
-    by thresholds, never blocking."""
-    from gridflow_assets.checks import vee
-
-    if spec.key != "silver/intervals":
-        return []
-
-    def context(inp: CheckInput) -> VeeInput:
-        return VeeInput(inp.utility, inp.month, get_utility(inp.utility).timezone)
-
-    def rejects(inp: CheckInput) -> pl.DataFrame | None:
-        return _same_partition(inp, "silver/rejects", ["target_table", "category"])
-
-    def partition_coverage(inp: CheckInput) -> dict:
-        """V1/V9 of the partition, computed once for the two checks that report it."""
-        if "vee_coverage" not in inp.memo:
-            inp.memo["vee_coverage"] = coverage(inp.df, context(inp))
-        return inp.memo["vee_coverage"]
-
-    return [
-        CheckPlan("vee__validation", "vee", WARN,
-                  "V1-V9: readings failing validation (V3-V6 or delivered as failed) and "
-                  "the count of every VEE rule",
-                  lambda inp: vee.validation(inp.df, rejects(inp), context(inp),
-                                             partition_coverage(inp)),
-                  deps=("silver/rejects",)),
-        CheckPlan("vee__coverage", "vee", WARN,
-                  "V1/V9: expected intervals delivered and days covered (half their "
-                  "intervals; 23/25-hour days counted)",
-                  lambda inp: vee.coverage_check(inp.df, context(inp),
-                                                    partition_coverage(inp))),
-        CheckPlan("vee__estimation", "vee", WARN,
-                  "E1-E4: readings estimated, by rule and method, and the estimated share",
-                  lambda inp: vee.estimation(inp.df, context(inp))),
-        CheckPlan("vee__register_consistency", "vee", WARN,
-                  "V7: interval values equal the register difference across them",
-                  lambda inp: vee.register_consistency(inp.df, context(inp))),
-    ]
+    return plans + table_plans(spec.key)
 
 
 def _markdown_table(rows: list[dict]) -> str:
@@ -237,8 +137,7 @@ def _jsonable(obj):
 
 def _severity(plan: CheckPlan, res: rules.RuleResult) -> dg.AssetCheckSeverity:
     """The plan's severity, unless the rule graded its result (``vee__`` thresholds)."""
-    graded = getattr(res, "severity", None)
-    return dg.AssetCheckSeverity(graded) if graded else plan.severity
+    return dg.AssetCheckSeverity(res.severity) if res.severity else plan.severity
 
 
 def evaluate(plans: list[CheckPlan], inp: CheckInput) -> Iterator[tuple[CheckPlan, rules.RuleResult]]:

@@ -1,12 +1,14 @@
 """Reconciliation rules for billing utilities (IESCO): bills against the tariff in force and
 against the readings, payments against bills. Pure functions over Polars frames (a pandas
-frame is converted once at entry) returning ``RuleResult``."""
+frame is converted once at entry) returning ``RuleResult``, and the checks that run them
+(``PLANS``, by the table they cover): utility data problems, so WARN."""
 
 from __future__ import annotations
 
 import pandas as pd
 import polars as pl
 
+from gridflow_assets.checks.plan import WARN, CheckInput, CheckPlan, same_partition
 from gridflow_assets.checks.rules import SAMPLE_ROWS, RuleResult
 from gridflow_assets.domain import tariff
 from gridflow_assets.domain.billing import (
@@ -153,3 +155,36 @@ def payments_vs_bills(payments: Frame, bills: Frame | None) -> RuleResult:
                       & money_off(amount, c("_owed"))),
         "status": status.fill_null(False),
     }, ["payment_id", "bill_id", "status", "bill_amount", "expected_owed", "amount_paid"])
+
+
+def _bill_arithmetic(inp: CheckInput) -> RuleResult:
+    return bill_arithmetic(inp.df, same_partition(inp, "silver/service_points",
+                                                  ["service_point_id", "consumer_type"]))
+
+
+def _billed_units(inp: CheckInput) -> RuleResult:
+    return billed_units(inp.df, same_partition(
+        inp, "silver/intervals", ["meter_id", "start_utc", "local_date", "measurement",
+                                  "reading_kind", "value", "register_kwh"]))
+
+
+def _payments(inp: CheckInput) -> RuleResult:
+    return payments_vs_bills(inp.df, same_partition(inp, "silver/bills"))
+
+
+PLANS: dict[str, list[CheckPlan]] = {
+    "silver/bills": [
+        CheckPlan("reconcile__bill_arithmetic", "reconcile", WARN,
+                  "total = energy + fixed + GST + duty + fee + surcharge; levies, "
+                  "after-due amount and tariff prices as in force for the billing month",
+                  _bill_arithmetic, deps=("silver/service_points",)),
+        CheckPlan("reconcile__billed_units", "reconcile", WARN,
+                  "billed units = the month's hourly readings = register difference",
+                  _billed_units, deps=("silver/intervals",)),
+    ],
+    "silver/payments": [
+        CheckPlan("reconcile__payments", "reconcile", WARN,
+                  "paid ≤ due; surcharge exactly on late payments; status agrees",
+                  _payments, deps=("silver/bills",)),
+    ],
+}

@@ -5,7 +5,8 @@ entry) and its rejects, returning a ``GradedResult``:
 counts by rule, coverage, estimated share, a sample of rows, and a severity graded against
 ``utilities/code_tables/vee_thresholds.csv`` (PASS / WARN / ERROR). They describe what a
 utility delivered, so the checks never block downstream assets; ERROR says the partition
-is not fit for billing sign-off.
+is not fit for billing sign-off. ``PLANS``: the checks that run them, by the table they
+cover.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from gridflow_assets.checks.plan import WARN, CheckInput, CheckPlan, same_partition
 from gridflow_assets.checks.rules import SAMPLE_ROWS, RuleResult
 from gridflow_assets.domain.quality import ESTIMATES
 from gridflow_assets.frames import as_pandas, as_polars
@@ -28,6 +30,7 @@ from gridflow_assets.silver.vee import (
     coverage,
     rule_counts,
 )
+from gridflow_assets.utilities import get_utility
 
 FAILING_RULES = ("V3", "V4", "V5", "V6", "QUALITY_FAILED")
 SAMPLE_COLUMNS = ["meter_id", "channel", "start_utc", "local_date", "value", "value_original",
@@ -165,3 +168,38 @@ def register_consistency(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> Grad
                    vee_config.thresholds(inp.utility), int(mismatch.sum()), n,
                    _sample(df, mismatch),
                    {"by_channel": {str(k): int(v) for k, v in by_channel.items()}})
+
+
+def _context(inp: CheckInput) -> VeeInput:
+    return VeeInput(inp.utility, inp.month, get_utility(inp.utility).timezone)
+
+
+def _coverage(inp: CheckInput) -> dict:
+    """V1/V9 of the partition, computed once for the two checks that report it."""
+    if "vee_coverage" not in inp.memo:
+        inp.memo["vee_coverage"] = coverage(inp.df, _context(inp))
+    return inp.memo["vee_coverage"]
+
+
+def _validation(inp: CheckInput) -> GradedResult:
+    rejects = same_partition(inp, "silver/rejects", ["target_table", "category"])
+    return validation(inp.df, rejects, _context(inp), _coverage(inp))
+
+
+PLANS: dict[str, list[CheckPlan]] = {
+    "silver/intervals": [
+        CheckPlan("vee__validation", "vee", WARN,
+                  "V1-V9: readings failing validation (V3-V6 or delivered as failed) and "
+                  "the count of every VEE rule", _validation, deps=("silver/rejects",)),
+        CheckPlan("vee__coverage", "vee", WARN,
+                  "V1/V9: expected intervals delivered and days covered (half their "
+                  "intervals; 23/25-hour days counted)",
+                  lambda inp: coverage_check(inp.df, _context(inp), _coverage(inp))),
+        CheckPlan("vee__estimation", "vee", WARN,
+                  "E1-E4: readings estimated, by rule and method, and the estimated share",
+                  lambda inp: estimation(inp.df, _context(inp))),
+        CheckPlan("vee__register_consistency", "vee", WARN,
+                  "V7: interval values equal the register difference across them",
+                  lambda inp: register_consistency(inp.df, _context(inp))),
+    ],
+}

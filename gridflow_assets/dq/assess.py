@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from gridflow_assets.codes import REASON_CODES
 from gridflow_assets.dq.profile import interval_label
+from gridflow_assets.utilities import get_utility
 
 READY, WARNINGS, BLOCKED = "ready", "ready with warnings", "blocked"
 DESCRIPTION = dict(zip(REASON_CODES.code, REASON_CODES.description, strict=True))
@@ -37,8 +38,6 @@ class Thresholds:
     trend_tolerance: float = 0.005  # a share must move by more than this to be a trend
 
     def for_utility(self, utility: str) -> Thresholds:
-        from gridflow_assets.utilities import get_utility
-
         try:
             overrides = get_utility(utility).settings.get("dq", {})
         except KeyError:

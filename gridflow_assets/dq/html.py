@@ -9,8 +9,7 @@ from gridflow_assets.codes import REASON_CODES
 from gridflow_assets.dq import svg
 from gridflow_assets.dq.assess import BLOCKED, READY, WARNINGS
 from gridflow_assets.dq.profile import data_tables
-from gridflow_assets.dq.scorecard import expected_checks
-from gridflow_assets.dq.snapshot import (
+from gridflow_assets.dq.rows import (
     accounting_rows,
     fmt_int,
     fmt_pct,
@@ -21,6 +20,7 @@ from gridflow_assets.dq.snapshot import (
     value_rows,
     vee_rows,
 )
+from gridflow_assets.dq.scorecard import expected_checks
 
 esc = svg.esc
 STATUS_CLASS = {READY: "ready", WARNINGS: "warn", BLOCKED: "blocked"}

@@ -17,6 +17,7 @@ from gridflow_assets.experience.daily import local_day_seconds
 from gridflow_assets.frames import as_pandas
 from gridflow_assets.registry import TABLES, Table
 from gridflow_assets.silver.vee import delivered_count
+from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
 
 DATA_LAYERS = ("bronze", "silver", "gold", "experience")
@@ -58,8 +59,6 @@ def data_tables() -> dict[str, Table]:
 
 
 def _utility(utility: str):
-    from gridflow_assets.utilities import get_utility
-
     try:
         return get_utility(utility)
     except KeyError:  # a partition of a utility no longer registered

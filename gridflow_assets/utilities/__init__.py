@@ -8,8 +8,9 @@ changes. Unknown utility ids fail with a message naming the registry.
 from __future__ import annotations
 
 from gridflow_assets.utilities.base import SilverInput, SilverOutput, Utility
+from gridflow_assets.utilities.builtin import BUILTIN
 
-_REGISTRY: dict[str, Utility] = {}
+_REGISTRY: dict[str, Utility] = {utility.utility_id: utility for utility in BUILTIN}
 
 
 def register(utility: Utility) -> Utility:
@@ -22,7 +23,6 @@ def unregister(utility_id: str) -> None:
 
 
 def get_utility(utility_id: str) -> Utility:
-    _load_builtin()
     try:
         return _REGISTRY[utility_id]
     except KeyError:
@@ -38,22 +38,7 @@ def delivers(utility_id: str, requires: tuple[str, ...]) -> bool:
 
 
 def all_utilities() -> list[Utility]:
-    _load_builtin()
     return list(_REGISTRY.values())
-
-
-_builtin_loaded = False
-
-
-def _load_builtin() -> None:
-    """Register the built-in utilities on first use (import-time cycles avoided)."""
-    global _builtin_loaded
-    if not _builtin_loaded:
-        _builtin_loaded = True
-        from gridflow_assets.utilities import builtin
-
-        for utility in builtin.BUILTIN:
-            _REGISTRY.setdefault(utility.utility_id, utility)
 
 
 __all__ = [

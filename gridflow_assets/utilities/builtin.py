@@ -1,4 +1,5 @@
-"""The utilities the platform ships with."""
+"""The utilities the platform ships with: the registry (``utilities/__init__.py``) starts
+with them."""
 
 from gridflow_assets.utilities import iesco, utility1, utility2
 

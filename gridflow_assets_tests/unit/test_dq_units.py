@@ -7,7 +7,8 @@ from gridflow_assets.dq import assess, svg
 from gridflow_assets.dq.history import sample_keys
 from gridflow_assets.dq.html import render_html
 from gridflow_assets.dq.profile import coverage, nominal_interval, value_stats
-from gridflow_assets.dq.snapshot import render, text_table
+from gridflow_assets.dq.render import render
+from gridflow_assets.dq.text import text_table
 from gridflow_assets.registry.derive import conform
 from gridflow_assets.registry.dq import CHECK_RESULTS, DQ, PARTITION_SCORECARD
 from gridflow_assets.utilities import get_utility, register, unregister

@@ -1,0 +1,147 @@
+"""Dependencies point one way: definitions → orchestration → assets → checks/dq → silver,
+gold and experience logic → registry/domain.
+
+Every module imports on its own in a fresh interpreter, the import graph read from the
+source has no cycle, and nothing below the assets imports the assets, the definitions or the
+orchestration. Imports inside functions count like the others: an import moved into a
+function to dodge a cycle is still a cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = "gridflow_assets"
+PACKAGE = Path(__file__).resolve().parents[1] / ROOT
+BELOW_ASSETS = ("checks", "dq", "silver", "gold", "experience", "domain", "registry",
+                "utilities", "generate")
+ABOVE = ("assets", "definitions", "orchestration")
+
+
+def modules(package: Path = PACKAGE) -> dict[str, Path]:
+    """Dotted name → source file of every module of the package (packages by their
+    ``__init__``)."""
+    found = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _imported(name: str, path: Path, node: ast.Import | ast.ImportFrom,
+              known: dict[str, Path]) -> list[str]:
+    """The modules of ``known`` an import statement of module ``name`` loads:
+    ``from pkg import sub`` goes to ``pkg.sub`` when that is a module, else to ``pkg``."""
+    if isinstance(node, ast.Import):
+        targets = [alias.name for alias in node.names]
+    else:
+        base = node.module or ""
+        if node.level:
+            here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+            here = here[:len(here) - node.level + 1]
+            base = ".".join(here + ([node.module] if node.module else []))
+        targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
+                   for alias in node.names]
+    resolved = []
+    for target in targets:
+        while target not in known and "." in target:  # `import pkg.mod.attr` style
+            target = target.rsplit(".", 1)[0]
+        if target in known and target != name:
+            resolved.append(target)
+    return resolved
+
+
+def import_graph(known: dict[str, Path] | None = None) -> dict[str, set[str]]:
+    """Module → the package's modules it imports, at module level or inside functions."""
+    known = known if known is not None else modules()
+    graph = {}
+    for name, path in known.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        graph[name] = {target for node in ast.walk(tree)
+                       if isinstance(node, ast.Import | ast.ImportFrom)
+                       for target in _imported(name, path, node, known)}
+    return graph
+
+
+def _cycle_from(node: str, graph: dict[str, set[str]], path: list[str],
+                done: set[str]) -> list[str] | None:
+    """Depth first from ``node`` (``path``: the modules being visited): the first cycle met,
+    as the path that closes it (``[a, b, a]``)."""
+    path.append(node)
+    for nxt in sorted(graph.get(node, ())):
+        if nxt in path:
+            return path[path.index(nxt):] + [nxt]
+        if nxt not in done and (cycle := _cycle_from(nxt, graph, path, done)):
+            return cycle
+    path.pop()
+    done.add(node)
+    return None
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Cycles of the graph, each named by its modules; a module of a reported cycle is not
+    searched again, so two cycles through one module are reported one at a time."""
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+    for start in sorted(graph):
+        if start not in done and (cycle := _cycle_from(start, graph, [], done)):
+            cycles.append(cycle)
+            done.update(cycle)
+    return cycles
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_a_cycle_is_found_and_named():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e2"}, "e2": set()}
+    assert find_cycles(graph) == [["a", "b", "c", "a"]]
+    assert find_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_from_package_import_submodule_goes_to_the_submodule():
+    graph = import_graph()
+    assert f"{ROOT}.dq.svg" in graph[f"{ROOT}.dq.html"]
+    assert f"{ROOT}.dq" not in graph[f"{ROOT}.dq.html"]
+
+
+def test_import_graph_has_no_cycle():
+    cycles = find_cycles(import_graph())
+    assert not cycles, "import cycles:\n" + "\n".join(" → ".join(c) for c in cycles)
+
+
+def test_nothing_below_the_assets_imports_assets_definitions_or_orchestration():
+    upward = sorted(f"{module} → {target}" for module, targets in import_graph().items()
+                    if _layer(module) in BELOW_ASSETS
+                    for target in targets if _layer(target) in ABOVE)
+    assert not upward, "imports against the layering:\n" + "\n".join(upward)
+
+
+def test_only_the_definitions_and_the_orchestration_import_the_asset_modules():
+    importers = sorted(f"{module} → {target}" for module, targets in import_graph().items()
+                       if _layer(module) not in ABOVE
+                       for target in targets if _layer(target) == "assets")
+    assert not importers, "asset modules imported from below:\n" + "\n".join(importers)
+
+
+def _import_alone(module: str) -> tuple[str, str]:
+    run = subprocess.run([sys.executable, "-c", f"import {module}"], check=False,
+                         capture_output=True, text=True, cwd=PACKAGE.parent)
+    return module, "" if run.returncode == 0 else run.stderr.strip().splitlines()[-1]
+
+
+def test_every_module_imports_on_its_own():
+    """Each module in its own interpreter: no module relies on another having been
+    imported first (one interpreter per module, as many at once as there are cores)."""
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        failures = [f"{m}: {err}" for m, err in pool.map(_import_alone, modules()) if err]
+    assert not failures, "\n".join(failures)
