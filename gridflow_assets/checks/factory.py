@@ -224,7 +224,17 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
             utility, month = split_key(context.partition_key)
         df = store.read_pl(key, utility, month)
         if df is None and not delivered(key, utility):
-            context.log.info(f"{utility} does not deliver what {key} needs: nothing to check")
+            # Nothing delivered, nothing failed: a result per selected check (at its own
+            # severity) rather than none, which the UI would show as skipped and, for a
+            # WARN check, paint as a red failure across all partitions.
+            for name in sorted(k.name for k in context.selected_asset_check_keys):
+                plan = next(p for p in plans if p.name == name)
+                yield dg.AssetCheckResult(
+                    asset_key=asset_key, check_name=name, passed=True,
+                    severity=plan.severity, description=plan.description,
+                    metadata={"kind": plan.kind, "delivered": False, "utility": utility,
+                              "month": month, "note": f"{utility} does not deliver what "
+                                                      f"{key} is built from"})
             return
         if df is None:
             raise FileNotFoundError(f"{key} {utility}/{month} is not in the warehouse")

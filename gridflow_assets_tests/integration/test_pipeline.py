@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
-from gridflow_assets.partitions import partition_key
+from gridflow_assets.partitions import month_utility_partitions, partition_key
 from gridflow_assets.utilities import register, unregister
 from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2, lossy_utility
@@ -132,3 +132,26 @@ def test_materializations_carry_column_lineage_of_carried_columns(ran):
     assert "date_key" not in fact  # derived here, not carried: no lineage claimed
     summary = lineage["experience/daily_summaries"]
     assert {"/".join(d.asset_key.path) for d in summary["local_date"]} >= {"silver/intervals"}
+
+
+def test_checks_run_alone_on_a_table_the_utility_does_not_deliver_pass_and_say_so(
+        ran, defs, instance):
+    """The UI's Materialize (the asset with its checks) for a New York partition of
+    silver/payments: no payments are delivered, so each check passes at its own severity
+    and says why, rather than being left skipped (which the UI paints red)."""
+    # What the UI's Materialize button selects: the asset (its layer step) and its checks.
+    recheck = dg.define_asset_job("recheck", selection=dg.AssetSelection.assets(
+        dg.AssetKey(["silver", "payments"])).required_multi_asset_neighbors(),
+        partitions_def=month_utility_partitions)
+    job = dg.Definitions.merge(defs, dg.Definitions(jobs=[recheck])).resolve_job_def("recheck")
+    result = job.execute_in_process(instance=instance,
+                                    partition_key=partition_key("UTILITY1", "2025-03"))
+    evaluations = [e for e in result.get_asset_check_evaluations()
+                   if e.asset_key == dg.AssetKey(["silver", "payments"])]
+    assert {e.check_name for e in evaluations} == {"schema__structure",
+                                                   "duplicates__primary_key",
+                                                   "orphans__bill_id", "range__values",
+                                                   "conservation__accounting",
+                                                   "reconcile__payments"}
+    assert all(e.passed and e.metadata["delivered"].value is False for e in evaluations)
+    assert {e.check_name: e.severity.value for e in evaluations}["reconcile__payments"] == "WARN"
