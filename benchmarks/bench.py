@@ -117,8 +117,9 @@ def run_workload(name: str, workdir: Path, workers: int = 1) -> dict:
     ensure_instance_yaml(workdir / "dagster_home")  # the instance `gridflow run` uses
     instance = dg.DagsterInstance.get()
     started = time.perf_counter()
-    outcome = run_drops(instance, str(landing), str(warehouse), out=lambda _msg: None,
-                        workers=workers)
+    outcome = run_drops(
+        instance, str(landing), str(warehouse), out=lambda _msg: None, workers=workers
+    )
     pipeline_s = time.perf_counter() - started
     if not outcome.ok:
         raise SystemExit(f"{name}: pipeline failed: {[p.message for p in outcome.partitions]}")
@@ -129,34 +130,54 @@ def run_workload(name: str, workdir: Path, workers: int = 1) -> dict:
             if step.end_time and step.start_time:
                 key = stage_of(step.step_key)
                 stages[key] = stages.get(key, 0.0) + step.end_time - step.start_time
-                peaks[key] = max(peaks.get(key, 0.0),
-                                 sampler.peak(step.start_time, step.end_time))
-    runs = [{"events": len(instance.get_records_for_run(p.run_id, limit=100_000).records),
-             "seconds": p.seconds, "own_s": p.own_seconds}
-            for p in outcome.partitions]
+                peaks[key] = max(peaks.get(key, 0.0), sampler.peak(step.start_time, step.end_time))
+    runs = [
+        {
+            "events": len(instance.get_records_for_run(p.run_id, limit=100_000).records),
+            "seconds": p.seconds,
+            "own_s": p.own_seconds,
+        }
+        for p in outcome.partitions
+    ]
     store = Warehouse(warehouse)
-    readings = sum(store.row_count("bronze/readings", u, m)
-                   for u, m in store.partitions("bronze/readings"))
-    return {"workload": name, "partitions": len(outcome.partitions), "readings": readings,
-            "generate_s": generate_s, "pipeline_s": pipeline_s, "stages": stages,
-            "peaks": peaks, "peak_rss_mib": peak_rss_mib(), "workers": workers,
-            "per_partition_s": [p.seconds for p in outcome.partitions], "runs": runs}
+    readings = sum(
+        store.row_count("bronze/readings", u, m) for u, m in store.partitions("bronze/readings")
+    )
+    return {
+        "workload": name,
+        "partitions": len(outcome.partitions),
+        "readings": readings,
+        "generate_s": generate_s,
+        "pipeline_s": pipeline_s,
+        "stages": stages,
+        "peaks": peaks,
+        "peak_rss_mib": peak_rss_mib(),
+        "workers": workers,
+        "per_partition_s": [p.seconds for p in outcome.partitions],
+        "runs": runs,
+    }
 
 
 def report(r: dict) -> str:
     n = r["readings"]
-    lines = [f"\n== {r['workload']}: {r['partitions']} partition(s), {n:,} readings, "
-             f"{r['workers']} worker process(es)"]
+    lines = [
+        f"\n== {r['workload']}: {r['partitions']} partition(s), {n:,} readings, "
+        f"{r['workers']} worker process(es)"
+    ]
     rows = [("generate", r["generate_s"])]
     rows += [(k, r["stages"].get(k, 0.0)) for k in ("bronze", "silver", "gold", "experience")]
     steps = sum(r["stages"].values())
     if r["workers"] == 1:  # with workers, stage times add up the workers' busy time
         rows += [("outside steps", r["pipeline_s"] - steps)]
-    rows += [("pipeline end to end", r["pipeline_s"]),
-             ("generate + pipeline", r["generate_s"] + r["pipeline_s"])]
+    rows += [
+        ("pipeline end to end", r["pipeline_s"]),
+        ("generate + pipeline", r["generate_s"] + r["pipeline_s"]),
+    ]
     if r["workers"] > 1:
-        lines.append("(stage seconds are summed over the workers; peak memory per stage is "
-                     "measured with one worker)")
+        lines.append(
+            "(stage seconds are summed over the workers; peak memory per stage is "
+            "measured with one worker)"
+        )
     lines.append(f"{'stage':<22}{'seconds':>10}{'readings/s':>14}{'peak RSS MiB':>14}")
     for label, secs in rows:
         rate = f"{n / secs:,.0f}" if secs > 0 else "—"
@@ -165,34 +186,47 @@ def report(r: dict) -> str:
         lines.append(f"{label:<22}{secs:>10.2f}{rate:>14}{peak_text:>14}")
     per = r["per_partition_s"]
     if len(per) > 1:
-        lines.append(f"seconds per partition run: first {per[0]:.1f}, median "
-                     f"{sorted(per)[len(per) // 2]:.1f}, last {per[-1]:.1f}")
+        lines.append(
+            f"seconds per partition run: first {per[0]:.1f}, median "
+            f"{sorted(per)[len(per) // 2]:.1f}, last {per[-1]:.1f}"
+        )
     events = sorted(run["events"] for run in r["runs"])
-    lines.append(f"Dagster events per partition run: max {events[-1]}, median "
-                 f"{events[len(events) // 2]}")
+    lines.append(
+        f"Dagster events per partition run: max {events[-1]}, median {events[len(events) // 2]}"
+    )
     own = [run for run in r["runs"] if run["own_s"] is not None]
     if own:  # measured in this process (one worker): run time outside gridflow's own code
         dagster = sorted(run["seconds"] - run["own_s"] for run in own)
-        lines.append(f"Dagster time per partition run (outside gridflow code): max "
-                     f"{dagster[-1]:.2f} s, median {dagster[len(dagster) // 2]:.2f} s")
+        lines.append(
+            f"Dagster time per partition run (outside gridflow code): max "
+            f"{dagster[-1]:.2f} s, median {dagster[len(dagster) // 2]:.2f} s"
+        )
         compute = sum(run["own_s"] for run in own)
-        lines.append(f"gridflow compute: {compute:.2f} s = {compute / n * 1e6:.2f} µs per "
-                     "reading")
-    lines.append(f"peak memory (RSS): {r['peak_rss_mib']:,.0f} MiB"
-                 + (" (the largest process: this one or a worker)" if r["workers"] > 1 else ""))
+        lines.append(f"gridflow compute: {compute:.2f} s = {compute / n * 1e6:.2f} µs per reading")
+    lines.append(
+        f"peak memory (RSS): {r['peak_rss_mib']:,.0f} MiB"
+        + (" (the largest process: this one or a worker)" if r["workers"] > 1 else "")
+    )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workload", default="reference", choices=[*WORKLOADS, "all"])
-    parser.add_argument("--workers", type=int, default=1,
-                        help="worker processes for the partition runs (gridflow run --workers)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes for the partition runs (gridflow run --workers)",
+    )
     args = parser.parse_args()
     names = list(WORKLOADS) if args.workload == "all" else [args.workload]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {platform.platform()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {platform.platform()}"
+    )
     for name in names:
         with tempfile.TemporaryDirectory(prefix=f"gridflow-bench-{name}-") as tmp:
             print(report(run_workload(name, Path(tmp), args.workers)), flush=True)

@@ -47,9 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--utility", type=_utility, default=None)
     r.add_argument("--month", type=_month, default=None)
     r.add_argument("--verbose", action="store_true", help="show Dagster's own log")
-    r.add_argument("--workers", type=_workers, default=os.cpu_count() or 1,
-                   help="worker processes running partitions side by side (default: the "
-                        "machine's cores, capped by the number of partitions)")
+    r.add_argument(
+        "--workers",
+        type=_workers,
+        default=os.cpu_count() or 1,
+        help="worker processes running partitions side by side (default: the "
+        "machine's cores, capped by the number of partitions)",
+    )
 
     d = sub.add_parser("dq", help="print the DQ snapshot")
     d.add_argument("--warehouse", default=None)
@@ -87,8 +91,10 @@ def cmd_generate(args) -> int:
         if args.meters is not None:
             kwargs["meters"] = args.meters
         folders = gens[utility](landing, months, **kwargs)
-        print(f"{utility}: {len(folders)} drop(s) in {time.perf_counter() - started:.1f}s "
-              f"→ {landing / utility}")
+        print(
+            f"{utility}: {len(folders)} drop(s) in {time.perf_counter() - started:.1f}s "
+            f"→ {landing / utility}"
+        )
     return 0
 
 
@@ -105,8 +111,9 @@ def _instance():
 def _workers(text: str) -> int:
     n = int(text) if text.isdigit() else 0
     if not 1 <= n <= 64:
-        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}: a whole number "
-                                         "from 1 to 64")
+        raise argparse.ArgumentTypeError(
+            f"invalid worker count {text!r}: a whole number from 1 to 64"
+        )
     return n
 
 
@@ -116,8 +123,16 @@ def cmd_run(args) -> int:
     landing = args.landing or default_path("landing")
     warehouse = args.warehouse or default_path("warehouse")
     instance = _instance()
-    outcome = run_drops(instance, landing, warehouse, utility=args.utility, month=args.month,
-                        verbose=args.verbose, out=print, workers=args.workers)
+    outcome = run_drops(
+        instance,
+        landing,
+        warehouse,
+        utility=args.utility,
+        month=args.month,
+        verbose=args.verbose,
+        out=print,
+        workers=args.workers,
+    )
     print()
     _print_snapshot(instance, warehouse, "text", args.utility, args.month)
     return 0 if outcome.ok else 1
@@ -158,19 +173,30 @@ def dictionary_text() -> str:
     from gridflow_assets.utilities import all_utilities
 
     sources = {u.utility_id: u.sources for u in all_utilities()}
-    codes = ["# Reason codes and rule ids", "",
-             "Every row of `silver/rejects` names a reject code; every flagged silver row "
-             "lists the rule ids that touched it in `rule_ids`.", "",
-             "| code | kind | accounting category | meaning |", "|---|---|---|---|"]
-    codes += [f"| {r.code} | {r.kind} | {r.category or '—'} | {r.description} |"
-              for r in REASON_CODES.itertuples()]
+    codes = [
+        "# Reason codes and rule ids",
+        "",
+        "Every row of `silver/rejects` names a reject code; every flagged silver row "
+        "lists the rule ids that touched it in `rule_ids`.",
+        "",
+        "| code | kind | accounting category | meaning |",
+        "|---|---|---|---|",
+    ]
+    codes += [
+        f"| {r.code} | {r.kind} | {r.category or '—'} | {r.description} |"
+        for r in REASON_CODES.itertuples()
+    ]
     return data_dictionary_markdown(list(TABLES.values()), sources) + "\n" + "\n".join(codes)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"generate": cmd_generate, "run": cmd_run, "dq": cmd_dq,
-               "dictionary": cmd_dictionary}[args.command]
+    handler = {
+        "generate": cmd_generate,
+        "run": cmd_run,
+        "dq": cmd_dq,
+        "dictionary": cmd_dictionary,
+    }[args.command]
     return handler(args)
 
 

@@ -33,21 +33,25 @@ partition_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*PARTITIONED_ASSETS).without_checks(),
     partitions_def=month_utility_partitions,
     description="Everything of one month × utility partition: bronze → silver → gold → "
-                "experience, one step per layer, each table checked in its step.",
+    "experience, one step per layer, each table checked in its step.",
     executor_def=dg.in_process_executor,
 )
 reference_job = dg.define_asset_job(
-    REFERENCE_JOB, selection=dg.AssetSelection.assets(*REFERENCE_ASSETS),
+    REFERENCE_JOB,
+    selection=dg.AssetSelection.assets(*REFERENCE_ASSETS),
     description="Reference dimensions that are not partitioned (utility, date, time).",
     executor_def=dg.in_process_executor,
 )
 
 
-def build_defs(landing: str | None = None, warehouse: str | None = None,
-               reports: str | None = None) -> dg.Definitions:
-    paths = GridflowPaths(landing=landing or default_path("landing"),
-                          warehouse=warehouse or default_path("warehouse"),
-                          reports=reports or default_path("reports"))
+def build_defs(
+    landing: str | None = None, warehouse: str | None = None, reports: str | None = None
+) -> dg.Definitions:
+    paths = GridflowPaths(
+        landing=landing or default_path("landing"),
+        warehouse=warehouse or default_path("warehouse"),
+        reports=reports or default_path("reports"),
+    )
     checks = [build_table_checks(key) for key in TABLES]
     return dg.Definitions(
         assets=[*PARTITIONED_ASSETS, *REFERENCE_ASSETS, *DQ_ASSETS],

@@ -36,5 +36,6 @@ def as_polars_typed(df: pl.DataFrame | pd.DataFrame | None, key: str) -> pl.Data
     if out is None:
         return None
     schema = polars_schema(table(key))
-    return out.with_columns(pl.col(n).cast(t) for n, t in schema.items()
-                            if n in out.columns and out.schema[n] != t)
+    return out.with_columns(
+        pl.col(n).cast(t) for n, t in schema.items() if n in out.columns and out.schema[n] != t
+    )

@@ -32,16 +32,16 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage,
 )
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import (
+    SqliteScheduleStorage,
+)
+from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite_storage import (
     DagsterSqliteStorage,
     _event_logs_directory,
     _runs_directory,
     _schedule_directory,
 )
-from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import (
-    SqliteScheduleStorage,
-)
-from dagster._core.storage.sql import create_engine
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -51,8 +51,9 @@ MAX_ENGINES = 8  # per-run event files: keep the newest few open
 
 
 def _pooled_engine(conn_string: str) -> Engine:
-    engine = create_engine(conn_string, connect_args={"timeout": BUSY_TIMEOUT_S,
-                                                      "check_same_thread": False})
+    engine = create_engine(
+        conn_string, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:
@@ -159,13 +160,15 @@ class PooledSqliteStorage(DagsterSqliteStorage):
         self._run_storage = PooledSqliteRunStorage.from_local(_runs_directory(base_dir))
         self._event_log_storage = PooledSqliteEventLogStorage(_event_logs_directory(base_dir))
         self._schedule_storage = PooledSqliteScheduleStorage.from_local(
-            _schedule_directory(base_dir))
+            _schedule_directory(base_dir)
+        )
         self._inst_data = inst_data
         super(DagsterSqliteStorage, self).__init__()
 
     @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: dict
-                          ) -> PooledSqliteStorage:
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData, config_value: dict
+    ) -> PooledSqliteStorage:
         return cls.from_local(inst_data=inst_data, **config_value)
 
 

@@ -50,8 +50,14 @@ class Drop:
 class DropError(Exception):
     """A drop (or one of its files) cannot be read; nothing of it may reach the warehouse."""
 
-    def __init__(self, drop: str, message: str, file: str | None = None,
-                 column: str | None = None, row: int | None = None):
+    def __init__(
+        self,
+        drop: str,
+        message: str,
+        file: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+    ):
         self.drop, self.file, self.column, self.row = drop, file, column, row
         where = [f"drop {drop}"]
         if file:
@@ -99,8 +105,9 @@ def find_drop(landing: Path, utility: str, month: str) -> Drop:
         raise DropError(f"{utility}/{month}", "invalid utility id or month")
     path = Path(landing) / utility / month
     if not (path / SUCCESS_MARKER).exists():
-        raise DropError(f"{utility}/{month}",
-                        f"no complete drop at {path} (missing {SUCCESS_MARKER})")
+        raise DropError(
+            f"{utility}/{month}", f"no complete drop at {path} (missing {SUCCESS_MARKER})"
+        )
     return Drop(utility, month, path)
 
 
@@ -137,9 +144,9 @@ def _digest_and_count(fpath: Path, chunk_size: int = 1 << 24) -> tuple[str, int]
             if end < 0:
                 carry = buf
                 continue
-            lines, carry = buf[:end + 1], buf[end + 1:]
+            lines, carry = buf[: end + 1], buf[end + 1 :]
             if not past_header:
-                lines, past_header = lines[lines.find(b"\n") + 1:], True
+                lines, past_header = lines[lines.find(b"\n") + 1 :], True
             if lines:
                 records += lines.count(b"\n") - _blank_lines(lines)
     if past_header and carry.strip(b"\r"):
@@ -166,11 +173,13 @@ def verify_manifest(drop: Drop) -> dict | None:
             raise DropError(drop.name, "listed in manifest.json but not delivered", file=name)
         digest, records = _digest_and_count(fpath)
         if entry.get("sha256") and digest != entry["sha256"]:
-            raise DropError(drop.name, f"sha256 {digest} does not match manifest "
-                            f"{entry['sha256']}", file=name)
+            raise DropError(
+                drop.name, f"sha256 {digest} does not match manifest {entry['sha256']}", file=name
+            )
         if "rows" in entry and records != int(entry["rows"]):
-            raise DropError(drop.name, f"{records} data rows, manifest says "
-                            f"{entry['rows']}", file=name)
+            raise DropError(
+                drop.name, f"{records} data rows, manifest says {entry['rows']}", file=name
+            )
     return manifest
 
 
@@ -201,9 +210,14 @@ def _scan(fpath: Path) -> tuple[bytes, bool, bool]:
 
 
 def _empty_bronze(columns: tuple[str, ...]) -> pl.DataFrame:
-    return pl.DataFrame(schema={**dict.fromkeys(columns, pl.String),
-                                "_source_file": pl.String, "_source_row": pl.Int64,
-                                "_parse_error": pl.String})
+    return pl.DataFrame(
+        schema={
+            **dict.fromkeys(columns, pl.String),
+            "_source_file": pl.String,
+            "_source_row": pl.Int64,
+            "_parse_error": pl.String,
+        }
+    )
 
 
 def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
@@ -225,17 +239,26 @@ def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
     try:
         header_text = header_line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DropError(drop.name, f"header is not UTF-8: {exc.reason}",
-                        file=spec.filename, row=0) from exc
+        raise DropError(
+            drop.name, f"header is not UTF-8: {exc.reason}", file=spec.filename, row=0
+        ) from exc
     header = next(csv.reader([header_text]), [])
     missing = [c for c in spec.columns if c not in header]
     extra = [c for c in header if c not in spec.columns]
     if missing:
-        raise DropError(drop.name, f"required column missing (header has {header})",
-                        file=spec.filename, column=missing[0])
+        raise DropError(
+            drop.name,
+            f"required column missing (header has {header})",
+            file=spec.filename,
+            column=missing[0],
+        )
     if extra:
-        raise DropError(drop.name, f"unexpected column not in the {drop.utility} format",
-                        file=spec.filename, column=extra[0])
+        raise DropError(
+            drop.name,
+            f"unexpected column not in the {drop.utility} format",
+            file=spec.filename,
+            column=extra[0],
+        )
     if not has_rows:  # header only: a valid, empty delivery of the table
         return _empty_bronze(spec.columns)
 
@@ -257,8 +280,11 @@ def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
             read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False, include_columns=list(spec.columns)),
+                column_types={c: pa.string() for c in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                include_columns=list(spec.columns),
+            ),
         )
         for batch in reader:
             chunks.append(pl.from_arrow(batch))
@@ -268,8 +294,13 @@ def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
             row, offset = _first_bad_utf8_row(data)
             col_idx = str(exc).split("#")[1].split(":")[0] if "#" in str(exc) else None
             column = header[int(col_idx)] if col_idx and col_idx.isdigit() else None
-            raise DropError(drop.name, f"invalid UTF-8 bytes at byte {offset} of the line",
-                            file=spec.filename, column=column, row=row) from exc
+            raise DropError(
+                drop.name,
+                f"invalid UTF-8 bytes at byte {offset} of the line",
+                file=spec.filename,
+                column=column,
+                row=row,
+            ) from exc
         raise DropError(drop.name, f"cannot parse CSV: {exc}", file=spec.filename) from exc
     # One contiguous chunk per column: later column-wise steps then never realign chunks
     # (which copies the whole frame); the Arrow blocks are freed here.
@@ -279,9 +310,11 @@ def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
     good = good.select(list(spec.columns))
     n_good = good.height
     if not bad:
-        return good.with_columns(_source_file=pl.lit(rel, pl.String),
-                                 _source_row=pl.int_range(1, n_good + 1, dtype=pl.Int64),
-                                 _parse_error=pl.lit(None, pl.String))
+        return good.with_columns(
+            _source_file=pl.lit(rel, pl.String),
+            _source_row=pl.int_range(1, n_good + 1, dtype=pl.Int64),
+            _parse_error=pl.lit(None, pl.String),
+        )
     return _with_ragged_rows(good, bad, rel)
 
 
@@ -291,13 +324,17 @@ def _with_ragged_rows(good: pl.DataFrame, bad: list[tuple[int, str]], rel: str) 
     good_rows = np.setdiff1d(np.arange(1, good.height + len(bad) + 1), bad_rows)
     if len(good_rows) != good.height:
         raise RuntimeError(f"{rel}: could not number rows ({len(good_rows)} vs {good.height})")
-    good = good.with_columns(_source_file=pl.lit(rel, pl.String),
-                             _source_row=pl.Series(good_rows, dtype=pl.Int64),
-                             _parse_error=pl.lit(None, pl.String))
-    ragged = pl.DataFrame({
-        **{c: pl.Series(c, [None] * len(bad), dtype=pl.String) for c in good.columns[:-3]},
-        "_source_file": [rel] * len(bad),
-        "_source_row": pl.Series(bad_rows, dtype=pl.Int64),
-        "_parse_error": pl.Series([why for _, why in bad], dtype=pl.String),
-    })
+    good = good.with_columns(
+        _source_file=pl.lit(rel, pl.String),
+        _source_row=pl.Series(good_rows, dtype=pl.Int64),
+        _parse_error=pl.lit(None, pl.String),
+    )
+    ragged = pl.DataFrame(
+        {
+            **{c: pl.Series(c, [None] * len(bad), dtype=pl.String) for c in good.columns[:-3]},
+            "_source_file": [rel] * len(bad),
+            "_source_row": pl.Series(bad_rows, dtype=pl.Int64),
+            "_parse_error": pl.Series([why for _, why in bad], dtype=pl.String),
+        }
+    )
     return pl.concat([good, ragged]).sort("_source_row")

@@ -9,8 +9,7 @@ MONTH_DIMENSION = "month"
 
 
 utility_partitions = dg.DynamicPartitionsDefinition(name=UTILITY_DIMENSION)
-month_partitions = dg.MonthlyPartitionsDefinition(start_date="2024-01", fmt="%Y-%m",
-                                                  end_offset=1)
+month_partitions = dg.MonthlyPartitionsDefinition(start_date="2024-01", fmt="%Y-%m", end_offset=1)
 month_utility_partitions = dg.MultiPartitionsDefinition(
     {MONTH_DIMENSION: month_partitions, UTILITY_DIMENSION: utility_partitions}
 )

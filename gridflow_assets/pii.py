@@ -32,18 +32,24 @@ def load_secret(warehouse: str | Path) -> bytes:
     return path.read_text().strip().encode()
 
 
-def pseudonymize(values: pd.Series | pl.Series, secret: bytes,
-                 prefix: str = "sp_") -> pd.Series | pl.Series:
+def pseudonymize(
+    values: pd.Series | pl.Series, secret: bytes, prefix: str = "sp_"
+) -> pd.Series | pl.Series:
     """HMAC-SHA256 of each value (first 20 hex digits): stable, not reversible without key.
     Each distinct value is hashed once; a Polars series gives a Polars series."""
+
     def one(v: object) -> str | None:
         if v is None or (isinstance(v, float) and pd.isna(v)):
             return None
         return prefix + hmac.new(secret, str(v).encode(), hashlib.sha256).hexdigest()[:20]
+
     if isinstance(values, pl.Series):
         text = values.cast(pl.String)
-        return text.replace_strict({u: one(u) for u in text.drop_nulls().unique().to_list()},
-                                   default=None, return_dtype=pl.String)
+        return text.replace_strict(
+            {u: one(u) for u in text.drop_nulls().unique().to_list()},
+            default=None,
+            return_dtype=pl.String,
+        )
     uniques = pd.unique(values.astype("object"))
     mapping = {u: one(u) for u in uniques}
     return values.astype("object").map(mapping)

@@ -35,8 +35,9 @@ def storage_spec(key: str, utility: str | None) -> Table:
     return spec
 
 
-def column_lineage(key: str, parents: list[str], utility: str | None
-                   ) -> dg.TableColumnLineage | None:
+def column_lineage(
+    key: str, parents: list[str], utility: str | None
+) -> dg.TableColumnLineage | None:
     """Column lineage where it is cheap: a column depends on the column of the same name in
     each upstream table that has one (ids, keys, measures carried through the layers).
     Renamed or derived columns (bronze text → silver types) are not traced here; their row
@@ -51,8 +52,8 @@ def column_lineage(key: str, parents: list[str], utility: str | None
         for name in own:
             if name in theirs:
                 deps.setdefault(name, []).append(
-                    dg.TableColumnDep(asset_key=dg.AssetKey(parent.split("/")),
-                                      column_name=name))
+                    dg.TableColumnDep(asset_key=dg.AssetKey(parent.split("/")), column_name=name)
+                )
     return dg.TableColumnLineage(deps_by_column=deps) if deps else None
 
 
@@ -113,8 +114,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 frames[pkey] = None  # the utility does not deliver what this table needs
                 continue
             if df is None:
-                raise FileNotFoundError(f"{key} partition {utility}/{month} has not been "
-                                        "materialized yet")
+                raise FileNotFoundError(
+                    f"{key} partition {utility}/{month} has not been materialized yet"
+                )
             frames[pkey] = df
         return frames[keys[0]] if len(keys) == 1 else frames
 
@@ -127,8 +129,11 @@ def delivered(key: str, utility: str) -> bool:
 def table_metadata(key: str) -> dict:
     """Static metadata for an asset: column schema (from the registry), PII columns."""
     spec = table(key)
-    meta = {"dagster/column_schema": column_schema(spec), "grain": spec.grain,
-            "primary_key": ", ".join(spec.primary_key) or "—"}
+    meta = {
+        "dagster/column_schema": column_schema(spec),
+        "grain": spec.grain,
+        "primary_key": ", ".join(spec.primary_key) or "—",
+    }
     if spec.pii_columns:
         meta["pii_columns"] = ", ".join(spec.pii_columns)
     return meta

@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULTS = {"landing": "data/landing", "warehouse": "data/warehouse",
-            "reports": "data/reports"}
-ENV = {"landing": "GRIDFLOW_LANDING", "warehouse": "GRIDFLOW_WAREHOUSE",
-       "reports": "GRIDFLOW_REPORTS"}
+DEFAULTS = {"landing": "data/landing", "warehouse": "data/warehouse", "reports": "data/reports"}
+ENV = {
+    "landing": "GRIDFLOW_LANDING",
+    "warehouse": "GRIDFLOW_WAREHOUSE",
+    "reports": "GRIDFLOW_REPORTS",
+}
 
 
 def default_path(kind: str) -> str:

@@ -31,22 +31,33 @@ class Warehouse:
         layer, name = key.split("/")
         return self.root / layer / name
 
-    def partition_path(self, key: str, utility: str | None = None,
-                       month: str | None = None) -> Path:
+    def partition_path(
+        self, key: str, utility: str | None = None, month: str | None = None
+    ) -> Path:
         base = self.table_dir(key)
         if utility is None:
             return base / PART_FILE
         return base / f"utility={utility}" / f"month={month}" / PART_FILE
 
-    def write(self, key: str, df: pd.DataFrame | pl.DataFrame | pa.Table,
-              utility: str | None = None, month: str | None = None,
-              spec: Table | None = None) -> Path:
+    def write(
+        self,
+        key: str,
+        df: pd.DataFrame | pl.DataFrame | pa.Table,
+        utility: str | None = None,
+        month: str | None = None,
+        spec: Table | None = None,
+    ) -> Path:
         """Write one partition atomically; returns its path."""
         return self.write_table(key, df, utility, month, spec)[0]
 
-    def write_table(self, key: str, df: pd.DataFrame | pl.DataFrame | pa.Table,
-                    utility: str | None = None, month: str | None = None,
-                    spec: Table | None = None) -> tuple[Path, pa.Table]:
+    def write_table(
+        self,
+        key: str,
+        df: pd.DataFrame | pl.DataFrame | pa.Table,
+        utility: str | None = None,
+        month: str | None = None,
+        spec: Table | None = None,
+    ) -> tuple[Path, pa.Table]:
         """Write one partition atomically; returns its path and the Arrow table stored (what
         a reader gets back, for checks that run on it without reading the file again)."""
         arrow = to_arrow(df, spec or table(key))
@@ -59,8 +70,9 @@ class Warehouse:
         try:
             # Dictionary-encoded, zstd-compressed row groups of 256k rows: small files that
             # DuckDB and pyarrow scan fast; no wall-clock metadata so reruns are byte-identical.
-            pq.write_table(arrow, tmp, compression="zstd", row_group_size=262_144,
-                           write_statistics=True)
+            pq.write_table(
+                arrow, tmp, compression="zstd", row_group_size=262_144, write_statistics=True
+            )
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -69,24 +81,35 @@ class Warehouse:
     def exists(self, key: str, utility: str | None = None, month: str | None = None) -> bool:
         return self.partition_path(key, utility, month).exists()
 
-    def read(self, key: str, utility: str | None = None,
-             month: str | None = None, columns: list[str] | None = None) -> pd.DataFrame | None:
+    def read(
+        self,
+        key: str,
+        utility: str | None = None,
+        month: str | None = None,
+        columns: list[str] | None = None,
+    ) -> pd.DataFrame | None:
         """One partition as a DataFrame, or None when it was never written."""
         path = self.partition_path(key, utility, month)
         if not path.exists():
             return None
         return from_arrow(pq.ParquetFile(path).read(columns=columns))
 
-    def read_pl(self, key: str, utility: str | None = None, month: str | None = None,
-                columns: list[str] | None = None) -> pl.DataFrame | None:
+    def read_pl(
+        self,
+        key: str,
+        utility: str | None = None,
+        month: str | None = None,
+        columns: list[str] | None = None,
+    ) -> pl.DataFrame | None:
         """One partition as a Polars frame (the engine's form), or None when never written."""
         path = self.partition_path(key, utility, month)
         if not path.exists():
             return None
         return pl.from_arrow(pq.ParquetFile(path).read(columns=columns))
 
-    def scan(self, key: str, utility: str | None = None,
-             month: str | None = None) -> pl.LazyFrame | None:
+    def scan(
+        self, key: str, utility: str | None = None, month: str | None = None
+    ) -> pl.LazyFrame | None:
         """One partition as a lazy Polars scan (for work that streams or needs few columns)."""
         path = self.partition_path(key, utility, month)
         return pl.scan_parquet(path) if path.exists() else None

@@ -18,28 +18,56 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 
 needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="chromium not installed (apt-get install -y chromium)")
+    not CHROMIUM.exists(), reason="chromium not installed (apt-get install -y chromium)"
+)
 
 
-def render(url: str, screenshot: Path, window_size: str = "1400,2400",
-           virtual_time_ms: int | None = None, timeout: float = 90) -> str:
+def render(
+    url: str,
+    screenshot: Path,
+    window_size: str = "1400,2400",
+    virtual_time_ms: int | None = None,
+    timeout: float = 90,
+) -> str:
     """The DOM of ``url`` (``--dump-dom``) and a screenshot of it written to ``screenshot``.
 
     ``virtual_time_ms``: let the page's scripts and requests run that long (virtual time)
     before the DOM is dumped or the picture taken; a single-page app needs it to fetch its
     data and render."""
     profile = Path(tempfile.mkdtemp(prefix="chromium-", dir=screenshot.parent))
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
     if virtual_time_ms:
         flags.append(f"--virtual-time-budget={virtual_time_ms}")
     try:
-        dom = subprocess.run([str(CHROMIUM), *flags, "--dump-dom", url],
-                             capture_output=True, text=True, timeout=timeout, check=True).stdout
-        subprocess.run([str(CHROMIUM), *flags, f"--screenshot={screenshot}",
-                        f"--window-size={window_size}", url],
-                       capture_output=True, timeout=timeout, check=True)
+        dom = subprocess.run(
+            [str(CHROMIUM), *flags, "--dump-dom", url],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        ).stdout
+        subprocess.run(
+            [
+                str(CHROMIUM),
+                *flags,
+                f"--screenshot={screenshot}",
+                f"--window-size={window_size}",
+                url,
+            ],
+            capture_output=True,
+            timeout=timeout,
+            check=True,
+        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     return dom

@@ -69,18 +69,26 @@ def _bytes(text: str) -> bytes:
 
 
 def land_utility1(landing: Path, month: str = "2025-03", **files: str) -> Path:
-    content = {"utility1_service_points.csv": U1_SP, "utility1_meters.csv": U1_METERS,
-               "utility1_intervals.csv": U1_INTERVALS}
+    content = {
+        "utility1_service_points.csv": U1_SP,
+        "utility1_meters.csv": U1_METERS,
+        "utility1_intervals.csv": U1_INTERVALS,
+    }
     content.update({k.replace("__", "."): v for k, v in files.items()})
-    return write_drop(landing, "UTILITY1", month, {k: _bytes(v) for k, v in content.items()},
-                      manifest=False)
+    return write_drop(
+        landing, "UTILITY1", month, {k: _bytes(v) for k, v in content.items()}, manifest=False
+    )
 
 
 def land_utility2(landing: Path, month: str = "2025-03") -> Path:
-    content = {"utility2_service_points.csv": U2_SP, "utility2_meters.csv": U2_METERS,
-               "utility2_intervals.csv": U2_INTERVALS}
-    return write_drop(landing, "UTILITY2", month, {k: _bytes(v) for k, v in content.items()},
-                      manifest=False)
+    content = {
+        "utility2_service_points.csv": U2_SP,
+        "utility2_meters.csv": U2_METERS,
+        "utility2_intervals.csv": U2_INTERVALS,
+    }
+    return write_drop(
+        landing, "UTILITY2", month, {k: _bytes(v) for k, v in content.items()}, manifest=False
+    )
 
 
 def _lossy(inp):
@@ -94,5 +102,6 @@ def lossy_utility() -> Utility:
     """UTILITY1's files read by an adapter that silently loses a row: the accounting check
     must catch it and block the partition."""
     u1 = get_utility("UTILITY1")
-    return Utility("LOSSY", "Lossy test utility", "US", u1.timezone, "USD", "service point",
-                   u1.sources, _lossy)
+    return Utility(
+        "LOSSY", "Lossy test utility", "US", u1.timezone, "USD", "service point", u1.sources, _lossy
+    )

@@ -15,5 +15,4 @@ def frame(key: str, **columns: list) -> pl.DataFrame:
     unknown = set(columns) - set(schema)
     assert not unknown, f"{key} has no columns {unknown}"
     n = len(next(iter(columns.values())))
-    return pl.DataFrame({name: columns.get(name, [None] * n) for name in schema},
-                        schema=schema)
+    return pl.DataFrame({name: columns.get(name, [None] * n) for name in schema}, schema=schema)

@@ -15,8 +15,10 @@ KEYS = {f"bronze/{name}": name for name in BRONZE_TABLES}
 
 
 @dg.multi_asset(
-    name="bronze_tables", specs=[asset_spec(key) for key in KEYS],
-    partitions_def=month_utility_partitions, can_subset=True,
+    name="bronze_tables",
+    specs=[asset_spec(key) for key in KEYS],
+    partitions_def=month_utility_partitions,
+    can_subset=True,
 )
 @timed_layer
 def bronze_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
@@ -43,7 +45,11 @@ def bronze_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
         df = frames.get(key)
         meta = {"drop": drop.name}
         if df is not None:
-            meta.update({"source_file": utility.sources[name].filename,
-                         "read_seconds": seconds[key],
-                         "ragged_rows": len(df) - df["_parse_error"].null_count()})
+            meta.update(
+                {
+                    "source_file": utility.sources[name].filename,
+                    "read_seconds": seconds[key],
+                    "ragged_rows": len(df) - df["_parse_error"].null_count(),
+                }
+            )
         yield from run.publish(key, df, metadata=meta)

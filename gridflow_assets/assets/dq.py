@@ -28,15 +28,25 @@ DASHBOARD_FILE = "dq_dashboard.html"
 def _metadata(spec: Table) -> dict:
     """Static metadata from the declaration itself (``resources.table_metadata`` looks the
     key up in the registry, which must not be a condition for importing this module)."""
-    return {"dagster/column_schema": column_schema(spec), "grain": spec.grain,
-            "primary_key": ", ".join(spec.primary_key)}
+    return {
+        "dagster/column_schema": column_schema(spec),
+        "grain": spec.grain,
+        "primary_key": ", ".join(spec.primary_key),
+    }
 
 
 def _asset(spec: Table, **kwargs):
-    return dg.asset(key=["dq", spec.name], description=spec.description, group_name="dq",
-                    io_manager_key="warehouse_io", metadata=_metadata(spec),
-                    kinds={"parquet", "pandas"}, owners=["team:data-stewards"],
-                    tags={"layer": "dq"}, **kwargs)
+    return dg.asset(
+        key=["dq", spec.name],
+        description=spec.description,
+        group_name="dq",
+        io_manager_key="warehouse_io",
+        metadata=_metadata(spec),
+        kinds={"parquet", "pandas"},
+        owners=["team:data-stewards"],
+        tags={"layer": "dq"},
+        **kwargs,
+    )
 
 
 @_asset(CHECK_RESULTS)
@@ -45,23 +55,37 @@ def check_results(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
     history = check_history(context.instance)
     now = latest(history)
     failing = now[~now.passed.astype(bool)]
-    return dg.Output(history, metadata={
-        "evaluations": len(history),
-        "checks_latest": len(now),
-        "checks_failing": len(failing),
-        "checks_failing_error": int((failing.severity == "ERROR").sum()),
-    })
+    return dg.Output(
+        history,
+        metadata={
+            "evaluations": len(history),
+            "checks_latest": len(now),
+            "checks_failing": len(failing),
+            "checks_failing_error": int((failing.severity == "ERROR").sum()),
+        },
+    )
 
 
 def dashboard_metadata(snapshot: dict) -> dict:
     """The dashboard's summary as Dagster metadata: Markdown the UI renders, and numbers the
     UI plots across materializations (is the warehouse getting better or worse?)."""
     cards, m = snapshot["scorecard"], snapshot["summary"]
-    total = {k: sum(c["totals"][k] for c in cards)
-             for k in ("landed", "kept", "duplicates_exact", "duplicates_conflicting",
-                       "rejected", "orphans")}
-    coverage = [c["coverage"]["interval_coverage"] for c in cards
-                if c["coverage"]["interval_coverage"] is not None]
+    total = {
+        k: sum(c["totals"][k] for c in cards)
+        for k in (
+            "landed",
+            "kept",
+            "duplicates_exact",
+            "duplicates_conflicting",
+            "rejected",
+            "orphans",
+        )
+    }
+    coverage = [
+        c["coverage"]["interval_coverage"]
+        for c in cards
+        if c["coverage"]["interval_coverage"] is not None
+    ]
     return {
         "summary": dg.MetadataValue.md(status_markdown(snapshot)),
         "partitions": m["partitions"],
@@ -80,9 +104,11 @@ def dashboard_metadata(snapshot: dict) -> dict:
     }
 
 
-@_asset(PARTITION_SCORECARD,
-        ins={"checks": dg.AssetIn(["dq", "check_results"])},
-        deps=[dg.AssetKey(key.split("/")) for key in data_tables()])
+@_asset(
+    PARTITION_SCORECARD,
+    ins={"checks": dg.AssetIn(["dq", "check_results"])},
+    deps=[dg.AssetKey(key.split("/")) for key in data_tables()],
+)
 def partition_scorecard(checks: pd.DataFrame, paths: GridflowPaths) -> dg.Output[pd.DataFrame]:
     """One scorecard row per month × utility; also writes the HTML dashboard to the reports
     folder so the page and the table never disagree."""
@@ -91,8 +117,10 @@ def partition_scorecard(checks: pd.DataFrame, paths: GridflowPaths) -> dg.Output
     reports.mkdir(parents=True, exist_ok=True)
     page = reports / DASHBOARD_FILE
     page.write_text(render(snapshot, "html"), encoding="utf-8")
-    return dg.Output(scorecard_frame(snapshot["scorecard"]), metadata={
-        **dashboard_metadata(snapshot), "dashboard": dg.MetadataValue.path(str(page))})
+    return dg.Output(
+        scorecard_frame(snapshot["scorecard"]),
+        metadata={**dashboard_metadata(snapshot), "dashboard": dg.MetadataValue.path(str(page))},
+    )
 
 
 DQ_ASSETS: list = [check_results, partition_scorecard]

@@ -21,7 +21,8 @@ def experience_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     run = LayerRun.start(context, paths.store())
     intervals = run.store.read_pl("silver/intervals", run.utility, run.month)
     if intervals is None:
-        raise FileNotFoundError(f"silver/intervals {run.utility}/{run.month} is missing: "
-                                "materialize silver first")
+        raise FileNotFoundError(
+            f"silver/intervals {run.utility}/{run.month} is missing: materialize silver first"
+        )
     df = daily_summaries(intervals, run.utility, get_utility(run.utility).timezone)
     yield from run.publish("experience/daily_summaries", df, parents=["silver/intervals"])

@@ -24,9 +24,13 @@ def _asset(name: str, **kwargs):
     """An unpartitioned reference dimension, stored by the IO manager."""
     spec = GOLD[name]
     return dg.asset(
-        key=["gold", name], description=spec.description, group_name="gold",
-        io_manager_key="warehouse_io", metadata=table_metadata(f"gold/{name}"),
-        kinds={"parquet", "polars"}, owners=["team:data-engineering"],
+        key=["gold", name],
+        description=spec.description,
+        group_name="gold",
+        io_manager_key="warehouse_io",
+        metadata=table_metadata(f"gold/{name}"),
+        kinds={"parquet", "polars"},
+        owners=["team:data-engineering"],
         tags={"layer": "gold"},
         **kwargs,
     )
@@ -50,8 +54,18 @@ def dim_time() -> pl.DataFrame:
 
 
 SILVER_INPUTS = ["service_points", "meters", "intervals", "bills", "payments"]
-READING_COLUMNS = ["utility_id", "service_point_id", "local_date", "measurement", "direction",
-                   "interval_s", "unit", "reading_kind", "quality_code", "value"]
+READING_COLUMNS = [
+    "utility_id",
+    "service_point_id",
+    "local_date",
+    "measurement",
+    "direction",
+    "interval_s",
+    "unit",
+    "reading_kind",
+    "quality_code",
+    "value",
+]
 # Each partitioned gold table and the tables it is built from (silver/… or gold/…), in the
 # order they are built and checked: a table's orphan checks read the dimensions before it.
 PARENTS = {
@@ -65,20 +79,33 @@ PARENTS = {
     "fact_payments": ["silver/payments", "silver/bills"],
     "agg_monthly_consumption": ["gold/fact_readings"],
     "agg_daily_consumption": ["gold/fact_readings", "gold/dim_service_point"],
-    "agg_consumer_type_summary": ["gold/fact_readings", "gold/dim_service_point",
-                                  "gold/dim_consumer_type", "gold/fact_bills"],
+    "agg_consumer_type_summary": [
+        "gold/fact_readings",
+        "gold/dim_service_point",
+        "gold/dim_consumer_type",
+        "gold/fact_bills",
+    ],
     "agg_payment_summary": ["gold/fact_bills", "gold/fact_payments"],
-    "agg_location_summary": ["gold/fact_readings", "gold/dim_service_point",
-                             "gold/dim_location", "gold/fact_bills", "gold/fact_payments"],
+    "agg_location_summary": [
+        "gold/fact_readings",
+        "gold/dim_service_point",
+        "gold/dim_location",
+        "gold/fact_bills",
+        "gold/fact_payments",
+    ],
 }
 assert_check_order([f"gold/{name}" for name in PARENTS])
 # Built only when every one of these inputs was delivered (None otherwise).
-NEEDS_ALL = {"fact_bills": ["silver/bills"], "fact_payments": ["silver/payments", "silver/bills"],
-             "agg_payment_summary": ["gold/fact_bills", "gold/fact_payments"]}
+NEEDS_ALL = {
+    "fact_bills": ["silver/bills"],
+    "fact_payments": ["silver/payments", "silver/bills"],
+    "agg_payment_summary": ["gold/fact_bills", "gold/fact_payments"],
+}
 
 
-def _build(name: str, t: dict[str, pl.DataFrame | None], utility: str, tz: str,
-           secret: bytes) -> pl.DataFrame | None:
+def _build(
+    name: str, t: dict[str, pl.DataFrame | None], utility: str, tz: str, secret: bytes
+) -> pl.DataFrame | None:
     """One gold table from the frames built so far (``t``: key → frame)."""
     if any(t.get(k) is None for k in NEEDS_ALL.get(name, [])):
         return None
@@ -104,25 +131,35 @@ def _build(name: str, t: dict[str, pl.DataFrame | None], utility: str, tz: str,
             return aggregates.agg_monthly_consumption(readings.select(READING_COLUMNS), utility)
         case "agg_daily_consumption":
             return aggregates.agg_daily_consumption(
-                readings.select(READING_COLUMNS), t["gold/dim_service_point"], utility)
+                readings.select(READING_COLUMNS), t["gold/dim_service_point"], utility
+            )
         case "agg_consumer_type_summary":
             return aggregates.agg_consumer_type_summary(
-                readings.select(READING_COLUMNS), t["gold/dim_service_point"],
-                t["gold/dim_consumer_type"], t.get("gold/fact_bills"), utility)
+                readings.select(READING_COLUMNS),
+                t["gold/dim_service_point"],
+                t["gold/dim_consumer_type"],
+                t.get("gold/fact_bills"),
+                utility,
+            )
         case "agg_payment_summary":
             return aggregates.agg_payment_summary(t["gold/fact_bills"], t["gold/fact_payments"])
         case "agg_location_summary":
             return aggregates.agg_location_summary(
-                readings.select(READING_COLUMNS), t["gold/dim_service_point"],
-                t["gold/dim_location"], t.get("gold/fact_bills"), t.get("gold/fact_payments"),
-                utility)
+                readings.select(READING_COLUMNS),
+                t["gold/dim_service_point"],
+                t["gold/dim_location"],
+                t.get("gold/fact_bills"),
+                t.get("gold/fact_payments"),
+                utility,
+            )
     raise KeyError(name)
 
 
 @dg.multi_asset(
     name="gold_tables",
     specs=[asset_spec(f"gold/{name}", deps=parents) for name, parents in PARENTS.items()],
-    partitions_def=month_utility_partitions, can_subset=True,
+    partitions_def=month_utility_partitions,
+    can_subset=True,
 )
 @timed_layer
 def gold_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
@@ -131,7 +168,8 @@ def gold_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     tz = get_utility(run.utility).timezone
     t: dict[str, pl.DataFrame | None] = {
         f"silver/{name}": run.store.read_pl(f"silver/{name}", run.utility, run.month)
-        for name in SILVER_INPUTS}
+        for name in SILVER_INPUTS
+    }
     secret = load_secret(paths.warehouse)
     selected = {"/".join(k.path) for k in context.selected_asset_keys}
     blocked: set[str] = set()  # failed a blocking check, or built from one that did

@@ -45,10 +45,15 @@ def asset_spec(key: str, deps: Iterable[str] = ()) -> dg.AssetSpec:
     """The Dagster spec of a registry table (``layer/name``)."""
     spec = table(key)
     return dg.AssetSpec(
-        key=dg.AssetKey(key.split("/")), description=spec.description, group_name=spec.layer,
-        metadata=table_metadata(key), kinds={"parquet", ENGINE},
-        owners=[OWNERS.get(spec.layer, "team:data-engineering")], tags={"layer": spec.layer},
-        deps=[dg.AssetKey(d.split("/")) for d in deps], skippable=True,
+        key=dg.AssetKey(key.split("/")),
+        description=spec.description,
+        group_name=spec.layer,
+        metadata=table_metadata(key),
+        kinds={"parquet", ENGINE},
+        owners=[OWNERS.get(spec.layer, "team:data-engineering")],
+        tags={"layer": spec.layer},
+        deps=[dg.AssetKey(d.split("/")) for d in deps],
+        skippable=True,
     ).with_io_manager_key("warehouse_io")  # how an asset that takes it as input loads it
 
 
@@ -57,7 +62,7 @@ def assert_check_order(keys: list[str]) -> None:
     tables it needs (an orphan check's parent, the accounting's rejects) from the
     warehouse: each of those in the same layer must come first."""
     for i, key in enumerate(keys):
-        later = {d for plan in plans_for(table(key)) for d in plan.deps} & set(keys[i + 1:])
+        later = {d for plan in plans_for(table(key)) for d in plan.deps} & set(keys[i + 1 :])
         if later:
             raise ValueError(f"{key} is checked against {sorted(later)}, built after it")
 
@@ -77,8 +82,7 @@ def timed_layer(body: Callable[..., Iterator]) -> Callable[..., Iterator]:
             except StopIteration:
                 return
             finally:
-                OWN_SECONDS[run_id] = (OWN_SECONDS.pop(run_id, 0.0)
-                                       + time.perf_counter() - started)
+                OWN_SECONDS[run_id] = OWN_SECONDS.pop(run_id, 0.0) + time.perf_counter() - started
                 if len(OWN_SECONDS) > OWN_SECONDS_KEPT:
                     del OWN_SECONDS[next(iter(OWN_SECONDS))]  # the oldest run
             yield item
@@ -114,9 +118,13 @@ class LayerRun:
     def blocked(self) -> bool:
         return bool(self.failed)
 
-    def publish(self, key: str, df: pd.DataFrame | pl.DataFrame | None,
-                parents: Iterable[str] = (), metadata: dict | None = None
-                ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
+    def publish(
+        self,
+        key: str,
+        df: pd.DataFrame | pl.DataFrame | None,
+        parents: Iterable[str] = (),
+        metadata: dict | None = None,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
         """Write ``df`` as this partition of ``key``, materialize it, evaluate its checks.
 
         ``None``: the utility does not deliver what the table is built from (the New York
@@ -125,8 +133,10 @@ class LayerRun:
         """
         asset_key = dg.AssetKey(key.split("/"))
         if df is None:
-            yield dg.MaterializeResult(asset_key=asset_key, metadata={
-                "delivered": False, "dagster/row_count": 0, **(metadata or {})})
+            yield dg.MaterializeResult(
+                asset_key=asset_key,
+                metadata={"delivered": False, "dagster/row_count": 0, **(metadata or {})},
+            )
             return
         spec = storage_spec(key, self.utility)
         path, arrow = self.store.write_table(key, df, self.utility, self.month, spec=spec)
@@ -135,6 +145,6 @@ class LayerRun:
         if lineage is not None:
             meta["dagster/column_lineage"] = lineage
         yield dg.MaterializeResult(asset_key=asset_key, metadata=meta)
-        self.failed += yield from report_checks(self.context, self.store, key,
-                                                frame_for_checks(arrow), self.utility,
-                                                self.month)
+        self.failed += yield from report_checks(
+            self.context, self.store, key, frame_for_checks(arrow), self.utility, self.month
+        )

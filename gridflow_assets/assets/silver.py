@@ -39,31 +39,41 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     for name in utility.tables:
         df = run.store.read_pl(f"bronze/{name}", run.utility, run.month)
         if df is None:
-            raise FileNotFoundError(f"bronze/{name} {run.utility}/{run.month} is missing: "
-                                    "materialize bronze first")
+            raise FileNotFoundError(
+                f"bronze/{name} {run.utility}/{run.month} is missing: materialize bronze first"
+            )
         bronze[name] = df
-    out = utility.to_silver(SilverInput(utility=run.utility, month=run.month,
-                                        timezone=utility.timezone, bronze=bronze))
+    out = utility.to_silver(
+        SilverInput(utility=run.utility, month=run.month, timezone=utility.timezone, bronze=bronze)
+    )
     extra: dict[str, dict] = {}
     if out.tables.get("intervals") is not None:
-        vee = apply_vee(out.tables["intervals"], out.tables.get("service_points"),
-                        VeeInput(run.utility, run.month, utility.timezone))
+        vee = apply_vee(
+            out.tables["intervals"],
+            out.tables.get("service_points"),
+            VeeInput(run.utility, run.month, utility.timezone),
+        )
         out.tables["intervals"] = vee.intervals
-        extra["intervals"] = {"delivered_rows": delivered_count(vee.intervals),
-                              **{f"vee/{k}": v for k, v in vee.counts.items()}}
+        extra["intervals"] = {
+            "delivered_rows": delivered_count(vee.intervals),
+            **{f"vee/{k}": v for k, v in vee.counts.items()},
+        }
     by_reason = out.rejects.group_by(["target_table", "reason_code"]).len()
     extra["rejects"] = {f"rejects/{t}/{r}": int(n) for t, r, n in by_reason.iter_rows()}
     for name in PARTITIONED:
         df = out.rejects if name == "rejects" else out.tables.get(name)
-        yield from run.publish(f"silver/{name}", df, parents=BRONZE_KEYS,
-                               metadata=extra.get(name))
+        yield from run.publish(f"silver/{name}", df, parents=BRONZE_KEYS, metadata=extra.get(name))
 
 
 @dg.asset(
-    key=["silver", "reason_codes"], description=SILVER["reason_codes"].description,
-    group_name="silver", io_manager_key="warehouse_io",
-    metadata=table_metadata("silver/reason_codes"), kinds={"parquet", "pandas"},
-    owners=["team:data-engineering"], tags={"layer": "silver"},
+    key=["silver", "reason_codes"],
+    description=SILVER["reason_codes"].description,
+    group_name="silver",
+    io_manager_key="warehouse_io",
+    metadata=table_metadata("silver/reason_codes"),
+    kinds={"parquet", "pandas"},
+    owners=["team:data-engineering"],
+    tags={"layer": "silver"},
 )
 def reason_codes() -> pd.DataFrame:
     """Every reason code and rule id, published as data so a steward can look up any code

@@ -9,7 +9,6 @@ key after de-duplication, the row accounting) are ERROR and block downstream ass
 data flows on, flagged.
 """
 
-
 import warnings
 from collections.abc import Iterator
 
@@ -40,15 +39,21 @@ def _orphan_plan(spec: Table, fk) -> CheckPlan:
     def run(inp: CheckInput) -> rules.RuleResult:
         parent_spec = table(fk.ref_table)
         if parent_spec.partitioned:
-            parent = inp.store.read_pl(fk.ref_table, inp.utility, inp.month,
-                                    columns=list(fk.ref_columns))
+            parent = inp.store.read_pl(
+                fk.ref_table, inp.utility, inp.month, columns=list(fk.ref_columns)
+            )
         else:
             parent = inp.store.read_pl(fk.ref_table, columns=list(fk.ref_columns))
         return rules.find_orphans(inp.df, parent, fk)
 
-    return CheckPlan(f"orphans__{fk.name}", "orphans", WARN,
-                     f"({', '.join(fk.columns)}) found in {fk.ref_table}", run,
-                     deps=(fk.ref_table,))
+    return CheckPlan(
+        f"orphans__{fk.name}",
+        "orphans",
+        WARN,
+        f"({', '.join(fk.columns)}) found in {fk.ref_table}",
+        run,
+        deps=(fk.ref_table,),
+    )
 
 
 def _conservation_plan(spec: Table) -> CheckPlan:
@@ -56,40 +61,71 @@ def _conservation_plan(spec: Table) -> CheckPlan:
         source = get_utility(inp.utility).source_of(spec.name, spec.source)
         landed = inp.store.row_count(f"bronze/{source}", inp.utility, inp.month)
         kept = delivered_count(inp.df)  # VEE's added estimates did not land
-        rejects = inp.store.read_pl("silver/rejects", inp.utility, inp.month,
-                                 columns=["target_table", "category", "reason_code"])
+        rejects = inp.store.read_pl(
+            "silver/rejects",
+            inp.utility,
+            inp.month,
+            columns=["target_table", "category", "reason_code"],
+        )
         acc = rules.accounting(landed, kept, rejects, spec.name)
         result = rules.check_conservation(acc)
         result.details["rejects_by_reason"] = rules.rejects_by_reason(rejects, spec.name)
         return result
 
-    return CheckPlan("conservation__accounting", "conservation", ERROR,
-                     "landed (rows of the bronze source table) = kept + exact duplicates + "
-                     "conflicting duplicates + rejected", run,
-                     deps=tuple(f"bronze/{t}" for t in BRONZE_TABLES) + ("silver/rejects",))
+    return CheckPlan(
+        "conservation__accounting",
+        "conservation",
+        ERROR,
+        "landed (rows of the bronze source table) = kept + exact duplicates + "
+        "conflicting duplicates + rejected",
+        run,
+        deps=tuple(f"bronze/{t}" for t in BRONZE_TABLES) + ("silver/rejects",),
+    )
 
 
 def plans_for(spec: Table) -> list[CheckPlan]:
     """Every check of a table: those the schema registry implies, then those declared for
     it by key (``checks/table_plans.py``: reconciliation, VEE)."""
-    plans = [CheckPlan("schema__structure", "schema", ERROR,
-                       "columns, dtypes and nullability match the schema registry",
-                       lambda inp: rules.validate_structure(inp.df, inp.spec))]
+    plans = [
+        CheckPlan(
+            "schema__structure",
+            "schema",
+            ERROR,
+            "columns, dtypes and nullability match the schema registry",
+            lambda inp: rules.validate_structure(inp.df, inp.spec),
+        )
+    ]
     if spec.layer == "bronze":
-        plans.append(CheckPlan(
-            "duplicates__exact_rows", "duplicates", WARN,
-            "delivered rows repeated exactly (they are counted and set aside in silver)",
-            lambda inp: rules.find_duplicates(inp.df, _delivered_columns(inp.spec))))
+        plans.append(
+            CheckPlan(
+                "duplicates__exact_rows",
+                "duplicates",
+                WARN,
+                "delivered rows repeated exactly (they are counted and set aside in silver)",
+                lambda inp: rules.find_duplicates(inp.df, _delivered_columns(inp.spec)),
+            )
+        )
     elif spec.primary_key:
-        plans.append(CheckPlan(
-            "duplicates__primary_key", "duplicates", ERROR,
-            f"primary key ({', '.join(spec.primary_key)}) unique after de-duplication",
-            lambda inp: rules.find_duplicates(inp.df, list(spec.primary_key))))
+        plans.append(
+            CheckPlan(
+                "duplicates__primary_key",
+                "duplicates",
+                ERROR,
+                f"primary key ({', '.join(spec.primary_key)}) unique after de-duplication",
+                lambda inp: rules.find_duplicates(inp.df, list(spec.primary_key)),
+            )
+        )
     plans += [_orphan_plan(spec, fk) for fk in spec.foreign_keys]
     if any(c.has_range for c in spec.columns):
-        plans.append(CheckPlan("range__values", "range", WARN,
-                               "declared value ranges and allowed values",
-                               lambda inp: rules.validate_ranges(inp.df, inp.spec)))
+        plans.append(
+            CheckPlan(
+                "range__values",
+                "range",
+                WARN,
+                "declared value ranges and allowed values",
+                lambda inp: rules.validate_ranges(inp.df, inp.spec),
+            )
+        )
     if spec.layer == "silver" and spec.source:
         plans.append(_conservation_plan(spec))
     return plans + table_plans(spec.key)
@@ -108,8 +144,9 @@ def _markdown_table(rows: list[dict]) -> str:
     return "\n".join([head, sep, *body])
 
 
-def result_metadata(plan: CheckPlan, res: rules.RuleResult, utility: str | None,
-                    month: str | None) -> dict:
+def result_metadata(
+    plan: CheckPlan, res: rules.RuleResult, utility: str | None, month: str | None
+) -> dict:
     rows = res.sample_records()
     meta = {
         "kind": plan.kind,
@@ -140,28 +177,41 @@ def _severity(plan: CheckPlan, res: rules.RuleResult) -> dg.AssetCheckSeverity:
     return dg.AssetCheckSeverity(res.severity) if res.severity else plan.severity
 
 
-def evaluate(plans: list[CheckPlan], inp: CheckInput) -> Iterator[tuple[CheckPlan, rules.RuleResult]]:
+def evaluate(
+    plans: list[CheckPlan], inp: CheckInput
+) -> Iterator[tuple[CheckPlan, rules.RuleResult]]:
     for plan in plans:
         yield plan, plan.run(inp)
 
 
-def _target(context: dg.AssetExecutionContext, asset_key: dg.AssetKey
-            ) -> AssetCheckEvaluationTargetMaterializationData | None:
+def _target(
+    context: dg.AssetExecutionContext, asset_key: dg.AssetKey
+) -> AssetCheckEvaluationTargetMaterializationData | None:
     """The materialization just stored for this partition, so the UI shows the result
     against it (one index lookup per table)."""
     records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=asset_key, asset_partitions=(
-            [context.partition_key] if context.has_partition_key else None)), limit=1).records
+        AssetRecordsFilter(
+            asset_key=asset_key,
+            asset_partitions=([context.partition_key] if context.has_partition_key else None),
+        ),
+        limit=1,
+    ).records
     if not records:
         return None
     mat = records[0]
     return AssetCheckEvaluationTargetMaterializationData(
-        run_id=mat.run_id, storage_id=mat.storage_id, timestamp=mat.timestamp)
+        run_id=mat.run_id, storage_id=mat.storage_id, timestamp=mat.timestamp
+    )
 
 
-def report_checks(context: dg.AssetExecutionContext, store: Warehouse, key: str,
-                  df: pl.DataFrame, utility: str | None, month: str | None
-                  ) -> Iterator[dg.AssetCheckEvaluation]:
+def report_checks(
+    context: dg.AssetExecutionContext,
+    store: Warehouse,
+    key: str,
+    df: pl.DataFrame,
+    utility: str | None,
+    month: str | None,
+) -> Iterator[dg.AssetCheckEvaluation]:
     """Evaluate every check of ``key`` on the partition the asset step just stored (``df``:
     the frame as stored) and yield each as an asset-check evaluation of that partition.
 
@@ -185,10 +235,16 @@ def report_checks(context: dg.AssetExecutionContext, store: Warehouse, key: str,
     for plan, res in evaluate(plans, inp):
         severity = _severity(plan, res)
         yield dg.AssetCheckEvaluation(
-            asset_key=asset_key, check_name=plan.name, passed=res.passed,
-            metadata=result_metadata(plan, res, utility, month), severity=severity,
-            description=plan.description, blocking=plan.blocking, partition=partition,
-            target_materialization_data=target)
+            asset_key=asset_key,
+            check_name=plan.name,
+            passed=res.passed,
+            metadata=result_metadata(plan, res, utility, month),
+            severity=severity,
+            description=plan.description,
+            blocking=plan.blocking,
+            partition=partition,
+            target_materialization_data=target,
+        )
         if plan.blocking and not res.passed and severity == ERROR:
             failed.append(f"{key} {plan.name}")
     return failed
@@ -196,7 +252,10 @@ def report_checks(context: dg.AssetExecutionContext, store: Warehouse, key: str,
 
 def _spec(plan: CheckPlan, asset_key: dg.AssetKey, partitions, key: str) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
-        plan.name, asset=asset_key, description=plan.description, blocking=plan.blocking,
+        plan.name,
+        asset=asset_key,
+        description=plan.description,
+        blocking=plan.blocking,
         partitions_def=partitions,
         additional_deps=[dg.AssetKey(d.split("/")) for d in plan.deps if d != key],
         metadata={"kind": plan.kind, "severity": plan.severity.value},
@@ -215,8 +274,12 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
         warnings.simplefilter("ignore", dg.PreviewWarning)
         specs = [_spec(plan, asset_key, partitions, key) for plan in plans]
 
-    @dg.multi_asset_check(specs=specs, name=f"{spec.layer}_{spec.name}_checks", can_subset=True,
-                          description=f"Registry-driven checks of {key}")
+    @dg.multi_asset_check(
+        specs=specs,
+        name=f"{spec.layer}_{spec.name}_checks",
+        can_subset=True,
+        description=f"Registry-driven checks of {key}",
+    )
     def _checks(context: dg.AssetCheckExecutionContext, paths: GridflowPaths):
         store = paths.store()
         utility = month = None
@@ -230,18 +293,28 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
             for name in sorted(k.name for k in context.selected_asset_check_keys):
                 plan = next(p for p in plans if p.name == name)
                 yield dg.AssetCheckResult(
-                    asset_key=asset_key, check_name=name, passed=True,
-                    severity=plan.severity, description=plan.description,
-                    metadata={"kind": plan.kind, "delivered": False, "utility": utility,
-                              "month": month, "note": f"{utility} does not deliver what "
-                                                      f"{key} is built from"})
+                    asset_key=asset_key,
+                    check_name=name,
+                    passed=True,
+                    severity=plan.severity,
+                    description=plan.description,
+                    metadata={
+                        "kind": plan.kind,
+                        "delivered": False,
+                        "utility": utility,
+                        "month": month,
+                        "note": f"{utility} does not deliver what {key} is built from",
+                    },
+                )
             return
         if df is None:
             raise FileNotFoundError(f"{key} {utility}/{month} is not in the warehouse")
         inp = CheckInput(store, storage_spec(key, utility), df, utility, month)
         for plan, res in evaluate(plans, inp):
             yield dg.AssetCheckResult(
-                asset_key=asset_key, check_name=plan.name, passed=res.passed,
+                asset_key=asset_key,
+                check_name=plan.name,
+                passed=res.passed,
                 severity=_severity(plan, res),
                 metadata=result_metadata(plan, res, utility, month),
                 description=plan.description,

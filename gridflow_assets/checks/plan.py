@@ -44,7 +44,8 @@ class CheckPlan:
         return self.severity == ERROR
 
 
-def same_partition(inp: CheckInput, key: str, columns: list[str] | None = None
-                   ) -> pl.DataFrame | None:
+def same_partition(
+    inp: CheckInput, key: str, columns: list[str] | None = None
+) -> pl.DataFrame | None:
     """Another table's partition of the same utility and month (None when not written)."""
     return inp.store.read_pl(key, inp.utility, inp.month, columns=columns)

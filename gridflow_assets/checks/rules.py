@@ -56,8 +56,9 @@ class RuleResult:
     def sample_records(self) -> list[dict]:
         """The sample as JSON-safe dicts: times as ISO strings, NaN and infinities as None."""
         frame = as_polars(self.sample).head(SAMPLE_ROWS)
-        return [{str(k): _json_value(v) for k, v in row.items()}
-                for row in frame.iter_rows(named=True)]
+        return [
+            {str(k): _json_value(v) for k, v in row.items()} for row in frame.iter_rows(named=True)
+        ]
 
 
 def _json_value(v: object) -> object:
@@ -76,8 +77,7 @@ def _json_value(v: object) -> object:
     return v
 
 
-def _entry(df: Frame, table: Table | None = None,
-           columns: list[str] | None = None) -> pl.DataFrame:
+def _entry(df: Frame, table: Table | None = None, columns: list[str] | None = None) -> pl.DataFrame:
     """``df`` (only its ``columns`` present, when given) as Polars. Staging: the factory
     still reads pandas frames, and converting a 720k-row frame's text columns costs ~1 s,
     so a rule converts only the columns it reads. A column holding the registry's pandas
@@ -91,9 +91,13 @@ def _entry(df: Frame, table: Table | None = None,
     out = as_polars(df)
     if table is None:
         return out
-    casts = [pl.col(c.name).cast(POLARS_TYPES[c.dtype]) for c in table.columns
-             if c.name in df.columns and str(df[c.name].dtype) == PANDAS_DTYPES[c.dtype]
-             and out.schema[c.name] != POLARS_TYPES[c.dtype]]
+    casts = [
+        pl.col(c.name).cast(POLARS_TYPES[c.dtype])
+        for c in table.columns
+        if c.name in df.columns
+        and str(df[c.name].dtype) == PANDAS_DTYPES[c.dtype]
+        and out.schema[c.name] != POLARS_TYPES[c.dtype]
+    ]
     return out.with_columns(casts) if casts else out
 
 
@@ -112,8 +116,7 @@ def _failure_cases(schema, df: pl.DataFrame) -> pl.DataFrame | None:
     """pandera's failure cases (column, check, failure_case, index), or None when valid.
     An eager frame, ``lazy=True`` and full depth: every failure of schema and data, never
     only the first, whatever the environment's pandera settings."""
-    with config_context(validation_enabled=True,
-                        validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+    with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
         try:
             schema.validate(df, lazy=True)
         except pe.SchemaErrors as exc:
@@ -186,13 +189,17 @@ def validate_ranges(df: Frame, table: Table) -> RuleResult:
     cases = _failure_cases(schema, values)
     if cases is None:
         return RuleResult(True, 0, len(df))
-    failing = (cases.filter(pl.col("index").is_not_null())
-               .unique("index", keep="first", maintain_order=True).sort("index"))
+    failing = (
+        cases.filter(pl.col("index").is_not_null())
+        .unique("index", keep="first", maintain_order=True)
+        .sort("index")
+    )
     first = failing.head(SAMPLE_ROWS)
     rows = first["index"].cast(pl.Int64).to_list()
     picked = df[rows] if isinstance(df, pl.DataFrame) else df.iloc[rows]
-    sample = _entry(picked, table).with_columns(_failed_column=first["column"],
-                                                _failed_check=first["check"])
+    sample = _entry(picked, table).with_columns(
+        _failed_column=first["column"], _failed_check=first["check"]
+    )
     return RuleResult(False, failing.height, len(df), sample, _by_check(cases))
 
 
@@ -216,14 +223,16 @@ def find_duplicates(df: Frame, key: list[str]) -> RuleResult:
         return RuleResult(True, 0, keys.height)
     counts = candidates.filter(repeated).group_by(key).len(name="rows")
     repeats = int(repeated.sum()) - counts.height
-    return RuleResult(False, repeats, keys.height, _most_rows(counts, key),
-                      {"duplicated_keys": counts.height})
+    return RuleResult(
+        False, repeats, keys.height, _most_rows(counts, key), {"duplicated_keys": counts.height}
+    )
 
 
 def _most_rows(counts: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """Keys with the most rows first, ties by key (nulls last)."""
-    return counts.sort(["rows", *key], descending=[True] + [False] * len(key),
-                       nulls_last=True).head(SAMPLE_ROWS)
+    return counts.sort(
+        ["rows", *key], descending=[True] + [False] * len(key), nulls_last=True
+    ).head(SAMPLE_ROWS)
 
 
 def find_orphans(child: Frame, parent: Frame | None, fk: ForeignKey) -> RuleResult:
@@ -238,16 +247,24 @@ def find_orphans(child: Frame, parent: Frame | None, fk: ForeignKey) -> RuleResu
     parent = None if parent is None else _entry(parent, columns=list(fk.ref_columns))
     keys = child.lazy().select(cols).drop_nulls().group_by(cols).len(name="rows")
     if parent is not None:
-        parent_keys = parent.lazy().select(
-            [pl.col(r).cast(child.schema[c]).alias(c) for r, c in zip(fk.ref_columns, cols)]
-        ).unique()
+        parent_keys = (
+            parent.lazy()
+            .select(
+                [pl.col(r).cast(child.schema[c]).alias(c) for r, c in zip(fk.ref_columns, cols)]
+            )
+            .unique()
+        )
         keys = keys.join(parent_keys, on=cols, how="anti")
     orphans = keys.collect()
     if orphans.is_empty():
         return RuleResult(True, 0, child.height)
-    return RuleResult(False, int(orphans["rows"].sum()), child.height, _most_rows(orphans, cols),
-                      {"orphan_keys": orphans.height, "parent": fk.ref_table,
-                       "parent_missing": parent is None})
+    return RuleResult(
+        False,
+        int(orphans["rows"].sum()),
+        child.height,
+        _most_rows(orphans, cols),
+        {"orphan_keys": orphans.height, "parent": fk.ref_table, "parent_missing": parent is None},
+    )
 
 
 def _counts(rejects: Frame | None, target: str, column: str) -> list[tuple[object, int]]:
@@ -256,10 +273,15 @@ def _counts(rejects: Frame | None, target: str, column: str) -> list[tuple[objec
     rejects = as_polars(rejects)
     if rejects is None or rejects.is_empty():
         return []
-    counts = (rejects.lazy().filter(pl.col("target_table") == target)
-              .select(pl.col(column).drop_nulls())
-              .group_by(column, maintain_order=True).len()
-              .sort("len", descending=True, maintain_order=True).collect())
+    counts = (
+        rejects.lazy()
+        .filter(pl.col("target_table") == target)
+        .select(pl.col(column).drop_nulls())
+        .group_by(column, maintain_order=True)
+        .len()
+        .sort("len", descending=True, maintain_order=True)
+        .collect()
+    )
     return [(k, int(n)) for k, n in counts.iter_rows()]
 
 
@@ -267,19 +289,24 @@ def accounting(landed: int, kept: int, rejects: Frame | None, target: str) -> di
     """Row accounting of one silver table in one partition, by accounting category."""
     counts = {c: 0 for c in ACCOUNTING_CATEGORIES}
     counts.update(_counts(rejects, target, "category"))
-    return {"landed": int(landed), "kept": int(kept),
-            "duplicates_exact": counts["duplicate_exact"],
-            "duplicates_conflicting": counts["duplicate_conflicting"],
-            "rejected": counts["rejected"]}
+    return {
+        "landed": int(landed),
+        "kept": int(kept),
+        "duplicates_exact": counts["duplicate_exact"],
+        "duplicates_conflicting": counts["duplicate_conflicting"],
+        "rejected": counts["rejected"],
+    }
 
 
 def check_conservation(acc: dict) -> RuleResult:
     """landed = kept + duplicates_exact + duplicates_conflicting + rejected."""
-    accounted = (acc["kept"] + acc["duplicates_exact"] + acc["duplicates_conflicting"]
-                 + acc["rejected"])
+    accounted = (
+        acc["kept"] + acc["duplicates_exact"] + acc["duplicates_conflicting"] + acc["rejected"]
+    )
     gap = acc["landed"] - accounted
-    return RuleResult(gap == 0, abs(gap), acc["landed"], pl.DataFrame([acc]),
-                      {**acc, "unaccounted": gap})
+    return RuleResult(
+        gap == 0, abs(gap), acc["landed"], pl.DataFrame([acc]), {**acc, "unaccounted": gap}
+    )
 
 
 def rejects_by_reason(rejects: Frame | None, target: str) -> dict:

@@ -33,8 +33,17 @@ from gridflow_assets.silver.vee import (
 from gridflow_assets.utilities import get_utility
 
 FAILING_RULES = ("V3", "V4", "V5", "V6", "QUALITY_FAILED")
-SAMPLE_COLUMNS = ["meter_id", "channel", "start_utc", "local_date", "value", "value_original",
-                  "quality_code", "rule_ids", "estimation_method"]
+SAMPLE_COLUMNS = [
+    "meter_id",
+    "channel",
+    "start_utc",
+    "local_date",
+    "value",
+    "value_original",
+    "quality_code",
+    "rule_ids",
+    "estimation_method",
+]
 
 
 @dataclass
@@ -46,10 +55,10 @@ class GradedResult(RuleResult):
 
 def _has_rule(rule_ids: pl.Series, rules: tuple[str, ...]) -> np.ndarray:
     """Rows whose rule_ids list one of ``rules`` (decided once per distinct list)."""
-    lists = [ids for ids in rule_ids.drop_nulls().unique()
-             if any(p in rules for p in ids.split(";"))]
-    return rule_ids.is_in(pl.Series(lists, dtype=pl.String).implode()).fill_null(False) \
-        .to_numpy()
+    lists = [
+        ids for ids in rule_ids.drop_nulls().unique() if any(p in rules for p in ids.split(";"))
+    ]
+    return rule_ids.is_in(pl.Series(lists, dtype=pl.String).implode()).fill_null(False).to_numpy()
 
 
 def _delivered(df: pl.DataFrame) -> np.ndarray:
@@ -62,20 +71,38 @@ def _sample(df: pl.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     return as_pandas(df.filter(pl.Series(mask)).select(cols).head(SAMPLE_ROWS))
 
 
-def _graded(measures: dict[str, float | None], limits: dict[str, tuple[float, float]],
-            failed: int, total: int, sample: pd.DataFrame, details: dict) -> GradedResult:
+def _graded(
+    measures: dict[str, float | None],
+    limits: dict[str, tuple[float, float]],
+    failed: int,
+    total: int,
+    sample: pd.DataFrame,
+    details: dict,
+) -> GradedResult:
     grades = {m: vee_config.grade(m, v, limits) for m, v in measures.items()}
-    worst = "ERROR" if "ERROR" in grades.values() else \
-        "WARN" if "WARN" in grades.values() else "PASS"
+    worst = (
+        "ERROR" if "ERROR" in grades.values() else "WARN" if "WARN" in grades.values() else "PASS"
+    )
 
     def level(x: float) -> float | None:
         return None if np.isnan(x) else x  # JSON has no NaN
 
-    details = {**details, "measures": measures, "grades": grades,
-               "thresholds": {m: {"warn": level(limits[m][0]), "error": level(limits[m][1])}
-                              for m in measures}}
-    return GradedResult(worst == "PASS", failed, total, sample, details,
-                        severity="ERROR" if worst == "ERROR" else "WARN")
+    details = {
+        **details,
+        "measures": measures,
+        "grades": grades,
+        "thresholds": {
+            m: {"warn": level(limits[m][0]), "error": level(limits[m][1])} for m in measures
+        },
+    }
+    return GradedResult(
+        worst == "PASS",
+        failed,
+        total,
+        sample,
+        details,
+        severity="ERROR" if worst == "ERROR" else "WARN",
+    )
 
 
 def _duplicates(rejects: pl.DataFrame | pd.DataFrame | None) -> dict[str, int]:
@@ -84,8 +111,10 @@ def _duplicates(rejects: pl.DataFrame | pd.DataFrame | None) -> dict[str, int]:
     if rejects is None or rejects.is_empty():
         return {}
     mine = rejects.filter(pl.col("target_table") == "intervals")["category"]
-    return {"exact": int((mine == "duplicate_exact").sum()),
-            "conflicting": int((mine == "duplicate_conflicting").sum())}
+    return {
+        "exact": int((mine == "duplicate_exact").sum()),
+        "conflicting": int((mine == "duplicate_conflicting").sum()),
+    }
 
 
 def by_rule(rows: dict[str, int], duplicates: int, cov: dict) -> dict[str, int]:
@@ -99,8 +128,12 @@ def by_rule(rows: dict[str, int], duplicates: int, cov: dict) -> dict[str, int]:
     return counts
 
 
-def validation(df: pl.DataFrame | pd.DataFrame, rejects: pl.DataFrame | pd.DataFrame | None,
-               inp: VeeInput, cov: dict | None = None) -> GradedResult:
+def validation(
+    df: pl.DataFrame | pd.DataFrame,
+    rejects: pl.DataFrame | pd.DataFrame | None,
+    inp: VeeInput,
+    cov: dict | None = None,
+) -> GradedResult:
     """V1–V9: readings that failed validation (V3–V6, or delivered as failed) are the
     failures; details hold the count of every rule (the DQ scorecard reads them).
     ``cov``: the partition's ``coverage``, when the caller has it already."""
@@ -111,23 +144,40 @@ def validation(df: pl.DataFrame | pd.DataFrame, rejects: pl.DataFrame | pd.DataF
     n = int(delivered.sum())
     rows = rule_counts(df["rule_ids"])
     dup = _duplicates(rejects)
-    details = {"by_rule": by_rule(rows, sum(dup.values()), cov), "V2_duplicates": dup,
-               "delivered_failed": rows.get("QUALITY_FAILED", 0), "delivered_rows": n}
-    return _graded({"failed_share_max": failing.sum() / n if n else None},
-                   vee_config.thresholds(inp.utility), int(failing.sum()), n,
-                   _sample(df, failing), details)
+    details = {
+        "by_rule": by_rule(rows, sum(dup.values()), cov),
+        "V2_duplicates": dup,
+        "delivered_failed": rows.get("QUALITY_FAILED", 0),
+        "delivered_rows": n,
+    }
+    return _graded(
+        {"failed_share_max": failing.sum() / n if n else None},
+        vee_config.thresholds(inp.utility),
+        int(failing.sum()),
+        n,
+        _sample(df, failing),
+        details,
+    )
 
 
-def coverage_check(df: pl.DataFrame | pd.DataFrame, inp: VeeInput, cov: dict | None = None
-                   ) -> GradedResult:
+def coverage_check(
+    df: pl.DataFrame | pd.DataFrame, inp: VeeInput, cov: dict | None = None
+) -> GradedResult:
     """V1/V9: share of expected intervals delivered, and share of expected days covered
     (at least half their intervals delivered); 23- and 25-hour days counted apart."""
     cov = cov if cov is not None else coverage(df, inp)
     missing = cov["missing_intervals"]
-    return _graded({"interval_coverage_min": cov["interval_coverage"],
-                    "day_coverage_min": cov["day_coverage"]},
-                   vee_config.thresholds(inp.utility), missing, cov["expected_intervals"],
-                   pd.DataFrame(), cov)
+    return _graded(
+        {
+            "interval_coverage_min": cov["interval_coverage"],
+            "day_coverage_min": cov["day_coverage"],
+        },
+        vee_config.thresholds(inp.utility),
+        missing,
+        cov["expected_intervals"],
+        pd.DataFrame(),
+        cov,
+    )
 
 
 def estimation(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> GradedResult:
@@ -149,9 +199,14 @@ def estimation(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> GradedResult:
         "estimated_by_utility": int((any_estimate & ~ours).sum()),
         "estimated_share": float(any_estimate.sum() / n) if n else None,
     }
-    return _graded({"estimated_share_max": details["estimated_share"]},
-                   vee_config.thresholds(inp.utility), int(ours.sum()), n,
-                   _sample(df, ours), details)
+    return _graded(
+        {"estimated_share_max": details["estimated_share"]},
+        vee_config.thresholds(inp.utility),
+        int(ours.sum()),
+        n,
+        _sample(df, ours),
+        details,
+    )
 
 
 def register_consistency(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> GradedResult:
@@ -162,12 +217,17 @@ def register_consistency(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> Grad
     mismatch = _has_rule(df["rule_ids"], ("V7",)) & interval
     n = int(interval.sum())
     share = mismatch.sum() / n if n else None
-    by_channel = dict(df.filter(pl.Series(mismatch))["channel"].value_counts(name="n")
-                      .sort("channel").iter_rows())
-    return _graded({"register_mismatch_share_max": share},
-                   vee_config.thresholds(inp.utility), int(mismatch.sum()), n,
-                   _sample(df, mismatch),
-                   {"by_channel": {str(k): int(v) for k, v in by_channel.items()}})
+    by_channel = dict(
+        df.filter(pl.Series(mismatch))["channel"].value_counts(name="n").sort("channel").iter_rows()
+    )
+    return _graded(
+        {"register_mismatch_share_max": share},
+        vee_config.thresholds(inp.utility),
+        int(mismatch.sum()),
+        n,
+        _sample(df, mismatch),
+        {"by_channel": {str(k): int(v) for k, v in by_channel.items()}},
+    )
 
 
 def _context(inp: CheckInput) -> VeeInput:
@@ -188,18 +248,36 @@ def _validation(inp: CheckInput) -> GradedResult:
 
 PLANS: dict[str, list[CheckPlan]] = {
     "silver/intervals": [
-        CheckPlan("vee__validation", "vee", WARN,
-                  "V1-V9: readings failing validation (V3-V6 or delivered as failed) and "
-                  "the count of every VEE rule", _validation, deps=("silver/rejects",)),
-        CheckPlan("vee__coverage", "vee", WARN,
-                  "V1/V9: expected intervals delivered and days covered (half their "
-                  "intervals; 23/25-hour days counted)",
-                  lambda inp: coverage_check(inp.df, _context(inp), _coverage(inp))),
-        CheckPlan("vee__estimation", "vee", WARN,
-                  "E1-E4: readings estimated, by rule and method, and the estimated share",
-                  lambda inp: estimation(inp.df, _context(inp))),
-        CheckPlan("vee__register_consistency", "vee", WARN,
-                  "V7: interval values equal the register difference across them",
-                  lambda inp: register_consistency(inp.df, _context(inp))),
+        CheckPlan(
+            "vee__validation",
+            "vee",
+            WARN,
+            "V1-V9: readings failing validation (V3-V6 or delivered as failed) and "
+            "the count of every VEE rule",
+            _validation,
+            deps=("silver/rejects",),
+        ),
+        CheckPlan(
+            "vee__coverage",
+            "vee",
+            WARN,
+            "V1/V9: expected intervals delivered and days covered (half their "
+            "intervals; 23/25-hour days counted)",
+            lambda inp: coverage_check(inp.df, _context(inp), _coverage(inp)),
+        ),
+        CheckPlan(
+            "vee__estimation",
+            "vee",
+            WARN,
+            "E1-E4: readings estimated, by rule and method, and the estimated share",
+            lambda inp: estimation(inp.df, _context(inp)),
+        ),
+        CheckPlan(
+            "vee__register_consistency",
+            "vee",
+            WARN,
+            "V7: interval values equal the register difference across them",
+            lambda inp: register_consistency(inp.df, _context(inp)),
+        ),
     ],
 }

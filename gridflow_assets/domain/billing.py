@@ -28,8 +28,12 @@ def consumer_types() -> pl.DataFrame:
     with path.open("rb") as fh:
         df = pl.read_csv(fh, infer_schema=False)
     return df.select(
-        "consumer_type", "tariff_category", "sector",
-        is_protected=pl.col("protected") == "1", is_lifeline=pl.col("lifeline") == "1")
+        "consumer_type",
+        "tariff_category",
+        "sector",
+        is_protected=pl.col("protected") == "1",
+        is_lifeline=pl.col("lifeline") == "1",
+    )
 
 
 def components_sum() -> pl.Expr:

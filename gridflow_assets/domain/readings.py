@@ -31,8 +31,9 @@ def is_estimated() -> pl.Expr:
 
 def is_known_interval() -> pl.Expr:
     """An interval (not register) reading of a known quantity: something that may be added."""
-    return (pl.col("reading_kind").eq_missing("interval")
-            & pl.col("measurement").ne_missing("unknown"))
+    return pl.col("reading_kind").eq_missing("interval") & pl.col("measurement").ne_missing(
+        "unknown"
+    )
 
 
 def is_usage() -> pl.Expr:

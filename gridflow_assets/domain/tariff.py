@@ -40,17 +40,30 @@ from gridflow_assets.domain.tariff_data import (
 )
 
 __all__ = [
-    "BILL_COLUMNS", "BILL_COMPONENTS", "EnergyScheme", "compute_bill", "compute_bills",
-    "earliest_effective_date", "energy_charge", "fixed_charge", "late_surcharge",
-    "late_surcharges", "rates_in_force", "scheme_for", "tariff_codes",
+    "BILL_COLUMNS",
+    "BILL_COMPONENTS",
+    "EnergyScheme",
+    "compute_bill",
+    "compute_bills",
+    "earliest_effective_date",
+    "energy_charge",
+    "fixed_charge",
+    "late_surcharge",
+    "late_surcharges",
+    "rates_in_force",
+    "scheme_for",
+    "tariff_codes",
 ]
 
 BILL_COMPONENTS = (
-    "variable_charges", "fixed_charges", "gst", "electricity_duty", "tv_fee",
+    "variable_charges",
+    "fixed_charges",
+    "gst",
+    "electricity_duty",
+    "tv_fee",
     "late_payment_surcharge",
 )
-BILL_COLUMNS = (*BILL_COMPONENTS, "total_amount", "amount_within_due_date",
-                "amount_after_due_date")
+BILL_COLUMNS = (*BILL_COMPONENTS, "total_amount", "amount_within_due_date", "amount_after_due_date")
 
 # Added (in units of paisa) before flooring so that amounts meant as exact half-paisa,
 # e.g. 1.005 stored as 1.00499999..., still round up as a cashier would.
@@ -69,16 +82,24 @@ def _check_units(units: float) -> float:
     return units
 
 
-def scheme_for(units: float, category: str, billing_month: DataDate,
-               protected: bool = False, lifeline: bool = False) -> EnergyScheme:
+def scheme_for(
+    units: float,
+    category: str,
+    billing_month: DataDate,
+    protected: bool = False,
+    lifeline: bool = False,
+) -> EnergyScheme:
     """The energy scheme (slab table) that prices these units for this consumer and month."""
     units = _check_units(units)
     when = as_date(billing_month)
     cat = category_name(category)
     if cat != RESIDENTIAL:
         return scheme_in_force(cat, when)
-    candidates = ([LIFELINE_SCHEME] if lifeline else []) + \
-                 ([PROTECTED_SCHEME] if protected else []) + [UNPROTECTED_SCHEME]
+    candidates = (
+        ([LIFELINE_SCHEME] if lifeline else [])
+        + ([PROTECTED_SCHEME] if protected else [])
+        + [UNPROTECTED_SCHEME]
+    )
     for name in candidates:
         scheme = scheme_in_force(name, when)
         if units <= scheme.max_units:
@@ -98,8 +119,13 @@ def _energy_scalar(units: float, scheme: EnergyScheme) -> float:
     return units * scheme.rates[-1]
 
 
-def energy_charge(units: float, category: str, billing_month: DataDate,
-                  protected: bool = False, lifeline: bool = False) -> float:
+def energy_charge(
+    units: float,
+    category: str,
+    billing_month: DataDate,
+    protected: bool = False,
+    lifeline: bool = False,
+) -> float:
     """Energy (variable) charge in Rs, rounded to paisa, with the tariff of ``billing_month``.
 
     ``category`` is an IESCO code (``A-1``) or a category name (``residential``); the
@@ -121,9 +147,14 @@ def fixed_charge(units: float, category: str, billing_month: DataDate) -> float:
     return 0.0
 
 
-def compute_bill(units: float, category: str, billing_month: DataDate,
-                 protected: bool = False, lifeline: bool = False,
-                 tv_fee_applies: bool = True) -> dict[str, float]:
+def compute_bill(
+    units: float,
+    category: str,
+    billing_month: DataDate,
+    protected: bool = False,
+    lifeline: bool = False,
+    tv_fee_applies: bool = True,
+) -> dict[str, float]:
     """Price one monthly bill at issue (no late surcharge yet), components rounded to paisa.
 
     ``gst = 18% x (variable + fixed)``, ``duty = rate x variable``, ``total`` = sum of the
@@ -166,9 +197,11 @@ def late_surcharge(total: float, due_date: DataDate, payment_date: DataDate | No
     if days_late <= 0:
         return 0.0
     rates = rates_in_force(due)
-    rate = (rates["late_surcharge_rate_within_grace"]
-            if days_late <= rates["late_surcharge_grace_days"]
-            else rates["late_surcharge_rate_after_grace"])
+    rate = (
+        rates["late_surcharge_rate_within_grace"]
+        if days_late <= rates["late_surcharge_grace_days"]
+        else rates["late_surcharge_rate_after_grace"]
+    )
     return float(_paisa(rate * float(total)))
 
 
@@ -183,9 +216,11 @@ def late_surcharges(totals: Any, due_dates: Any, payment_dates: Any) -> np.ndarr
     for day in np.unique(due[late]):
         rates = rates_in_force(pd.Timestamp(day))
         rows = late & (due == day)
-        rate[rows] = np.where(days_late[rows] <= rates["late_surcharge_grace_days"],
-                              rates["late_surcharge_rate_within_grace"],
-                              rates["late_surcharge_rate_after_grace"])
+        rate[rows] = np.where(
+            days_late[rows] <= rates["late_surcharge_grace_days"],
+            rates["late_surcharge_rate_within_grace"],
+            rates["late_surcharge_rate_after_grace"],
+        )
     return np.where(late, _paisa(rate * totals), 0.0)
 
 
@@ -223,8 +258,11 @@ def compute_bills(df: pd.DataFrame | pl.DataFrame) -> pd.DataFrame | pl.DataFram
     if n and (~np.isfinite(units) | (units < 0)).any():
         raise ValueError("units must be finite numbers >= 0")
     names = {str(c): category_name(str(c)) for c in set(df["category"].to_numpy().tolist())}
-    categories = np.array([names[str(c)] for c in df["category"].to_numpy().tolist()],
-                          dtype=object) if n else np.array([], dtype=object)
+    categories = (
+        np.array([names[str(c)] for c in df["category"].to_numpy().tolist()], dtype=object)
+        if n
+        else np.array([], dtype=object)
+    )
     months = np.asarray(df["billing_month"].to_numpy(), dtype="datetime64[D]")
 
     def flag(name: str, default: bool) -> np.ndarray:
@@ -235,8 +273,11 @@ def compute_bills(df: pd.DataFrame | pl.DataFrame) -> pd.DataFrame | pl.DataFram
             return values.cast(pl.Boolean).fill_null(default).to_numpy()
         return values.astype("boolean").fillna(default).to_numpy(dtype=bool)
 
-    protected, lifeline, tv_applies = flag("protected", False), flag("lifeline", False), \
-        flag("tv_fee_applies", True)
+    protected, lifeline, tv_applies = (
+        flag("protected", False),
+        flag("lifeline", False),
+        flag("tv_fee_applies", True),
+    )
 
     variable = np.zeros(n)
     fixed = np.zeros(n)

@@ -83,12 +83,16 @@ def _energy_versions() -> dict[str, list[EnergyScheme]]:
         methods = {r["method"] for r in rows}
         if len(methods) != 1 or next(iter(methods)) not in ("slab_wise", "highest_slab", "flat"):
             raise ValueError(f"tariff data: scheme {scheme} {eff} has methods {methods}")
-        versions.setdefault(scheme, []).append(EnergyScheme(
-            effective_from=eff, scheme=scheme, method=methods.pop(),
-            lows=tuple(float(r["from_units"]) - 1 for r in rows),
-            highs=tuple(_upper(r["to_units"]) for r in rows),
-            rates=tuple(float(r["rate_rs_per_kwh"]) for r in rows),
-        ))
+        versions.setdefault(scheme, []).append(
+            EnergyScheme(
+                effective_from=eff,
+                scheme=scheme,
+                method=methods.pop(),
+                lows=tuple(float(r["from_units"]) - 1 for r in rows),
+                highs=tuple(_upper(r["to_units"]) for r in rows),
+                rates=tuple(float(r["rate_rs_per_kwh"]) for r in rows),
+            )
+        )
     return {k: sorted(v, key=lambda s: s.effective_from) for k, v in versions.items()}
 
 
@@ -101,12 +105,14 @@ def _fixed_versions() -> dict[str, list[Bands]]:
     versions: dict[str, list[Bands]] = {}
     for (category, eff), rows in grouped.items():
         rows = sorted(rows, key=lambda r: float(r["from_units"]))
-        versions.setdefault(category, []).append(Bands(
-            effective_from=eff,
-            lows=tuple(float(r["from_units"]) - 1 for r in rows),
-            highs=tuple(_upper(r["to_units"]) for r in rows),
-            charges=tuple(float(r["fixed_charge_rs"]) for r in rows),
-        ))
+        versions.setdefault(category, []).append(
+            Bands(
+                effective_from=eff,
+                lows=tuple(float(r["from_units"]) - 1 for r in rows),
+                highs=tuple(_upper(r["to_units"]) for r in rows),
+                charges=tuple(float(r["fixed_charge_rs"]) for r in rows),
+            )
+        )
     return {k: sorted(v, key=lambda b: b.effective_from) for k, v in versions.items()}
 
 
@@ -115,7 +121,8 @@ def _levy_versions() -> dict[str, list[tuple[date, float]]]:
     versions: dict[str, list[tuple[date, float]]] = {}
     for row in _rows("iesco_levies.csv"):
         versions.setdefault(row["parameter"], []).append(
-            (date.fromisoformat(row["effective_from"]), float(row["value"])))
+            (date.fromisoformat(row["effective_from"]), float(row["value"]))
+        )
     return {k: sorted(v) for k, v in versions.items()}
 
 

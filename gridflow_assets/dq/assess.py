@@ -18,8 +18,12 @@ READY, WARNINGS, BLOCKED = "ready", "ready with warnings", "blocked"
 DESCRIPTION = dict(zip(REASON_CODES.code, REASON_CODES.description, strict=True))
 # Flags that say something about the delivery (worth a ticket); the others record how the
 # pipeline resolved something already reported (e.g. V2_CONFLICT_WINNER beside DUP_CONFLICT).
-UTILITY_FLAGS = ("QUALITY_UNKNOWN", "CHANNEL_UNKNOWN", "SP_OUTSIDE_INSTALL_WINDOW",
-                 "METER_TYPE_FLIP")
+UTILITY_FLAGS = (
+    "QUALITY_UNKNOWN",
+    "CHANNEL_UNKNOWN",
+    "SP_OUTSIDE_INSTALL_WINDOW",
+    "METER_TYPE_FLIP",
+)
 EXPLAINED_KINDS = ("duplicates", "orphans", "conservation")
 
 
@@ -78,17 +82,23 @@ def _reject_issues(p: dict) -> list[dict]:
         of = f"{pct(r['rows'] / total)} of {total:,} landed" if total else "of the rows"
         eg = f"e.g. {_example(r)}"
         if r["category"] == "duplicate_exact":
-            text = (f"{r['table']}: {count_of(r['rows'])} delivered more than once, identical "
-                    f"({of}; DUP_EXACT, {eg}).")
+            text = (
+                f"{r['table']}: {count_of(r['rows'])} delivered more than once, identical "
+                f"({of}; DUP_EXACT, {eg})."
+            )
         elif r["category"] == "duplicate_conflicting":
             detail = (r.get("detail") or "").rstrip(".")
             why = f" {detail[:1].upper()}{detail[1:]}." if detail else ""
-            text = (f"{r['table']}: {count_of(r['rows'])} in conflict with a kept row "
-                    f"({of}; DUP_CONFLICT, {eg}).{why}")
+            text = (
+                f"{r['table']}: {count_of(r['rows'])} in conflict with a kept row "
+                f"({of}; DUP_CONFLICT, {eg}).{why}"
+            )
         else:
             desc = DESCRIPTION.get(r["reason_code"], "").rstrip(".")
-            text = (f"{r['table']}: {count_of(r['rows'])} rejected ({of}), {r['reason_code']}: "
-                    f"{desc}; {eg}.")
+            text = (
+                f"{r['table']}: {count_of(r['rows'])} rejected ({of}), {r['reason_code']}: "
+                f"{desc}; {eg}."
+            )
         out.append(_issue("warning", "utility", "rejects", text))
     return out
 
@@ -98,12 +108,23 @@ def _orphan_issues(p: dict) -> list[dict]:
     for o in p["orphans"]:
         if not o["rows"]:
             continue
-        eg = (f" E.g. {', '.join(o['examples'])}." if o["examples"] else
-              " The ids are PII: see the check sample in Dagster." if o["pii"] else "")
-        out.append(_issue("warning", "utility", "orphans",
-                          f"{o['table']}: {o['rows']:,} of {count_of(o['total'])} reference "
-                          f"{count_of(o['keys'], 'unknown ' + o['foreign_key'])} (not in "
-                          f"{o['parent']}).{eg}"))
+        eg = (
+            f" E.g. {', '.join(o['examples'])}."
+            if o["examples"]
+            else " The ids are PII: see the check sample in Dagster."
+            if o["pii"]
+            else ""
+        )
+        out.append(
+            _issue(
+                "warning",
+                "utility",
+                "orphans",
+                f"{o['table']}: {o['rows']:,} of {count_of(o['total'])} reference "
+                f"{count_of(o['keys'], 'unknown ' + o['foreign_key'])} (not in "
+                f"{o['parent']}).{eg}",
+            )
+        )
     return out
 
 
@@ -112,15 +133,27 @@ def _value_issues(p: dict, checks: list[dict]) -> list[dict]:
     for c in checks:
         if c["kind"] == "range" and not c["passed"]:
             detail = "; ".join(f"{k}: {v:,}" for k, v in c.get("details", {}).items())
-            out.append(_issue("warning", "utility", "ranges",
-                              f"{c['asset']}: {count_of(c['failed_count'])} outside declared "
-                              f"ranges ({detail})."))
+            out.append(
+                _issue(
+                    "warning",
+                    "utility",
+                    "ranges",
+                    f"{c['asset']}: {count_of(c['failed_count'])} outside declared "
+                    f"ranges ({detail}).",
+                )
+            )
     for v in p["value_stats"]:
         if v["direction"] == "delivered" and v["reading_kind"] == "interval" and v["negative"]:
-            out.append(_issue("warning", "utility", "values",
-                              f"{v['negative']:,} negative {v['measurement']} readings on "
-                              f"delivered {interval_label(v['interval_s'])} channels; negative "
-                              "energy belongs on received or net channels only (V4)."))
+            out.append(
+                _issue(
+                    "warning",
+                    "utility",
+                    "values",
+                    f"{v['negative']:,} negative {v['measurement']} readings on "
+                    f"delivered {interval_label(v['interval_s'])} channels; negative "
+                    "energy belongs on received or net channels only (V4).",
+                )
+            )
     return out
 
 
@@ -129,23 +162,47 @@ def _coverage_issues(p: dict, t: Thresholds) -> list[dict]:
     cov = p["coverage"]
     share = cov["interval_coverage"]
     if share is not None and share < t.interval_coverage_min:
-        out.append(_issue("warning", "utility", "coverage",
-                          f"Interval coverage {pct(share)} (expected ≥ "
-                          f"{pct(t.interval_coverage_min)}): {cov['channels_with_gaps']:,} "
-                          "meter channels miss readings inside delivered days."))
+        out.append(
+            _issue(
+                "warning",
+                "utility",
+                "coverage",
+                f"Interval coverage {pct(share)} (expected ≥ "
+                f"{pct(t.interval_coverage_min)}): {cov['channels_with_gaps']:,} "
+                "meter channels miss readings inside delivered days.",
+            )
+        )
     elif cov["channels_with_gaps"]:
-        out.append(_issue("warning", "utility", "coverage",
-                          f"{cov['channels_with_gaps']:,} meter channels miss readings inside "
-                          f"delivered days (coverage {pct(share)})."))
+        out.append(
+            _issue(
+                "warning",
+                "utility",
+                "coverage",
+                f"{cov['channels_with_gaps']:,} meter channels miss readings inside "
+                f"delivered days (coverage {pct(share)}).",
+            )
+        )
     if cov["day_coverage"] is not None and cov["day_coverage"] < t.day_coverage_min:
-        out.append(_issue("warning", "utility", "coverage",
-                          f"Only {pct(cov['day_coverage'])} of the {cov['series']:,} meter "
-                          f"channels × {cov['days_in_month']} days of {p['month']} have "
-                          f"readings (expected ≥ {pct(t.day_coverage_min)})."))
+        out.append(
+            _issue(
+                "warning",
+                "utility",
+                "coverage",
+                f"Only {pct(cov['day_coverage'])} of the {cov['series']:,} meter "
+                f"channels × {cov['days_in_month']} days of {p['month']} have "
+                f"readings (expected ≥ {pct(t.day_coverage_min)}).",
+            )
+        )
     if p["time_range"]["rows_outside_month"]:
-        out.append(_issue("warning", "utility", "timestamps",
-                          f"{p['time_range']['rows_outside_month']:,} readings fall outside "
-                          f"{p['month']} in local time."))
+        out.append(
+            _issue(
+                "warning",
+                "utility",
+                "timestamps",
+                f"{p['time_range']['rows_outside_month']:,} readings fall outside "
+                f"{p['month']} in local time.",
+            )
+        )
     return out
 
 
@@ -153,63 +210,114 @@ def _quality_issues(p: dict, t: Thresholds) -> list[dict]:
     out = []
     q = p["quality"]
     if q["estimated_share"] is not None and q["estimated_share"] > t.estimated_share_max:
-        out.append(_issue("warning", "utility", "estimates",
-                          f"{pct(q['estimated_share'])} of readings are estimated (quality "
-                          f"8/9; expected ≤ {pct(t.estimated_share_max)})."))
+        out.append(
+            _issue(
+                "warning",
+                "utility",
+                "estimates",
+                f"{pct(q['estimated_share'])} of readings are estimated (quality "
+                f"8/9; expected ≤ {pct(t.estimated_share_max)}).",
+            )
+        )
     for c in p["completeness"]:
         if c["share"] is not None and c["share"] < t.completeness_min:
-            out.append(_issue("warning", "utility", "completeness",
-                              f"{c['table']}.{c['column']} is filled in {pct(c['share'])} "
-                              f"of {c['rows']:,} rows (expected ≥ {pct(t.completeness_min)})."))
+            out.append(
+                _issue(
+                    "warning",
+                    "utility",
+                    "completeness",
+                    f"{c['table']}.{c['column']} is filled in {pct(c['share'])} "
+                    f"of {c['rows']:,} rows (expected ≥ {pct(t.completeness_min)}).",
+                )
+            )
     for table, counts in p["flags"].items():
         for code in UTILITY_FLAGS:
             if counts.get(code):
-                out.append(_issue("warning", "utility", "flags",
-                                  f"{table}: {count_of(counts[code])} flagged {code} — "
-                                  f"{DESCRIPTION[code]}"))
+                out.append(
+                    _issue(
+                        "warning",
+                        "utility",
+                        "flags",
+                        f"{table}: {count_of(counts[code])} flagged {code} — {DESCRIPTION[code]}",
+                    )
+                )
     return out
 
 
 def utility_issues(p: dict, checks: list[dict], t: Thresholds) -> list[dict]:
     """Issues to raise with the utility, in words, most actionable first: rows lost or set
     aside (with an example row to look up), broken references, odd values, gaps, quality."""
-    return (_reject_issues(p) + _orphan_issues(p) + _value_issues(p, checks)
-            + _coverage_issues(p, t) + _quality_issues(p, t))
+    return (
+        _reject_issues(p)
+        + _orphan_issues(p)
+        + _value_issues(p, checks)
+        + _coverage_issues(p, t)
+        + _quality_issues(p, t)
+    )
 
 
 def pipeline_issues(p: dict, checks: list[dict], expected: set[tuple[str, str]]) -> list[dict]:
     """What keeps the platform from vouching for the partition (ours to fix, not theirs)."""
     out = []
     if p["missing_tables"]:
-        out.append(_issue("blocking", "pipeline", "tables",
-                          f"Not built: {', '.join(p['missing_tables'])} (the run failed or "
-                          "stopped at a blocking check)."))
+        out.append(
+            _issue(
+                "blocking",
+                "pipeline",
+                "tables",
+                f"Not built: {', '.join(p['missing_tables'])} (the run failed or "
+                "stopped at a blocking check).",
+            )
+        )
     for a in p["accounting"]:
         if not a["reconciles"]:
             what = "lost without a trace" if a["unaccounted"] > 0 else "more than landed"
-            out.append(_issue("blocking", "pipeline", "accounting",
-                              f"{a['table']}: {count_of(abs(a['unaccounted']))} {what} (landed "
-                              f"{a['landed']:,} ≠ kept {a['kept']:,} + duplicates "
-                              f"{a['duplicates_exact'] + a['duplicates_conflicting']:,} + "
-                              f"rejected {a['rejected']:,})."))
+            out.append(
+                _issue(
+                    "blocking",
+                    "pipeline",
+                    "accounting",
+                    f"{a['table']}: {count_of(abs(a['unaccounted']))} {what} (landed "
+                    f"{a['landed']:,} ≠ kept {a['kept']:,} + duplicates "
+                    f"{a['duplicates_exact'] + a['duplicates_conflicting']:,} + "
+                    f"rejected {a['rejected']:,}).",
+                )
+            )
     for c in checks:
         if c["passed"]:
             continue
         if c["severity"] == "ERROR":
-            out.append(_issue("blocking", "pipeline", "checks",
-                              f"{c['asset']} {c['check']} failed (ERROR): "
-                              f"{count_of(c['failed_count'])}."))
+            out.append(
+                _issue(
+                    "blocking",
+                    "pipeline",
+                    "checks",
+                    f"{c['asset']} {c['check']} failed (ERROR): {count_of(c['failed_count'])}.",
+                )
+            )
         elif c["kind"] not in (*EXPLAINED_KINDS, "range"):
-            out.append(_issue("warning", "utility", "checks",
-                              f"{c['asset']} {c['check']}: {count_of(c['failed_count'])} failed"
-                              f" — {c.get('description') or c['kind']}."))
+            out.append(
+                _issue(
+                    "warning",
+                    "utility",
+                    "checks",
+                    f"{c['asset']} {c['check']}: {count_of(c['failed_count'])} failed"
+                    f" — {c.get('description') or c['kind']}.",
+                )
+            )
     seen = {(c["asset"], c["check"]) for c in checks}
     missing = sorted(expected - seen)
     if missing:
         eg = ", ".join(f"{a} {n}" for a, n in missing[:3])
-        out.append(_issue("warning", "pipeline", "checks",
-                          f"{len(missing)} expected checks have no result (e.g. {eg}): not "
-                          "run, or failed to execute."))
+        out.append(
+            _issue(
+                "warning",
+                "pipeline",
+                "checks",
+                f"{len(missing)} expected checks have no result (e.g. {eg}): not "
+                "run, or failed to execute.",
+            )
+        )
     return out
 
 

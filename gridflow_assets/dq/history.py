@@ -29,9 +29,12 @@ def _evaluation_records(instance: dg.DagsterInstance) -> list:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return list(instance.get_event_records(
-            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION),
-            ascending=True))
+        return list(
+            instance.get_event_records(
+                dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION),
+                ascending=True,
+            )
+        )
 
 
 def sample_keys(rows: list[dict] | None) -> list[dict]:
@@ -58,14 +61,16 @@ def _row(rec) -> dict:
         "asset": "/".join(ev.asset_key.path),
         "check_name": ev.check_name,
         "kind": _value(meta, "kind") or ev.check_name.split("__")[0],
-        "utility_id": utility, "month": month, "partition_key": ev.partition,
-        "passed": bool(ev.passed), "severity": ev.severity.value,
+        "utility_id": utility,
+        "month": month,
+        "partition_key": ev.partition,
+        "passed": bool(ev.passed),
+        "severity": ev.severity.value,
         "is_blocking": ev.blocking,
         "failed_count": failed,
         "total_rows": None if total is None else int(total),
         "failure_rate": rate if rate is not None else (failed / total if total else None),
-        "sample_keys": json.dumps(sample_keys(_value(meta, "sample_rows")),
-                                  ensure_ascii=False),
+        "sample_keys": json.dumps(sample_keys(_value(meta, "sample_rows")), ensure_ascii=False),
         "details": json.dumps(_value(meta, "details") or {}, ensure_ascii=False, default=str),
         "description": ev.description,
         "run_id": rec.event_log_entry.run_id,
@@ -82,8 +87,9 @@ def check_history(instance: dg.DagsterInstance) -> pd.DataFrame:
     """
     rows = [_row(rec) for rec in _evaluation_records(instance)]
     df = pd.DataFrame(rows, columns=[c for c in CHECK_RESULT_COLUMNS if c != "is_latest"])
-    df = df.sort_values(["evaluated_at_utc", "run_id", "evaluation_id"], kind="stable",
-                        ignore_index=True)
+    df = df.sort_values(
+        ["evaluated_at_utc", "run_id", "evaluation_id"], kind="stable", ignore_index=True
+    )
     keys = df[["asset", "check_name", "partition_key"]].fillna("")
     df["is_latest"] = ~keys.duplicated(keep="last")
     return df[CHECK_RESULT_COLUMNS]

@@ -24,8 +24,12 @@ from gridflow_assets.dq.scorecard import expected_checks
 
 esc = svg.esc
 STATUS_CLASS = {READY: "ready", WARNINGS: "warn", BLOCKED: "blocked"}
-TREND_SERIES = {"exact duplicates": "#0969da", "conflicting duplicates": "#8250df",
-                "rejected": "#cf222e", "orphans": "#bc4c00"}
+TREND_SERIES = {
+    "exact duplicates": "#0969da",
+    "conflicting duplicates": "#8250df",
+    "rejected": "#cf222e",
+    "orphans": "#bc4c00",
+}
 COVERAGE_COLORS = {"interval coverage": "#1a7f37", "day coverage": "#0969da"}
 
 CSS = """
@@ -66,16 +70,28 @@ def _table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
         return '<p class="mute">None.</p>'
     numeric = [all(is_number(str(r[i])) for r in rows) for i in range(len(head))]
     th = "".join(f"<th>{esc(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f'<td class="n">{esc(c)}</td>' if n else f"<td>{esc(c)}</td>"
-                                    for c, n in zip(r, numeric, strict=True)) + "</tr>"
-                   for r in rows)
-    return (f'<div class="scroll"><table class="{cls}"><thead><tr>{th}</tr></thead>'
-            f"<tbody>{body}</tbody></table></div>")
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{esc(c)}</td>' if n else f"<td>{esc(c)}</td>"
+            for c, n in zip(r, numeric, strict=True)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return (
+        f'<div class="scroll"><table class="{cls}"><thead><tr>{th}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _section(sid: str, title: str, intro: str, body: str) -> str:
-    return (f'<section id="{sid}"><h2>{esc(title)}</h2>'
-            + (f'<p class="mute">{esc(intro)}</p>' if intro else "") + body + "</section>")
+    return (
+        f'<section id="{sid}"><h2>{esc(title)}</h2>'
+        + (f'<p class="mute">{esc(intro)}</p>' if intro else "")
+        + body
+        + "</section>"
+    )
 
 
 def _kpis(s: dict) -> str:
@@ -83,29 +99,46 @@ def _kpis(s: dict) -> str:
     landed = sum(c["totals"]["landed"] for c in cards)
     kept = sum(c["totals"]["kept"] for c in cards)
     m = s["summary"]
-    tiles = [(m["partitions"], "partitions"), (m[READY], "ready"),
-             (m[WARNINGS], "ready with warnings"), (m[BLOCKED], "blocked"),
-             (f"{m['checks_failed']:,}", (f"of {m['checks_passed'] + m['checks_failed']:,} "
-                                          "checks failing")),
-             (f"{landed:,}", "rows landed (silver sources)"),
-             (f"{landed - kept:,}", "rows set aside or rejected"),
-             (len(m["utilities_needing_ticket"]), "utilities need a ticket")]
-    kpis = "".join(f'<div class="kpi"><b>{esc(v)}</b><span>{esc(k)}</span></div>'
-                   for v, k in tiles)
+    tiles = [
+        (m["partitions"], "partitions"),
+        (m[READY], "ready"),
+        (m[WARNINGS], "ready with warnings"),
+        (m[BLOCKED], "blocked"),
+        (
+            f"{m['checks_failed']:,}",
+            (f"of {m['checks_passed'] + m['checks_failed']:,} checks failing"),
+        ),
+        (f"{landed:,}", "rows landed (silver sources)"),
+        (f"{landed - kept:,}", "rows set aside or rejected"),
+        (len(m["utilities_needing_ticket"]), "utilities need a ticket"),
+    ]
+    kpis = "".join(f'<div class="kpi"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for v, k in tiles)
     return f'<div class="kpis">{kpis}</div>'
 
 
 def _banner(s: dict) -> str:
     m = s["summary"]
     if not m["partitions"]:
-        return ('<div class="banner warn">No partitions in the warehouse yet: run '
-                "<code>gridflow run</code>.</div>")
+        return (
+            '<div class="banner warn">No partitions in the warehouse yet: run '
+            "<code>gridflow run</code>.</div>"
+        )
     if m[BLOCKED]:
-        cls, what = "blocked", (f"{m[BLOCKED]} of {m['partitions']} partitions are blocked: "
-                                "do not sign off until the pipeline is fixed.")
+        cls, what = (
+            "blocked",
+            (
+                f"{m[BLOCKED]} of {m['partitions']} partitions are blocked: "
+                "do not sign off until the pipeline is fixed."
+            ),
+        )
     elif m[WARNINGS]:
-        cls, what = "warn", (f"Every partition can flow; {m[WARNINGS]} of {m['partitions']} "
-                             "have issues to raise with the utility.")
+        cls, what = (
+            "warn",
+            (
+                f"Every partition can flow; {m[WARNINGS]} of {m['partitions']} "
+                "have issues to raise with the utility."
+            ),
+        )
     else:
         cls, what = "ready", f"All {m['partitions']} partitions are ready to sign off."
     return f'<div class="banner {cls}" id="verdict">{esc(what)}</div>'
@@ -129,16 +162,20 @@ def status_board(s: dict) -> str:
             tip = "\n".join(c["blocking_reasons"] + c["utility_issues"]) or "nothing to raise"
             cells.append(
                 f'<td class="status {STATUS_CLASS[c["status"]]}" title="{esc(tip)}">'
-                f'{esc(c["status"])}<small>{len(c["issues"])} issues · '
-                f'{k["failed_warn"] + k["failed_error"]} failing checks · trend '
-                f'{esc(c["trend"])}</small></td>')
+                f"{esc(c['status'])}<small>{len(c['issues'])} issues · "
+                f"{k['failed_warn'] + k['failed_error']} failing checks · trend "
+                f"{esc(c['trend'])}</small></td>"
+            )
         rows.append(f"<tr><th>{esc(u)}</th>{''.join(cells)}</tr>")
     grid = f'<table class="board">{head}{"".join(rows)}</table>'
-    return _section("status", "Partition status",
-                    "ready: nothing to raise · ready with warnings: the data flows, the issues "
-                    "are the utility's · blocked: a pipeline guarantee is broken, do not sign "
-                    "off. Hover a cell for its issues.",
-                    grid + _table(*partition_rows(s)))
+    return _section(
+        "status",
+        "Partition status",
+        "ready: nothing to raise · ready with warnings: the data flows, the issues "
+        "are the utility's · blocked: a pipeline guarantee is broken, do not sign "
+        "off. Hover a cell for its issues.",
+        grid + _table(*partition_rows(s)),
+    )
 
 
 def tickets(s: dict) -> str:
@@ -148,32 +185,54 @@ def tickets(s: dict) -> str:
         by_utility.setdefault(c["utility"], []).append(c)
     parts = []
     for u, cards in sorted(by_utility.items()):
-        theirs = [(c["month"], i["text"]) for c in cards for i in c["issues"]
-                  if i["audience"] == "utility"]
-        ours = [(c["month"], i["text"]) for c in cards for i in c["issues"]
-                if i["audience"] == "pipeline"]
+        theirs = [
+            (c["month"], i["text"])
+            for c in cards
+            for i in c["issues"]
+            if i["audience"] == "utility"
+        ]
+        ours = [
+            (c["month"], i["text"])
+            for c in cards
+            for i in c["issues"]
+            if i["audience"] == "pipeline"
+        ]
         blocked = any(c["status"] == BLOCKED for c in cards)
         cls = "blocked" if blocked else "none" if not theirs and not ours else ""
-        verdict = (f"needs a ticket: {len(theirs)} issues" if theirs else "no ticket needed")
-        body = [(f'<article class="ticket {cls}" id="ticket-{esc(u)}"><h3>{esc(u)} — '
-                f"{esc(verdict)}</h3>")]
+        verdict = f"needs a ticket: {len(theirs)} issues" if theirs else "no ticket needed"
+        body = [
+            (
+                f'<article class="ticket {cls}" id="ticket-{esc(u)}"><h3>{esc(u)} — '
+                f"{esc(verdict)}</h3>"
+            )
+        ]
         if ours:
-            body.append('<p class="pipeline"><b>Ours to fix first (pipeline):</b></p><ul>'
-                        + "".join(f'<li class="pipeline">{esc(m)}: {esc(t)}</li>'
-                                  for m, t in ours) + "</ul>")
+            body.append(
+                '<p class="pipeline"><b>Ours to fix first (pipeline):</b></p><ul>'
+                + "".join(f'<li class="pipeline">{esc(m)}: {esc(t)}</li>' for m, t in ours)
+                + "</ul>"
+            )
         for month in sorted({m for m, _ in theirs}):
-            body.append(f"<p><b>{esc(month)}</b></p><ul>" + "".join(
-                f"<li>{esc(t)}</li>" for m, t in theirs if m == month) + "</ul>")
+            body.append(
+                f"<p><b>{esc(month)}</b></p><ul>"
+                + "".join(f"<li>{esc(t)}</li>" for m, t in theirs if m == month)
+                + "</ul>"
+            )
         parts.append("".join(body) + "</article>")
-    return _section("tickets", "Tickets: issues to raise with each utility",
-                    "Generated from the row accounting, rejects, orphans, coverage, "
-                    "completeness, estimates and failing checks of each partition.",
-                    "".join(parts) or '<p class="mute">No partitions.</p>')
+    return _section(
+        "tickets",
+        "Tickets: issues to raise with each utility",
+        "Generated from the row accounting, rejects, orphans, coverage, "
+        "completeness, estimates and failing checks of each partition.",
+        "".join(parts) or '<p class="mute">No partitions.</p>',
+    )
 
 
 def _check_cells(s: dict):
-    columns = [(c["utility"], c["month"]) for c in
-               sorted(s["scorecard"], key=lambda c: (c["utility"], c["month"]))]
+    columns = [
+        (c["utility"], c["month"])
+        for c in sorted(s["scorecard"], key=lambda c: (c["utility"], c["month"]))
+    ]
     cells, rows = {}, set()
     for c in s["checks"]:
         col = (c["utility"], c["month"])
@@ -182,8 +241,9 @@ def _check_cells(s: dict):
         row = f"{c['asset']} · {c['check']}"
         rows.add(row)
         state = "pass" if c["passed"] else c["severity"].lower()
-        tip = (f"{c['asset']} {c['check']} {col[0]} {col[1]}: "
-               + ("passed" if c["passed"] else f"{c['severity']} {c['failed_count']:,} rows"))
+        tip = f"{c['asset']} {c['check']} {col[0]} {col[1]}: " + (
+            "passed" if c["passed"] else f"{c['severity']} {c['failed_count']:,} rows"
+        )
         cells[(row, col)] = (state, "" if c["passed"] else svg.compact(c["failed_count"]), tip)
     for card in s["scorecard"]:
         col = (card["utility"], card["month"])
@@ -191,8 +251,14 @@ def _check_cells(s: dict):
             row = f"{asset} · {check}"
             if (row, col) not in cells:
                 rows.add(row)
-                cells[(row, col)] = ("missing", "?", (f"{asset} {check} {col[0]} {col[1]}: "
-                                                     "no result (not run or failed to execute)"))
+                cells[(row, col)] = (
+                    "missing",
+                    "?",
+                    (
+                        f"{asset} {check} {col[0]} {col[1]}: "
+                        "no result (not run or failed to execute)"
+                    ),
+                )
     order = {k: i for i, k in enumerate(data_tables())}
     ordered = sorted(rows, key=lambda r: (order.get(r.split(" · ")[0], 99), r))
     return ordered, columns, cells
@@ -201,28 +267,48 @@ def _check_cells(s: dict):
 def checks_heatmap(s: dict) -> str:
     rows, columns, cells = _check_cells(s)
     if not rows:
-        return _section("checks", "Checks by partition", "", '<p class="mute">No check '
-                        "results: run the pipeline on this Dagster instance.</p>")
-    attention = [r for r in rows if any(cells.get((r, c), ("n/a",))[0] not in ("pass", "n/a")
-                                        for c in columns)]
+        return _section(
+            "checks",
+            "Checks by partition",
+            "",
+            '<p class="mute">No check results: run the pipeline on this Dagster instance.</p>',
+        )
+    attention = [
+        r
+        for r in rows
+        if any(cells.get((r, c), ("n/a",))[0] not in ("pass", "n/a") for c in columns)
+    ]
     calm = [r for r in rows if r not in attention]
-    key = svg.legend({"passed": svg.STATE_COLORS["pass"], "failed, WARN (count)":
-                      svg.STATE_COLORS["warn"], "failed, ERROR (blocks)":
-                      svg.STATE_COLORS["error"], "no result": svg.STATE_COLORS["missing"],
-                      "table not in partition": svg.STATE_COLORS["n/a"]})
+    key = svg.legend(
+        {
+            "passed": svg.STATE_COLORS["pass"],
+            "failed, WARN (count)": svg.STATE_COLORS["warn"],
+            "failed, ERROR (blocks)": svg.STATE_COLORS["error"],
+            "no result": svg.STATE_COLORS["missing"],
+            "table not in partition": svg.STATE_COLORS["n/a"],
+        }
+    )
     body = [key]
     if attention:
-        body.append('<div class="scroll" id="heatmap-attention">' + svg.heatmap(
-            attention, columns, cells, "Checks failing or missing in some partition") +
-            "</div>")
+        body.append(
+            '<div class="scroll" id="heatmap-attention">'
+            + svg.heatmap(attention, columns, cells, "Checks failing or missing in some partition")
+            + "</div>"
+        )
     if calm:
-        body.append(f"<details><summary>{len(calm)} checks pass in every partition</summary>"
-                    '<div class="scroll">' + svg.heatmap(calm, columns, cells,
-                                                         "Checks passing everywhere")
-                    + "</div></details>")
-    return _section("checks", "Checks by partition",
-                    "Latest result of every check of every partition (rows: table · check; "
-                    "columns: utility and month). Numbers are failing rows.", "".join(body))
+        body.append(
+            f"<details><summary>{len(calm)} checks pass in every partition</summary>"
+            '<div class="scroll">'
+            + svg.heatmap(calm, columns, cells, "Checks passing everywhere")
+            + "</div></details>"
+        )
+    return _section(
+        "checks",
+        "Checks by partition",
+        "Latest result of every check of every partition (rows: table · check; "
+        "columns: utility and month). Numbers are failing rows.",
+        "".join(body),
+    )
 
 
 def rejects_chart(s: dict) -> str:
@@ -239,18 +325,31 @@ def rejects_chart(s: dict) -> str:
             for r in c["rejects"]:
                 counts[r["reason_code"]] = counts.get(r["reason_code"], 0) + r["rows"]
             rows.append((c["month"], [(k, counts[k]) for k in codes if counts.get(k)]))
-        panels.append(f'<div class="panel"><h3>{esc(u)}</h3>'
-                      + svg.hbars(rows, colors, f"Rows set aside by reason, {u}") + "</div>")
+        panels.append(
+            f'<div class="panel"><h3>{esc(u)}</h3>'
+            + svg.hbars(rows, colors, f"Rows set aside by reason, {u}")
+            + "</div>"
+        )
     described = REASON_CODES[REASON_CODES.code.isin(codes)]
-    key = _table(["code", "accounting category", "meaning"],
-                 [[r.code, r.category, r.description] for r in described.itertuples()])
-    return _section("rejects", "What was rejected or set aside, and why",
-                    "Rows of silver/rejects per month and reason code (each utility on its own "
-                    "scale; hover a bar for exact counts). Every landed row is either kept or "
-                    "here.",
-                    (svg.legend(colors) + '<div class="panels">' + "".join(panels) + "</div>"
-                     if codes else '<p class="mute">Nothing rejected.</p>')
-                    + key + "<h3>By table and reason</h3>" + _table(*reject_rows(s)))
+    key = _table(
+        ["code", "accounting category", "meaning"],
+        [[r.code, r.category, r.description] for r in described.itertuples()],
+    )
+    return _section(
+        "rejects",
+        "What was rejected or set aside, and why",
+        "Rows of silver/rejects per month and reason code (each utility on its own "
+        "scale; hover a bar for exact counts). Every landed row is either kept or "
+        "here.",
+        (
+            svg.legend(colors) + '<div class="panels">' + "".join(panels) + "</div>"
+            if codes
+            else '<p class="mute">Nothing rejected.</p>'
+        )
+        + key
+        + "<h3>By table and reason</h3>"
+        + _table(*reject_rows(s)),
+    )
 
 
 def trends_chart(s: dict) -> str:
@@ -260,23 +359,32 @@ def trends_chart(s: dict) -> str:
     panels = []
     for u, cards in sorted(by_utility.items()):
         months = [c["month"] for c in cards]
-        series = {"exact duplicates": [c["totals"]["duplicates_exact"] for c in cards],
-                  "conflicting duplicates": [c["totals"]["duplicates_conflicting"]
-                                             for c in cards],
-                  "rejected": [c["totals"]["rejected"] for c in cards],
-                  "orphans": [c["totals"]["orphans"] for c in cards]}
-        notes = "".join(f"<li>{esc(c['month'])}: {esc(c['trend'])}"
-                        + (f" — {esc('; '.join(c['trend_notes']))}" if c["trend_notes"] else "")
-                        + "</li>" for c in cards)
-        panels.append(f'<div class="panel"><h3>{esc(u)}</h3>'
-                      + svg.lines(months, series, TREND_SERIES,
-                                  f"Duplicates, rejects and orphans per month, {u}")
-                      + f'<ul class="mute">{notes}</ul></div>')
-    return _section("trends", "Duplicates and orphans over months",
-                    "Rows per month for each utility: is it getting better or worse? The "
-                    "trend compares shares with the utility's previous month.",
-                    svg.legend(TREND_SERIES) + '<div class="panels">' + "".join(panels)
-                    + "</div>")
+        series = {
+            "exact duplicates": [c["totals"]["duplicates_exact"] for c in cards],
+            "conflicting duplicates": [c["totals"]["duplicates_conflicting"] for c in cards],
+            "rejected": [c["totals"]["rejected"] for c in cards],
+            "orphans": [c["totals"]["orphans"] for c in cards],
+        }
+        notes = "".join(
+            f"<li>{esc(c['month'])}: {esc(c['trend'])}"
+            + (f" — {esc('; '.join(c['trend_notes']))}" if c["trend_notes"] else "")
+            + "</li>"
+            for c in cards
+        )
+        panels.append(
+            f'<div class="panel"><h3>{esc(u)}</h3>'
+            + svg.lines(
+                months, series, TREND_SERIES, f"Duplicates, rejects and orphans per month, {u}"
+            )
+            + f'<ul class="mute">{notes}</ul></div>'
+        )
+    return _section(
+        "trends",
+        "Duplicates and orphans over months",
+        "Rows per month for each utility: is it getting better or worse? The "
+        "trend compares shares with the utility's previous month.",
+        svg.legend(TREND_SERIES) + '<div class="panels">' + "".join(panels) + "</div>",
+    )
 
 
 def coverage_chart(s: dict) -> str:
@@ -289,57 +397,114 @@ def coverage_chart(s: dict) -> str:
         rows = []
         for c in cards:
             cov = c["coverage"]
-            rows.append((f"{c['month']} intervals",
-                         [("interval coverage", cov["interval_coverage"] or 0)]))
+            rows.append(
+                (f"{c['month']} intervals", [("interval coverage", cov["interval_coverage"] or 0)])
+            )
             rows.append((f"{c['month']} days", [("day coverage", cov["day_coverage"] or 0)]))
-            rows_q.append([u, c["month"], fmt_pct(cov["interval_coverage"]),
-                           fmt_pct(cov["day_coverage"]), fmt_int(cov["series"]),
-                           fmt_int(cov["channels_with_gaps"]),
-                           fmt_pct(c["quality"]["estimated_share"]),
-                           fmt_pct(c["quality"]["failed_validation_share"]),
-                           fmt_int(c["time_range"]["rows_outside_month"])])
-        panels.append(f'<div class="panel"><h3>{esc(u)}</h3>' + svg.hbars(
-            rows, COVERAGE_COLORS, f"Coverage, {u}", max_value=1.0, fmt=fmt_pct,
-            markers={"interval coverage": t["interval_coverage_min"],
-                     "day coverage": t["day_coverage_min"]}, width=460) + "</div>")
-    head = ["utility", "month", "interval coverage", "day coverage", "meter channels",
-            "with gaps", "estimated", "failed validation", "outside month"]
-    return _section("coverage", "Coverage per utility",
-                    "Interval coverage: readings present / expected inside the days a meter "
-                    "channel delivered (23/25-hour DST days counted right). Day coverage: "
-                    "days with at least half their readings / every day of the month. "
-                    "Dashed lines are the targets.",
-                    svg.legend(COVERAGE_COLORS) + '<div class="panels">' + "".join(panels)
-                    + "</div>" + _table(head, rows_q))
+            rows_q.append(
+                [
+                    u,
+                    c["month"],
+                    fmt_pct(cov["interval_coverage"]),
+                    fmt_pct(cov["day_coverage"]),
+                    fmt_int(cov["series"]),
+                    fmt_int(cov["channels_with_gaps"]),
+                    fmt_pct(c["quality"]["estimated_share"]),
+                    fmt_pct(c["quality"]["failed_validation_share"]),
+                    fmt_int(c["time_range"]["rows_outside_month"]),
+                ]
+            )
+        panels.append(
+            f'<div class="panel"><h3>{esc(u)}</h3>'
+            + svg.hbars(
+                rows,
+                COVERAGE_COLORS,
+                f"Coverage, {u}",
+                max_value=1.0,
+                fmt=fmt_pct,
+                markers={
+                    "interval coverage": t["interval_coverage_min"],
+                    "day coverage": t["day_coverage_min"],
+                },
+                width=460,
+            )
+            + "</div>"
+        )
+    head = [
+        "utility",
+        "month",
+        "interval coverage",
+        "day coverage",
+        "meter channels",
+        "with gaps",
+        "estimated",
+        "failed validation",
+        "outside month",
+    ]
+    return _section(
+        "coverage",
+        "Coverage per utility",
+        "Interval coverage: readings present / expected inside the days a meter "
+        "channel delivered (23/25-hour DST days counted right). Day coverage: "
+        "days with at least half their readings / every day of the month. "
+        "Dashed lines are the targets.",
+        svg.legend(COVERAGE_COLORS)
+        + '<div class="panels">'
+        + "".join(panels)
+        + "</div>"
+        + _table(head, rows_q),
+    )
 
 
 def render_html(s: dict) -> str:
     """The whole page; every section has a stable id (the browser test looks for them)."""
-    accounting = _section("accounting", "Row accounting",
-                          "landed = kept + exact duplicates + conflicting duplicates + "
-                          "rejected, for every silver table of every partition.",
-                          _table(*accounting_rows(s)))
-    values = _section("values", "Values per reading type",
-                      "One row per utility, month and reading type (measurement, direction, "
-                      "kind, interval, unit): values of different units are never combined. "
-                      "Totals only for interval readings; failed validations left out.",
-                      _table(*value_rows(s)))
-    vee = _section("vee", "VEE rules", "Per partition: V1 intervals missing, V2 duplicates "
-                   "set aside, V3-V8 readings each rule flagged, V9 expected days not "
-                   "covered, E1-E4 readings estimated (from the vee__ checks).",
-                   _table(*vee_rows(s)))
+    accounting = _section(
+        "accounting",
+        "Row accounting",
+        "landed = kept + exact duplicates + conflicting duplicates + "
+        "rejected, for every silver table of every partition.",
+        _table(*accounting_rows(s)),
+    )
+    values = _section(
+        "values",
+        "Values per reading type",
+        "One row per utility, month and reading type (measurement, direction, "
+        "kind, interval, unit): values of different units are never combined. "
+        "Totals only for interval readings; failed validations left out.",
+        _table(*value_rows(s)),
+    )
+    vee = _section(
+        "vee",
+        "VEE rules",
+        "Per partition: V1 intervals missing, V2 duplicates "
+        "set aside, V3-V8 readings each rule flagged, V9 expected days not "
+        "covered, E1-E4 readings estimated (from the vee__ checks).",
+        _table(*vee_rows(s)),
+    )
     thresholds = ", ".join(f"{k} {v}" for k, v in s["thresholds"].items())
-    return "".join([
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        "<title>gridflow — data quality dashboard</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<header><h1>gridflow — data quality dashboard</h1>",
-        f"<p>{esc(headline(s))} · generated {esc(s['generated_at'])}</p></header><main>",
-        _banner(s), _kpis(s),
-        status_board(s), tickets(s), checks_heatmap(s), rejects_chart(s), trends_chart(s),
-        coverage_chart(s), accounting, values, vee,
-        (f"<footer>Regenerate with <code>gridflow dq --format html</code>. Thresholds: "
-        f"{esc(thresholds)}. Self-contained page: no scripts, no network.</footer>"),
-        "</main></body></html>",
-    ])
+    return "".join(
+        [
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+            "<title>gridflow — data quality dashboard</title>",
+            f"<style>{CSS}</style></head><body>",
+            "<header><h1>gridflow — data quality dashboard</h1>",
+            f"<p>{esc(headline(s))} · generated {esc(s['generated_at'])}</p></header><main>",
+            _banner(s),
+            _kpis(s),
+            status_board(s),
+            tickets(s),
+            checks_heatmap(s),
+            rejects_chart(s),
+            trends_chart(s),
+            coverage_chart(s),
+            accounting,
+            values,
+            vee,
+            (
+                f"<footer>Regenerate with <code>gridflow dq --format html</code>. Thresholds: "
+                f"{esc(thresholds)}. Self-contained page: no scripts, no network.</footer>"
+            ),
+            "</main></body></html>",
+        ]
+    )

@@ -33,31 +33,42 @@ def status_markdown(s: dict) -> str:
     blocked = [c for c in s["scorecard"] if c["blocking_reasons"]]
     if blocked:
         parts.append("## Blocked — fix in the pipeline before sign-off")
-        parts.append("\n".join(f"- **{c['utility']} {c['month']}**: {r}" for c in blocked
-                               for r in c["blocking_reasons"]))
+        parts.append(
+            "\n".join(
+                f"- **{c['utility']} {c['month']}**: {r}"
+                for c in blocked
+                for r in c["blocking_reasons"]
+            )
+        )
     parts.append("## Issues to raise with the utility")
     if not s["tickets"]:
         parts.append("None: no utility needs a ticket.")
     for t in s["tickets"]:
-        parts.append(f"### {t['utility']}\n\n" + "\n".join(
-            f"- {i['month']}: {i['text']}" for i in t["issues"]))
+        parts.append(
+            f"### {t['utility']}\n\n"
+            + "\n".join(f"- {i['month']}: {i['text']}" for i in t["issues"])
+        )
     return "\n\n".join(parts)
 
 
 def markdown(s: dict) -> str:
-    return "\n\n".join([
-        f"# gridflow DQ snapshot\n\nGenerated {s['generated_at']}.",
-        status_markdown(s),
-        "## Trend\n\nCompared with the utility's previous month.\n\n" + "\n".join(
-            f"- {c['utility']} {c['month']}: **{c['trend']}**"
-            + (f" — {'; '.join(c['trend_notes'])}" if c["trend_notes"] else "")
-            for c in s["scorecard"]),
-        "## Row accounting\n\nlanded = kept + exact duplicates + conflicting duplicates + "
-        "rejected, per silver table.\n\n" + md_table(*accounting_rows(s)),
-        "## Rejected and set-aside rows by reason\n\n" + md_table(*reject_rows(s)),
-        "## Values per reading type\n\nOne row per utility, month and reading type "
-        "(measurement, direction, kind, interval, unit): units are never mixed.\n\n"
-        + md_table(*value_rows(s)),
-        f"## {VEE_TITLE}\n\n" + md_table(*vee_rows(s)),
-        "## Failing checks\n\n" + md_table(*failing_rows(s)),
-    ])
+    return "\n\n".join(
+        [
+            f"# gridflow DQ snapshot\n\nGenerated {s['generated_at']}.",
+            status_markdown(s),
+            "## Trend\n\nCompared with the utility's previous month.\n\n"
+            + "\n".join(
+                f"- {c['utility']} {c['month']}: **{c['trend']}**"
+                + (f" — {'; '.join(c['trend_notes'])}" if c["trend_notes"] else "")
+                for c in s["scorecard"]
+            ),
+            "## Row accounting\n\nlanded = kept + exact duplicates + conflicting duplicates + "
+            "rejected, per silver table.\n\n" + md_table(*accounting_rows(s)),
+            "## Rejected and set-aside rows by reason\n\n" + md_table(*reject_rows(s)),
+            "## Values per reading type\n\nOne row per utility, month and reading type "
+            "(measurement, direction, kind, interval, unit): units are never mixed.\n\n"
+            + md_table(*value_rows(s)),
+            f"## {VEE_TITLE}\n\n" + md_table(*vee_rows(s)),
+            "## Failing checks\n\n" + md_table(*failing_rows(s)),
+        ]
+    )

@@ -40,13 +40,31 @@ DAY_S = 86_400
 LOCAL_DAY_RANGE = (82_800, 90_000)
 READING_TYPE = ["measurement", "direction", "reading_kind", "interval_s", "unit"]
 SERIES = ["meter_id", "channel", "interval_s"]
-INTERVAL_COLUMNS = ["meter_id", "channel", "measurement", "direction", "reading_kind",
-                    "interval_s", "unit", "value", "quality_code", "start_utc", "end_utc",
-                    "local_date", "source_row"]
+INTERVAL_COLUMNS = [
+    "meter_id",
+    "channel",
+    "measurement",
+    "direction",
+    "reading_kind",
+    "interval_s",
+    "unit",
+    "value",
+    "quality_code",
+    "start_utc",
+    "end_utc",
+    "local_date",
+    "source_row",
+]
 
 
-INTERVAL_LABELS = {60: "1 min", 300: "5 min", 900: "15 min", 1800: "30 min", 3600: "1 h",
-                   DAY_S: "1 day"}
+INTERVAL_LABELS = {
+    60: "1 min",
+    300: "5 min",
+    900: "15 min",
+    1800: "30 min",
+    3600: "1 h",
+    DAY_S: "1 day",
+}
 
 
 def interval_label(seconds: int) -> str:
@@ -87,8 +105,7 @@ def nominal_interval(interval_s: pd.Series) -> pd.Series:
 
 def month_days(month: str, tz: str) -> pd.DataFrame:
     """Local calendar days of ``month`` with their length in seconds (DST-aware)."""
-    days = pd.Series(pd.date_range(f"{month}-01", periods=pd.Period(month).days_in_month,
-                                   freq="D"))
+    days = pd.Series(pd.date_range(f"{month}-01", periods=pd.Period(month).days_in_month, freq="D"))
     day_s = local_day_seconds(pl.from_pandas(days), tz).to_numpy()
     return pd.DataFrame({"local_date": days, "day_s": day_s})
 
@@ -103,11 +120,19 @@ def coverage(iv: pd.DataFrame, month: str, tz: str) -> dict:
     delivered at all). Expected readings per day honour 23/25-hour DST days.
     """
     days = month_days(month, tz)
-    known = iv[iv.source_row.notna() & iv.reading_kind.isin(["interval", "register"])
-               & iv.local_date.isin(days.local_date)]
+    known = iv[
+        iv.source_row.notna()
+        & iv.reading_kind.isin(["interval", "register"])
+        & iv.local_date.isin(days.local_date)
+    ]
     if known.empty:
-        return {"interval_coverage": None, "day_coverage": None, "series": 0,
-                "channels_with_gaps": 0, "days_in_month": len(days)}
+        return {
+            "interval_coverage": None,
+            "day_coverage": None,
+            "series": 0,
+            "channels_with_gaps": 0,
+            "days_in_month": len(days),
+        }
     frame = known.assign(interval_s=nominal_interval(known.interval_s))
     present = frame.groupby([*SERIES, "local_date"], sort=False).size().rename("present")
     present = present.reset_index().merge(days, on="local_date", how="left")
@@ -117,10 +142,13 @@ def coverage(iv: pd.DataFrame, month: str, tz: str) -> dict:
     series = present[SERIES].drop_duplicates()
     gappy = present.loc[present.present < present.expected, SERIES].drop_duplicates()
     covered = int((present.present >= 0.5 * present.expected).sum())
-    return {"interval_coverage": float(found.sum() / present.expected.sum()),
-            "day_coverage": covered / (len(series) * len(days)),
-            "series": len(series), "channels_with_gaps": len(gappy),
-            "days_in_month": len(days)}
+    return {
+        "interval_coverage": float(found.sum() / present.expected.sum()),
+        "day_coverage": covered / (len(series) * len(days)),
+        "series": len(series),
+        "channels_with_gaps": len(gappy),
+        "days_in_month": len(days),
+    }
 
 
 def value_stats(iv: pd.DataFrame) -> list[dict]:
@@ -132,25 +160,48 @@ def value_stats(iv: pd.DataFrame) -> list[dict]:
     """
     if iv.empty:
         return []
-    frame = iv.assign(interval_s=nominal_interval(iv.interval_s),
-                      _failed=iv.quality_code == FAILED_VALIDATION,
-                      _estimated=iv.quality_code.isin(ESTIMATED),
-                      _negative=iv.value < 0)
+    frame = iv.assign(
+        interval_s=nominal_interval(iv.interval_s),
+        _failed=iv.quality_code == FAILED_VALIDATION,
+        _estimated=iv.quality_code.isin(ESTIMATED),
+        _negative=iv.value < 0,
+    )
     counts = frame.groupby(READING_TYPE, sort=True).agg(
-        rows=("value", "size"), failed_validation=("_failed", "sum"),
-        estimated=("_estimated", "sum"), negative=("_negative", "sum"),
-        meters=("meter_id", "nunique"))
+        rows=("value", "size"),
+        failed_validation=("_failed", "sum"),
+        estimated=("_estimated", "sum"),
+        negative=("_negative", "sum"),
+        meters=("meter_id", "nunique"),
+    )
     valid = frame[~frame._failed].groupby(READING_TYPE, sort=True).value
-    stats = pd.DataFrame({"min": valid.min(), "p50": valid.median(), "mean": valid.mean(),
-                          "p99": valid.quantile(0.99), "max": valid.max(), "sum": valid.sum()})
+    stats = pd.DataFrame(
+        {
+            "min": valid.min(),
+            "p50": valid.median(),
+            "mean": valid.mean(),
+            "p99": valid.quantile(0.99),
+            "max": valid.max(),
+            "sum": valid.sum(),
+        }
+    )
     out = counts.join(stats).reset_index()
     out.loc[out.reading_kind != "interval", "sum"] = np.nan
     rows = []
     for rec in out.to_dict("records"):
-        rows.append({k: (None if isinstance(v, float) and np.isnan(v) else
-                         round(v, 6) if isinstance(v, float) else
-                         int(v) if isinstance(v, np.integer) else v)
-                     for k, v in rec.items()})
+        rows.append(
+            {
+                k: (
+                    None
+                    if isinstance(v, float) and np.isnan(v)
+                    else round(v, 6)
+                    if isinstance(v, float)
+                    else int(v)
+                    if isinstance(v, np.integer)
+                    else v
+                )
+                for k, v in rec.items()
+            }
+        )
     return rows
 
 
@@ -158,49 +209,63 @@ def quality(iv: pd.DataFrame) -> dict:
     """Readings per common quality code, and the estimated and failed-validation shares."""
     n = len(iv)
     codes = {str(int(k)): int(v) for k, v in iv.quality_code.value_counts().sort_index().items()}
-    return {"codes": codes,
-            "estimated_share": float(iv.quality_code.isin(ESTIMATED).sum() / n) if n else None,
-            "failed_validation_share":
-                float((iv.quality_code == FAILED_VALIDATION).sum() / n) if n else None}
+    return {
+        "codes": codes,
+        "estimated_share": float(iv.quality_code.isin(ESTIMATED).sum() / n) if n else None,
+        "failed_validation_share": float((iv.quality_code == FAILED_VALIDATION).sum() / n)
+        if n
+        else None,
+    }
 
 
 def time_range(iv: pd.DataFrame, month: str) -> dict:
     if iv.empty:
         return {"first_start_utc": None, "last_end_utc": None, "rows_outside_month": 0}
     outside = iv.local_date.dt.strftime("%Y-%m") != month
-    return {"first_start_utc": iv.start_utc.min().isoformat(),
-            "last_end_utc": iv.end_utc.max().isoformat(),
-            "rows_outside_month": int(outside.sum())}
+    return {
+        "first_start_utc": iv.start_utc.min().isoformat(),
+        "last_end_utc": iv.end_utc.max().isoformat(),
+        "rows_outside_month": int(outside.sum()),
+    }
 
 
 def _examples(sample: pd.DataFrame, columns: list[str], pii: bool, n: int = 3) -> list[str]:
     """Example failing keys a steward can quote, unless the registry tags them as PII."""
     if pii or sample.empty:
         return []
-    return ["|".join(str(v) for v in row) for row in sample[columns].head(n).itertuples(
-        index=False)]
+    return [
+        "|".join(str(v) for v in row) for row in sample[columns].head(n).itertuples(index=False)
+    ]
 
 
 def orphans(store: Warehouse, utility: str, month: str) -> list[dict]:
     """Referential integrity of the delivered data: every silver foreign key (V8)."""
     out = []
     for key, spec in data_tables().items():
-        if spec.layer != "silver" or not spec.foreign_keys or not store.exists(key, utility,
-                                                                                month):
+        if spec.layer != "silver" or not spec.foreign_keys or not store.exists(key, utility, month):
             continue
         for fk in spec.foreign_keys:
             child = store.read(key, utility, month, columns=list(fk.columns))
             parent_spec = TABLES[fk.ref_table]
-            parent = (store.read(fk.ref_table, utility, month, columns=list(fk.ref_columns))
-                      if parent_spec.partitioned and fk.same_partition
-                      else store.read(fk.ref_table, columns=list(fk.ref_columns)))
+            parent = (
+                store.read(fk.ref_table, utility, month, columns=list(fk.ref_columns))
+                if parent_spec.partitioned and fk.same_partition
+                else store.read(fk.ref_table, columns=list(fk.ref_columns))
+            )
             res = rules.find_orphans(child, parent, fk)
             pii = any(spec.column(c).pii for c in fk.columns)
-            out.append({"table": key, "foreign_key": fk.name, "parent": fk.ref_table,
-                        "rows": res.failed_count, "total": res.total,
-                        "keys": int(res.details.get("orphan_keys", 0)),
-                        "pii": pii, "examples": _examples(as_pandas(res.sample), list(fk.columns),
-                                                         pii)})
+            out.append(
+                {
+                    "table": key,
+                    "foreign_key": fk.name,
+                    "parent": fk.ref_table,
+                    "rows": res.failed_count,
+                    "total": res.total,
+                    "keys": int(res.details.get("orphan_keys", 0)),
+                    "pii": pii,
+                    "examples": _examples(as_pandas(res.sample), list(fk.columns), pii),
+                }
+            )
     return out
 
 
@@ -212,13 +277,21 @@ def completeness(store: Warehouse, utility: str, month: str) -> list[dict]:
             continue
         for col in cols:
             filled = int(df[col].notna().sum())
-            out.append({"table": key, "column": col, "rows": len(df), "filled": filled,
-                        "share": filled / len(df) if len(df) else None})
+            out.append(
+                {
+                    "table": key,
+                    "column": col,
+                    "rows": len(df),
+                    "filled": filled,
+                    "share": filled / len(df) if len(df) else None,
+                }
+            )
     return out
 
 
-def accounting(store: Warehouse, utility: str, month: str,
-               rejects: pd.DataFrame | None) -> list[dict]:
+def accounting(
+    store: Warehouse, utility: str, month: str, rejects: pd.DataFrame | None
+) -> list[dict]:
     """Row accounting per silver table (``checks.rules.accounting``, as the blocking
     ``conservation__accounting`` check computes it)."""
     rows = []
@@ -227,13 +300,22 @@ def accounting(store: Warehouse, utility: str, month: str,
             continue
         source = _source_of(utility, spec)
         kept = delivered_count(store.read(key, utility, month, columns=["source_row"]))
-        acc = rules.accounting(store.row_count(f"bronze/{source}", utility, month),
-                               kept, rejects, spec.name)
-        unaccounted = acc["landed"] - (acc["kept"] + acc["duplicates_exact"]
-                                       + acc["duplicates_conflicting"] + acc["rejected"])
-        rows.append({"table": key, "source": f"bronze/{source}", **acc,
-                     "unaccounted": unaccounted, "reconciles": unaccounted == 0,
-                     "rejects_by_reason": rules.rejects_by_reason(rejects, spec.name)})
+        acc = rules.accounting(
+            store.row_count(f"bronze/{source}", utility, month), kept, rejects, spec.name
+        )
+        unaccounted = acc["landed"] - (
+            acc["kept"] + acc["duplicates_exact"] + acc["duplicates_conflicting"] + acc["rejected"]
+        )
+        rows.append(
+            {
+                "table": key,
+                "source": f"bronze/{source}",
+                **acc,
+                "unaccounted": unaccounted,
+                "reconciles": unaccounted == 0,
+                "rejects_by_reason": rules.rejects_by_reason(rejects, spec.name),
+            }
+        )
     return rows
 
 
@@ -245,12 +327,19 @@ def rejects_detail(rejects: pd.DataFrame | None) -> list[dict]:
     keys = ["target_table", "reason_code", "category"]
     first = ordered.groupby(keys, sort=True).head(1).set_index(keys)
     counts = ordered.groupby(keys, sort=True).size()
-    return [{"table": f"silver/{t}", "reason_code": r, "category": c, "rows": int(n),
-             "example_file": first.at[(t, r, c), "source_file"],
-             "example_row": int(first.at[(t, r, c), "source_row"]),
-             "column": first.at[(t, r, c), "column_name"],
-             "detail": first.at[(t, r, c), "detail"]}
-            for (t, r, c), n in counts.items()]
+    return [
+        {
+            "table": f"silver/{t}",
+            "reason_code": r,
+            "category": c,
+            "rows": int(n),
+            "example_file": first.at[(t, r, c), "source_file"],
+            "example_row": int(first.at[(t, r, c), "source_row"]),
+            "column": first.at[(t, r, c), "column_name"],
+            "detail": first.at[(t, r, c), "detail"],
+        }
+        for (t, r, c), n in counts.items()
+    ]
 
 
 def flags(store: Warehouse, utility: str, month: str) -> dict[str, dict[str, int]]:
@@ -272,23 +361,39 @@ def flags(store: Warehouse, utility: str, month: str) -> dict[str, dict[str, int
 def profile_partition(store: Warehouse, utility: str, month: str) -> dict:
     """Every fact the scorecard needs about one partition, as JSON-ready values."""
     tables = data_tables()
-    rows = {k: store.row_count(k, utility, month) for k in tables
-            if store.exists(k, utility, month)}
+    rows = {
+        k: store.row_count(k, utility, month) for k in tables if store.exists(k, utility, month)
+    }
     missing = sorted(expected_tables(utility, set(rows)) - set(rows))
-    rejects = store.read("silver/rejects", utility, month,
-                         columns=["target_table", "category", "reason_code", "source_file",
-                                  "source_row", "column_name", "detail"])
+    rejects = store.read(
+        "silver/rejects",
+        utility,
+        month,
+        columns=[
+            "target_table",
+            "category",
+            "reason_code",
+            "source_file",
+            "source_row",
+            "column_name",
+            "detail",
+        ],
+    )
     u = _utility(utility)
     tz = u.timezone if u is not None else "UTC"
     iv = store.read("silver/intervals", utility, month, columns=INTERVAL_COLUMNS)
     if iv is None:
         iv = pd.DataFrame({c: pd.Series(dtype="object") for c in INTERVAL_COLUMNS})
-    by_layer = {layer: sum(n for k, n in rows.items() if tables[k].layer == layer
-                           and k != "silver/rejects") for layer in DATA_LAYERS}
+    by_layer = {
+        layer: sum(n for k, n in rows.items() if tables[k].layer == layer and k != "silver/rejects")
+        for layer in DATA_LAYERS
+    }
     return {
-        "utility": utility, "month": month, "timezone": tz,
-        "rows": rows, "rows_by_layer": {**by_layer,
-                                        "rejects": rows.get("silver/rejects", 0)},
+        "utility": utility,
+        "month": month,
+        "timezone": tz,
+        "rows": rows,
+        "rows_by_layer": {**by_layer, "rejects": rows.get("silver/rejects", 0)},
         "missing_tables": missing,
         "accounting": accounting(store, utility, month, rejects),
         "rejects": rejects_detail(rejects),

@@ -22,55 +22,147 @@ def fmt_num(x) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.4g}"
 
 
-VEE_TITLE = ("VEE rules (V1 missing intervals · V2 duplicates · V3-V8 readings flagged · "
-             "V9 days not covered · E1-E4 estimates)")
+VEE_TITLE = (
+    "VEE rules (V1 missing intervals · V2 duplicates · V3-V8 readings flagged · "
+    "V9 days not covered · E1-E4 estimates)"
+)
 
 
 def partition_rows(s: dict) -> tuple[list[str], list[list[str]]]:
-    head = ["utility", "month", "status", "trend", "checks ✓", "warn", "error", "missing",
-            "landed", "kept", "dup exact", "dup confl.", "rejected", "orphans", "coverage",
-            "days", "estimated"]
+    head = [
+        "utility",
+        "month",
+        "status",
+        "trend",
+        "checks ✓",
+        "warn",
+        "error",
+        "missing",
+        "landed",
+        "kept",
+        "dup exact",
+        "dup confl.",
+        "rejected",
+        "orphans",
+        "coverage",
+        "days",
+        "estimated",
+    ]
     rows = []
     for c in s["scorecard"]:
         t, k = c["totals"], c["checks"]
-        rows.append([c["utility"], c["month"], c["status"], c["trend"], fmt_int(k["passed"]),
-                     fmt_int(k["failed_warn"]), fmt_int(k["failed_error"]),
-                     fmt_int(k["missing"]), fmt_int(t["landed"]), fmt_int(t["kept"]),
-                     fmt_int(t["duplicates_exact"]), fmt_int(t["duplicates_conflicting"]),
-                     fmt_int(t["rejected"]), fmt_int(t["orphans"]),
-                     fmt_pct(c["coverage"]["interval_coverage"]),
-                     fmt_pct(c["coverage"]["day_coverage"]),
-                     fmt_pct(c["quality"]["estimated_share"])])
+        rows.append(
+            [
+                c["utility"],
+                c["month"],
+                c["status"],
+                c["trend"],
+                fmt_int(k["passed"]),
+                fmt_int(k["failed_warn"]),
+                fmt_int(k["failed_error"]),
+                fmt_int(k["missing"]),
+                fmt_int(t["landed"]),
+                fmt_int(t["kept"]),
+                fmt_int(t["duplicates_exact"]),
+                fmt_int(t["duplicates_conflicting"]),
+                fmt_int(t["rejected"]),
+                fmt_int(t["orphans"]),
+                fmt_pct(c["coverage"]["interval_coverage"]),
+                fmt_pct(c["coverage"]["day_coverage"]),
+                fmt_pct(c["quality"]["estimated_share"]),
+            ]
+        )
     return head, rows
 
 
 def accounting_rows(s: dict) -> tuple[list[str], list[list[str]]]:
-    head = ["table", "utility", "month", "landed", "kept", "dup exact", "dup confl.",
-            "rejected", "reconciles"]
-    rows = [[a["table"], a["utility"], a["month"], fmt_int(a["landed"]), fmt_int(a["kept"]),
-             fmt_int(a["duplicates_exact"]), fmt_int(a["duplicates_conflicting"]),
-             fmt_int(a["rejected"]), "yes" if a["reconciles"] else
-             f"NO ({a['unaccounted']:+,})"] for a in s["accounting"]]
+    head = [
+        "table",
+        "utility",
+        "month",
+        "landed",
+        "kept",
+        "dup exact",
+        "dup confl.",
+        "rejected",
+        "reconciles",
+    ]
+    rows = [
+        [
+            a["table"],
+            a["utility"],
+            a["month"],
+            fmt_int(a["landed"]),
+            fmt_int(a["kept"]),
+            fmt_int(a["duplicates_exact"]),
+            fmt_int(a["duplicates_conflicting"]),
+            fmt_int(a["rejected"]),
+            "yes" if a["reconciles"] else f"NO ({a['unaccounted']:+,})",
+        ]
+        for a in s["accounting"]
+    ]
     return head, rows
 
 
 def reject_rows(s: dict) -> tuple[list[str], list[list[str]]]:
     head = ["utility", "month", "table", "reason", "rows", "example"]
-    rows = [[r["utility"], r["month"], r["table"], r["reason_code"], fmt_int(r["rows"]),
-             f"{r['example_file'].rsplit('/', 1)[-1]} row {r['example_row']}"
-             + (f" ({r['column']})" if r.get("column") else "")] for r in s["rejects"]]
+    rows = [
+        [
+            r["utility"],
+            r["month"],
+            r["table"],
+            r["reason_code"],
+            fmt_int(r["rows"]),
+            f"{r['example_file'].rsplit('/', 1)[-1]} row {r['example_row']}"
+            + (f" ({r['column']})" if r.get("column") else ""),
+        ]
+        for r in s["rejects"]
+    ]
     return head, rows
 
 
 def value_rows(s: dict) -> tuple[list[str], list[list[str]]]:
-    head = ["utility", "month", "measurement", "direction", "kind", "interval", "unit", "rows",
-            "meters", "min", "median", "mean", "max", "total", "estimated", "failed", "negative"]
-    rows = [[v["utility"], v["month"], v["measurement"], v["direction"], v["reading_kind"],
-             interval_label(v["interval_s"]), v["unit"], fmt_int(v["rows"]),
-             fmt_int(v["meters"]), fmt_num(v["min"]), fmt_num(v["p50"]), fmt_num(v["mean"]),
-             fmt_num(v["max"]), fmt_num(v["sum"]), fmt_int(v["estimated"]),
-             fmt_int(v["failed_validation"]), fmt_int(v["negative"])]
-            for v in s["value_stats"]]
+    head = [
+        "utility",
+        "month",
+        "measurement",
+        "direction",
+        "kind",
+        "interval",
+        "unit",
+        "rows",
+        "meters",
+        "min",
+        "median",
+        "mean",
+        "max",
+        "total",
+        "estimated",
+        "failed",
+        "negative",
+    ]
+    rows = [
+        [
+            v["utility"],
+            v["month"],
+            v["measurement"],
+            v["direction"],
+            v["reading_kind"],
+            interval_label(v["interval_s"]),
+            v["unit"],
+            fmt_int(v["rows"]),
+            fmt_int(v["meters"]),
+            fmt_num(v["min"]),
+            fmt_num(v["p50"]),
+            fmt_num(v["mean"]),
+            fmt_num(v["max"]),
+            fmt_num(v["sum"]),
+            fmt_int(v["estimated"]),
+            fmt_int(v["failed_validation"]),
+            fmt_int(v["negative"]),
+        ]
+        for v in s["value_stats"]
+    ]
     return head, rows
 
 
@@ -81,29 +173,42 @@ def vee_rows(s: dict) -> tuple[list[str], list[list[str]]]:
     cards = [c for c in s["scorecard"] if c.get("vee")]
     rules = list(cards[0]["vee"]["by_rule"]) if cards else []
     head = ["utility", "month", *rules]
-    rows = [[c["utility"], c["month"], *(fmt_int(c["vee"]["by_rule"][r]) for r in rules)]
-            for c in cards]
+    rows = [
+        [c["utility"], c["month"], *(fmt_int(c["vee"]["by_rule"][r]) for r in rules)] for c in cards
+    ]
     if len(cards) > 1:
-        rows.append(["all", "", *(fmt_int(sum(c["vee"]["by_rule"][r] or 0 for c in cards))
-                                  for r in rules)])
+        rows.append(
+            ["all", "", *(fmt_int(sum(c["vee"]["by_rule"][r] or 0 for c in cards)) for r in rules)]
+        )
     return head, rows
 
 
 def failing_rows(s: dict) -> tuple[list[str], list[list[str]]]:
     head = ["asset", "check", "utility", "month", "severity", "failed"]
-    rows = [[c["asset"], c["check"], c["utility"] or "—", c["month"] or "—", c["severity"],
-             fmt_int(c["failed_count"])] for c in s["checks"] if not c["passed"]]
+    rows = [
+        [
+            c["asset"],
+            c["check"],
+            c["utility"] or "—",
+            c["month"] or "—",
+            c["severity"],
+            fmt_int(c["failed_count"]),
+        ]
+        for c in s["checks"]
+        if not c["passed"]
+    ]
     return head, rows
 
 
 def headline(s: dict) -> str:
     m = s["summary"]
-    return (f"{count_of(m['partitions'], 'partition')}: {m[READY]} ready · {m[WARNINGS]} ready with "
-            f"warnings · {m[BLOCKED]} blocked · checks {m['checks_passed']:,} passing, "
-            f"{m['checks_failed']:,} failing")
+    return (
+        f"{count_of(m['partitions'], 'partition')}: {m[READY]} ready · {m[WARNINGS]} ready with "
+        f"warnings · {m[BLOCKED]} blocked · checks {m['checks_passed']:,} passing, "
+        f"{m['checks_failed']:,} failing"
+    )
 
 
 def is_number(cell: str) -> bool:
     """A formatted number (1,234 · -0.5 · 99.9% · — for none): aligned right in tables."""
-    return (cell[:1].isdigit() or (cell[:1] in ("-", "+") and cell[1:2].isdigit())
-            or cell == "—")
+    return cell[:1].isdigit() or (cell[:1] in ("-", "+") and cell[1:2].isdigit()) or cell == "—"

@@ -34,16 +34,23 @@ def check_dicts(history: pd.DataFrame) -> list[dict]:
     ``utility``), details parsed."""
     rows = []
     for r in latest(history).itertuples(index=False):
-        rows.append({"asset": r.asset, "check": r.check_name, "kind": r.kind,
-                     "utility": None if pd.isna(r.utility_id) else r.utility_id,
-                     "month": None if pd.isna(r.month) else r.month,
-                     "passed": bool(r.passed), "severity": r.severity,
-                     "failed_count": int(r.failed_count),
-                     "total_rows": None if pd.isna(r.total_rows) else int(r.total_rows),
-                     "details": json.loads(r.details) if isinstance(r.details, str) else {},
-                     "description": r.description,
-                     "evaluated_at": pd.Timestamp(r.evaluated_at_utc).isoformat(),
-                     "run_id": r.run_id})
+        rows.append(
+            {
+                "asset": r.asset,
+                "check": r.check_name,
+                "kind": r.kind,
+                "utility": None if pd.isna(r.utility_id) else r.utility_id,
+                "month": None if pd.isna(r.month) else r.month,
+                "passed": bool(r.passed),
+                "severity": r.severity,
+                "failed_count": int(r.failed_count),
+                "total_rows": None if pd.isna(r.total_rows) else int(r.total_rows),
+                "details": json.loads(r.details) if isinstance(r.details, str) else {},
+                "description": r.description,
+                "evaluated_at": pd.Timestamp(r.evaluated_at_utc).isoformat(),
+                "run_id": r.run_id,
+            }
+        )
     return rows
 
 
@@ -56,15 +63,22 @@ def expected_checks(present_tables: set[str]) -> set[tuple[str, str]]:
 def vee_counts(checks: list[dict]) -> dict | None:
     """Counts by VEE rule and estimates by method, from the latest ``vee__validation`` and
     ``vee__estimation`` results of the partition's intervals (None: not evaluated)."""
-    found = {c["check"]: c["details"] for c in checks if c["asset"] == "silver/intervals"
-             and c["check"] in ("vee__validation", "vee__estimation")}
+    found = {
+        c["check"]: c["details"]
+        for c in checks
+        if c["asset"] == "silver/intervals" and c["check"] in ("vee__validation", "vee__estimation")
+    }
     if not found:
         return None
-    rules = {**found.get("vee__validation", {}).get("by_rule", {}),
-             **found.get("vee__estimation", {}).get("by_rule", {})}
+    rules = {
+        **found.get("vee__validation", {}).get("by_rule", {}),
+        **found.get("vee__estimation", {}).get("by_rule", {}),
+    }
     methods = found.get("vee__estimation", {}).get("by_method", {})
-    return {"by_rule": {r: rules.get(r) for r in VALIDATION_RULES + ESTIMATION_RULES},
-            "by_method": {m: methods.get(m) for m in METHODS}}
+    return {
+        "by_rule": {r: rules.get(r) for r in VALIDATION_RULES + ESTIMATION_RULES},
+        "by_method": {m: methods.get(m) for m in METHODS},
+    }
 
 
 def _measures(p: dict) -> dict:
@@ -91,13 +105,13 @@ def _totals(p: dict) -> dict:
     return out
 
 
-def build_card(p: dict, checks: list[dict], previous: dict | None,
-               thresholds: assess.Thresholds) -> dict:
+def build_card(
+    p: dict, checks: list[dict], previous: dict | None, thresholds: assess.Thresholds
+) -> dict:
     """Judge one profiled partition against its latest check results."""
     t = thresholds.for_utility(p["utility"])
     expected = expected_checks(set(p["rows"]) | set(p["missing_tables"]))
-    issues = (assess.pipeline_issues(p, checks, expected)
-              + assess.utility_issues(p, checks, t))
+    issues = assess.pipeline_issues(p, checks, expected) + assess.utility_issues(p, checks, t)
     failed = [c for c in checks if not c["passed"]]
     seen = {(c["asset"], c["check"]) for c in checks}
     card = {
@@ -106,11 +120,14 @@ def build_card(p: dict, checks: list[dict], previous: dict | None,
         "issues": issues,
         "blocking_reasons": [i["text"] for i in issues if i["severity"] == "blocking"],
         "utility_issues": [i["text"] for i in issues if i["audience"] == "utility"],
-        "checks": {"evaluated": len(checks), "passed": len(checks) - len(failed),
-                   "failed_warn": sum(c["severity"] == "WARN" for c in failed),
-                   "failed_error": sum(c["severity"] == "ERROR" for c in failed),
-                   "missing": len(expected - seen),
-                   "failed": sorted(f"{c['asset']}:{c['check']}" for c in failed)},
+        "checks": {
+            "evaluated": len(checks),
+            "passed": len(checks) - len(failed),
+            "failed_warn": sum(c["severity"] == "WARN" for c in failed),
+            "failed_error": sum(c["severity"] == "ERROR" for c in failed),
+            "missing": len(expected - seen),
+            "failed": sorted(f"{c['asset']}:{c['check']}" for c in failed),
+        },
         "totals": _totals(p),
         "measures": _measures(p),
         "thresholds": t.as_dict(),
@@ -120,9 +137,13 @@ def build_card(p: dict, checks: list[dict], previous: dict | None,
     return card
 
 
-def build_cards(store: Warehouse, history: pd.DataFrame, utility: str | None = None,
-                month: str | None = None,
-                thresholds: assess.Thresholds | None = None) -> list[dict]:
+def build_cards(
+    store: Warehouse,
+    history: pd.DataFrame,
+    utility: str | None = None,
+    month: str | None = None,
+    thresholds: assess.Thresholds | None = None,
+) -> list[dict]:
     """Cards of every partition (or those of ``utility`` / ``month``), by utility and month.
 
     The previous month of each wanted partition is profiled too, for the trend, and left
@@ -130,11 +151,16 @@ def build_cards(store: Warehouse, history: pd.DataFrame, utility: str | None = N
     """
     thresholds = thresholds or assess.Thresholds()
     partitions = all_partitions(store)
-    wanted = [(u, m) for u, m in partitions
-              if (utility is None or u == utility) and (month is None or m == month)]
+    wanted = [
+        (u, m)
+        for u, m in partitions
+        if (utility is None or u == utility) and (month is None or m == month)
+    ]
     have = set(partitions)
-    needed = sorted({*wanted, *((u, previous_month(m)) for u, m in wanted
-                                if (u, previous_month(m)) in have)}, key=lambda p: (p[1], p[0]))
+    needed = sorted(
+        {*wanted, *((u, previous_month(m)) for u, m in wanted if (u, previous_month(m)) in have)},
+        key=lambda p: (p[1], p[0]),
+    )
     by_partition: dict[tuple[str, str], list[dict]] = {}
     for c in check_dicts(history):
         if c["utility"] is not None:
@@ -142,8 +168,9 @@ def build_cards(store: Warehouse, history: pd.DataFrame, utility: str | None = N
     cards: dict[tuple[str, str], dict] = {}
     for u, m in needed:
         profile = profile_partition(store, u, m)
-        cards[(u, m)] = build_card(profile, by_partition.get((u, m), []),
-                                   cards.get((u, previous_month(m))), thresholds)
+        cards[(u, m)] = build_card(
+            profile, by_partition.get((u, m), []), cards.get((u, previous_month(m))), thresholds
+        )
     return [cards[p] for p in wanted]
 
 
@@ -161,42 +188,58 @@ def scorecard_frame(cards: list[dict]) -> pd.DataFrame:
     rows = []
     for c in cards:
         layers, totals, cov = c["rows_by_layer"], c["totals"], c["coverage"]
-        rows.append({
-            "utility_id": c["utility"], "month": c["month"], "status": c["status"],
-            "trend": c["trend"], "trend_notes": _lines(c["trend_notes"]),
-            "issue_count": len(c["issues"]),
-            "blocking_reasons": _lines(c["blocking_reasons"]),
-            "utility_issues": _lines(c["utility_issues"]),
-            "checks_evaluated": c["checks"]["evaluated"],
-            "checks_passed": c["checks"]["passed"],
-            "checks_failed_warn": c["checks"]["failed_warn"],
-            "checks_failed_error": c["checks"]["failed_error"],
-            "checks_missing": c["checks"]["missing"],
-            "failed_checks": "; ".join(c["checks"]["failed"]) or None,
-            "rows_bronze": layers["bronze"], "rows_silver": layers["silver"],
-            "rows_rejects": layers["rejects"], "rows_gold": layers["gold"],
-            "rows_experience": layers["experience"],
-            **{k: totals[k] for k in ("landed", "kept", "duplicates_exact",
-                                      "duplicates_conflicting", "rejected")},
-            "accounting_reconciles": totals["reconciles"],
-            "not_kept_share": c["measures"]["not_kept_share"],
-            "orphans": totals["orphans"],
-            "interval_coverage": cov["interval_coverage"], "day_coverage": cov["day_coverage"],
-            "channels_with_gaps": cov["channels_with_gaps"],
-            "estimated_share": c["quality"]["estimated_share"],
-            "failed_validation_share": c["quality"]["failed_validation_share"],
-            "completeness_min": c["measures"]["completeness_min"],
-            "first_start_utc": c["time_range"]["first_start_utc"],
-            "last_end_utc": c["time_range"]["last_end_utc"],
-            "rows_outside_month": c["time_range"]["rows_outside_month"],
-            "rows_by_table": _json(c["rows"]),
-            "accounting_by_table": _json(c["accounting"]),
-            "rejects_by_reason": _json(c["rejects"]),
-            "orphans_by_key": _json(c["orphans"]),
-            "completeness": _json(c["completeness"]),
-            "value_stats": _json(c["value_stats"]),
-            "quality_codes": _json(c["quality"]["codes"]),
-            "flags": _json(c["flags"]),
-            "vee_rule_counts": None if c["vee"] is None else _json(c["vee"]),
-        })
+        rows.append(
+            {
+                "utility_id": c["utility"],
+                "month": c["month"],
+                "status": c["status"],
+                "trend": c["trend"],
+                "trend_notes": _lines(c["trend_notes"]),
+                "issue_count": len(c["issues"]),
+                "blocking_reasons": _lines(c["blocking_reasons"]),
+                "utility_issues": _lines(c["utility_issues"]),
+                "checks_evaluated": c["checks"]["evaluated"],
+                "checks_passed": c["checks"]["passed"],
+                "checks_failed_warn": c["checks"]["failed_warn"],
+                "checks_failed_error": c["checks"]["failed_error"],
+                "checks_missing": c["checks"]["missing"],
+                "failed_checks": "; ".join(c["checks"]["failed"]) or None,
+                "rows_bronze": layers["bronze"],
+                "rows_silver": layers["silver"],
+                "rows_rejects": layers["rejects"],
+                "rows_gold": layers["gold"],
+                "rows_experience": layers["experience"],
+                **{
+                    k: totals[k]
+                    for k in (
+                        "landed",
+                        "kept",
+                        "duplicates_exact",
+                        "duplicates_conflicting",
+                        "rejected",
+                    )
+                },
+                "accounting_reconciles": totals["reconciles"],
+                "not_kept_share": c["measures"]["not_kept_share"],
+                "orphans": totals["orphans"],
+                "interval_coverage": cov["interval_coverage"],
+                "day_coverage": cov["day_coverage"],
+                "channels_with_gaps": cov["channels_with_gaps"],
+                "estimated_share": c["quality"]["estimated_share"],
+                "failed_validation_share": c["quality"]["failed_validation_share"],
+                "completeness_min": c["measures"]["completeness_min"],
+                "first_start_utc": c["time_range"]["first_start_utc"],
+                "last_end_utc": c["time_range"]["last_end_utc"],
+                "rows_outside_month": c["time_range"]["rows_outside_month"],
+                "rows_by_table": _json(c["rows"]),
+                "accounting_by_table": _json(c["accounting"]),
+                "rejects_by_reason": _json(c["rejects"]),
+                "orphans_by_key": _json(c["orphans"]),
+                "completeness": _json(c["completeness"]),
+                "value_stats": _json(c["value_stats"]),
+                "quality_codes": _json(c["quality"]["codes"]),
+                "flags": _json(c["flags"]),
+                "vee_rule_counts": None if c["vee"] is None else _json(c["vee"]),
+            }
+        )
     return pd.DataFrame(rows, columns=PARTITION_SCORECARD.column_names)

@@ -30,8 +30,13 @@ def _wanted(c: dict, utility: str | None, month: str | None) -> bool:
     return (utility is None or c["utility"] == utility) and (month is None or c["month"] == month)
 
 
-def build_snapshot(store: Warehouse, history: pd.DataFrame, utility: str | None = None,
-                   month: str | None = None, thresholds: Thresholds | None = None) -> dict:
+def build_snapshot(
+    store: Warehouse,
+    history: pd.DataFrame,
+    utility: str | None = None,
+    month: str | None = None,
+    thresholds: Thresholds | None = None,
+) -> dict:
     """The snapshot of interfaces.md (``gridflow dq --format json``) and more.
 
     Keys of interfaces.md: ``generated_at, partitions, tables, accounting, checks``. Added:
@@ -41,20 +46,60 @@ def build_snapshot(store: Warehouse, history: pd.DataFrame, utility: str | None 
     thresholds = thresholds or Thresholds()
     cards = build_cards(store, history, utility, month, thresholds)
     order = {k: i for i, k in enumerate(data_tables())}
-    tables = sorted(({"table": k, "utility": c["utility"], "month": c["month"], "rows": n}
-                     for c in cards for k, n in c["rows"].items()),
-                    key=lambda r: (order[r["table"]], r["utility"], r["month"]))
-    accounting = sorted(({"table": a["table"], "utility": c["utility"], "month": c["month"],
-                          **{k: a[k] for k in ("landed", "kept", "duplicates_exact",
-                                               "duplicates_conflicting", "rejected")},
-                          "reconciles": a["reconciles"], "unaccounted": a["unaccounted"],
-                          "source": a["source"], "rejects_by_reason": a["rejects_by_reason"]}
-                         for c in cards for a in c["accounting"]),
-                        key=lambda r: (r["utility"], r["month"], order[r["table"]]))
-    checks = [{k: c[k] for k in ("asset", "check", "kind", "utility", "month", "passed",
-                                 "severity", "failed_count", "total_rows", "evaluated_at",
-                                 "run_id")}
-              for c in check_dicts(history) if _wanted(c, utility, month)]
+    tables = sorted(
+        (
+            {"table": k, "utility": c["utility"], "month": c["month"], "rows": n}
+            for c in cards
+            for k, n in c["rows"].items()
+        ),
+        key=lambda r: (order[r["table"]], r["utility"], r["month"]),
+    )
+    accounting = sorted(
+        (
+            {
+                "table": a["table"],
+                "utility": c["utility"],
+                "month": c["month"],
+                **{
+                    k: a[k]
+                    for k in (
+                        "landed",
+                        "kept",
+                        "duplicates_exact",
+                        "duplicates_conflicting",
+                        "rejected",
+                    )
+                },
+                "reconciles": a["reconciles"],
+                "unaccounted": a["unaccounted"],
+                "source": a["source"],
+                "rejects_by_reason": a["rejects_by_reason"],
+            }
+            for c in cards
+            for a in c["accounting"]
+        ),
+        key=lambda r: (r["utility"], r["month"], order[r["table"]]),
+    )
+    checks = [
+        {
+            k: c[k]
+            for k in (
+                "asset",
+                "check",
+                "kind",
+                "utility",
+                "month",
+                "passed",
+                "severity",
+                "failed_count",
+                "total_rows",
+                "evaluated_at",
+                "run_id",
+            )
+        }
+        for c in check_dicts(history)
+        if _wanted(c, utility, month)
+    ]
     counts = {s: sum(c["status"] == s for c in cards) for s in STATUSES}
     tickets = {}
     for c in cards:
@@ -66,20 +111,35 @@ def build_snapshot(store: Warehouse, history: pd.DataFrame, utility: str | None 
         "tables": tables,
         "accounting": accounting,
         "checks": checks,
-        "status": [{"utility": c["utility"], "month": c["month"], "status": c["status"],
-                    "trend": c["trend"], "failed_checks": c["checks"]["failed"],
-                    "blocking_reasons": c["blocking_reasons"],
-                    "utility_issues": c["utility_issues"]} for c in cards],
-        "summary": {"partitions": len(cards), **counts,
-                    "checks_passed": sum(c["passed"] for c in checks),
-                    "checks_failed": sum(not c["passed"] for c in checks),
-                    "check_evaluations": len(history),
-                    "utilities_needing_ticket": sorted(tickets)},
+        "status": [
+            {
+                "utility": c["utility"],
+                "month": c["month"],
+                "status": c["status"],
+                "trend": c["trend"],
+                "failed_checks": c["checks"]["failed"],
+                "blocking_reasons": c["blocking_reasons"],
+                "utility_issues": c["utility_issues"],
+            }
+            for c in cards
+        ],
+        "summary": {
+            "partitions": len(cards),
+            **counts,
+            "checks_passed": sum(c["passed"] for c in checks),
+            "checks_failed": sum(not c["passed"] for c in checks),
+            "check_evaluations": len(history),
+            "utilities_needing_ticket": sorted(tickets),
+        },
         "scorecard": cards,
-        "rejects": [{"utility": c["utility"], "month": c["month"], **r}
-                    for c in cards for r in c["rejects"]],
-        "value_stats": [{"utility": c["utility"], "month": c["month"], **v}
-                        for c in cards for v in c["value_stats"]],
+        "rejects": [
+            {"utility": c["utility"], "month": c["month"], **r} for c in cards for r in c["rejects"]
+        ],
+        "value_stats": [
+            {"utility": c["utility"], "month": c["month"], **v}
+            for c in cards
+            for v in c["value_stats"]
+        ],
         "tickets": [{"utility": u, "issues": issues} for u, issues in sorted(tickets.items())],
         "thresholds": thresholds.as_dict(),
     }

@@ -14,10 +14,27 @@ from collections.abc import Callable, Sequence
 FONT = 12
 LABEL_W = 150
 # No greens: green means "passed" on this dashboard, a reason code must not look like it.
-PALETTE = ("#0969da", "#bf3989", "#bc4c00", "#8250df", "#9a6700", "#1b7c83", "#a40e26",
-           "#0550ae", "#6639ba", "#953800", "#57606a", "#e16f24")
-STATE_COLORS = {"pass": "#2da44e", "warn": "#d4a72c", "error": "#cf222e", "missing": "#afb8c1",
-                "n/a": "#f6f8fa"}
+PALETTE = (
+    "#0969da",
+    "#bf3989",
+    "#bc4c00",
+    "#8250df",
+    "#9a6700",
+    "#1b7c83",
+    "#a40e26",
+    "#0550ae",
+    "#6639ba",
+    "#953800",
+    "#57606a",
+    "#e16f24",
+)
+STATE_COLORS = {
+    "pass": "#2da44e",
+    "warn": "#d4a72c",
+    "error": "#cf222e",
+    "missing": "#afb8c1",
+    "n/a": "#f6f8fa",
+}
 
 
 def esc(value) -> str:
@@ -39,28 +56,44 @@ def compact(n: float) -> str:
 
 
 def _svg(width: float, height: float, body: list[str], label: str) -> str:
-    return (f'<svg width="{width:.0f}" '
-            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
-            f'aria-label="{esc(label)}" font-family="system-ui, sans-serif" '
-            f'font-size="{FONT}">' + "".join(body) + "</svg>")
+    return (
+        f'<svg width="{width:.0f}" '
+        f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+        f'aria-label="{esc(label)}" font-family="system-ui, sans-serif" '
+        f'font-size="{FONT}">' + "".join(body) + "</svg>"
+    )
 
 
-def _text(x: float, y: float, s, anchor: str = "start", weight: str = "normal",
-          fill: str = "#1f2328", size: int = FONT) -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-weight="{weight}" '
-            f'fill="{fill}" font-size="{size}">{esc(s)}</text>')
+def _text(
+    x: float,
+    y: float,
+    s,
+    anchor: str = "start",
+    weight: str = "normal",
+    fill: str = "#1f2328",
+    size: int = FONT,
+) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-weight="{weight}" '
+        f'fill="{fill}" font-size="{size}">{esc(s)}</text>'
+    )
 
 
 def legend(colors: dict[str, str]) -> str:
     """An HTML legend (wraps with the page, unlike SVG text)."""
-    items = "".join(f'<span class="key"><i style="background:{c}"></i>{esc(k)}</span>'
-                    for k, c in colors.items())
+    items = "".join(
+        f'<span class="key"><i style="background:{c}"></i>{esc(k)}</span>'
+        for k, c in colors.items()
+    )
     return f'<div class="legend">{items}</div>'
 
 
-def heatmap(rows: Sequence[str], columns: Sequence[tuple[str, str]],
-            cells: dict[tuple[str, tuple[str, str]], tuple[str, str, str]],
-            label: str) -> str:
+def heatmap(
+    rows: Sequence[str],
+    columns: Sequence[tuple[str, str]],
+    cells: dict[tuple[str, tuple[str, str]], tuple[str, str, str]],
+    label: str,
+) -> str:
     """Rows × columns of coloured cells; ``columns`` are (group, name) pairs (utility,
     month) drawn under a group header; a cell is (state, text, tooltip)."""
     cell_w, cell_h, head = 58, 18, 42
@@ -75,8 +108,10 @@ def heatmap(rows: Sequence[str], columns: Sequence[tuple[str, str]],
     for group, idx in groups.items():
         gx = x0 + cell_w * idx[0]
         body.append(_text(gx + cell_w * len(idx) / 2, 14, group, "middle", "bold"))
-        body.append(f'<line x1="{gx + 2}" x2="{gx + cell_w * len(idx) - 2}" y1="19" y2="19" '
-                    'stroke="#8c959f"/>')
+        body.append(
+            f'<line x1="{gx + 2}" x2="{gx + cell_w * len(idx) - 2}" y1="19" y2="19" '
+            'stroke="#8c959f"/>'
+        )
     for i, (_, name) in enumerate(columns):
         body.append(_text(x0 + cell_w * i + cell_w / 2, 34, name, "middle", size=11))
     for r, row in enumerate(rows):
@@ -86,18 +121,31 @@ def heatmap(rows: Sequence[str], columns: Sequence[tuple[str, str]],
             state, txt, tip = cells.get((row, col), ("n/a", "", "table not in this partition"))
             fill = STATE_COLORS[state]
             ink = "#ffffff" if state in ("error",) else "#1f2328"
-            body.append(f'<g class="cell {state}"><title>{esc(tip)}</title>'
-                        f'<rect x="{x0 + cell_w * i + 1}" y="{y + 1}" width="{cell_w - 2}" '
-                        f'height="{cell_h - 2}" rx="2" fill="{fill}"/>'
-                        + (_text(x0 + cell_w * i + cell_w / 2, y + 13, txt, "middle",
-                                 fill=ink, size=10) if txt else "") + "</g>")
+            body.append(
+                f'<g class="cell {state}"><title>{esc(tip)}</title>'
+                f'<rect x="{x0 + cell_w * i + 1}" y="{y + 1}" width="{cell_w - 2}" '
+                f'height="{cell_h - 2}" rx="2" fill="{fill}"/>'
+                + (
+                    _text(x0 + cell_w * i + cell_w / 2, y + 13, txt, "middle", fill=ink, size=10)
+                    if txt
+                    else ""
+                )
+                + "</g>"
+            )
     return _svg(width, height, body, label)
 
 
-def hbars(rows: Sequence[tuple[str, Sequence[tuple[str, float]]]], colors: dict[str, str],
-          label: str, *, max_value: float | None = None, fmt: Callable[[float], str] = compact,
-          markers: dict[str, float] | None = None, width: int = 560,
-          total_label: bool = True) -> str:
+def hbars(
+    rows: Sequence[tuple[str, Sequence[tuple[str, float]]]],
+    colors: dict[str, str],
+    label: str,
+    *,
+    max_value: float | None = None,
+    fmt: Callable[[float], str] = compact,
+    markers: dict[str, float] | None = None,
+    width: int = 560,
+    total_label: bool = True,
+) -> str:
     """Horizontal bars, one per row, stacked by segment; the total is written at the end.
 
     ``max_value`` fixes the scale (1.0 for shares); ``markers`` draws a threshold per
@@ -117,9 +165,11 @@ def hbars(rows: Sequence[tuple[str, Sequence[tuple[str, float]]]], colors: dict[
             w = plot_w * value / scale if scale else 0
             if value > 0:
                 w = max(w, 1.5)  # a non-zero count stays visible next to a huge one
-                body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" '
-                            f'fill="{colors[seg]}"><title>{esc(name)} — {esc(seg)}: '
-                            f'{esc(fmt(value))}</title></rect>')
+                body.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                    f'fill="{colors[seg]}"><title>{esc(name)} — {esc(seg)}: '
+                    f"{esc(fmt(value))}</title></rect>"
+                )
             x += w
         total = sum(v for _, v in segs)
         if total_label:
@@ -128,9 +178,11 @@ def hbars(rows: Sequence[tuple[str, Sequence[tuple[str, float]]]], colors: dict[
             if seg not in {name for name, _ in segs}:
                 continue
             mx = LABEL_W + plot_w * limit / scale
-            body.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{y - 2}" y2="{y + bar_h + 2}" '
-                        f'stroke="#1f2328" stroke-dasharray="3 2"><title>target {esc(seg)} '
-                        f'{esc(fmt(limit))}</title></line>')
+            body.append(
+                f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{y - 2}" y2="{y + bar_h + 2}" '
+                f'stroke="#1f2328" stroke-dasharray="3 2"><title>target {esc(seg)} '
+                f"{esc(fmt(limit))}</title></line>"
+            )
     ticks = [0, scale / 2, scale] if max_value else [0, scale]
     for t in ticks:
         tx = LABEL_W + plot_w * t / scale
@@ -145,9 +197,16 @@ def _nice_max(v: float) -> float:
     return next(m * exp for m in (1, 2, 2.5, 5, 10) if m * exp >= v)
 
 
-def lines(x_labels: Sequence[str], series: dict[str, Sequence[float | None]],
-          colors: dict[str, str], label: str, *, width: int = 360, height: int = 170,
-          fmt: Callable[[float], str] = compact) -> str:
+def lines(
+    x_labels: Sequence[str],
+    series: dict[str, Sequence[float | None]],
+    colors: dict[str, str],
+    label: str,
+    *,
+    width: int = 360,
+    height: int = 170,
+    fmt: Callable[[float], str] = compact,
+) -> str:
     """A line chart over months; points carry their value as a tooltip. A single month
     is drawn as dots (there is no line to draw yet)."""
     left, right, top, bottom = 48, 12, 10, 26
@@ -163,8 +222,9 @@ def lines(x_labels: Sequence[str], series: dict[str, Sequence[float | None]],
     body = []
     for f in (0, 0.5, 1):
         y = top + ph - ph * f
-        body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
-                    'stroke="#d0d7de"/>')
+        body.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de"/>'
+        )
         body.append(_text(left - 4, y + 4, fmt(ymax * f), "end", fill="#57606a", size=10))
     for i, x_label in enumerate(x_labels):
         x, _ = xy(i, 0)
@@ -173,10 +233,14 @@ def lines(x_labels: Sequence[str], series: dict[str, Sequence[float | None]],
         pts = [(xy(i, v), v) for i, v in enumerate(vs) if v is not None]
         if len(pts) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for (x, y), _ in pts)
-            body.append(f'<polyline points="{path}" fill="none" stroke="{colors[name]}" '
-                        'stroke-width="2"/>')
-        for ((x, y), v), xl in zip(pts, [x for x, v in zip(x_labels, vs, strict=True)
-                                         if v is not None], strict=True):
-            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colors[name]}">'
-                        f'<title>{esc(name)} {esc(xl)}: {esc(fmt(v))}</title></circle>')
+            body.append(
+                f'<polyline points="{path}" fill="none" stroke="{colors[name]}" stroke-width="2"/>'
+            )
+        for ((x, y), v), xl in zip(
+            pts, [x for x, v in zip(x_labels, vs, strict=True) if v is not None], strict=True
+        ):
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colors[name]}">'
+                f"<title>{esc(name)} {esc(xl)}: {esc(fmt(v))}</title></circle>"
+            )
     return _svg(width, height, body, label)

@@ -23,8 +23,10 @@ def text_table(head: list[str], rows: list[list[str]]) -> str:
     numeric = [all(is_number(str(r[i])) for r in rows) for i in range(len(head))]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(str(c).rjust(w) if n else str(c).ljust(w)
-                         for c, w, n in zip(cells, widths, numeric, strict=True)).rstrip()
+        return "  ".join(
+            str(c).rjust(w) if n else str(c).ljust(w)
+            for c, w, n in zip(cells, widths, numeric, strict=True)
+        ).rstrip()
 
     return "\n".join([line(head), "  ".join("─" * w for w in widths), *map(line, rows)])
 
@@ -38,8 +40,9 @@ def text(s: dict) -> str:
     if blocked:
         out.append("Blocked — fix in the pipeline before sign-off")
         for c in blocked:
-            out += [f"  {c['utility']} {c['month']}"] + [f"    - {r}" for r in
-                                                        c["blocking_reasons"]]
+            out += [f"  {c['utility']} {c['month']}"] + [
+                f"    - {r}" for r in c["blocking_reasons"]
+            ]
         out.append("")
     out.append("Issues to raise with the utility")
     if not s["tickets"]:
@@ -49,15 +52,26 @@ def text(s: dict) -> str:
         for i in t["issues"]:
             out.append(f"    {i['month']}  {i['text']}")
     out += ["", "Trend (compared with the utility's previous month)"]
-    out += [f"  {c['utility']} {c['month']}: {c['trend']}"
-            + (f" — {'; '.join(c['trend_notes'])}" if c["trend_notes"] else "")
-            for c in s["scorecard"]]
-    out += ["", "Row accounting (landed = kept + exact dup + conflicting dup + rejected)",
-            text_table(*accounting_rows(s)), "",
-            "Rejected and set-aside rows by reason", text_table(*reject_rows(s)), "",
-            "Values per reading type (one row per utility, month and type: units never mixed)",
-            text_table(*value_rows(s)), "",
-            VEE_TITLE, text_table(*vee_rows(s)), ""]
+    out += [
+        f"  {c['utility']} {c['month']}: {c['trend']}"
+        + (f" — {'; '.join(c['trend_notes'])}" if c["trend_notes"] else "")
+        for c in s["scorecard"]
+    ]
+    out += [
+        "",
+        "Row accounting (landed = kept + exact dup + conflicting dup + rejected)",
+        text_table(*accounting_rows(s)),
+        "",
+        "Rejected and set-aside rows by reason",
+        text_table(*reject_rows(s)),
+        "",
+        "Values per reading type (one row per utility, month and type: units never mixed)",
+        text_table(*value_rows(s)),
+        "",
+        VEE_TITLE,
+        text_table(*vee_rows(s)),
+        "",
+    ]
     head, rows = failing_rows(s)
     out += [f"Failing checks ({len(rows)} of {len(s['checks'])})", text_table(head, rows)]
     return "\n".join(out)

@@ -16,8 +16,9 @@ def local_day_seconds(days: pl.Series, tz: str) -> pl.Series:
     Stands in until the interval grid (``silver/vee/grid.py``) offers local-day lengths.
     """
     start = days.cast(pl.Date).cast(pl.Datetime("us"))
-    length = (start.dt.offset_by("1d").dt.replace_time_zone(tz)
-              - start.dt.replace_time_zone(tz)).dt.total_seconds()
+    length = (
+        start.dt.offset_by("1d").dt.replace_time_zone(tz) - start.dt.replace_time_zone(tz)
+    ).dt.total_seconds()
     return length.cast(pl.Int64).alias("day_s")
 
 
@@ -45,7 +46,9 @@ def daily_summaries(intervals: pl.DataFrame, utility: str, tz: str) -> pl.DataFr
     """
     iv = intervals.filter(pl.col("reading_kind") == "interval").with_columns(
         pl.col("service_point_id").fill_null(unresolved(utility)),
-        _failed=is_failed(), _estimated=is_estimated())
+        _failed=is_failed(),
+        _estimated=is_estimated(),
+    )
     ok = ~pl.col("_failed")
     value, start = pl.col("value").filter(ok), pl.col("start_utc").filter(ok)
     out = iv.group_by(KEYS).agg(
@@ -54,13 +57,17 @@ def daily_summaries(intervals: pl.DataFrame, utility: str, tz: str) -> pl.DataFr
         meter_count=pl.col("meter_id").n_unique().cast(pl.Int64),
         total_value=pl.when(ok.any()).then(value.sum()),
         interval_count=ok.sum().cast(pl.Int64),
-        peak_value=value.max(), peak_start_utc=start.sort_by(value, start).last(),
-        trough_value=value.min(), trough_start_utc=start.sort_by(value, start).first())
+        peak_value=value.max(),
+        peak_start_utc=start.sort_by(value, start).last(),
+        trough_value=value.min(),
+        trough_start_utc=start.sort_by(value, start).first(),
+    )
     out = out.join(_expected_per_meter(out, tz), on=["local_date", "interval_s"], how="left")
     out = out.with_columns(expected_count=pl.col("_per_meter") * pl.col("meter_count"))
     out = out.with_columns(
         coverage=pl.col("interval_count") / pl.col("expected_count"),
         peak_local_time=_local_hhmm("peak_start_utc", tz),
         trough_local_time=_local_hhmm("trough_start_utc", tz),
-        utility_id=pl.lit(utility))
+        utility_id=pl.lit(utility),
+    )
     return shaped(out.sort(KEYS), "experience/daily_summaries")

@@ -32,8 +32,9 @@ def month_range(start: str, end: str) -> list[str]:
     return [p.strftime("%Y-%m") for p in periods]
 
 
-def csv_bytes(df: pl.DataFrame | pd.DataFrame, *, bom: bool = False,
-              final_newline: bool = True) -> bytes:
+def csv_bytes(
+    df: pl.DataFrame | pd.DataFrame, *, bom: bool = False, final_newline: bool = True
+) -> bytes:
     """Serialise ``df`` as CSV the way a utility delivers it.
 
     Written by Polars' multithreaded CSV writer: per-row Python formatting was most of a
@@ -51,8 +52,11 @@ def csv_bytes(df: pl.DataFrame | pd.DataFrame, *, bom: bool = False,
     return buffer.getvalue()
 
 
-def labels(name: str, values: Sequence[str] | np.ndarray | pd.Index | pd.Series | pl.Series,
-           codes: np.ndarray) -> pl.Series:
+def labels(
+    name: str,
+    values: Sequence[str] | np.ndarray | pd.Index | pd.Series | pl.Series,
+    codes: np.ndarray,
+) -> pl.Series:
     """A text column that repeats a few distinct ``values``: row i is ``values[codes[i]]``.
 
     Stored as an Enum (one small dictionary plus integer codes), so a column of a million
@@ -66,8 +70,14 @@ def labels(name: str, values: Sequence[str] | np.ndarray | pd.Index | pd.Series 
     return categories.cast(pl.Enum(categories.unique(maintain_order=True))).gather(codes)
 
 
-def clock_text(name: str, wall_ns: np.ndarray, *, sep: str = "T",
-               offset_minutes: np.ndarray | None = None, zulu: bool = False) -> pl.Series:
+def clock_text(
+    name: str,
+    wall_ns: np.ndarray,
+    *,
+    sep: str = "T",
+    offset_minutes: np.ndarray | None = None,
+    zulu: bool = False,
+) -> pl.Series:
     """``YYYY-MM-DD<sep>HH:MM:SS`` text of wall-clock nanoseconds, built as fixed-width bytes.
 
     ``offset_minutes`` appends a ``-05:00``-style offset, ``zulu`` a ``Z``. Formatting a
@@ -83,8 +93,9 @@ def clock_text(name: str, wall_ns: np.ndarray, *, sep: str = "T",
     if n:
         first = days.min()
         calendar = np.arange(first, days.max() + 1).astype("datetime64[D]")
-        table = np.frombuffer("".join(np.datetime_as_string(calendar, unit="D")).encode(),
-                              dtype=np.uint8).reshape(-1, 10)
+        table = np.frombuffer(
+            "".join(np.datetime_as_string(calendar, unit="D")).encode(), dtype=np.uint8
+        ).reshape(-1, 10)
         out[:, :10] = table[days - first]
     out[:, 10] = ord(sep)
     out[:, 13] = out[:, 16] = ord(":")
@@ -111,8 +122,11 @@ def _two_digits(out: np.ndarray, column: int, values: np.ndarray) -> None:
 
 def _blank_as_null(df: pl.DataFrame) -> pl.DataFrame:
     """Null where a delivered file has an empty field: Polars writes "" and NaN otherwise."""
-    fixes = [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
-             for c, t in df.schema.items() if t == pl.String]
+    fixes = [
+        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
+        for c, t in df.schema.items()
+        if t == pl.String
+    ]
     fixes += [pl.col(c).fill_nan(None) for c, t in df.schema.items() if t.is_float()]
     return df.with_columns(fixes) if fixes else df
 

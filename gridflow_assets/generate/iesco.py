@@ -51,13 +51,20 @@ from gridflow_assets.generate.iesco_data import (
 from gridflow_assets.generate.iesco_master import Master, build_master, meters_snapshot
 from gridflow_assets.generate.iesco_readings import monthly_targets, opening_register, readings
 
-__all__ = ["BILL_COLUMNS", "GENERATORS", "METER_COLUMNS", "PAYMENT_COLUMNS", "READING_COLUMNS",
-           "UTILITY", "generate_iesco"]
+__all__ = [
+    "BILL_COLUMNS",
+    "GENERATORS",
+    "METER_COLUMNS",
+    "PAYMENT_COLUMNS",
+    "READING_COLUMNS",
+    "UTILITY",
+    "generate_iesco",
+]
 
 
-
-def _month_frames(master: Master, month: str,
-                  net_by_month: dict[int, np.ndarray]) -> dict[str, pl.DataFrame | pd.DataFrame]:
+def _month_frames(
+    master: Master, month: str, net_by_month: dict[int, np.ndarray]
+) -> dict[str, pl.DataFrame | pd.DataFrame]:
     """The four files of one month, in delivery order; ``net_by_month`` caches monthly
     net energy so that opening registers are summed once per run."""
     year, mon = int(month[:4]), int(month[5:7])
@@ -74,8 +81,9 @@ def _month_frames(master: Master, month: str,
     }
 
 
-def generate_iesco(landing: Path, months: list[str], meters: int = 100, seed: int = 7,
-                   faults: str = "realistic") -> list[Path]:
+def generate_iesco(
+    landing: Path, months: list[str], meters: int = 100, seed: int = 7, faults: str = "realistic"
+) -> list[Path]:
     """Write one complete IESCO drop per month to ``<landing>/IESCO/<YYYY-MM>/``.
 
     Files: ``meters.csv``, ``readings.csv``, ``bills.csv``, ``payments.csv`` (UTF-8, no BOM,
@@ -92,18 +100,23 @@ def generate_iesco(landing: Path, months: list[str], meters: int = 100, seed: in
         if not is_valid_month(month):
             raise ValueError(f"month must look like YYYY-MM, got {month!r}")
         if (int(month[:4]), int(month[5:7])) < (first.year, first.month):
-            raise ValueError(f"IESCO month {month} predates the first tariff in force "
-                             f"({first.isoformat()})")
+            raise ValueError(
+                f"IESCO month {month} predates the first tariff in force ({first.isoformat()})"
+            )
     master = build_master(int(meters), int(seed), FAULT_LEVELS[faults])
     net_by_month: dict[int, np.ndarray] = {}
     folders = []
     for month in months:
         frames = _month_frames(master, month, net_by_month)
-        folders.append(write_drop(
-            Path(landing), UTILITY, month,
-            {name: csv_bytes(df) for name, df in frames.items()},
-            row_counts={name: len(df) for name, df in frames.items()},
-        ))
+        folders.append(
+            write_drop(
+                Path(landing),
+                UTILITY,
+                month,
+                {name: csv_bytes(df) for name, df in frames.items()},
+                row_counts={name: len(df) for name, df in frames.items()},
+            )
+        )
     return folders
 
 

@@ -20,26 +20,73 @@ import pandas as pd
 UTILITY = "IESCO"
 
 METER_COLUMNS = (
-    "consumer_id", "meter_number", "reference_no", "name", "father_name", "address",
-    "tariff_category", "connection_date", "connected_load_kw", "division", "sub_division",
-    "feeder_name", "phase_type", "meter_type", "meter_make", "installation_date",
-    "warranty_expiry", "last_maintenance_date", "latitude", "longitude", "status",
-    "sanctioned_load_kw", "consumer_type", "district",
+    "consumer_id",
+    "meter_number",
+    "reference_no",
+    "name",
+    "father_name",
+    "address",
+    "tariff_category",
+    "connection_date",
+    "connected_load_kw",
+    "division",
+    "sub_division",
+    "feeder_name",
+    "phase_type",
+    "meter_type",
+    "meter_make",
+    "installation_date",
+    "warranty_expiry",
+    "last_maintenance_date",
+    "latitude",
+    "longitude",
+    "status",
+    "sanctioned_load_kw",
+    "consumer_type",
+    "district",
 )
 READING_COLUMNS = (
-    "meter_number", "timestamp", "reading_kwh", "consumption_kwh", "voltage_v", "current_a",
-    "power_factor", "frequency_hz", "status",
+    "meter_number",
+    "timestamp",
+    "reading_kwh",
+    "consumption_kwh",
+    "voltage_v",
+    "current_a",
+    "power_factor",
+    "frequency_hz",
+    "status",
 )
 BILL_COLUMNS = (
-    "bill_id", "billing_month", "issue_date", "due_date", "units_consumed",
-    "variable_charges", "fixed_charges", "gst", "electricity_duty", "tv_fee",
-    "late_payment_surcharge", "total_amount", "amount_within_due_date",
-    "amount_after_due_date", "tariff_applied", "reference_no", "meter_number", "consumer_id",
-    "consumer_name", "address",
+    "bill_id",
+    "billing_month",
+    "issue_date",
+    "due_date",
+    "units_consumed",
+    "variable_charges",
+    "fixed_charges",
+    "gst",
+    "electricity_duty",
+    "tv_fee",
+    "late_payment_surcharge",
+    "total_amount",
+    "amount_within_due_date",
+    "amount_after_due_date",
+    "tariff_applied",
+    "reference_no",
+    "meter_number",
+    "consumer_id",
+    "consumer_name",
+    "address",
 )
 PAYMENT_COLUMNS = (
-    "payment_id", "bill_id", "meter_number", "bill_amount", "amount_paid", "payment_date",
-    "payment_method", "status",
+    "payment_id",
+    "bill_id",
+    "meter_number",
+    "bill_amount",
+    "amount_paid",
+    "payment_date",
+    "payment_method",
+    "status",
 )
 
 # Multiplier applied to FAULT_RATES: "heavy" is about three times "realistic".
@@ -48,16 +95,16 @@ FAULT_LEVELS = {"none": 0, "realistic": 1, "heavy": 3}
 # Injected faults at the "realistic" level. Each kind present at all is injected at least
 # once (counts are rounded up) so that every check downstream has something to find.
 FAULT_RATES = {
-    "tamper_consumers": 0.01,     # consumers stealing (persistent from a start month)
-    "tamper_event_hours": 0.02,   # share of a thief's hours the meter flags as `tamper`
-    "frozen_meters": 0.01,        # meters per month with a frozen register (`meter_fault`)
+    "tamper_consumers": 0.01,  # consumers stealing (persistent from a start month)
+    "tamper_event_hours": 0.02,  # share of a thief's hours the meter flags as `tamper`
+    "frozen_meters": 0.01,  # meters per month with a frozen register (`meter_fault`)
     "missing_block_meters": 0.02,  # meters per month losing a block of rows (rows removed)
-    "estimated_meters": 0.01,     # meters per month with head-end estimated rows
+    "estimated_meters": 0.01,  # meters per month with head-end estimated rows
     "pf_above_one_rows": 0.0002,  # readings with power_factor > 1
     "zero_voltage_rows": 0.0002,  # readings with voltage 0 outside any outage
-    "duplicate_rows": 0.0005,     # readings delivered twice (exact repeats)
-    "tampered_bills": 0.01,       # bills whose printed arithmetic does not add up
-    "overpayments": 0.01,         # payments exceeding the amount due
+    "duplicate_rows": 0.0005,  # readings delivered twice (exact repeats)
+    "tampered_bills": 0.01,  # bills whose printed arithmetic does not add up
+    "overpayments": 0.01,  # payments exceeding the amount due
 }
 
 CONSUMER_STATUS = {"Active": 0.955, "Suspended": 0.03, "Disconnected": 0.015}
@@ -88,11 +135,24 @@ PAYER_CLASSES = {
 
 NORMAL, LOAD_SHEDDING, OUTAGE, TAMPER, METER_FAULT, ESTIMATED = range(6)
 STATUS_NAMES = np.array(
-    ["normal", "load_shedding", "outage", "tamper", "meter_fault", "estimated"], dtype=object)
+    ["normal", "load_shedding", "outage", "tamper", "meter_fault", "estimated"], dtype=object
+)
 
 # Bills print the month as e.g. "JAN 24"; spelled out so the system locale cannot change it.
-MONTH_ABBREVIATIONS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
-                       "NOV", "DEC")
+MONTH_ABBREVIATIONS = (
+    "JAN",
+    "FEB",
+    "MAR",
+    "APR",
+    "MAY",
+    "JUN",
+    "JUL",
+    "AUG",
+    "SEP",
+    "OCT",
+    "NOV",
+    "DEC",
+)
 
 # --------------------------------------------------------------------------- data tables
 

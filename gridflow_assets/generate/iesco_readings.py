@@ -63,10 +63,15 @@ def monthly_targets(master: Master, ordinal: int) -> tuple[np.ndarray, np.ndarra
     solar_noise = np.exp(rng.normal(0, MONTH_NOISE_SD, master.n) - MONTH_NOISE_SD**2 / 2)
     theft = np.where(tampering(master, ordinal), master.tamper_factor, 1.0)
     consumption = expected * noise * theft * master.active
-    solar = master.solar_kwp * start.days_in_month * climate.loc[month, "solar_psh"] * \
-        SOLAR_PERFORMANCE_RATIO * solar_noise * master.active
-    return (np.rint(consumption * 1000).astype(np.int64),
-            np.rint(solar * 1000).astype(np.int64))
+    solar = (
+        master.solar_kwp
+        * start.days_in_month
+        * climate.loc[month, "solar_psh"]
+        * SOLAR_PERFORMANCE_RATIO
+        * solar_noise
+        * master.active
+    )
+    return (np.rint(consumption * 1000).astype(np.int64), np.rint(solar * 1000).astype(np.int64))
 
 
 def opening_register(master: Master, ordinal: int, cache_: dict[int, np.ndarray]) -> np.ndarray:
@@ -82,8 +87,10 @@ def opening_register(master: Master, ordinal: int, cache_: dict[int, np.ndarray]
 
 # ------------------------------------------------------------------------- hourly helpers
 
-def _interval_mask(n_rows: int, n_hours: int, rows: np.ndarray, starts: np.ndarray,
-                   lengths: np.ndarray) -> np.ndarray:
+
+def _interval_mask(
+    n_rows: int, n_hours: int, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
     """Boolean rows x hours mask of [start, start + length) blocks, built without loops."""
     diff = np.zeros((n_rows, n_hours + 1), dtype=np.int32)
     starts = np.clip(starts, 0, n_hours)
@@ -131,16 +138,28 @@ def _load_shedding(master: Master, rng: np.random.Generator, month: int, days: i
     return mask
 
 
-def _blocks(rng: np.random.Generator, count: int, candidates: np.ndarray, n_hours: int,
-            min_len: int, max_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _blocks(
+    rng: np.random.Generator,
+    count: int,
+    candidates: np.ndarray,
+    n_hours: int,
+    min_len: int,
+    max_len: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = rng.choice(candidates, size=min(count, len(candidates)), replace=False)
     starts = rng.integers(0, n_hours, len(rows))
     lengths = rng.integers(min_len, max_len + 1, len(rows))
     return rows, starts, lengths
 
 
-def readings(master: Master, year: int, month: int, opening_wh: np.ndarray,
-              consumption_wh: np.ndarray, solar_wh: np.ndarray) -> pl.DataFrame:
+def readings(
+    master: Master,
+    year: int,
+    month: int,
+    opening_wh: np.ndarray,
+    consumption_wh: np.ndarray,
+    solar_wh: np.ndarray,
+) -> pl.DataFrame:
     data = tables()
     profiles, climate = data.profiles, data.climate
     n = master.n
@@ -166,8 +185,11 @@ def readings(master: Master, year: int, month: int, opening_wh: np.ndarray,
     heat = np.exp(rng.normal(0, 0.15, (len(data.districts), days)))
     day_on = rng.random((n, days)) < day_on_prob[p][:, None]
     base = shapes[p][:, hour] * dow[p][:, weekday[day]] * season[p][:, None] * day_on[:, day]
-    cool = (sensitivity[p] * climate.loc[month, "cooling_index"])[:, None] * \
-        cooling_shape[hour][None, :] * heat[master.district][:, day]
+    cool = (
+        (sensitivity[p] * climate.loc[month, "cooling_index"])[:, None]
+        * cooling_shape[hour][None, :]
+        * heat[master.district][:, day]
+    )
     sd = noise_sd[p][:, None]
     noise = np.exp(rng.standard_normal((n, n_hours)) * sd - sd**2 / 2)
 
@@ -184,37 +206,56 @@ def readings(master: Master, year: int, month: int, opening_wh: np.ndarray,
     rate = climate.loc[month, "feeder_outages_per_month"] * np.where(master.feeder_rural, 1.5, 1.0)
     events = grid.poisson(rate)
     f_rows = np.repeat(np.arange(n_feeders), events)
-    feeder_outage = _interval_mask(n_feeders, n_hours, f_rows,
-                                   grid.integers(0, n_hours, len(f_rows)),
-                                   grid.integers(1, 7, len(f_rows)))[master.feeder]
+    feeder_outage = _interval_mask(
+        n_feeders,
+        n_hours,
+        f_rows,
+        grid.integers(0, n_hours, len(f_rows)),
+        grid.integers(1, 7, len(f_rows)),
+    )[master.feeder]
     m_events = grid.poisson(0.15, n)
     m_rows = np.repeat(np.arange(n), m_events)
-    outage = feeder_outage | _interval_mask(n, n_hours, m_rows,
-                                            grid.integers(0, n_hours, len(m_rows)),
-                                            grid.integers(2, 11, len(m_rows)))
+    outage = feeder_outage | _interval_mask(
+        n,
+        n_hours,
+        m_rows,
+        grid.integers(0, n_hours, len(m_rows)),
+        grid.integers(2, 11, len(m_rows)),
+    )
     outage &= ~shedding
 
     # Device faults and theft flags: only with faults enabled.
     level = master.level
     frng = stream(master.seed, "faults", year, month)
     everyone = np.arange(n)
-    frozen = _interval_mask(n, n_hours, *_blocks(
-        frng, fault_count("frozen_meters", n, level), everyone, n_hours, 6, 36))
-    missing = _interval_mask(n, n_hours, *_blocks(
-        frng, fault_count("missing_block_meters", n, level), everyone, n_hours, 2, 12))
-    estimated = _interval_mask(n, n_hours, *_blocks(
-        frng, fault_count("estimated_meters", n, level), everyone, n_hours, 2, 8))
+    frozen = _interval_mask(
+        n, n_hours, *_blocks(frng, fault_count("frozen_meters", n, level), everyone, n_hours, 6, 36)
+    )
+    missing = _interval_mask(
+        n,
+        n_hours,
+        *_blocks(frng, fault_count("missing_block_meters", n, level), everyone, n_hours, 2, 12),
+    )
+    estimated = _interval_mask(
+        n,
+        n_hours,
+        *_blocks(frng, fault_count("estimated_meters", n, level), everyone, n_hours, 2, 8),
+    )
     thieving = tampering(master, year * 12 + month - 1)
-    tamper_flag = thieving[:, None] & \
-        (frng.random((n, n_hours)) < FAULT_RATES["tamper_event_hours"] * max(level, 1))
+    tamper_flag = thieving[:, None] & (
+        frng.random((n, n_hours)) < FAULT_RATES["tamper_event_hours"] * max(level, 1)
+    )
 
     no_supply = shedding | outage
     zero = no_supply | frozen
     noise[estimated] = 1.0
     weights = np.where(zero, 0.0, (base + cool) * noise)
     used = _spread(consumption_wh, weights)
-    generated = _spread(solar_wh, np.where(zero, 0.0, solar_weights)) if solar_wh.any() \
+    generated = (
+        _spread(solar_wh, np.where(zero, 0.0, solar_weights))
+        if solar_wh.any()
         else np.zeros_like(used)
+    )
     net_wh = used - generated
     register_wh = opening_wh[:, None] + np.cumsum(net_wh, axis=1)
 
@@ -233,8 +274,11 @@ def readings(master: Master, year: int, month: int, opening_wh: np.ndarray,
     feeder_v = nominal * master.feeder_voltage[master.feeder]
     voltage = feeder_v[:, None] * sag[hour][None, :] * (1 + erng.normal(0, 0.008, (n, n_hours)))
     pf = np.clip(master.pf_base[:, None] + erng.normal(0, 0.015, (n, n_hours)), 0.7, 1.0)
-    frequency = np.clip(50 + erng.normal(0, 0.05, n_hours)[None, :] +
-                        erng.normal(0, 0.005, (n, n_hours)), 49.6, 50.4)
+    frequency = np.clip(
+        50 + erng.normal(0, 0.05, n_hours)[None, :] + erng.normal(0, 0.005, (n, n_hours)),
+        49.6,
+        50.4,
+    )
     voltage = voltage.round(1)
     pf = pf.round(3)
     root = np.where(master.phases == 1, 1.0, math.sqrt(3))[:, None]
@@ -248,11 +292,11 @@ def readings(master: Master, year: int, month: int, opening_wh: np.ndarray,
     clean = (status == NORMAL) & ~missing
     candidates = np.flatnonzero(clean.ravel())
     cells = n * n_hours
-    pf_rows = frng.choice(candidates, fault_count("pf_above_one_rows", cells, level),
-                          replace=False)
+    pf_rows = frng.choice(candidates, fault_count("pf_above_one_rows", cells, level), replace=False)
     pf.ravel()[pf_rows] = frng.uniform(1.01, 1.3, len(pf_rows)).round(3)
-    volt_rows = frng.choice(candidates, fault_count("zero_voltage_rows", cells, level),
-                            replace=False)
+    volt_rows = frng.choice(
+        candidates, fault_count("zero_voltage_rows", cells, level), replace=False
+    )
     voltage.ravel()[volt_rows] = 0.0
 
     kept = np.flatnonzero(~missing.ravel())
@@ -262,14 +306,16 @@ def readings(master: Master, year: int, month: int, opening_wh: np.ndarray,
     order = np.insert(kept, np.searchsorted(kept, repeats, side="right"), repeats)
     meter_of, hour_of = np.divmod(order, n_hours)
     stamps = pd.date_range(start, periods=n_hours, freq="h").strftime("%Y-%m-%d %H:%M:%S")
-    return pl.DataFrame([
-        labels("meter_number", master.table["meter_number"], meter_of),
-        labels("timestamp", stamps, hour_of),
-        pl.Series("reading_kwh", register_wh.ravel()[order] / 1000),
-        pl.Series("consumption_kwh", net_wh.ravel()[order] / 1000),
-        pl.Series("voltage_v", voltage.ravel()[order]),
-        pl.Series("current_a", current.ravel()[order].round(2)),
-        pl.Series("power_factor", pf.ravel()[order], nan_to_null=True),
-        pl.Series("frequency_hz", frequency.ravel()[order].round(2), nan_to_null=True),
-        labels("status", STATUS_NAMES, status.ravel()[order]),
-    ]).select(READING_COLUMNS)
+    return pl.DataFrame(
+        [
+            labels("meter_number", master.table["meter_number"], meter_of),
+            labels("timestamp", stamps, hour_of),
+            pl.Series("reading_kwh", register_wh.ravel()[order] / 1000),
+            pl.Series("consumption_kwh", net_wh.ravel()[order] / 1000),
+            pl.Series("voltage_v", voltage.ravel()[order]),
+            pl.Series("current_a", current.ravel()[order].round(2)),
+            pl.Series("power_factor", pf.ravel()[order], nan_to_null=True),
+            pl.Series("frequency_hz", frequency.ravel()[order].round(2), nan_to_null=True),
+            labels("status", STATUS_NAMES, status.ravel()[order]),
+        ]
+    ).select(READING_COLUMNS)

@@ -11,5 +11,14 @@ from gridflow_assets.generate.utility2_population import U2_COLUMNS, UTILITY2
 
 GENERATORS = {UTILITY1: generate_utility1, UTILITY2: generate_utility2}
 
-__all__ = ["GENERATORS", "TIMEZONE", "U1_CHANNELS", "U1_COLUMNS", "U2_COLUMNS", "UTILITY1",
-           "UTILITY2", "generate_utility1", "generate_utility2"]
+__all__ = [
+    "GENERATORS",
+    "TIMEZONE",
+    "U1_CHANNELS",
+    "U1_COLUMNS",
+    "U2_COLUMNS",
+    "UTILITY1",
+    "UTILITY2",
+    "generate_utility1",
+    "generate_utility2",
+]

@@ -35,8 +35,7 @@ DAY_NS = 86_400 * NS
 ANCHOR = pd.Timestamp("2020-01-01")
 
 # Real New York ZIPs with leading zeros: they prove that ZIPs are read as text.
-_LEADING_ZERO_ZIPS = (("00501", "Holtsville"), ("00544", "Holtsville"),
-                      ("06390", "Fishers Island"))
+_LEADING_ZERO_ZIPS = (("00501", "Holtsville"), ("00544", "Holtsville"), ("06390", "Fishers Island"))
 
 
 def _fault_scale(faults: str) -> float:
@@ -108,8 +107,9 @@ def to_local(utc_ns: np.ndarray) -> np.ndarray:
 def local_text(name: str, utc_ns: np.ndarray) -> pl.Series:
     """ISO 8601 local time with a ``-05:00``-style offset, as UTILITY1 delivers it."""
     offset = local_offsets(utc_ns)
-    return clock_text(name, np.asarray(utc_ns, dtype=np.int64) + offset,
-                      offset_minutes=offset // (60 * NS))
+    return clock_text(
+        name, np.asarray(utc_ns, dtype=np.int64) + offset, offset_minutes=offset // (60 * NS)
+    )
 
 
 def local_grid_text(name: str, utc_ns: np.ndarray, origin_ns: int, step_ns: int) -> pl.Series:
@@ -135,8 +135,9 @@ def utc_iso(ns: np.ndarray, empty: np.ndarray | None = None) -> np.ndarray:
     return text
 
 
-def unique_ints(rng: np.random.Generator, n: int, low: int, high: int,
-                 taken: set[int] | None = None) -> list[int]:
+def unique_ints(
+    rng: np.random.Generator, n: int, low: int, high: int, taken: set[int] | None = None
+) -> list[int]:
     """``n`` distinct integers in ``[low, high)``, none of them in ``taken``."""
     taken = set() if taken is None else taken
     out: list[int] = []

@@ -23,8 +23,9 @@ from gridflow_assets.generate.utility1_population import (
 __all__ = ["GENERATORS", "U1_CHANNELS", "U1_COLUMNS", "UTILITY1", "generate_utility1"]
 
 
-def generate_utility1(landing: Path, months: list[str], meters: int = 40, seed: int = 7,
-                      faults: str = "realistic") -> list[Path]:
+def generate_utility1(
+    landing: Path, months: list[str], meters: int = 40, seed: int = 7, faults: str = "realistic"
+) -> list[Path]:
     """Write one complete UTILITY1 drop per month and return the drop folders.
 
     Per meter and month, every interval of three whole local days is written (the DST change

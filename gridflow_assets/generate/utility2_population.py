@@ -28,10 +28,28 @@ U2_SERVICE_POINTS = "utility2_service_points.csv"
 U2_METERS = "utility2_meters.csv"
 U2_INTERVALS = "utility2_intervals.csv"
 U2_COLUMNS = {
-    U2_SERVICE_POINTS: ["premise_id", "created_date", "premise_house_num", "premise_street",
-                        "premise_house_supp", "premise_city", "premise_zip", "premise_region"],
-    U2_METERS: ["premise_id", "meter_id", "meter_number", "meter_type", "meter_status",
-                "meter_channel", "installed_at", "removed_at", "created", "updated"],
+    U2_SERVICE_POINTS: [
+        "premise_id",
+        "created_date",
+        "premise_house_num",
+        "premise_street",
+        "premise_house_supp",
+        "premise_city",
+        "premise_zip",
+        "premise_region",
+    ],
+    U2_METERS: [
+        "premise_id",
+        "meter_id",
+        "meter_number",
+        "meter_type",
+        "meter_status",
+        "meter_channel",
+        "installed_at",
+        "removed_at",
+        "created",
+        "updated",
+    ],
     U2_INTERVALS: ["channel", "duration", "meter_id", "quality", "timestamp", "value"],
 }
 # Channel sets by kind of customer (codes as in utilities/code_tables/utility2_channels.csv).
@@ -60,9 +78,17 @@ U2_RATES = {
     "register_frozen": 0.05,  # per delivered-register channel and month: stuck 3-5 days
 }
 CURLY_APOSTROPHE = "\u2019"  # U+2019, as delivered in UTILITY2 street names
-_APOSTROPHE_NAMES = tuple(f"{a}{CURLY_APOSTROPHE}{b}" for a, b in (
-    ("O", "Connor"), ("O", "Brien"), ("O", "Neill"), ("D", "Amico"), ("O", "Rourke"),
-    ("D", "Angelo")))
+_APOSTROPHE_NAMES = tuple(
+    f"{a}{CURLY_APOSTROPHE}{b}"
+    for a, b in (
+        ("O", "Connor"),
+        ("O", "Brien"),
+        ("O", "Neill"),
+        ("D", "Amico"),
+        ("O", "Rourke"),
+        ("D", "Angelo"),
+    )
+)
 _SUPPLEMENTS = ("APT", "UNIT", "FL", "STE")
 
 
@@ -94,22 +120,25 @@ def _u2_supplement(rng: np.random.Generator) -> str:
 
 def _u2_address(rng: np.random.Generator, fake: Faker) -> dict[str, object]:
     zip_code, city = ny_zip(rng, fake)
-    return {"premise_house_num": int(rng.integers(1, 9999)),
-            "premise_street": _u2_street(rng, fake),
-            "premise_house_supp": _u2_supplement(rng) if rng.random() < 0.3 else "",
-            "premise_city": city, "premise_zip": zip_code}
+    return {
+        "premise_house_num": int(rng.integers(1, 9999)),
+        "premise_street": _u2_street(rng, fake),
+        "premise_house_supp": _u2_supplement(rng) if rng.random() < 0.3 else "",
+        "premise_city": city,
+        "premise_zip": zip_code,
+    }
 
 
-def _u2_variant(rng: np.random.Generator, fake: Faker,
-                previous: dict[str, object]) -> dict[str, object]:
+def _u2_variant(
+    rng: np.random.Generator, fake: Faker, previous: dict[str, object]
+) -> dict[str, object]:
     """Next address version of a premise: a new unit, a re-keyed street, or a new address."""
     kind = rng.choice(3, p=[0.4, 0.3, 0.3])
     if kind == 0:
         new = {**previous, "premise_house_supp": _u2_supplement(rng)}
     elif kind == 1:
         street = str(previous["premise_street"])
-        new = {**previous,
-               "premise_street": street.title() if street.isupper() else street.upper()}
+        new = {**previous, "premise_street": street.title() if street.isupper() else street.upper()}
     else:
         new = _u2_address(rng, fake)
     if new == previous:
@@ -130,8 +159,14 @@ def _u2_premises(rng: np.random.Generator, fake: Faker, n: int) -> pd.DataFrame:
             if k:
                 address = _u2_variant(rng, fake, address)
             created = (first_day + pd.Timedelta(days=int(day))).strftime("%Y-%m-%d")
-            rows.append({"premise_id": premise_id, "created_date": created, **address,
-                         "premise_region": "NY"})
+            rows.append(
+                {
+                    "premise_id": premise_id,
+                    "created_date": created,
+                    **address,
+                    "premise_region": "NY",
+                }
+            )
     df = pd.DataFrame(rows, columns=U2_COLUMNS[U2_SERVICE_POINTS])
     return df.iloc[rng.permutation(len(df))].reset_index(drop=True)
 
@@ -146,16 +181,18 @@ def cum_received(rate: np.ndarray | float, t: np.ndarray | float) -> np.ndarray:
     return rate * (t - 0.6 * 365 / (2 * np.pi) * np.sin(2 * np.pi * t / 365))
 
 
-def _u2_meters(rng: np.random.Generator, n_sending: int, n_unknown: int,
-               n_retired: int) -> pd.DataFrame:
+def _u2_meters(
+    rng: np.random.Generator, n_sending: int, n_unknown: int, n_retired: int
+) -> pd.DataFrame:
     """Meters that send reads, meters unknown to the meters file, long-retired meters."""
     n = n_sending + n_unknown + n_retired
     ids = unique_ints(rng, n, 10**8, 10**10)
     numbers = np.array(ids, dtype=np.int64)
     differs = rng.random(n) < 0.06
     delta = rng.integers(1, 1000, n)
-    numbers = np.where(differs, np.where(numbers + delta < 10**10, numbers + delta,
-                                         numbers - delta), numbers)
+    numbers = np.where(
+        differs, np.where(numbers + delta < 10**10, numbers + delta, numbers - delta), numbers
+    )
     names = list(U2_PROFILES)
     profile = rng.choice(len(names), size=n, p=[U2_PROFILES[p][1] for p in names])
     kind = np.array(names)[profile]
@@ -166,35 +203,50 @@ def _u2_meters(rng: np.random.Generator, n_sending: int, n_unknown: int,
     solar = np.where(kind == "solar", rng.uniform(10, 30, n), 0.0)
     kvar = rng.uniform(0.2, 0.5, n)
     target = 999_999 - rng.integers(0, 5_000, (n, len(U2_REGISTER_CHANNELS)))
-    at_ref = {9: np.floor(cum_delivered(rate, t_ref)),
-              10: np.floor(cum_received(solar, t_ref)),
-              11: np.floor(kvar * np.floor(cum_delivered(rate, t_ref))),
-              23: np.floor(0.4 * np.floor(cum_delivered(rate, t_ref))),
-              24: np.floor(cum_delivered(rate, t_ref))
-              - np.floor(0.4 * np.floor(cum_delivered(rate, t_ref)))}
-    df = pd.DataFrame({
-        "meter_id": [str(i) for i in ids],
-        "meter_number": [str(x) for x in numbers],
-        "meter_type": [U2_PROFILES[k][2][t] for k, t in zip(kind, type_pick, strict=True)],
-        "meter_channel": np.where(rng.random(n) < 0.65, "MT", ""),
-        "profile": kind, "rate": rate, "solar": solar, "kvar": kvar,
-        "role": ["sending"] * n_sending + ["unknown"] * n_unknown + ["retired"] * n_retired,
-    })
+    at_ref = {
+        9: np.floor(cum_delivered(rate, t_ref)),
+        10: np.floor(cum_received(solar, t_ref)),
+        11: np.floor(kvar * np.floor(cum_delivered(rate, t_ref))),
+        23: np.floor(0.4 * np.floor(cum_delivered(rate, t_ref))),
+        24: np.floor(cum_delivered(rate, t_ref))
+        - np.floor(0.4 * np.floor(cum_delivered(rate, t_ref))),
+    }
+    df = pd.DataFrame(
+        {
+            "meter_id": [str(i) for i in ids],
+            "meter_number": [str(x) for x in numbers],
+            "meter_type": [U2_PROFILES[k][2][t] for k, t in zip(kind, type_pick, strict=True)],
+            "meter_channel": np.where(rng.random(n) < 0.65, "MT", ""),
+            "profile": kind,
+            "rate": rate,
+            "solar": solar,
+            "kvar": kvar,
+            "role": ["sending"] * n_sending + ["unknown"] * n_unknown + ["retired"] * n_retired,
+        }
+    )
     for j, ch in enumerate(U2_REGISTER_CHANNELS):
         df[f"offset_{ch}"] = target[:, j] - at_ref[ch].astype(np.int64)
     return df
 
 
-def _u2_installs(rng: np.random.Generator, meters: pd.DataFrame, premise_ids: np.ndarray,
-                 ghost_ids: np.ndarray, orphan_share: float) -> pd.DataFrame:
+def _u2_installs(
+    rng: np.random.Generator,
+    meters: pd.DataFrame,
+    premise_ids: np.ndarray,
+    ghost_ids: np.ndarray,
+    orphan_share: float,
+) -> pd.DataFrame:
     """Effective-dated, non-overlapping installations: a meter moves between premises."""
     lo = pd.Timestamp("2012-01-01").value
     span_days = (pd.Timestamp("2023-06-30") - pd.Timestamp("2012-01-01")).days
     rows = []
     for m in np.flatnonzero(meters.role.to_numpy() != "unknown"):
         k = int(rng.choice([1, 2, 3], p=[0.5, 0.3, 0.2]))
-        starts = (lo + np.sort(rng.choice(span_days, size=k, replace=False)) * DAY_NS
-                  + rng.integers(0, 86_400, k) * NS)
+        starts = (
+            lo
+            + np.sort(rng.choice(span_days, size=k, replace=False)) * DAY_NS
+            + rng.integers(0, 86_400, k) * NS
+        )
         real = rng.choice(premise_ids, size=k, replace=False)
         ghost = rng.choice(ghost_ids, size=k)
         orphan = rng.random(k) < orphan_share
@@ -209,11 +261,17 @@ def _u2_installs(rng: np.random.Generator, meters: pd.DataFrame, premise_ids: np
                 status = "Retired"
             else:
                 removed, status = -1, "Customer"
-            rows.append({"meter": m, "premise_id": ghost[i] if orphan[i] else real[i],
-                         "installed_ns": int(starts[i]), "removed_ns": int(removed),
-                         "status": status,
-                         "created_lag": int(rng.integers(0, 3 * 86_400)) * NS,
-                         "updated_lag": int(rng.integers(0, 400 * 86_400)) * NS})
+            rows.append(
+                {
+                    "meter": m,
+                    "premise_id": ghost[i] if orphan[i] else real[i],
+                    "installed_ns": int(starts[i]),
+                    "removed_ns": int(removed),
+                    "status": status,
+                    "created_lag": int(rng.integers(0, 3 * 86_400)) * NS,
+                    "updated_lag": int(rng.integers(0, 400 * 86_400)) * NS,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -224,10 +282,16 @@ def u2_population(meters: int, seed: int, scale: float) -> U2Population:
     fake = faker(seed)
     premises = _u2_premises(rng, fake, max(2, meters + meters // 4))
     taken = {int(p[5:]) for p in premises.premise_id}
-    ghosts = np.array([f"PREM-{d:08d}" for d in
-                       unique_ints(rng, max(2, meters // 2), 0, 10**8, taken)])
+    ghosts = np.array(
+        [f"PREM-{d:08d}" for d in unique_ints(rng, max(2, meters // 2), 0, 10**8, taken)]
+    )
     n_unknown = fault_count(U2_RATES["unknown_meter"], meters, FAULT_SCALES["heavy"])
     meter_df = _u2_meters(rng, meters, n_unknown, max(1, meters // 20))
-    installs = _u2_installs(rng, meter_df, premises.premise_id.unique(), ghosts,
-                            min(0.6, U2_RATES["orphan_premise"] * scale))
+    installs = _u2_installs(
+        rng,
+        meter_df,
+        premises.premise_id.unique(),
+        ghosts,
+        min(0.6, U2_RATES["orphan_premise"] * scale),
+    )
     return U2Population(premises, meter_df, installs)

@@ -31,14 +31,21 @@ def _count(flag: str) -> pl.Expr:
 
 def _with(readings: pl.DataFrame, dim: pl.DataFrame, column: str) -> pl.DataFrame:
     """Readings with one attribute of their service point (null when it is unknown)."""
-    return readings.join(dim.select("service_point_id", column), on="service_point_id",
-                         how="left", maintain_order="left")
+    return readings.join(
+        dim.select("service_point_id", column),
+        on="service_point_id",
+        how="left",
+        maintain_order="left",
+    )
 
 
 def _kwh(readings: pl.DataFrame, by: str, direction: str, name: str) -> pl.DataFrame:
     sel = (pl.col("measurement") == "kWh") & (pl.col("direction") == direction)
-    return (readings.filter(sel & pl.col(by).is_not_null())
-            .group_by(by).agg(pl.col("value").sum().alias(name)))
+    return (
+        readings.filter(sel & pl.col(by).is_not_null())
+        .group_by(by)
+        .agg(pl.col("value").sum().alias(name))
+    )
 
 
 def agg_monthly_consumption(readings: pl.DataFrame, utility: str) -> pl.DataFrame:
@@ -46,117 +53,177 @@ def agg_monthly_consumption(readings: pl.DataFrame, utility: str) -> pl.DataFram
     r = readings.filter(is_known_interval()).with_columns(
         pl.col("service_point_id").fill_null(unresolved(utility)),
         year_month=pl.col("local_date").dt.strftime("%Y-%m"),
-        _failed=is_failed(), _estimated=is_estimated())
+        _failed=is_failed(),
+        _estimated=is_estimated(),
+    )
     keys = ["service_point_id", "year_month", *TYPE_KEYS]
     valid = pl.col("value").filter(~pl.col("_failed"))
     out = r.group_by(keys).agg(
-        total_value=valid.sum(), reading_count=valid.count().cast(pl.Int64),
+        total_value=valid.sum(),
+        reading_count=valid.count().cast(pl.Int64),
         failed_count=pl.col("_failed").sum().cast(pl.Int64),
         estimated_count=pl.col("_estimated").sum().cast(pl.Int64),
-        days_with_data=pl.col("local_date").n_unique().cast(pl.Int64))
-    return shaped(out.sort(keys).with_columns(utility_id=pl.lit(utility)),
-                  "agg_monthly_consumption")
+        days_with_data=pl.col("local_date").n_unique().cast(pl.Int64),
+    )
+    return shaped(
+        out.sort(keys).with_columns(utility_id=pl.lit(utility)), "agg_monthly_consumption"
+    )
 
 
-def agg_daily_consumption(readings: pl.DataFrame, dim_service_point: pl.DataFrame,
-                          utility: str) -> pl.DataFrame:
+def agg_daily_consumption(
+    readings: pl.DataFrame, dim_service_point: pl.DataFrame, utility: str
+) -> pl.DataFrame:
     """Daily load per consumer type and reading type, over all service points."""
     r = _with(readings.filter(is_usage()), dim_service_point, "consumer_type").with_columns(
-        pl.col("consumer_type").fill_null(UNKNOWN_CONSUMER_TYPE))
+        pl.col("consumer_type").fill_null(UNKNOWN_CONSUMER_TYPE)
+    )
     keys = ["local_date", "consumer_type", *TYPE_KEYS]
     out = r.group_by(keys).agg(
         total_value=pl.col("value").sum(),
         service_point_count=pl.col("service_point_id").drop_nulls().n_unique().cast(pl.Int64),
-        reading_count=pl.len().cast(pl.Int64))
-    return shaped(out.sort(keys).with_columns(utility_id=pl.lit(utility)),
-                  "agg_daily_consumption")
+        reading_count=pl.len().cast(pl.Int64),
+    )
+    return shaped(out.sort(keys).with_columns(utility_id=pl.lit(utility)), "agg_daily_consumption")
 
 
-def agg_consumer_type_summary(readings: pl.DataFrame, dim_service_point: pl.DataFrame,
-                              dim_consumer_type: pl.DataFrame, fact_bills: pl.DataFrame | None,
-                              utility: str) -> pl.DataFrame:
+def agg_consumer_type_summary(
+    readings: pl.DataFrame,
+    dim_service_point: pl.DataFrame,
+    dim_consumer_type: pl.DataFrame,
+    fact_bills: pl.DataFrame | None,
+    utility: str,
+) -> pl.DataFrame:
     """Consumption (delivered and net kWh kept apart) and billing per consumer type."""
     r = _with(readings.filter(is_usage()), dim_service_point, "consumer_type").with_columns(
-        pl.col("consumer_type").fill_null(UNKNOWN_CONSUMER_TYPE))
+        pl.col("consumer_type").fill_null(UNKNOWN_CONSUMER_TYPE)
+    )
     out = dim_consumer_type.select("consumer_type", "sector", "service_point_count")
     for direction, name in (("delivered", "kwh_delivered"), ("net", "kwh_net")):
-        out = out.join(_kwh(r, "consumer_type", direction, name), on="consumer_type",
-                       how="left", maintain_order="left")
+        out = out.join(
+            _kwh(r, "consumer_type", direction, name),
+            on="consumer_type",
+            how="left",
+            maintain_order="left",
+        )
     if fact_bills is not None:
         billed = fact_bills.group_by("consumer_type").agg(
-            bill_count=pl.len().cast(pl.Int64), billed_units=pl.col("units_consumed").sum(),
-            billed_amount=pl.col("total_amount").sum())
+            bill_count=pl.len().cast(pl.Int64),
+            billed_units=pl.col("units_consumed").sum(),
+            billed_amount=pl.col("total_amount").sum(),
+        )
         out = out.join(billed, on="consumer_type", how="left", maintain_order="left")
     else:  # utilities that deliver no bills
-        out = out.with_columns(bill_count=pl.lit(None, pl.Int64),
-                               billed_units=pl.lit(None, pl.Float64),
-                               billed_amount=pl.lit(None, pl.Float64))
+        out = out.with_columns(
+            bill_count=pl.lit(None, pl.Int64),
+            billed_units=pl.lit(None, pl.Float64),
+            billed_amount=pl.lit(None, pl.Float64),
+        )
     out = out.with_columns(
-        pl.col("bill_count").fill_null(0), pl.col("billed_units", "billed_amount").fill_null(0.0),
+        pl.col("bill_count").fill_null(0),
+        pl.col("billed_units", "billed_amount").fill_null(0.0),
         kwh_delivered_per_service_point=pl.col("kwh_delivered") / pl.col("service_point_count"),
-        utility_id=pl.lit(utility))
-    return shaped(out.with_columns(average_bill=_rate("billed_amount", "bill_count")),
-                  "agg_consumer_type_summary")
+        utility_id=pl.lit(utility),
+    )
+    return shaped(
+        out.with_columns(average_bill=_rate("billed_amount", "bill_count")),
+        "agg_consumer_type_summary",
+    )
 
 
 def bill_collection(bills: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
     """Per bill (in bill order): total, what was paid, the most owed (total + surcharge), late
     payments, surcharges, arrears and the outcome (unpaid, partial, overpaid)."""
     pay = payments.group_by("bill_id").agg(
-        paid=pl.col("amount_paid").sum(), owed=pl.col("bill_amount").max(),
+        paid=pl.col("amount_paid").sum(),
+        owed=pl.col("bill_amount").max(),
         late=pl.col("is_late").sum().cast(pl.Int64),
-        surcharge=pl.col("expected_surcharge").sum())
+        surcharge=pl.col("expected_surcharge").sum(),
+    )
     total = pl.col("total_amount")
     b = bills.join(pay, on="bill_id", how="left", maintain_order="left").with_columns(
-        pl.col("paid").fill_null(0.0), pl.col("late").fill_null(0),
+        pl.col("paid").fill_null(0.0),
+        pl.col("late").fill_null(0),
         pl.col("surcharge").fill_null(0.0),
         owed=pl.when(total.is_not_null()).then(
-            pl.max_horizontal(pl.col("owed").fill_null(total), total)))
+            pl.max_horizontal(pl.col("owed").fill_null(total), total)
+        ),
+    )
     return b.with_columns(
         arrears=(pl.col("owed") - pl.col("paid")).clip(lower_bound=0).round(2),
         is_unpaid=pl.col("paid") <= 0,
-        is_partial=((pl.col("paid") > 0) & (pl.col("paid") < pl.col("owed") - CENT))
-        .fill_null(False),
-        is_overpaid=(pl.col("paid") > pl.col("owed") + CENT).fill_null(False))
+        is_partial=((pl.col("paid") > 0) & (pl.col("paid") < pl.col("owed") - CENT)).fill_null(
+            False
+        ),
+        is_overpaid=(pl.col("paid") > pl.col("owed") + CENT).fill_null(False),
+    )
 
 
 def agg_payment_summary(fact_bills: pl.DataFrame, fact_payments: pl.DataFrame) -> pl.DataFrame:
     """Collection per tariff code: billed, paid, collection rate, arrears, late payments and
     surcharges, unpaid / partial / overpaid bills. A bill without a tariff code has no row
     to count in (``tariff_applied`` is this table's key)."""
-    b = bill_collection(fact_bills, fact_payments).filter(
-        pl.col("tariff_applied").is_not_null())
+    b = bill_collection(fact_bills, fact_payments).filter(pl.col("tariff_applied").is_not_null())
     out = b.group_by("tariff_applied").agg(
-        bill_count=pl.len().cast(pl.Int64), billed_amount=pl.col("total_amount").sum().round(2),
-        paid_amount=pl.col("paid").sum().round(2), arrears=pl.col("arrears").sum().round(2),
+        bill_count=pl.len().cast(pl.Int64),
+        billed_amount=pl.col("total_amount").sum().round(2),
+        paid_amount=pl.col("paid").sum().round(2),
+        arrears=pl.col("arrears").sum().round(2),
         late_payment_count=pl.col("late").sum(),
         late_surcharge=pl.col("surcharge").sum().round(2),
-        unpaid_bill_count=_count("is_unpaid"), partial_bill_count=_count("is_partial"),
-        overpaid_bill_count=_count("is_overpaid"), utility_id=pl.col("utility_id").first())
-    return shaped(out.sort("tariff_applied").with_columns(
-        collection_rate=_rate("paid_amount", "billed_amount")), "agg_payment_summary")
+        unpaid_bill_count=_count("is_unpaid"),
+        partial_bill_count=_count("is_partial"),
+        overpaid_bill_count=_count("is_overpaid"),
+        utility_id=pl.col("utility_id").first(),
+    )
+    return shaped(
+        out.sort("tariff_applied").with_columns(
+            collection_rate=_rate("paid_amount", "billed_amount")
+        ),
+        "agg_payment_summary",
+    )
 
 
-def agg_location_summary(readings: pl.DataFrame, dim_service_point: pl.DataFrame,
-                         dim_location: pl.DataFrame, fact_bills: pl.DataFrame | None,
-                         fact_payments: pl.DataFrame | None, utility: str) -> pl.DataFrame:
+def agg_location_summary(
+    readings: pl.DataFrame,
+    dim_service_point: pl.DataFrame,
+    dim_location: pl.DataFrame,
+    fact_bills: pl.DataFrame | None,
+    fact_payments: pl.DataFrame | None,
+    utility: str,
+) -> pl.DataFrame:
     """Service points, kWh delivered, bills, billed, paid and collection rate per location."""
     r = _with(readings.filter(is_usage()), dim_service_point, "location_id")
-    out = dim_location.select("location_id", "region", "division", "sub_division",
-                              "service_point_count").join(
-        _kwh(r, "location_id", "delivered", "kwh_delivered"), on="location_id", how="left",
-        maintain_order="left")
+    out = dim_location.select(
+        "location_id", "region", "division", "sub_division", "service_point_count"
+    ).join(
+        _kwh(r, "location_id", "delivered", "kwh_delivered"),
+        on="location_id",
+        how="left",
+        maintain_order="left",
+    )
     if fact_bills is not None and fact_payments is not None:
-        billed = bill_collection(fact_bills, fact_payments).group_by("location_id").agg(
-            bill_count=pl.len().cast(pl.Int64), billed_amount=pl.col("total_amount").sum(),
-            paid_amount=pl.col("paid").sum())
+        billed = (
+            bill_collection(fact_bills, fact_payments)
+            .group_by("location_id")
+            .agg(
+                bill_count=pl.len().cast(pl.Int64),
+                billed_amount=pl.col("total_amount").sum(),
+                paid_amount=pl.col("paid").sum(),
+            )
+        )
         out = out.join(billed, on="location_id", how="left", maintain_order="left")
     else:
-        out = out.with_columns(bill_count=pl.lit(None, pl.Int64),
-                               billed_amount=pl.lit(None, pl.Float64),
-                               paid_amount=pl.lit(None, pl.Float64))
-    out = out.with_columns(pl.col("bill_count").fill_null(0),
-                           pl.col("billed_amount", "paid_amount").fill_null(0.0),
-                           utility_id=pl.lit(utility))
-    return shaped(out.with_columns(collection_rate=_rate("paid_amount", "billed_amount"))
-                  .sort("location_id"), "agg_location_summary")
+        out = out.with_columns(
+            bill_count=pl.lit(None, pl.Int64),
+            billed_amount=pl.lit(None, pl.Float64),
+            paid_amount=pl.lit(None, pl.Float64),
+        )
+    out = out.with_columns(
+        pl.col("bill_count").fill_null(0),
+        pl.col("billed_amount", "paid_amount").fill_null(0.0),
+        utility_id=pl.lit(utility),
+    )
+    return shaped(
+        out.with_columns(collection_rate=_rate("paid_amount", "billed_amount")).sort("location_id"),
+        "agg_location_summary",
+    )

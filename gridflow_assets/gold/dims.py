@@ -17,9 +17,17 @@ LOCATION_LEVELS = ("region", "division", "sub_division", "feeder_name")
 
 def dim_utility() -> pl.DataFrame:
     """The utility registry as a dimension."""
-    rows = [{"utility_id": u.utility_id, "utility_name": u.name, "country": u.country,
-             "timezone": u.timezone, "currency": u.currency, "vocabulary": u.vocabulary}
-            for u in all_utilities()]
+    rows = [
+        {
+            "utility_id": u.utility_id,
+            "utility_name": u.name,
+            "country": u.country,
+            "timezone": u.timezone,
+            "currency": u.currency,
+            "vocabulary": u.vocabulary,
+        }
+        for u in all_utilities()
+    ]
     return shaped(pl.DataFrame(rows).sort("utility_id"), "dim_utility")
 
 
@@ -27,44 +35,73 @@ def dim_date(start: date = date(2023, 1, 1), end: date = date(2027, 12, 31)) -> 
     """Calendar days covering every month the platform partitions, and a margin."""
     days = pl.DataFrame({"date": pl.date_range(start, end, "1d", eager=True)})
     d = pl.col("date").dt
-    return shaped(days.with_columns(
-        date_key=date_key("date"), year=d.year(), quarter=d.quarter(), month=d.month(),
-        month_name=d.strftime("%B"), day=d.day(), day_of_week=d.weekday(),
-        day_name=d.strftime("%A"), is_weekend=d.weekday() >= 6,
-        year_month=d.strftime("%Y-%m"),
-    ), "dim_date")
+    return shaped(
+        days.with_columns(
+            date_key=date_key("date"),
+            year=d.year(),
+            quarter=d.quarter(),
+            month=d.month(),
+            month_name=d.strftime("%B"),
+            day=d.day(),
+            day_of_week=d.weekday(),
+            day_name=d.strftime("%A"),
+            is_weekend=d.weekday() >= 6,
+            year_month=d.strftime("%Y-%m"),
+        ),
+        "dim_date",
+    )
 
 
 def dim_time() -> pl.DataFrame:
     """Every minute of the day, with the part of the day it falls in."""
     minutes = pl.DataFrame({"m": pl.int_range(0, 24 * 60, eager=True)})
     hour, minute = pl.col("m") // 60, pl.col("m") % 60
-    part = (pl.when(hour < 6).then(pl.lit("night")).when(hour < 12).then(pl.lit("morning"))
-            .when(hour < 18).then(pl.lit("afternoon")).otherwise(pl.lit("evening")))
-    return shaped(minutes.select(
-        time_key=hour * 100 + minute, hour=hour, minute=minute,
-        label=pl.format("{}:{}", hour.cast(pl.String).str.zfill(2),
-                        minute.cast(pl.String).str.zfill(2)),
-        day_part=part), "dim_time")
+    part = (
+        pl.when(hour < 6)
+        .then(pl.lit("night"))
+        .when(hour < 12)
+        .then(pl.lit("morning"))
+        .when(hour < 18)
+        .then(pl.lit("afternoon"))
+        .otherwise(pl.lit("evening"))
+    )
+    return shaped(
+        minutes.select(
+            time_key=hour * 100 + minute,
+            hour=hour,
+            minute=minute,
+            label=pl.format(
+                "{}:{}", hour.cast(pl.String).str.zfill(2), minute.cast(pl.String).str.zfill(2)
+            ),
+            day_part=part,
+        ),
+        "dim_time",
+    )
 
 
 def location_levels() -> list[pl.Expr]:
     """Location levels of a service point, one vocabulary for every utility: IESCO
     district → division → sub-division → feeder; New York state → city → ZIP3."""
-    return [pl.coalesce("district", "state").alias("region"),
-            pl.coalesce("division", "city").alias("division"),
-            pl.coalesce("sub_division", pl.col("zip").str.slice(0, 3)).alias("sub_division"),
-            pl.col("feeder_name")]
+    return [
+        pl.coalesce("district", "state").alias("region"),
+        pl.coalesce("division", "city").alias("division"),
+        pl.coalesce("sub_division", pl.col("zip").str.slice(0, 3)).alias("sub_division"),
+        pl.col("feeder_name"),
+    ]
 
 
 def with_location(service_points: pl.DataFrame) -> pl.DataFrame:
     """Service points with their location levels and ``location_id``
     ('<UTILITY>:<region>|<division>|<sub_division>|<feeder>', missing levels empty)."""
     sp = service_points.with_columns(
-        [e.alias(f"_{e.meta.output_name()}") for e in location_levels()])
+        [e.alias(f"_{e.meta.output_name()}") for e in location_levels()]
+    )
     levels = [f"_{n}" for n in LOCATION_LEVELS]
-    return sp.with_columns(location_id=pl.col("utility_id") + ":" + pl.concat_str(
-        [pl.col(c).fill_null("") for c in levels], separator="|"))
+    return sp.with_columns(
+        location_id=pl.col("utility_id")
+        + ":"
+        + pl.concat_str([pl.col(c).fill_null("") for c in levels], separator="|")
+    )
 
 
 def dim_service_point(service_points: pl.DataFrame) -> pl.DataFrame:
@@ -75,10 +112,14 @@ def dim_service_point(service_points: pl.DataFrame) -> pl.DataFrame:
 
 def dim_service_point_external(dim: pl.DataFrame, secret: bytes) -> pl.DataFrame:
     """What third parties may see: keyed-hash ids, ZIP3 / city, coordinates to 0.1°."""
-    return shaped(dim.with_columns(
-        service_point_key=pseudonymize(dim["service_point_id"], secret),
-        latitude_coarse=pl.col("latitude").round(1),
-        longitude_coarse=pl.col("longitude").round(1)), "dim_service_point_external")
+    return shaped(
+        dim.with_columns(
+            service_point_key=pseudonymize(dim["service_point_id"], secret),
+            latitude_coarse=pl.col("latitude").round(1),
+            longitude_coarse=pl.col("longitude").round(1),
+        ),
+        "dim_service_point_external",
+    )
 
 
 def dim_meter(meters: pl.DataFrame, readings: pl.DataFrame, utility: str) -> pl.DataFrame:
@@ -89,31 +130,42 @@ def dim_meter(meters: pl.DataFrame, readings: pl.DataFrame, utility: str) -> pl.
     does not link meters to service points). ``readings`` needs ``meter_id``,
     ``service_point_id`` and ``start_utc``.
     """
-    m = meters.sort(["meter_id", "record_ts_utc", "source_row"], nulls_last=False,
-                    maintain_order=True)
+    m = meters.sort(
+        ["meter_id", "record_ts_utc", "source_row"], nulls_last=False, maintain_order=True
+    )
     kind = pl.col("meter_type").fill_null("")
     per_meter = m.group_by("meter_id").agg(
         pl.col("meter_number", "meter_type", "meter_status").last(),
         meter_type_changes=(kind != kind.shift(1)).slice(1).sum().cast(pl.Int64),
         record_count=pl.len().cast(pl.Int64),
         first_record_utc=pl.col("record_ts_utc").min(),
-        last_record_utc=pl.col("record_ts_utc").max())
+        last_record_utc=pl.col("record_ts_utc").max(),
+    )
     linked = m.filter(pl.col("service_point_id").is_not_null()).sort(
-        ["meter_id", "installed_at_utc"], nulls_last=False, maintain_order=True)
+        ["meter_id", "installed_at_utc"], nulls_last=False, maintain_order=True
+    )
     from_records = linked.group_by("meter_id").agg(_records=pl.col("service_point_id").last())
     read = readings.filter(pl.col("service_point_id").is_not_null())
-    from_reads = read.sort("start_utc", maintain_order=True).group_by("meter_id").agg(
-        _reads=pl.col("service_point_id").last())
-    pairs = pl.concat([linked.select("meter_id", "service_point_id"),
-                       read.select("meter_id", "service_point_id")]).unique()
+    from_reads = (
+        read.sort("start_utc", maintain_order=True)
+        .group_by("meter_id")
+        .agg(_reads=pl.col("service_point_id").last())
+    )
+    pairs = pl.concat(
+        [linked.select("meter_id", "service_point_id"), read.select("meter_id", "service_point_id")]
+    ).unique()
     sp_count = pairs.group_by("meter_id").agg(service_point_count=pl.len().cast(pl.Int64))
-    out = (per_meter.join(from_records, on="meter_id", how="left")
-           .join(from_reads, on="meter_id", how="left")
-           .join(sp_count, on="meter_id", how="left")
-           .with_columns(utility_id=pl.lit(utility),
-                         current_service_point_id=pl.coalesce("_records", "_reads"),
-                         service_point_count=pl.col("service_point_count").fill_null(0))
-           .sort("meter_id"))
+    out = (
+        per_meter.join(from_records, on="meter_id", how="left")
+        .join(from_reads, on="meter_id", how="left")
+        .join(sp_count, on="meter_id", how="left")
+        .with_columns(
+            utility_id=pl.lit(utility),
+            current_service_point_id=pl.coalesce("_records", "_reads"),
+            service_point_count=pl.col("service_point_count").fill_null(0),
+        )
+        .sort("meter_id")
+    )
     return shaped(out, "dim_meter")
 
 
@@ -122,7 +174,8 @@ def dim_location(service_points: pl.DataFrame) -> pl.DataFrame:
     sp = with_location(service_points)
     levels = [pl.col(f"_{n}").alias(n) for n in LOCATION_LEVELS]
     out = sp.group_by("location_id", *levels).agg(
-        service_point_count=pl.len().cast(pl.Int64), utility_id=pl.col("utility_id").first())
+        service_point_count=pl.len().cast(pl.Int64), utility_id=pl.col("utility_id").first()
+    )
     return shaped(out.sort("location_id", *LOCATION_LEVELS, nulls_last=True), "dim_location")
 
 
@@ -133,7 +186,12 @@ def dim_consumer_type(service_points: pl.DataFrame) -> pl.DataFrame:
     counts = sp.group_by("consumer_type").agg(
         service_point_count=pl.len().cast(pl.Int64),
         _observed=pl.col("tariff_category").drop_nulls().first(),
-        utility_id=pl.col("utility_id").first())
+        utility_id=pl.col("utility_id").first(),
+    )
     out = counts.join(consumer_types(), on="consumer_type", how="left")
-    return shaped(out.with_columns(tariff_category=pl.coalesce("tariff_category", "_observed"))
-                  .sort("consumer_type"), "dim_consumer_type")
+    return shaped(
+        out.with_columns(tariff_category=pl.coalesce("tariff_category", "_observed")).sort(
+            "consumer_type"
+        ),
+        "dim_consumer_type",
+    )

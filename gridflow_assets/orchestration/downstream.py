@@ -30,25 +30,36 @@ REFRESH_JOB = "refresh_job"
 REFRESH_SENSOR = "refresh_sensor"
 
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
-UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
-              dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 refresh_job = dg.define_asset_job(
     REFRESH_JOB,
     selection=dg.AssetSelection.assets(dim_utility, dim_date, dim_time, *DQ_ASSETS),
     description="Tables built from every partition: reference dimensions, DQ check results, "
-                "partition scorecard and dashboard. Requested by refresh_sensor after drop "
-                "runs.",
+    "partition scorecard and dashboard. Requested by refresh_sensor after drop "
+    "runs.",
     executor_def=dg.in_process_executor,
 )
 
 
-def _runs(instance: dg.DagsterInstance, job_name: str, statuses: list[dg.DagsterRunStatus],
-          after: float | None = None) -> list[dg.RunRecord]:
+def _runs(
+    instance: dg.DagsterInstance,
+    job_name: str,
+    statuses: list[dg.DagsterRunStatus],
+    after: float | None = None,
+) -> list[dg.RunRecord]:
     """Runs of ``job_name`` in ``statuses``, last updated after the timestamp ``after``."""
     updated_after = dt.datetime.fromtimestamp(after, dt.UTC) if after is not None else None
-    return list(instance.get_run_records(dg.RunsFilter(
-        job_name=job_name, statuses=statuses, updated_after=updated_after)))
+    return list(
+        instance.get_run_records(
+            dg.RunsFilter(job_name=job_name, statuses=statuses, updated_after=updated_after)
+        )
+    )
 
 
 def evaluate_refresh(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
@@ -66,8 +77,9 @@ def evaluate_refresh(context: dg.SensorEvaluationContext) -> dg.SensorResult | d
     if _runs(context.instance, REFRESH_JOB, UNFINISHED):
         return dg.SkipReason("waiting for the running refresh to finish")
     last = max(finished, key=lambda r: r.update_timestamp.timestamp())
-    context.log.info(f"{len(finished)} drop run(s) finished; refreshing after "
-                     f"{last.dagster_run.run_id}")
+    context.log.info(
+        f"{len(finished)} drop run(s) finished; refreshing after {last.dagster_run.run_id}"
+    )
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"refresh-after:{last.dagster_run.run_id}")],
         cursor=str(last.update_timestamp.timestamp()),
@@ -80,7 +92,7 @@ def evaluate_refresh(context: dg.SensorEvaluationContext) -> dg.SensorResult | d
     minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="After drop runs finish (success or failure), rebuilds the reference "
-                "dimensions and the DQ tables and dashboard once per batch.",
+    "dimensions and the DQ tables and dashboard once per batch.",
 )
 def refresh_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     return evaluate_refresh(context)

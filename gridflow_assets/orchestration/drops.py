@@ -66,12 +66,17 @@ def new_utilities(instance: dg.DagsterInstance, drops: list[Drop]) -> list[str]:
 
 def only(scan: LandingScan, utility: str | None, month: str | None) -> LandingScan:
     """The scan restricted to one utility and/or month (``None``: all)."""
+
     def keep(drop: Drop) -> bool:
-        return (utility is None or drop.utility == utility) and (month is None
-                                                                 or drop.month == month)
-    return LandingScan(runnable=[d for d in scan.runnable if keep(d)],
-                       unrunnable=[(d, r) for d, r in scan.unrunnable if keep(d)],
-                       skipped=scan.skipped)
+        return (utility is None or drop.utility == utility) and (
+            month is None or drop.month == month
+        )
+
+    return LandingScan(
+        runnable=[d for d in scan.runnable if keep(d)],
+        unrunnable=[(d, r) for d, r in scan.unrunnable if keep(d)],
+        skipped=scan.skipped,
+    )
 
 
 def drop_tags(drop: Drop, fp: str) -> dict[str, str]:

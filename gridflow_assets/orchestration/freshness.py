@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from gridflow_assets.landing import SUCCESS_MARKER, DropError, find_drop
 from gridflow_assets.domain.names import is_valid_month
+from gridflow_assets.landing import SUCCESS_MARKER, DropError, find_drop
 from gridflow_assets.partitions import UTILITY_DIMENSION, partition_key
 from gridflow_assets.resources import GridflowPaths
 from gridflow_assets.utilities import Utility, all_utilities, get_utility
@@ -57,8 +57,9 @@ def deadline(utility: Utility, month: str) -> dt.datetime:
     due_year, due_month = (year + 1, 1) if mon == 12 else (year, mon + 1)
     last_day = calendar.monthrange(due_year, due_month)[1]
     due_day = dt.date(due_year, due_month, min(utility.expected_delivery_day, last_day))
-    return dt.datetime.combine(due_day + dt.timedelta(days=1), dt.time(),
-                               tzinfo=ZoneInfo(utility.timezone))
+    return dt.datetime.combine(
+        due_day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(utility.timezone)
+    )
 
 
 def arrival_time(landing: Path, utility_id: str, month: str) -> dt.datetime | None:
@@ -92,22 +93,36 @@ class Freshness:
 
 
 def judge(landing: Path, utility: Utility, month: str, as_of: dt.datetime) -> Freshness:
-    return Freshness(utility.utility_id, month, deadline(utility, month),
-                     arrival_time(landing, utility.utility_id, month), as_of)
+    return Freshness(
+        utility.utility_id,
+        month,
+        deadline(utility, month),
+        arrival_time(landing, utility.utility_id, month),
+        as_of,
+    )
 
 
 def check_evaluation(result: Freshness) -> dg.AssetCheckEvaluation:
     """The steward-facing record: same shape as the check factory's (utility, month, counts)."""
     arrived = result.arrived_at.isoformat() if result.arrived_at else "not arrived"
     return dg.AssetCheckEvaluation(
-        asset_key=FRESHNESS_ASSET, check_name=FRESHNESS_CHECK, passed=result.passed,
+        asset_key=FRESHNESS_ASSET,
+        check_name=FRESHNESS_CHECK,
+        passed=result.passed,
         severity=dg.AssetCheckSeverity.WARN,
         partition=partition_key(result.utility, result.month),
         description=f"{result.utility} drop for {result.month}: {result.delivery.value}",
-        metadata={"kind": "freshness", "utility": result.utility, "month": result.month,
-                  "delivery": result.delivery.value, "deadline": result.deadline.isoformat(),
-                  "arrived_at": arrived, "as_of": result.as_of.isoformat(),
-                  "failed_count": 0 if result.passed else 1, "total_rows": 1},
+        metadata={
+            "kind": "freshness",
+            "utility": result.utility,
+            "month": result.month,
+            "delivery": result.delivery.value,
+            "deadline": result.deadline.isoformat(),
+            "arrived_at": arrived,
+            "as_of": result.as_of.isoformat(),
+            "failed_count": 0 if result.passed else 1,
+            "total_rows": 1,
+        },
     )
 
 
@@ -143,8 +158,9 @@ class FreshnessConfig(dg.Config):
 
 
 @dg.op(name=FRESHNESS_OP)
-def check_drop_freshness(context: dg.OpExecutionContext, config: FreshnessConfig,
-                         paths: GridflowPaths) -> None:
+def check_drop_freshness(
+    context: dg.OpExecutionContext, config: FreshnessConfig, paths: GridflowPaths
+) -> None:
     """Judge every live utility's drop for ``config.month``; record one evaluation each."""
     if not is_valid_month(config.month):
         raise ValueError(f"month {config.month!r} is not YYYY-MM")
@@ -152,16 +168,21 @@ def check_drop_freshness(context: dg.OpExecutionContext, config: FreshnessConfig
     for utility in live_utilities(context.instance):
         result = judge(Path(paths.landing), utility, config.month, as_of)
         context.log_event(check_evaluation(result))
-        message = (f"{utility.utility_id} {config.month}: {result.delivery.value} "
-                   f"(due before {result.deadline.isoformat()})")
+        message = (
+            f"{utility.utility_id} {config.month}: {result.delivery.value} "
+            f"(due before {result.deadline.isoformat()})"
+        )
         if result.passed:
             context.log.info(message)
         else:
             context.log.warning(message)
 
 
-@dg.job(name=FRESHNESS_JOB, executor_def=dg.in_process_executor,
-        description="Flags live utilities whose drop for a month has not arrived by their "
-                    "expected delivery day (check freshness__drop_delivered on bronze/readings).")
+@dg.job(
+    name=FRESHNESS_JOB,
+    executor_def=dg.in_process_executor,
+    description="Flags live utilities whose drop for a month has not arrived by their "
+    "expected delivery day (check freshness__drop_delivered on bronze/readings).",
+)
 def freshness_job() -> None:
     check_drop_freshness()

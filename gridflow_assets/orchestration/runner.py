@@ -89,15 +89,25 @@ logging.getLogger("dagster._core.execution.plan.active").addFilter(_UndeliveredT
 _Result = tuple[bool, str, float, str, float | None]
 
 
-def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, drop, run_config: dict
-             ) -> _Result:
+def _execute(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, drop, run_config: dict
+) -> _Result:
     started = time.perf_counter()
-    res = job.execute_in_process(instance=instance, run_config=run_config,
-                                 partition_key=partition_key(drop.utility, drop.month),
-                                 tags=drop_tags(drop, fingerprint(drop)), raise_on_error=False)
+    res = job.execute_in_process(
+        instance=instance,
+        run_config=run_config,
+        partition_key=partition_key(drop.utility, drop.month),
+        tags=drop_tags(drop, fingerprint(drop)),
+        raise_on_error=False,
+    )
     took = time.perf_counter() - started
-    return (res.success, res.run_id, took, "" if res.success else failure_message(res),
-            OWN_SECONDS.pop(res.run_id, None))
+    return (
+        res.success,
+        res.run_id,
+        took,
+        "" if res.success else failure_message(res),
+        OWN_SECONDS.pop(res.run_id, None),
+    )
 
 
 _WORKER: dict = {}
@@ -106,8 +116,7 @@ _WORKER: dict = {}
 def _worker_init(home: str, landing: str, warehouse: str, run_config: dict) -> None:
     """Each worker process opens the instance and builds the definitions once."""
     _WORKER["instance"] = dg.DagsterInstance.from_config(home)
-    _WORKER["job"] = build_defs(landing=landing, warehouse=warehouse) \
-        .resolve_job_def(PARTITION_JOB)
+    _WORKER["job"] = build_defs(landing=landing, warehouse=warehouse).resolve_job_def(PARTITION_JOB)
     _WORKER["run_config"] = run_config
 
 
@@ -120,14 +129,24 @@ def _summary(store: Warehouse, drop, took: float) -> str:
     rows = store.read("silver/intervals", drop.utility, drop.month, columns=["source_row"])
     total, kept = len(rows), delivered_count(rows)
     rejects = store.row_count("silver/rejects", drop.utility, drop.month)
-    return (f"{readings:,} readings landed → {kept:,} intervals kept (+{total - kept:,} "
-            f"estimated by VEE), {rejects:,} rows in rejects ({readings / took:,.0f} "
-            "readings/s)")
+    return (
+        f"{readings:,} readings landed → {kept:,} intervals kept (+{total - kept:,} "
+        f"estimated by VEE), {rejects:,} rows in rejects ({readings / took:,.0f} "
+        "readings/s)"
+    )
 
 
-def _run_partitions(runnable: list, defs: dg.Definitions, instance: dg.DagsterInstance,
-                    landing: str, warehouse: str, run_config: dict, workers: int,
-                    out: Callable[[str], None], done: Callable) -> None:
+def _run_partitions(
+    runnable: list,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    landing: str,
+    warehouse: str,
+    run_config: dict,
+    workers: int,
+    out: Callable[[str], None],
+    done: Callable,
+) -> None:
     """Run every runnable drop's partition; ``done(drop, result, prefix)`` as each ends."""
     n = len(runnable)
     if workers == 1:
@@ -138,31 +157,47 @@ def _run_partitions(runnable: list, defs: dg.Definitions, instance: dg.DagsterIn
         return
     out(f"{n} partitions on {workers} worker processes …")
     ctx = multiprocessing.get_context("spawn")  # no forked Dagster or SQLite state
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(instance.root_directory, landing, warehouse,
-                                       run_config)) as pool:
-        futures = {pool.submit(_worker_run, drop): (i, drop)
-                   for i, drop in enumerate(runnable, start=1)}
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(instance.root_directory, landing, warehouse, run_config),
+    ) as pool:
+        futures = {
+            pool.submit(_worker_run, drop): (i, drop) for i, drop in enumerate(runnable, start=1)
+        }
         for fut in as_completed(futures):
             i, drop = futures[fut]
             done(drop, fut.result(), f"[{i}/{n}] {drop.name} ")
 
 
-def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
-              utility: str | None = None, month: str | None = None, verbose: bool = False,
-              out: Callable[[str], None] = print, workers: int = 1) -> RunOutcome:
+def run_drops(
+    instance: dg.DagsterInstance,
+    landing: str,
+    warehouse: str,
+    utility: str | None = None,
+    month: str | None = None,
+    verbose: bool = False,
+    out: Callable[[str], None] = print,
+    workers: int = 1,
+) -> RunOutcome:
     outcome = RunOutcome()
     scan = only(scan_landing(landing), utility, month)
     outcome.skipped = scan.skipped
     for name, reason in scan.skipped:
         out(f"skipped {name}: {reason}")
     if not scan.runnable and not scan.unrunnable:
-        out(f"no complete drop in {landing}" + (f" for {utility or ''} {month or ''}"
-                                                if utility or month else ""))
+        out(
+            f"no complete drop in {landing}"
+            + (f" for {utility or ''} {month or ''}" if utility or month else "")
+        )
         return outcome
     for drop, reason in scan.unrunnable:
-        outcome.partitions.append(PartitionOutcome(drop.utility, drop.month, False, 0.0,
-                                                   f"drop {drop.name} rejected: {reason}"))
+        outcome.partitions.append(
+            PartitionOutcome(
+                drop.utility, drop.month, False, 0.0, f"drop {drop.name} rejected: {reason}"
+            )
+        )
         out(f"✗ {drop.name}: rejected: {reason}")
     runnable = scan.runnable
     new = new_utilities(instance, runnable)
@@ -174,26 +209,30 @@ def run_drops(instance: dg.DagsterInstance, landing: str, warehouse: str,
     store = Warehouse(warehouse)
     if not store.exists("gold/dim_date"):
         res = defs.resolve_job_def(REFERENCE_JOB).execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False)
+            instance=instance, run_config=run_config, raise_on_error=False
+        )
         out(f"reference dimensions: {'ok' if res.success else failure_message(res)}")
     workers = max(1, min(workers, len(runnable)))
     if workers > 1 and instance.is_ephemeral:
-        raise ValueError("workers > 1 needs a persistent instance (DAGSTER_HOME) that "
-                         "every worker process can open")
+        raise ValueError(
+            "workers > 1 needs a persistent instance (DAGSTER_HOME) that "
+            "every worker process can open"
+        )
 
     def done(drop, result: _Result, prefix: str) -> None:
         success, run_id, took, failure, own = result
         msg = _summary(store, drop, took) if success else failure
         out(f"{prefix}{'✓' if success else '✗'} {took:.1f}s: {msg}")
-        outcome.partitions.append(PartitionOutcome(drop.utility, drop.month, success,
-                                                   took, msg, run_id, own))
+        outcome.partitions.append(
+            PartitionOutcome(drop.utility, drop.month, success, took, msg, run_id, own)
+        )
 
-    _run_partitions(runnable, defs, instance, landing, warehouse, run_config, workers, out,
-                    done)
+    _run_partitions(runnable, defs, instance, landing, warehouse, run_config, workers, out, done)
     # The DQ tables (check history, scorecard, dashboard) describe what just ran, as the
     # refresh sensor would make them after a batch of sensor-launched runs.
     res = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False)
+        instance=instance, run_config=run_config, raise_on_error=False
+    )
     out(f"DQ tables: {'refreshed' if res.success else failure_message(res)}")
     order = {(d.utility, d.month): i for i, d in enumerate(runnable)}
     outcome.partitions.sort(key=lambda p: order.get((p.utility, p.month), -1))

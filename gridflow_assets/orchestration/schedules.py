@@ -35,8 +35,7 @@ def freshness_run_request(when: dt.datetime) -> dg.RunRequest:
     month = previous_month(when)
     return dg.RunRequest(
         run_key=f"freshness:{month}",
-        run_config={"ops": {FRESHNESS_OP: {"config": {"month": month,
-                                                      "as_of": when.isoformat()}}}},
+        run_config={"ops": {FRESHNESS_OP: {"config": {"month": month, "as_of": when.isoformat()}}}},
         tags={"gridflow/month": month},
     )
 
@@ -48,7 +47,7 @@ def freshness_run_request(when: dt.datetime) -> dg.RunRequest:
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Monthly: flags every live utility whose drop for last month has not arrived "
-                "by its expected delivery day.",
+    "by its expected delivery day.",
 )
 def monthly_drop_freshness(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return freshness_run_request(context.scheduled_execution_time)

@@ -55,12 +55,10 @@ class DropCursor:
         if not raw:
             return cls()
         data = json.loads(raw)
-        return cls(launched=dict(data.get("launched", {})),
-                   rejected=dict(data.get("rejected", {})))
+        return cls(launched=dict(data.get("launched", {})), rejected=dict(data.get("rejected", {})))
 
     def dumps(self) -> str:
-        return json.dumps({"launched": self.launched, "rejected": self.rejected},
-                          sort_keys=True)
+        return json.dumps({"launched": self.launched, "rejected": self.rejected}, sort_keys=True)
 
     def is_handled(self, drop: Drop, fp: str) -> bool:
         """Whether these exact files were already launched or rejected."""
@@ -87,8 +85,13 @@ def materialized_by(instance: dg.DagsterInstance, drop: Drop, fp: str) -> str | 
     UI does not materialize every drop a second time.
     """
     records = instance.get_run_records(
-        dg.RunsFilter(job_name=PARTITION_JOB_NAME, statuses=[dg.DagsterRunStatus.SUCCESS],
-                      tags=drop_tags(drop, fp)), limit=1)
+        dg.RunsFilter(
+            job_name=PARTITION_JOB_NAME,
+            statuses=[dg.DagsterRunStatus.SUCCESS],
+            tags=drop_tags(drop, fp),
+        ),
+        limit=1,
+    )
     return records[0].dagster_run.run_id if records else None
 
 
@@ -99,8 +102,9 @@ def _log_ignored(context: dg.SensorEvaluationContext, scan: LandingScan) -> None
         context.log.warning(f"skipped {drop.name}: {reason}")
 
 
-def _request_for(context: dg.SensorEvaluationContext, cursor: DropCursor,
-                 drop: Drop) -> dg.RunRequest | None:
+def _request_for(
+    context: dg.SensorEvaluationContext, cursor: DropCursor, drop: Drop
+) -> dg.RunRequest | None:
     """The run request for ``drop`` if its files are new to the platform; notes it in the
     cursor either way."""
     fp = fingerprint(drop)
@@ -128,8 +132,11 @@ def evaluate_drops(context: dg.SensorEvaluationContext, landing: Path) -> dg.Sen
     cursor = DropCursor.parse(context.cursor)
     scan = scan_landing(landing)
     _log_ignored(context, scan)
-    requested = [(drop, request) for drop in scan.runnable
-                 if (request := _request_for(context, cursor, drop)) is not None]
+    requested = [
+        (drop, request)
+        for drop in scan.runnable
+        if (request := _request_for(context, cursor, drop)) is not None
+    ]
     new = new_utilities(context.instance, [drop for drop, _ in requested])
     return dg.SensorResult(
         run_requests=[request for _, request in requested],
@@ -145,7 +152,7 @@ def evaluate_drops(context: dg.SensorEvaluationContext, landing: Path) -> dg.Sen
     minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches partition_job for every complete drop (new or re-delivered) in the "
-                "landing folder and registers new utilities as partitions.",
+    "landing folder and registers new utilities as partitions.",
 )
 def drop_sensor(context: dg.SensorEvaluationContext, paths: GridflowPaths) -> dg.SensorResult:
     return evaluate_drops(context, Path(paths.landing))

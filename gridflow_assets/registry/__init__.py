@@ -9,9 +9,7 @@ from gridflow_assets.registry.model import Column, ForeignKey, Table
 from gridflow_assets.registry.tables import BRONZE, SILVER
 
 TABLES: dict[str, Table] = {
-    t.key: t
-    for group in (BRONZE, SILVER, GOLD, BILLING, EXPERIENCE, DQ)
-    for t in group.values()
+    t.key: t for group in (BRONZE, SILVER, GOLD, BILLING, EXPERIENCE, DQ) for t in group.values()
 }
 
 
@@ -23,4 +21,4 @@ def table(key: str) -> Table:
         raise KeyError(f"no table {key!r} in the registry; known: {sorted(TABLES)}") from None
 
 
-__all__ = ["Column", "ForeignKey", "Table", "TABLES", "table"]
+__all__ = ["TABLES", "Column", "ForeignKey", "Table", "table"]

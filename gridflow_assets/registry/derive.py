@@ -47,8 +47,9 @@ def arrow_schema(table: Table) -> pa_arrow.Schema:
         meta = {"description": col.description, "pii": str(col.pii).lower()}
         if col.unit:
             meta["unit"] = col.unit
-        fields.append(pa_arrow.field(col.name, ARROW_TYPES[col.dtype], nullable=col.nullable,
-                                     metadata=meta))
+        fields.append(
+            pa_arrow.field(col.name, ARROW_TYPES[col.dtype], nullable=col.nullable, metadata=meta)
+        )
     return pa_arrow.schema(fields)
 
 
@@ -101,8 +102,9 @@ def conform_pl(df: pl.DataFrame, table: Table) -> pl.DataFrame:
     if missing or extra:
         raise SchemaMismatch(f"{table.key}: missing columns {missing}, unexpected {extra}")
     schema = polars_schema(table)
-    return df.select([pl.col(n).cast(t) if df.schema[n] != t else pl.col(n)
-                      for n, t in schema.items()])
+    return df.select(
+        [pl.col(n).cast(t) if df.schema[n] != t else pl.col(n) for n, t in schema.items()]
+    )
 
 
 def to_arrow(df: pd.DataFrame | pl.DataFrame | pa_arrow.Table, table: Table) -> pa_arrow.Table:
@@ -114,9 +116,15 @@ def to_arrow(df: pd.DataFrame | pl.DataFrame | pa_arrow.Table, table: Table) -> 
         arrow = conform_pl(df, table).to_arrow()
         # A null where the registry says "not null" is stored as it is (the field marked
         # nullable) so that schema__structure reports it, rather than failing the write.
-        return arrow.cast(pa_arrow.schema([
-            f.with_nullable(True) if arrow.column(i).null_count else f
-            for i, f in enumerate(schema)], metadata=schema.metadata))
+        return arrow.cast(
+            pa_arrow.schema(
+                [
+                    f.with_nullable(True) if arrow.column(i).null_count else f
+                    for i, f in enumerate(schema)
+                ],
+                metadata=schema.metadata,
+            )
+        )
     return pa_arrow.Table.from_pandas(conform(df, table), schema=schema, preserve_index=False)
 
 
@@ -151,9 +159,15 @@ def structure_schema(table: Table) -> pa.DataFrameSchema:
     """Columns, dtypes (the registry's Polars types) and nullability: what the table
     guarantees about itself. For Polars frames, the engine the checks run on."""
     return pa.DataFrameSchema(
-        {col.name: pa.Column(POLARS_TYPES[col.dtype], nullable=col.nullable,
-                             description=col.description) for col in table.columns},
-        strict=True, ordered=False, name=f"{table.key} structure",
+        {
+            col.name: pa.Column(
+                POLARS_TYPES[col.dtype], nullable=col.nullable, description=col.description
+            )
+            for col in table.columns
+        },
+        strict=True,
+        ordered=False,
+        name=f"{table.key} structure",
     )
 
 
@@ -161,40 +175,62 @@ def structure_schema(table: Table) -> pa.DataFrameSchema:
 def range_schema(table: Table) -> pa.DataFrameSchema | None:
     """Value ranges and allowed values: what the delivered data should look like. No dtypes
     here: a wrong type is the structure schema's finding, not a range failure."""
-    cols = {col.name: pa.Column(checks=_range_checks(col), nullable=True, required=True)
-            for col in table.columns if col.has_range}
+    cols = {
+        col.name: pa.Column(checks=_range_checks(col), nullable=True, required=True)
+        for col in table.columns
+        if col.has_range
+    }
     if not cols:
         return None
     return pa.DataFrameSchema(cols, strict=False, name=f"{table.key} ranges")
 
 
 def column_schema(table: Table) -> dg.TableSchema:
-    return dg.TableSchema(columns=[
-        dg.TableColumn(
-            name=col.name, type=col.dtype,
-            description=col.description + (f" [{col.unit}]" if col.unit else ""),
-            constraints=dg.TableColumnConstraints(nullable=col.nullable),
-            tags={"pii": ""} if col.pii else {},
-        )
-        for col in table.columns
-    ])
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=col.name,
+                type=col.dtype,
+                description=col.description + (f" [{col.unit}]" if col.unit else ""),
+                constraints=dg.TableColumnConstraints(nullable=col.nullable),
+                tags={"pii": ""} if col.pii else {},
+            )
+            for col in table.columns
+        ]
+    )
 
 
 def data_dictionary_markdown(tables: list[Table], sources: dict[str, dict] | None = None) -> str:
     """The data dictionary of ``docs/data-dictionary.md``, generated, never hand-edited."""
-    lines = ["# Data dictionary", "",
-             ("Generated from the schema registry (`gridflow_assets/registry`) by "
-              "`gridflow dictionary`. Do not edit by hand."), ""]
+    lines = [
+        "# Data dictionary",
+        "",
+        (
+            "Generated from the schema registry (`gridflow_assets/registry`) by "
+            "`gridflow dictionary`. Do not edit by hand."
+        ),
+        "",
+    ]
     for t in tables:
-        lines += [f"## `{t.key}`", "", t.description, "",
-                  f"- grain: {t.grain}",
-                  f"- partitioned: {'month × utility' if t.partitioned else 'no'}",
-                  f"- primary key: {', '.join(t.primary_key) or '—'}"]
+        lines += [
+            f"## `{t.key}`",
+            "",
+            t.description,
+            "",
+            f"- grain: {t.grain}",
+            f"- partitioned: {'month × utility' if t.partitioned else 'no'}",
+            f"- primary key: {', '.join(t.primary_key) or '—'}",
+        ]
         for fk in t.foreign_keys:
-            lines.append(f"- foreign key: ({', '.join(fk.columns)}) → {fk.ref_table} "
-                         f"({', '.join(fk.ref_columns)})")
-        lines += ["", "| column | type | unit | PII | nullable | range | description |",
-                  "|---|---|---|---|---|---|---|"]
+            lines.append(
+                f"- foreign key: ({', '.join(fk.columns)}) → {fk.ref_table} "
+                f"({', '.join(fk.ref_columns)})"
+            )
+        lines += [
+            "",
+            "| column | type | unit | PII | nullable | range | description |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for col in t.columns:
             rng = []
             if col.ge is not None:
@@ -203,9 +239,11 @@ def data_dictionary_markdown(tables: list[Table], sources: dict[str, dict] | Non
                 rng.append(f"≤ {col.le:g}")
             if col.isin is not None:
                 rng.append("in " + ", ".join(map(str, col.isin)))
-            lines.append(f"| {col.name} | {col.dtype} | {col.unit or ''} | "
-                         f"{'yes' if col.pii else ''} | {'yes' if col.nullable else 'no'} | "
-                         f"{'; '.join(rng)} | {col.description} |")
+            lines.append(
+                f"| {col.name} | {col.dtype} | {col.unit or ''} | "
+                f"{'yes' if col.pii else ''} | {'yes' if col.nullable else 'no'} | "
+                f"{'; '.join(rng)} | {col.description} |"
+            )
         lines.append("")
     if sources:
         lines += ["# Source schemas (bronze, per utility)", ""]

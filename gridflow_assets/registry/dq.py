@@ -12,15 +12,30 @@ from __future__ import annotations
 
 from gridflow_assets.registry.model import Column, Table
 
-CHECK_KINDS = ("schema", "orphans", "duplicates", "range", "conservation", "coverage", "vee",
-               "freshness", "reconcile")
+CHECK_KINDS = (
+    "schema",
+    "orphans",
+    "duplicates",
+    "range",
+    "conservation",
+    "coverage",
+    "vee",
+    "freshness",
+    "reconcile",
+)
 STATUSES = ("ready", "ready with warnings", "blocked")
 TRENDS = ("first month", "better", "stable", "worse")
 
-UTILITY = Column("utility_id", "string", "Utility of the partition (null for checks of "
-                 "tables that are not partitioned)")
-MONTH = Column("month", "string", "Month of the partition, YYYY-MM (null for checks of "
-               "tables that are not partitioned)")
+UTILITY = Column(
+    "utility_id",
+    "string",
+    "Utility of the partition (null for checks of tables that are not partitioned)",
+)
+MONTH = Column(
+    "month",
+    "string",
+    "Month of the partition, YYYY-MM (null for checks of tables that are not partitioned)",
+)
 
 
 def _share(name: str, description: str) -> Column:
@@ -36,57 +51,90 @@ def _json(name: str, description: str, pii: bool = False) -> Column:
 
 
 CHECK_RESULTS = Table(
-    layer="dq", name="check_results", partitioned=False,
+    layer="dq",
+    name="check_results",
+    partitioned=False,
     description="Every asset-check evaluation recorded by the Dagster instance, oldest first: "
-                "the history of every check of every partition, not only the latest result.",
+    "the history of every check of every partition, not only the latest result.",
     grain="one row per asset-check evaluation, oldest first",
     primary_key=("run_id", "evaluation_id"),
     columns=(
         Column("run_id", "string", "Dagster run that evaluated the check", nullable=False),
-        Column("evaluation_id", "int", "Storage id of the evaluation event in the Dagster "
-               "instance: unique within its run (the default SQLite storage numbers the "
-               "events of each run apart), globally on Postgres", nullable=False, ge=1),
+        Column(
+            "evaluation_id",
+            "int",
+            "Storage id of the evaluation event in the Dagster "
+            "instance: unique within its run (the default SQLite storage numbers the "
+            "events of each run apart), globally on Postgres",
+            nullable=False,
+            ge=1,
+        ),
         Column("asset", "string", "Checked table, layer/name", nullable=False),
         Column("check_name", "string", "Check name; starts with its kind", nullable=False),
-        Column("kind", "string", "Check kind (interfaces.md)", nullable=False,
-               isin=CHECK_KINDS),
+        Column("kind", "string", "Check kind (interfaces.md)", nullable=False, isin=CHECK_KINDS),
         Column("utility_id", "string", UTILITY.description),
         Column("month", "string", MONTH.description),
         Column("partition_key", "string", "Dagster partition key (month|utility)"),
         Column("passed", "bool", "Whether the check passed", nullable=False),
-        Column("severity", "string", "WARN (delivered data, never blocks) or ERROR (pipeline "
-               "guarantee, blocks downstream)", nullable=False, isin=("WARN", "ERROR")),
+        Column(
+            "severity",
+            "string",
+            "WARN (delivered data, never blocks) or ERROR (pipeline guarantee, blocks downstream)",
+            nullable=False,
+            isin=("WARN", "ERROR"),
+        ),
         Column("is_blocking", "bool", "Whether a failure of this check stops downstream assets"),
         _count("failed_count", "Rows (or keys) that failed"),
         _count("total_rows", "Rows checked", nullable=True),
         _share("failure_rate", "failed_count / total_rows"),
-        _json("sample_keys", "Sample of failing rows or keys, as the check showed them: may "
-              "hold service point ids and addresses", pii=True),
+        _json(
+            "sample_keys",
+            "Sample of failing rows or keys, as the check showed them: may "
+            "hold service point ids and addresses",
+            pii=True,
+        ),
         _json("details", "Failures by detail (column and check, foreign key, accounting)"),
         Column("description", "string", "What the check verifies"),
-        Column("evaluated_at_utc", "timestamp", "When the evaluation was recorded",
-               nullable=False),
-        Column("is_latest", "bool", "The latest evaluation of this check for this partition "
-               "(what the partition's status is judged on)", nullable=False),
+        Column("evaluated_at_utc", "timestamp", "When the evaluation was recorded", nullable=False),
+        Column(
+            "is_latest",
+            "bool",
+            "The latest evaluation of this check for this partition "
+            "(what the partition's status is judged on)",
+            nullable=False,
+        ),
     ),
 )
 
 PARTITION_SCORECARD = Table(
-    layer="dq", name="partition_scorecard", partitioned=False,
+    layer="dq",
+    name="partition_scorecard",
+    partitioned=False,
     description="Sign-off view of each month × utility partition: rows by layer, row "
-                "accounting, referential integrity, completeness of critical fields, value "
-                "statistics per reading type, interval coverage, estimated share, check "
-                "results, an overall status and the issues to raise with the utility.",
+    "accounting, referential integrity, completeness of critical fields, value "
+    "statistics per reading type, interval coverage, estimated share, check "
+    "results, an overall status and the issues to raise with the utility.",
     grain="one row per month × utility partition",
     primary_key=("utility_id", "month"),
     columns=(
         Column("utility_id", "string", "Utility of the partition", nullable=False),
         Column("month", "string", "Month of the partition, YYYY-MM", nullable=False),
-        Column("status", "string", "ready: nothing to raise; ready with warnings: the data "
-               "flows, the issues are for the utility; blocked: a pipeline guarantee is broken "
-               "or a table is missing, do not sign off", nullable=False, isin=STATUSES),
-        Column("trend", "string", "Compared with the utility's previous month", nullable=False,
-               isin=TRENDS),
+        Column(
+            "status",
+            "string",
+            "ready: nothing to raise; ready with warnings: the data "
+            "flows, the issues are for the utility; blocked: a pipeline guarantee is broken "
+            "or a table is missing, do not sign off",
+            nullable=False,
+            isin=STATUSES,
+        ),
+        Column(
+            "trend",
+            "string",
+            "Compared with the utility's previous month",
+            nullable=False,
+            isin=TRENDS,
+        ),
         Column("trend_notes", "string", "What changed since the previous month, in words"),
         _count("issue_count", "Issues raised (blocking and warnings)"),
         Column("blocking_reasons", "string", "Why the partition is blocked, one per line"),
@@ -107,14 +155,24 @@ PARTITION_SCORECARD = Table(
         _count("duplicates_exact", "Accounting: exact repeats set aside"),
         _count("duplicates_conflicting", "Accounting: conflicting versions set aside"),
         _count("rejected", "Accounting: rows rejected with a reason"),
-        Column("accounting_reconciles", "bool", "landed = kept + duplicates + rejected for "
-               "every silver table", nullable=False),
+        Column(
+            "accounting_reconciles",
+            "bool",
+            "landed = kept + duplicates + rejected for every silver table",
+            nullable=False,
+        ),
         _share("not_kept_share", "(landed - kept) / landed"),
         _count("orphans", "Rows whose foreign key is missing, summed over silver foreign keys"),
-        _share("interval_coverage", "Readings present / expected within the local days a "
-               "meter channel delivered (DST days have 23 or 25 hours)"),
-        _share("day_coverage", "Meter-channel days of the month with at least half their "
-               "readings (CalTRACK) / all meter-channel days of the month"),
+        _share(
+            "interval_coverage",
+            "Readings present / expected within the local days a "
+            "meter channel delivered (DST days have 23 or 25 hours)",
+        ),
+        _share(
+            "day_coverage",
+            "Meter-channel days of the month with at least half their "
+            "readings (CalTRACK) / all meter-channel days of the month",
+        ),
         _count("channels_with_gaps", "Meter channels missing readings inside a delivered day"),
         _share("estimated_share", "Readings estimated (quality 8 or 9)"),
         _share("failed_validation_share", "Readings that failed validation (quality 10)"),
@@ -124,16 +182,24 @@ PARTITION_SCORECARD = Table(
         _count("rows_outside_month", "Readings whose local day is not in the month"),
         _json("rows_by_table", "Rows per table"),
         _json("accounting_by_table", "Row accounting per silver table, with rejects by reason"),
-        _json("rejects_by_reason", "Rejected and set-aside rows per table and reason code, "
-              "with an example source row"),
+        _json(
+            "rejects_by_reason",
+            "Rejected and set-aside rows per table and reason code, with an example source row",
+        ),
         _json("orphans_by_key", "Orphans per table and foreign key"),
         _json("completeness", "Filled share of each critical field"),
-        _json("value_stats", "Value statistics per reading type (measurement, direction, "
-              "kind, interval, unit): never mixes units"),
+        _json(
+            "value_stats",
+            "Value statistics per reading type (measurement, direction, "
+            "kind, interval, unit): never mixes units",
+        ),
         _json("quality_codes", "Readings per common quality code"),
         _json("flags", "Rows per rule id that flagged them"),
-        _json("vee_rule_counts", "Count of every VEE rule (V1-V9, E1-E4) and estimates by "
-              "method, from the latest vee__ checks of silver/intervals"),
+        _json(
+            "vee_rule_counts",
+            "Count of every VEE rule (V1-V9, E1-E4) and estimates by "
+            "method, from the latest vee__ checks of silver/intervals",
+        ),
     ),
 )
 

@@ -8,8 +8,12 @@ from gridflow_assets.registry.model import Column, ForeignKey, Table
 LINEAGE = (
     Column("_source_file", "string", "Landed file (<UTILITY>/<YYYY-MM>/<file>)", nullable=False),
     Column("_source_row", "int", "1-based data row in the landed file", nullable=False, ge=1),
-    Column("_parse_error", "string", "Why a ragged row could not be split into columns (its "
-           "text is kept here); null for rows that parsed"),
+    Column(
+        "_parse_error",
+        "string",
+        "Why a ragged row could not be split into columns (its "
+        "text is kept here); null for rows that parsed",
+    ),
 )
 
 BRONZE_TABLES = ("service_points", "meters", "readings", "bills", "payments")
@@ -17,24 +21,34 @@ BRONZE_TABLES = ("service_points", "meters", "readings", "bills", "payments")
 
 def _bronze(name: str, what: str) -> Table:
     return Table(
-        layer="bronze", name=name,
+        layer="bronze",
+        name=name,
         description=f"{what}, every landed row as delivered (all delivered columns as text, "
-                    "column names as in the file) plus lineage. Delivered columns differ by "
-                    "utility: see the source schemas in the data dictionary.",
+        "column names as in the file) plus lineage. Delivered columns differ by "
+        "utility: see the source schemas in the data dictionary.",
         grain="one row per landed data row",
-        columns=LINEAGE, primary_key=("_source_file", "_source_row"), requires=(name,),
+        columns=LINEAGE,
+        primary_key=("_source_file", "_source_row"),
+        requires=(name,),
     )
 
 
-def bronze_for_source(name: str, delivered: tuple[str, ...],
-                      pii: tuple[str, ...] = ()) -> Table:
+def bronze_for_source(name: str, delivered: tuple[str, ...], pii: tuple[str, ...] = ()) -> Table:
     """The bronze table as one utility delivers it: its columns as text, then lineage."""
     base = BRONZE[name]
-    cols = tuple(Column(col, "string", f"Delivered column {col!r}, as text", pii=col in pii)
-                 for col in delivered)
-    return Table(layer=base.layer, name=base.name, description=base.description,
-                 grain=base.grain, columns=cols + LINEAGE, primary_key=base.primary_key,
-                 requires=base.requires)
+    cols = tuple(
+        Column(col, "string", f"Delivered column {col!r}, as text", pii=col in pii)
+        for col in delivered
+    )
+    return Table(
+        layer=base.layer,
+        name=base.name,
+        description=base.description,
+        grain=base.grain,
+        columns=cols + LINEAGE,
+        primary_key=base.primary_key,
+        requires=base.requires,
+    )
 
 
 BRONZE = {
@@ -46,16 +60,19 @@ BRONZE = {
 }
 
 SILVER_SERVICE_POINTS = Table(
-    layer="silver", name="service_points", source="service_points",
+    layer="silver",
+    name="service_points",
+    source="service_points",
     description="Standardized service points: NY service points and premises, IESCO consumer "
-                "connections. One current version per service point; superseded address "
-                "versions are in silver/rejects (DUP_CONFLICT).",
+    "connections. One current version per service point; superseded address "
+    "versions are in silver/rejects (DUP_CONFLICT).",
     grain="one row per service point",
     primary_key=("service_point_id",),
     columns=(
         c.UTILITY_ID,
-        Column("service_point_id", "string", c.SERVICE_POINT_ID.description, pii=True,
-               nullable=False),
+        Column(
+            "service_point_id", "string", c.SERVICE_POINT_ID.description, pii=True, nullable=False
+        ),
         Column("house_number", "string", "House number", pii=True),
         Column("street", "string", "Street (with house supplement where delivered)", pii=True),
         Column("house_supplement", "string", "Apartment / suite", pii=True),
@@ -77,27 +94,47 @@ SILVER_SERVICE_POINTS = Table(
         Column("sanctioned_load_kw", "float", "Sanctioned load", unit="kW", ge=0),
         Column("connected_load_kw", "float", "Connected load", unit="kW", ge=0),
         Column("connection_date", "date", "Connection / creation date"),
-        Column("address_versions", "int", "Versions of this service point delivered in the "
-               "drop (NY premises: 2-7 address versions)", nullable=False, ge=1),
-        Column("resolution_rule", "string", "Rule that chose this version among several "
-               "(SP_LATEST_VERSION) or null when there was one"),
-        c.SOURCE_FILE, c.SOURCE_ROW,
+        Column(
+            "address_versions",
+            "int",
+            "Versions of this service point delivered in the "
+            "drop (NY premises: 2-7 address versions)",
+            nullable=False,
+            ge=1,
+        ),
+        Column(
+            "resolution_rule",
+            "string",
+            "Rule that chose this version among several "
+            "(SP_LATEST_VERSION) or null when there was one",
+        ),
+        c.SOURCE_FILE,
+        c.SOURCE_ROW,
     ),
 )
 
 SILVER_METERS = Table(
-    layer="silver", name="meters", source="meters",
+    layer="silver",
+    name="meters",
+    source="meters",
     description="Standardized meter records, effective-dated: UTILITY1 read-log entries, "
-                "UTILITY2 installations (meter on a premise between installed and removed), "
-                "IESCO meter master.",
+    "UTILITY2 installations (meter on a premise between installed and removed), "
+    "IESCO meter master.",
     grain="one row per meter record (utility-specific record key)",
     primary_key=("meter_id", "record_key"),
-    foreign_keys=(ForeignKey(("service_point_id",), "silver/service_points",
-                             ("service_point_id",)),),
+    foreign_keys=(
+        ForeignKey(("service_point_id",), "silver/service_points", ("service_point_id",)),
+    ),
     columns=(
-        c.UTILITY_ID, c.METER_ID,
-        Column("record_key", "string", "Distinguishes records of one meter: read time "
-               "(UTILITY1), premise|installed_at (UTILITY2), 'master' (IESCO)", nullable=False),
+        c.UTILITY_ID,
+        c.METER_ID,
+        Column(
+            "record_key",
+            "string",
+            "Distinguishes records of one meter: read time "
+            "(UTILITY1), premise|installed_at (UTILITY2), 'master' (IESCO)",
+            nullable=False,
+        ),
         Column("meter_number", "string", "Meter number as delivered"),
         c.SERVICE_POINT_ID,
         Column("meter_type", "string", "Meter type as delivered"),
@@ -109,21 +146,26 @@ SILVER_METERS = Table(
         Column("removed_at_utc", "timestamp", "Removed at (effective to, exclusive)"),
         Column("record_ts_utc", "timestamp", "Time of the record (read / update)"),
         Column("register_value", "float", "Register value of a read-log entry (UTILITY1)"),
-        Column("register_duration_s", "int", "Duration of a read-log entry (UTILITY1)",
-               unit="s", ge=0),
-        c.RULE_IDS, c.SOURCE_FILE, c.SOURCE_ROW,
+        Column(
+            "register_duration_s", "int", "Duration of a read-log entry (UTILITY1)", unit="s", ge=0
+        ),
+        c.RULE_IDS,
+        c.SOURCE_FILE,
+        c.SOURCE_ROW,
     ),
 )
 
 SILVER_INTERVALS = Table(
-    layer="silver", name="intervals", source="readings",
+    layer="silver",
+    name="intervals",
+    source="readings",
     description="Interval readings in one model for all utilities: typed by measurement, "
-                "direction, kind and interval length; UTC instants plus the local day; common "
-                "quality code beside the original; the rules that touched each row. After "
-                "VEE (validation V1-V9, estimation E1-E4): failed readings carry quality 10 "
-                "or an estimate (quality 8/9, is_estimated, delivered value kept in "
-                "value_original), and estimated missing intervals are added as rows without "
-                "a source_row.",
+    "direction, kind and interval length; UTC instants plus the local day; common "
+    "quality code beside the original; the rules that touched each row. After "
+    "VEE (validation V1-V9, estimation E1-E4): failed readings carry quality 10 "
+    "or an estimate (quality 8/9, is_estimated, delivered value kept in "
+    "value_original), and estimated missing intervals are added as rows without "
+    "a source_row.",
     grain="one row per meter, channel and interval start",
     primary_key=("meter_id", "channel", "start_utc"),
     foreign_keys=(
@@ -131,42 +173,75 @@ SILVER_INTERVALS = Table(
         ForeignKey(("meter_id",), "silver/meters", ("meter_id",)),
     ),
     columns=(
-        c.UTILITY_ID, c.METER_ID, c.SERVICE_POINT_ID,
-        Column("service_point_rule", "string", "How the service point was found: DELIVERED, "
-               "SP_EFFECTIVE_DATED, SP_OUTSIDE_INSTALL_WINDOW, SP_UNRESOLVED"),
+        c.UTILITY_ID,
+        c.METER_ID,
+        c.SERVICE_POINT_ID,
+        Column(
+            "service_point_rule",
+            "string",
+            "How the service point was found: DELIVERED, "
+            "SP_EFFECTIVE_DATED, SP_OUTSIDE_INSTALL_WINDOW, SP_UNRESOLVED",
+        ),
         Column("channel", "string", "Channel exactly as delivered", nullable=False),
-        c.MEASUREMENT, c.DIRECTION, c.READING_KIND, c.INTERVAL_S,
-        Column("unit", "string", "Unit of value", nullable=False,
-               isin=("kWh", "kVArh", "unknown")),
+        c.MEASUREMENT,
+        c.DIRECTION,
+        c.READING_KIND,
+        c.INTERVAL_S,
+        Column("unit", "string", "Unit of value", nullable=False, isin=("kWh", "kVArh", "unknown")),
         Column("start_utc", "timestamp", "Interval start (UTC)", nullable=False),
         Column("end_utc", "timestamp", "Interval end (UTC, exclusive)", nullable=False),
         c.LOCAL_DATE,
-        Column("value", "float", "Value in `unit` after VEE (an estimate where "
-               "is_estimated); negative only on received/net channels",
-               nullable=False, ge=-1000, le=1_000_000),
-        Column("value_original", "string", "Value exactly as delivered; null on intervals "
-               "VEE added"),
-        c.QUALITY_CODE, c.QUALITY_CODE_ORIGINAL,
+        Column(
+            "value",
+            "float",
+            "Value in `unit` after VEE (an estimate where "
+            "is_estimated); negative only on received/net channels",
+            nullable=False,
+            ge=-1000,
+            le=1_000_000,
+        ),
+        Column(
+            "value_original", "string", "Value exactly as delivered; null on intervals VEE added"
+        ),
+        c.QUALITY_CODE,
+        c.QUALITY_CODE_ORIGINAL,
         Column("status", "string", "Reading status / event as delivered (IESCO)"),
-        Column("register_kwh", "float", "Cumulative register at interval end (IESCO); on "
-               "intervals VEE added, the register implied by the estimates", unit="kWh", ge=0),
+        Column(
+            "register_kwh",
+            "float",
+            "Cumulative register at interval end (IESCO); on "
+            "intervals VEE added, the register implied by the estimates",
+            unit="kWh",
+            ge=0,
+        ),
         Column("voltage_v", "float", "Voltage (IESCO)", unit="V", ge=0, le=500),
         Column("current_a", "float", "Current (IESCO)", unit="A", ge=0),
         Column("power_factor", "float", "Power factor (IESCO)", ge=0, le=1),
         Column("frequency_hz", "float", "Frequency (IESCO)", unit="Hz", ge=45, le=55),
         Column("last_update_utc", "timestamp", "When the utility last changed the row"),
-        c.RULE_IDS, c.IS_ESTIMATED, c.ESTIMATION_METHOD,
-        Column("is_orphan_service_point", "bool", "Service point not in this drop's service "
-               "points", nullable=False),
+        c.RULE_IDS,
+        c.IS_ESTIMATED,
+        c.ESTIMATION_METHOD,
+        Column(
+            "is_orphan_service_point",
+            "bool",
+            "Service point not in this drop's service points",
+            nullable=False,
+        ),
         Column("is_orphan_meter", "bool", "Meter not in this drop's meters", nullable=False),
-        c.SOURCE_FILE, c.SOURCE_ROW,
+        c.SOURCE_FILE,
+        c.SOURCE_ROW,
     ),
 )
 
 SILVER_BILLS = Table(
-    layer="silver", name="bills", source="bills", requires=("bills",),
+    layer="silver",
+    name="bills",
+    source="bills",
+    requires=("bills",),
     description="Monthly bills with their components, typed.",
-    grain="one row per bill", primary_key=("bill_id",),
+    grain="one row per bill",
+    primary_key=("bill_id",),
     foreign_keys=(ForeignKey(("meter_id",), "silver/meters", ("meter_id",)),),
     columns=(
         c.UTILITY_ID,
@@ -187,17 +262,23 @@ SILVER_BILLS = Table(
         Column("amount_after_due_date", "float", "Payable after due date", unit="PKR", ge=0),
         Column("tariff_applied", "string", "Tariff category applied"),
         Column("reference_no", "string", "Bill reference number", pii=True),
-        c.METER_ID, c.SERVICE_POINT_ID,
+        c.METER_ID,
+        c.SERVICE_POINT_ID,
         Column("consumer_name", "string", "Consumer name", pii=True),
         Column("address", "string", "Address", pii=True),
-        c.SOURCE_FILE, c.SOURCE_ROW,
+        c.SOURCE_FILE,
+        c.SOURCE_ROW,
     ),
 )
 
 SILVER_PAYMENTS = Table(
-    layer="silver", name="payments", source="payments", requires=("payments",),
+    layer="silver",
+    name="payments",
+    source="payments",
+    requires=("payments",),
     description="Payments against bills.",
-    grain="one row per payment", primary_key=("payment_id",),
+    grain="one row per payment",
+    primary_key=("payment_id",),
     foreign_keys=(ForeignKey(("bill_id",), "silver/bills", ("bill_id",)),),
     columns=(
         c.UTILITY_ID,
@@ -207,18 +288,20 @@ SILVER_PAYMENTS = Table(
         Column("bill_amount", "float", "Bill amount", unit="PKR", ge=0),
         Column("amount_paid", "float", "Amount paid", unit="PKR", ge=0),
         Column("payment_date", "date", "Payment date (null when unpaid)"),
-        Column("payment_method", "string", "Method",
-               isin=("online", "bank", "cash", "mobile_app")),
-        Column("status", "string", "Payment status", nullable=False,
-               isin=("paid", "partial", "unpaid")),
-        c.SOURCE_FILE, c.SOURCE_ROW,
+        Column("payment_method", "string", "Method", isin=("online", "bank", "cash", "mobile_app")),
+        Column(
+            "status", "string", "Payment status", nullable=False, isin=("paid", "partial", "unpaid")
+        ),
+        c.SOURCE_FILE,
+        c.SOURCE_ROW,
     ),
 )
 
 SILVER_REJECTS = Table(
-    layer="silver", name="rejects",
+    layer="silver",
+    name="rejects",
     description="Every landed row that did not become a silver row, with its reason code "
-                "and the record as delivered (JSON). Losing duplicate versions are here too.",
+    "and the record as delivered (JSON). Losing duplicate versions are here too.",
     grain="one row per landed row and target table it did not enter",
     primary_key=("target_table", "source_file", "source_row"),
     columns=(
@@ -226,11 +309,15 @@ SILVER_REJECTS = Table(
         Column("target_table", "string", "Silver table the row was meant for", nullable=False),
         Column("source_table", "string", "Bronze table it came from", nullable=False),
         Column("source_file", "string", "Landed file", nullable=False),
-        Column("source_row", "int", "1-based data row in the landed file", nullable=False,
-               ge=1),
+        Column("source_row", "int", "1-based data row in the landed file", nullable=False, ge=1),
         Column("reason_code", "string", "Why (see the reason code table)", nullable=False),
-        Column("category", "string", "Accounting category", nullable=False,
-               isin=("duplicate_exact", "duplicate_conflicting", "rejected")),
+        Column(
+            "category",
+            "string",
+            "Accounting category",
+            nullable=False,
+            isin=("duplicate_exact", "duplicate_conflicting", "rejected"),
+        ),
         Column("column_name", "string", "Offending column, when one is to blame"),
         Column("detail", "string", "What was wrong, in words"),
         Column("record_key", "string", "Business key of the row, when it could be read"),
@@ -239,23 +326,44 @@ SILVER_REJECTS = Table(
 )
 
 SILVER_REASON_CODES = Table(
-    layer="silver", name="reason_codes", partitioned=False,
+    layer="silver",
+    name="reason_codes",
+    partitioned=False,
     description="The published code table: every reject reason, row flag and VEE rule id "
-                "that can appear in silver/rejects.reason_code or in a rule_ids list, with "
-                "what it means.",
-    grain="one row per code", primary_key=("code",),
+    "that can appear in silver/rejects.reason_code or in a rule_ids list, with "
+    "what it means.",
+    grain="one row per code",
+    primary_key=("code",),
     columns=(
         Column("code", "string", "Reason code or rule id", nullable=False),
-        Column("kind", "string", "reject (the row went to silver/rejects), flag (the row "
-               "was kept and flagged), validation (VEE rule V1-V9) or estimation (E1-E4)",
-               nullable=False, isin=("reject", "flag", "validation", "estimation")),
-        Column("category", "string", "Accounting category of a reject (landed = kept + "
-               "duplicates + rejected); null for flags and rules",
-               isin=("duplicate_exact", "duplicate_conflicting", "rejected")),
+        Column(
+            "kind",
+            "string",
+            "reject (the row went to silver/rejects), flag (the row "
+            "was kept and flagged), validation (VEE rule V1-V9) or estimation (E1-E4)",
+            nullable=False,
+            isin=("reject", "flag", "validation", "estimation"),
+        ),
+        Column(
+            "category",
+            "string",
+            "Accounting category of a reject (landed = kept + "
+            "duplicates + rejected); null for flags and rules",
+            isin=("duplicate_exact", "duplicate_conflicting", "rejected"),
+        ),
         Column("description", "string", "What the code means", nullable=False),
     ),
 )
 
-SILVER = {t.name: t for t in (SILVER_SERVICE_POINTS, SILVER_METERS, SILVER_INTERVALS,
-                              SILVER_BILLS, SILVER_PAYMENTS, SILVER_REJECTS,
-                              SILVER_REASON_CODES)}
+SILVER = {
+    t.name: t
+    for t in (
+        SILVER_SERVICE_POINTS,
+        SILVER_METERS,
+        SILVER_INTERVALS,
+        SILVER_BILLS,
+        SILVER_PAYMENTS,
+        SILVER_REJECTS,
+        SILVER_REASON_CODES,
+    )
+}

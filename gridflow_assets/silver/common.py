@@ -40,9 +40,18 @@ class Rejects:
     utility: str
     frames: list[pl.DataFrame] = field(default_factory=list)
 
-    def add(self, rows: pl.DataFrame, *, target: str, source: str, reason: str,
-            delivered: list[str], column: str | None = None,
-            detail: str | pl.Expr | None = None, key: pl.Expr | None = None) -> None:
+    def add(
+        self,
+        rows: pl.DataFrame,
+        *,
+        target: str,
+        source: str,
+        reason: str,
+        delivered: list[str],
+        column: str | None = None,
+        detail: str | pl.Expr | None = None,
+        key: pl.Expr | None = None,
+    ) -> None:
         """Keep ``rows`` as rejects. ``detail`` and ``key`` are texts or expressions over
         ``rows``; without a detail, a ragged row's ``_parse_error`` says why."""
         if rows.is_empty():
@@ -54,19 +63,21 @@ class Rejects:
         # The record as delivered, as JSON. '/' is written '\/' as the pandas writer did, so
         # raw_record stays byte-identical across engines.
         raw = pl.struct([pl.col(c).cast(pl.String) for c in delivered]).struct.json_encode()
-        self.frames.append(rows.select(
-            utility_id=pl.lit(self.utility, pl.String),
-            target_table=pl.lit(target, pl.String),
-            source_table=pl.lit(source, pl.String),
-            source_file=pl.col("_source_file"),
-            source_row=pl.col("_source_row").cast(pl.Int64),
-            reason_code=pl.lit(reason, pl.String),
-            category=pl.lit(CATEGORY[reason], pl.String),
-            column_name=pl.lit(column, pl.String),
-            detail=detail_e.cast(pl.String),
-            record_key=(key if key is not None else pl.lit(None)).cast(pl.String),
-            raw_record=raw.str.replace_all("/", "\\/", literal=True),
-        ))
+        self.frames.append(
+            rows.select(
+                utility_id=pl.lit(self.utility, pl.String),
+                target_table=pl.lit(target, pl.String),
+                source_table=pl.lit(source, pl.String),
+                source_file=pl.col("_source_file"),
+                source_row=pl.col("_source_row").cast(pl.Int64),
+                reason_code=pl.lit(reason, pl.String),
+                category=pl.lit(CATEGORY[reason], pl.String),
+                column_name=pl.lit(column, pl.String),
+                detail=detail_e.cast(pl.String),
+                record_key=(key if key is not None else pl.lit(None)).cast(pl.String),
+                raw_record=raw.str.replace_all("/", "\\/", literal=True),
+            )
+        )
 
     def frame(self) -> pl.DataFrame:
         if not self.frames:
@@ -76,11 +87,19 @@ class Rejects:
         return conform_pl(out, REJECTS)
 
 
-def split_malformed(df: pl.DataFrame, rejects: Rejects, *, target: str, source: str,
-                    delivered: list[str]) -> pl.DataFrame:
+def split_malformed(
+    df: pl.DataFrame, rejects: Rejects, *, target: str, source: str, delivered: list[str]
+) -> pl.DataFrame:
     """Send ragged rows (bronze ``_parse_error``) to rejects; return the rest."""
-    return reject_rows(df, pl.col("_parse_error").is_not_null(), rejects, target=target,
-                       source=source, reason="MALFORMED_ROW", delivered=delivered)
+    return reject_rows(
+        df,
+        pl.col("_parse_error").is_not_null(),
+        rejects,
+        target=target,
+        source=source,
+        reason="MALFORMED_ROW",
+        delivered=delivered,
+    )
 
 
 def _mask(df: pl.DataFrame, bad: pl.Expr | pl.Series) -> pl.Series:
@@ -97,23 +116,49 @@ def _set_aside(df: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
     return df.with_columns(flag.alias(REJECTED))
 
 
-def reject_rows(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *,
-                target: str, source: str, reason: str, delivered: list[str],
-                column: str | None = None, detail: str | pl.Expr | None = None,
-                key: pl.Expr | None = None) -> pl.DataFrame:
+def reject_rows(
+    df: pl.DataFrame,
+    bad: pl.Expr | pl.Series,
+    rejects: Rejects,
+    *,
+    target: str,
+    source: str,
+    reason: str,
+    delivered: list[str],
+    column: str | None = None,
+    detail: str | pl.Expr | None = None,
+    key: pl.Expr | None = None,
+) -> pl.DataFrame:
     """Reject the rows where ``bad`` is true (or null); later checks skip them. The frame is
     not copied (see ``_set_aside``)."""
     mask = _mask(df, bad)
     if not mask.any():
         return df
-    rejects.add(df.filter(mask), target=target, source=source, reason=reason,
-                delivered=delivered, column=column, detail=detail, key=key)
+    rejects.add(
+        df.filter(mask),
+        target=target,
+        source=source,
+        reason=reason,
+        delivered=delivered,
+        column=column,
+        detail=detail,
+        key=key,
+    )
     return _set_aside(df, mask)
 
 
-def reject_where(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *,
-                 target: str, source: str, reason: str, delivered: list[str], column: str,
-                 detail: str | pl.Expr) -> pl.DataFrame:
+def reject_where(
+    df: pl.DataFrame,
+    bad: pl.Expr | pl.Series,
+    rejects: Rejects,
+    *,
+    target: str,
+    source: str,
+    reason: str,
+    delivered: list[str],
+    column: str,
+    detail: str | pl.Expr,
+) -> pl.DataFrame:
     """Reject the rows where ``bad`` is true, naming the column and quoting its value (as
     Python's repr, computed once per distinct rejected value); later checks skip them."""
     mask = _mask(df, bad)
@@ -122,21 +167,48 @@ def reject_where(df: pl.DataFrame, bad: pl.Expr | pl.Series, rejects: Rejects, *
     rows = df.filter(mask)
     values = rows.get_column(column)
     distinct = values.unique()
-    quoted = values.replace_strict(distinct, [repr(v) for v in distinct.to_list()],
-                                   return_dtype=pl.String)
+    quoted = values.replace_strict(
+        distinct, [repr(v) for v in distinct.to_list()], return_dtype=pl.String
+    )
     why = (pl.lit(detail) if isinstance(detail, str) else detail) + pl.lit(": ") + quoted
-    rejects.add(rows, target=target, source=source, reason=reason, delivered=delivered,
-                column=column, detail=why)
+    rejects.add(
+        rows,
+        target=target,
+        source=source,
+        reason=reason,
+        delivered=delivered,
+        column=column,
+        detail=why,
+    )
     return _set_aside(df, mask)
 
 
-def parse_or_reject(df: pl.DataFrame, parsed: Parsed, rejects: Rejects, *, out: str,
-                    column: str, reason: str, detail: str, target: str, source: str,
-                    delivered: list[str]) -> pl.DataFrame:
+def parse_or_reject(
+    df: pl.DataFrame,
+    parsed: Parsed,
+    rejects: Rejects,
+    *,
+    out: str,
+    column: str,
+    reason: str,
+    detail: str,
+    target: str,
+    source: str,
+    delivered: list[str],
+) -> pl.DataFrame:
     """Add ``parsed`` as column ``out``; reject the rows where parsing ``column`` failed."""
     df = df.with_columns(parsed.value.alias(out))
-    return reject_where(df, parsed.failed(pl.col(out)), rejects, target=target, source=source,
-                        reason=reason, delivered=delivered, column=column, detail=detail)
+    return reject_where(
+        df,
+        parsed.failed(pl.col(out)),
+        rejects,
+        target=target,
+        source=source,
+        reason=reason,
+        delivered=delivered,
+        column=column,
+        detail=detail,
+    )
 
 
 @dataclass
@@ -148,8 +220,9 @@ class Dedup:
     conflicting: pl.DataFrame
 
 
-def resolve_duplicates(df: pl.DataFrame, key: list[str], delivered: list[str],
-                       order_by: list[str]) -> Dedup:
+def resolve_duplicates(
+    df: pl.DataFrame, key: list[str], delivered: list[str], order_by: list[str]
+) -> Dedup:
     """Split exact repeats and conflicting repeats of ``key``; keep one row per key.
 
     Exact repeat: every delivered column equal to an earlier row (the first is kept).
@@ -172,17 +245,29 @@ def resolve_duplicates(df: pl.DataFrame, key: list[str], delivered: list[str],
     repeats = n > 1 if alive is None else (n > 1) & alive
     if df.is_empty() or not repeats.any():  # no key repeats: nothing to compare
         kept = df.lazy() if alive is None else _only(df, alive)
-        return Dedup(kept=kept.with_columns(_versions=pl.lit(1, pl.Int64)), exact=df.head(0),
-                     conflicting=df.head(0))
+        return Dedup(
+            kept=kept.with_columns(_versions=pl.lit(1, pl.Int64)),
+            exact=df.head(0),
+            conflicting=df.head(0),
+        )
     # Only the rows whose key repeats, and only the columns the decision needs.
-    multi = (df.lazy().with_columns(_pos=pl.int_range(pl.len(), dtype=pl.Int64), _rep=repeats)
-             .filter("_rep")
-             .select("_pos", *dict.fromkeys([*key, *order_by]),
-                     _first=pl.struct(delivered).is_first_distinct())
-             .collect())
+    multi = (
+        df.lazy()
+        .with_columns(_pos=pl.int_range(pl.len(), dtype=pl.Int64), _rep=repeats)
+        .filter("_rep")
+        .select(
+            "_pos",
+            *dict.fromkeys([*key, *order_by]),
+            _first=pl.struct(delivered).is_first_distinct(),
+        )
+        .collect()
+    )
     rest = multi.filter("_first")
-    winners = (rest.sort(order_by, nulls_last=True, maintain_order=True)
-               .group_by(key).agg(pl.col("_pos").last(), _versions=pl.len()))
+    winners = (
+        rest.sort(order_by, nulls_last=True, maintain_order=True)
+        .group_by(key)
+        .agg(pl.col("_pos").last(), _versions=pl.len())
+    )
     exact = np.zeros(df.height, dtype=bool)
     exact[multi.filter(~pl.col("_first"))["_pos"].to_numpy()] = True
     losers = np.zeros(df.height, dtype=bool)
@@ -192,8 +277,9 @@ def resolve_duplicates(df: pl.DataFrame, key: list[str], delivered: list[str],
     versions[winners["_pos"].to_numpy()] = winners["_versions"].to_numpy()
     keep = ~(exact | losers) if alive is None else ~(exact | losers) & alive.to_numpy()
     kept = _only(df.with_columns(_versions=pl.Series(versions)), pl.Series(keep))
-    return Dedup(kept=kept, exact=df.filter(pl.Series(exact)),
-                 conflicting=df.filter(pl.Series(losers)))
+    return Dedup(
+        kept=kept, exact=df.filter(pl.Series(exact)), conflicting=df.filter(pl.Series(losers))
+    )
 
 
 def _only(df: pl.DataFrame, mask: pl.Series) -> pl.LazyFrame:
@@ -202,8 +288,11 @@ def _only(df: pl.DataFrame, mask: pl.Series) -> pl.LazyFrame:
 
 def add_rule(rule_ids: pl.Expr, mask: pl.Expr, rule: str) -> pl.Expr:
     """Append ``rule`` to the ';'-separated rule ids of the rows in ``mask``."""
-    appended = pl.when(rule_ids.is_null() | (rule_ids == "")).then(pl.lit(rule)) \
+    appended = (
+        pl.when(rule_ids.is_null() | (rule_ids == ""))
+        .then(pl.lit(rule))
         .otherwise(rule_ids + pl.lit(f";{rule}"))
+    )
     return pl.when(mask.fill_null(False)).then(appended).otherwise(rule_ids)
 
 
@@ -211,18 +300,31 @@ def add_rule(rule_ids: pl.Expr, mask: pl.Expr, rule: str) -> pl.Expr:
 _SET_BY_VEE = {"is_estimated": pl.lit(False), "estimation_method": pl.lit(None, pl.String)}
 
 
-def silver_frame(kept: pl.LazyFrame | pl.DataFrame, name: str, utility: str,
-                 columns: dict[str, pl.Expr]) -> pl.DataFrame:
+def silver_frame(
+    kept: pl.LazyFrame | pl.DataFrame, name: str, utility: str, columns: dict[str, pl.Expr]
+) -> pl.DataFrame:
     """The rows of silver/``name``: ``columns`` given, lineage from bronze, every other
     registry column null, each typed as the registry says."""
     spec = table(f"silver/{name}")
-    given = {"utility_id": pl.lit(utility), **columns, "source_file": pl.col("_source_file"),
-             "source_row": pl.col("_source_row")}
+    given = {
+        "utility_id": pl.lit(utility),
+        **columns,
+        "source_file": pl.col("_source_file"),
+        "source_row": pl.col("_source_row"),
+    }
     unknown = set(given) - set(spec.column_names)
     if unknown:
         raise ValueError(f"silver/{name} has no columns {sorted(unknown)}")
-    out = kept.lazy().select([given.get(c.name, _SET_BY_VEE.get(c.name, pl.lit(None))).alias(c.name)
-                       for c in spec.columns]).collect()
+    out = (
+        kept.lazy()
+        .select(
+            [
+                given.get(c.name, _SET_BY_VEE.get(c.name, pl.lit(None))).alias(c.name)
+                for c in spec.columns
+            ]
+        )
+        .collect()
+    )
     return conform_pl(out, spec)
 
 
@@ -232,5 +334,4 @@ def no_rules() -> pl.Expr:
 
 def key_text(cols: list[str]) -> pl.Expr:
     """The business key of each row as one text (for rejects.record_key)."""
-    return pl.concat_str([pl.col(c).cast(pl.String).fill_null("None") for c in cols],
-                         separator="|")
+    return pl.concat_str([pl.col(c).cast(pl.String).fill_null("None") for c in cols], separator="|")

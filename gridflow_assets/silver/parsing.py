@@ -24,13 +24,15 @@ def col(c: str | pl.Expr) -> pl.Expr:
     return pl.col(c) if isinstance(c, str) else c
 
 
-def on_distinct_pl(values: str | pl.Expr, fn: Callable[[pl.Series], pl.Series],
-                   dtype: pl.DataType) -> pl.Expr:
+def on_distinct_pl(
+    values: str | pl.Expr, fn: Callable[[pl.Series], pl.Series], dtype: pl.DataType
+) -> pl.Expr:
     """``fn`` evaluated on the distinct values only, mapped back to every row.
 
     Drops repeat the same timestamps and ids across millions of rows; parsing each distinct
     text once (several formats tried in turn) is cheaper than parsing every row.
     """
+
     def apply(s: pl.Series) -> pl.Series:
         if s.is_empty():
             return pl.Series(s.name, [], dtype=dtype)
@@ -47,9 +49,7 @@ def blank(c: str | pl.Expr) -> pl.Expr:
     return col(c).str.strip_chars().fill_null("") == ""
 
 
-
-def _first_that_parses(s: pl.Series, parsers: list[Callable[[pl.Series], pl.Series]]
-                       ) -> pl.Series:
+def _first_that_parses(s: pl.Series, parsers: list[Callable[[pl.Series], pl.Series]]) -> pl.Series:
     """Each text parsed by the first parser that takes it; a later parser only sees the
     texts the earlier ones left (a drop mostly uses one form, so usually one pass)."""
     text = s.str.strip_chars()
@@ -64,9 +64,11 @@ def _first_that_parses(s: pl.Series, parsers: list[Callable[[pl.Series], pl.Seri
 
 def _datetime(fmt: str, tz: str | None = None) -> Callable[[pl.Series], pl.Series]:
     def parse(text: pl.Series) -> pl.Series:
-        out = text.str.to_datetime(fmt, strict=False, time_unit="us",
-                                   time_zone=tz if "z" in fmt else None)
+        out = text.str.to_datetime(
+            fmt, strict=False, time_unit="us", time_zone=tz if "z" in fmt else None
+        )
         return out.dt.replace_time_zone(tz) if tz and "z" not in fmt else out
+
     return parse
 
 
@@ -74,6 +76,7 @@ def _day(tz: str | None = None) -> Callable[[pl.Series], pl.Series]:
     def parse(text: pl.Series) -> pl.Series:
         out = text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
         return out.dt.replace_time_zone(tz) if tz else out
+
     return parse
 
 
@@ -102,38 +105,45 @@ class Parsed:
         return Parsed(fn(self.value), self.failed)
 
 
-def _failed_unless_blank(c: str, required: bool, bad: Callable[[pl.Expr], pl.Expr]
-                         ) -> Callable[[pl.Expr], pl.Expr]:
+def _failed_unless_blank(
+    c: str, required: bool, bad: Callable[[pl.Expr], pl.Expr]
+) -> Callable[[pl.Expr], pl.Expr]:
     return bad if required else (lambda v: bad(v) & ~blank(c))
 
 
 def parse_utc(c: str, *, required: bool = True) -> Parsed:
     """ISO-8601 text (any offset or Z; none means UTC) → UTC instants. An empty value is a
     failure only when ``required``."""
-    return Parsed(on_distinct_pl(c, _parse_iso_utc, pl.Datetime("us", "UTC")),
-                  _failed_unless_blank(c, required, lambda v: v.is_null()))
+    return Parsed(
+        on_distinct_pl(c, _parse_iso_utc, pl.Datetime("us", "UTC")),
+        _failed_unless_blank(c, required, lambda v: v.is_null()),
+    )
 
 
 def parse_iso_date(c: str, *, required: bool = False) -> Parsed:
     """ISO-8601 date or local date-time text → calendar date."""
-    return Parsed(on_distinct_pl(c, _parse_iso_local, pl.Datetime("us")).dt.date(),
-                  _failed_unless_blank(c, required, lambda v: v.is_null()))
+    return Parsed(
+        on_distinct_pl(c, _parse_iso_local, pl.Datetime("us")).dt.date(),
+        _failed_unless_blank(c, required, lambda v: v.is_null()),
+    )
 
 
 def parse_float(c: str, *, required: bool = True) -> Parsed:
     """Text → float64; NaN is a failure, and empty text only when ``required``."""
-    return Parsed(pl.col(c).str.strip_chars().cast(pl.Float64, strict=False),
-                  _failed_unless_blank(c, required, lambda v: v.is_null() | v.is_nan()))
+    return Parsed(
+        pl.col(c).str.strip_chars().cast(pl.Float64, strict=False),
+        _failed_unless_blank(c, required, lambda v: v.is_null() | v.is_nan()),
+    )
 
 
 def parse_date(c: str, fmt: str) -> Parsed:
     """Text in ``fmt`` → naive date-time (parsed once per distinct text)."""
-    return Parsed(pl.col(c).str.to_datetime(fmt, strict=False, time_unit="us", cache=True),
-                  lambda v: v.is_null())
+    return Parsed(
+        pl.col(c).str.to_datetime(fmt, strict=False, time_unit="us", cache=True),
+        lambda v: v.is_null(),
+    )
 
 
 def matches(c: str, pattern: str) -> pl.Expr:
     """Whether each value matches ``pattern`` (null never does)."""
     return pl.col(c).str.contains(pattern).fill_null(False)
-
-

@@ -25,17 +25,25 @@ MATCH_COLUMNS = ("utility", "reading_kind", "direction", "measurement", "interva
 TYPE_COLUMNS = MATCH_COLUMNS[1:]
 DAILY_MIN_S = 82_800  # a local day of daily reads lasts 23, 24 or 25 hours
 
-NUMERIC = ("e1_max_gap_s", "like_day_weeks", "spike_iqr_factor", "spike_min_readings",
-           "frozen_run_min", "low_limit", "high_limit_kw", "high_limit_load_factor",
-           "estimate", "register_tolerance")
+NUMERIC = (
+    "e1_max_gap_s",
+    "like_day_weeks",
+    "spike_iqr_factor",
+    "spike_min_readings",
+    "frozen_run_min",
+    "low_limit",
+    "high_limit_kw",
+    "high_limit_load_factor",
+    "estimate",
+    "register_tolerance",
+)
 TEXT = ("expected_days", "register_column", "outage_statuses")
 EXPECTED_DAYS = ("delivered_days", "series_span", "month")
 
 
 def interval_class(interval_s: pl.Expr) -> pl.Expr:
     """``daily`` for reads covering a local day, else ``sub_daily``."""
-    return pl.when(interval_s >= DAILY_MIN_S).then(pl.lit("daily")).otherwise(
-        pl.lit("sub_daily"))
+    return pl.when(interval_s >= DAILY_MIN_S).then(pl.lit("daily")).otherwise(pl.lit("sub_daily"))
 
 
 def _table(name: str) -> pl.DataFrame:
@@ -72,28 +80,34 @@ def params_for(utility: str, types: pl.DataFrame | pd.DataFrame) -> pl.DataFrame
 def _params(utility: str, rows: tuple[tuple[str, ...], ...]) -> pl.DataFrame:
     """``params_for`` of distinct type rows, kept: every meter chunk of a partition asks
     for the same few reading types."""
-    types = pl.DataFrame(list(rows), schema=dict.fromkeys(TYPE_COLUMNS, pl.String),
-                         orient="row")
+    types = pl.DataFrame(list(rows), schema=dict.fromkeys(TYPE_COLUMNS, pl.String), orient="row")
     schema = {**dict.fromkeys(NUMERIC, pl.Float64), **dict.fromkeys(TEXT, pl.String)}
     if types.is_empty():
         return pl.DataFrame(schema=schema)
     rules = rule_table().rename({c: f"{c}_rule" for c in MATCH_COLUMNS})
-    cand = types.with_row_index("_type").with_columns(utility=pl.lit(utility)).join(
-        rules, how="cross")
+    cand = (
+        types.with_row_index("_type").with_columns(utility=pl.lit(utility)).join(rules, how="cross")
+    )
     exact = {c: pl.col(f"{c}_rule") == pl.col(c) for c in MATCH_COLUMNS}
     ok = pl.all_horizontal((exact[c] | (pl.col(f"{c}_rule") == "*")) for c in MATCH_COLUMNS)
-    score = pl.sum_horizontal(exact[c].cast(pl.Int64) * w
-                              for w, c in zip((16, 8, 4, 2, 1), MATCH_COLUMNS, strict=True))
-    best = (cand.with_row_index("_order").filter(ok).with_columns(_score=score)
-            .sort(["_type", "parameter", "_score", "_order"])
-            .group_by(["_type", "parameter"]).agg(pl.col("value").last()))
+    score = pl.sum_horizontal(
+        exact[c].cast(pl.Int64) * w for w, c in zip((16, 8, 4, 2, 1), MATCH_COLUMNS, strict=True)
+    )
+    best = (
+        cand.with_row_index("_order")
+        .filter(ok)
+        .with_columns(_score=score)
+        .sort(["_type", "parameter", "_score", "_order"])
+        .group_by(["_type", "parameter"])
+        .agg(pl.col("value").last())
+    )
     wide = best.pivot(on="parameter", index="_type", values="value")
-    wide = pl.DataFrame({"_type": pl.arange(0, len(types), eager=True, dtype=pl.UInt32)}) \
-        .join(wide, on="_type", how="left")
+    wide = pl.DataFrame({"_type": pl.arange(0, len(types), eager=True, dtype=pl.UInt32)}).join(
+        wide, on="_type", how="left"
+    )
 
     def text(name: str) -> pl.Expr:
-        return pl.col(name).replace("", None) if name in wide.columns \
-            else pl.lit(None, pl.String)
+        return pl.col(name).replace("", None) if name in wide.columns else pl.lit(None, pl.String)
 
     return wide.select([text(n).cast(t, strict=True).alias(n) for n, t in schema.items()])
 
@@ -107,9 +121,11 @@ def utility_param(utility: str, name: str) -> str | None:
 def register_columns(utility: str) -> list[str]:
     """Columns holding a cumulative register beside the value (IESCO ``register_kwh``)
     that any of the utility's reading types may name."""
-    rules = rule_table().filter((pl.col("parameter") == "register_column")
-                                & pl.col("utility").is_in(["*", utility])
-                                & (pl.col("value") != ""))
+    rules = rule_table().filter(
+        (pl.col("parameter") == "register_column")
+        & pl.col("utility").is_in(["*", utility])
+        & (pl.col("value") != "")
+    )
     return sorted(set(rules["value"]))
 
 
@@ -117,20 +133,25 @@ def register_pairs(utility: str) -> pl.DataFrame:
     """Interval channels and the register channel whose differences they must equal."""
     pairs = _table("vee_register_pairs")
     return pairs.filter(pl.col("utility") == utility).with_columns(
-        pl.col("tolerance").cast(pl.Float64))
+        pl.col("tolerance").cast(pl.Float64)
+    )
 
 
 def thresholds(utility: str) -> dict[str, tuple[float, float]]:
     """measure -> (warn, error) for the ``vee__`` checks; the utility's row beats ``*``.
     An empty level is NaN: never reached."""
     table = _table("vee_thresholds").filter(pl.col("utility").is_in(["*", utility]))
-    rows = table.with_row_index("_order").sort(pl.col("utility") == utility, "_order") \
-        .group_by("measure").agg(pl.col("warn", "error").last())
+    rows = (
+        table.with_row_index("_order")
+        .sort(pl.col("utility") == utility, "_order")
+        .group_by("measure")
+        .agg(pl.col("warn", "error").last())
+    )
+
     def level(text: str) -> float:
         return float(text) if text != "" else float("nan")
 
-    return {r["measure"]: (level(r["warn"]), level(r["error"]))
-            for r in rows.iter_rows(named=True)}
+    return {r["measure"]: (level(r["warn"]), level(r["error"])) for r in rows.iter_rows(named=True)}
 
 
 def grade(measure: str, value: float | None, limits: dict[str, tuple[float, float]]) -> str:
@@ -140,6 +161,7 @@ def grade(measure: str, value: float | None, limits: dict[str, tuple[float, floa
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "PASS"
     warn, error = limits[measure]
-    beyond = (lambda limit: value < limit) if measure.endswith("_min") else \
-        (lambda limit: value > limit)
+    beyond = (
+        (lambda limit: value < limit) if measure.endswith("_min") else (lambda limit: value > limit)
+    )
     return "ERROR" if beyond(error) else "WARN" if beyond(warn) else "PASS"

@@ -28,7 +28,8 @@ def get_utility(utility_id: str) -> Utility:
     except KeyError:
         raise KeyError(
             f"no adapter registered for utility {utility_id!r} (known: {sorted(_REGISTRY)}); "
-            "add one under gridflow_assets/utilities and register it") from None
+            "add one under gridflow_assets/utilities and register it"
+        ) from None
 
 
 def delivers(utility_id: str, requires: tuple[str, ...]) -> bool:

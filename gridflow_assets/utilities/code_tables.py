@@ -15,7 +15,8 @@ HERE = Path(__file__).parent / "code_tables"
 def load_pl(name: str) -> pl.DataFrame:
     """A code table, every column as text (empty fields stay empty strings)."""
     return pl.read_csv(HERE / f"{name}.csv", infer_schema=False).with_columns(
-        pl.all().fill_null(""))
+        pl.all().fill_null("")
+    )
 
 
 def load(name: str) -> pd.DataFrame:

@@ -41,53 +41,140 @@ UTILITY_ID = "IESCO"
 TIMEZONE = "Asia/Karachi"
 
 METER_COLUMNS = (
-    "consumer_id", "meter_number", "reference_no", "name", "father_name", "address",
-    "tariff_category", "connection_date", "connected_load_kw", "division", "sub_division",
-    "feeder_name", "phase_type", "meter_type", "meter_make", "installation_date",
-    "warranty_expiry", "last_maintenance_date", "latitude", "longitude", "status",
-    "sanctioned_load_kw", "consumer_type", "district")
+    "consumer_id",
+    "meter_number",
+    "reference_no",
+    "name",
+    "father_name",
+    "address",
+    "tariff_category",
+    "connection_date",
+    "connected_load_kw",
+    "division",
+    "sub_division",
+    "feeder_name",
+    "phase_type",
+    "meter_type",
+    "meter_make",
+    "installation_date",
+    "warranty_expiry",
+    "last_maintenance_date",
+    "latitude",
+    "longitude",
+    "status",
+    "sanctioned_load_kw",
+    "consumer_type",
+    "district",
+)
 
 SOURCES = {
-    "meters": SourceFile("meters.csv", METER_COLUMNS, pii_columns=(
-        "reference_no", "name", "father_name", "address", "latitude", "longitude")),
-    "readings": SourceFile("readings.csv", (
-        "meter_number", "timestamp", "reading_kwh", "consumption_kwh", "voltage_v",
-        "current_a", "power_factor", "frequency_hz", "status")),
-    "bills": SourceFile("bills.csv", (
-        "bill_id", "billing_month", "issue_date", "due_date", "units_consumed",
-        "variable_charges", "fixed_charges", "gst", "electricity_duty", "tv_fee",
-        "late_payment_surcharge", "total_amount", "amount_within_due_date",
-        "amount_after_due_date", "tariff_applied", "reference_no", "meter_number",
-        "consumer_id", "consumer_name", "address"),
-        pii_columns=("reference_no", "consumer_name", "address")),
-    "payments": SourceFile("payments.csv", (
-        "payment_id", "bill_id", "meter_number", "bill_amount", "amount_paid",
-        "payment_date", "payment_method", "status")),
+    "meters": SourceFile(
+        "meters.csv",
+        METER_COLUMNS,
+        pii_columns=("reference_no", "name", "father_name", "address", "latitude", "longitude"),
+    ),
+    "readings": SourceFile(
+        "readings.csv",
+        (
+            "meter_number",
+            "timestamp",
+            "reading_kwh",
+            "consumption_kwh",
+            "voltage_v",
+            "current_a",
+            "power_factor",
+            "frequency_hz",
+            "status",
+        ),
+    ),
+    "bills": SourceFile(
+        "bills.csv",
+        (
+            "bill_id",
+            "billing_month",
+            "issue_date",
+            "due_date",
+            "units_consumed",
+            "variable_charges",
+            "fixed_charges",
+            "gst",
+            "electricity_duty",
+            "tv_fee",
+            "late_payment_surcharge",
+            "total_amount",
+            "amount_within_due_date",
+            "amount_after_due_date",
+            "tariff_applied",
+            "reference_no",
+            "meter_number",
+            "consumer_id",
+            "consumer_name",
+            "address",
+        ),
+        pii_columns=("reference_no", "consumer_name", "address"),
+    ),
+    "payments": SourceFile(
+        "payments.csv",
+        (
+            "payment_id",
+            "bill_id",
+            "meter_number",
+            "bill_amount",
+            "amount_paid",
+            "payment_date",
+            "payment_method",
+            "status",
+        ),
+    ),
 }
 
 METER_NUMBER = r"^\d{11}$"
 NET_METERING = "Net Metering"
-BILL_AMOUNTS = ("units_consumed", "variable_charges", "fixed_charges", "gst",
-                "electricity_duty", "tv_fee", "late_payment_surcharge", "total_amount",
-                "amount_within_due_date", "amount_after_due_date")
+BILL_AMOUNTS = (
+    "units_consumed",
+    "variable_charges",
+    "fixed_charges",
+    "gst",
+    "electricity_duty",
+    "tv_fee",
+    "late_payment_surcharge",
+    "total_amount",
+    "amount_within_due_date",
+    "amount_after_due_date",
+)
 
 
-def _numbers(df: pl.DataFrame, cols, rejects: Rejects, kw: dict, *,
-             optional: bool = True) -> pl.DataFrame:
+def _numbers(
+    df: pl.DataFrame, cols, rejects: Rejects, kw: dict, *, optional: bool = True
+) -> pl.DataFrame:
     """Parse number columns into ``_<col>``; unparseable non-empty values are rejected."""
     for col in cols:
-        df = parse_or_reject(df, parse_float(col, required=not optional), rejects,
-                             out=f"_{col}", reason="INVALID_NUMBER", column=col,
-                             detail="expected a number", **kw)
+        df = parse_or_reject(
+            df,
+            parse_float(col, required=not optional),
+            rejects,
+            out=f"_{col}",
+            reason="INVALID_NUMBER",
+            column=col,
+            detail="expected a number",
+            **kw,
+        )
     return df
 
 
 def _dates(df: pl.DataFrame, cols, rejects: Rejects, kw: dict) -> pl.DataFrame:
     """Parse ISO dates into ``_<col>`` (a date); an empty value is allowed."""
     for col in cols:
-        df = parse_or_reject(df, parse_iso_date(col), rejects, out=f"_{col}",
-                             reason="INVALID_TIMESTAMP", column=col, detail="expected a date",
-                             **kw)
+        df = parse_or_reject(
+            df,
+            parse_iso_date(col),
+            rejects,
+            out=f"_{col}",
+            reason="INVALID_TIMESTAMP",
+            column=col,
+            detail="expected a date",
+            **kw,
+        )
     return df
 
 
@@ -96,39 +183,70 @@ def _master(df: pl.DataFrame, rejects: Rejects, target: str, key: str):
     delivered = list(METER_COLUMNS)
     kw = {"target": target, "source": "meters", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, blank("consumer_id"), rejects, reason="MISSING_REQUIRED",
-                      column="consumer_id", detail="consumer id is empty", **kw)
-    df = reject_where(df, ~matches("meter_number", METER_NUMBER),
-                      rejects, reason="INVALID_ID", column="meter_number",
-                      detail="expected 11 digits", **kw)
-    df = _numbers(df, ["latitude", "longitude", "connected_load_kw", "sanctioned_load_kw"],
-                  rejects, kw)
+    df = reject_where(
+        df,
+        blank("consumer_id"),
+        rejects,
+        reason="MISSING_REQUIRED",
+        column="consumer_id",
+        detail="consumer id is empty",
+        **kw,
+    )
+    df = reject_where(
+        df,
+        ~matches("meter_number", METER_NUMBER),
+        rejects,
+        reason="INVALID_ID",
+        column="meter_number",
+        detail="expected 11 digits",
+        **kw,
+    )
+    df = _numbers(
+        df, ["latitude", "longitude", "connected_load_kw", "sanctioned_load_kw"], rejects, kw
+    )
     df = _dates(df, ["connection_date", "installation_date"], rejects, kw)
     dd = resolve_duplicates(df, [key], delivered, ["_source_row"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=pl.col(key), **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=pl.col(key),
-                detail=f"same {key}, other values (delivered last kept)", **kw)
+    rejects.add(
+        dd.conflicting,
+        reason="DUP_CONFLICT",
+        key=pl.col(key),
+        detail=f"same {key}, other values (delivered last kept)",
+        **kw,
+    )
     return dd
 
 
 def service_points(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     dd = _master(df, rejects, "service_points", "consumer_id")
-    return silver_frame(dd.kept, "service_points", utility, {
-        "service_point_id": namespaced(utility, "consumer_id"),
-        "street": text_or_null("address"), "city": pl.col("district").str.to_titlecase(),
-        "state": pl.lit("Punjab / ICT"), "district": pl.col("district"),
-        "division": pl.col("division"), "sub_division": pl.col("sub_division"),
-        "feeder_name": pl.col("feeder_name"), "latitude": pl.col("_latitude"),
-        "longitude": pl.col("_longitude"), "customer_name": text_or_null("name"),
-        "father_name": text_or_null("father_name"),
-        "reference_no": text_or_null("reference_no"),
-        "consumer_type": pl.col("consumer_type"), "tariff_category": pl.col("tariff_category"),
-        "status": pl.col("status"), "sanctioned_load_kw": pl.col("_sanctioned_load_kw"),
-        "connected_load_kw": pl.col("_connected_load_kw"),
-        "connection_date": pl.col("_connection_date"),
-        "address_versions": pl.col("_versions"),
-        "resolution_rule": pl.when(pl.col("_versions") > 1).then(pl.lit("SP_LATEST_VERSION")),
-    })
+    return silver_frame(
+        dd.kept,
+        "service_points",
+        utility,
+        {
+            "service_point_id": namespaced(utility, "consumer_id"),
+            "street": text_or_null("address"),
+            "city": pl.col("district").str.to_titlecase(),
+            "state": pl.lit("Punjab / ICT"),
+            "district": pl.col("district"),
+            "division": pl.col("division"),
+            "sub_division": pl.col("sub_division"),
+            "feeder_name": pl.col("feeder_name"),
+            "latitude": pl.col("_latitude"),
+            "longitude": pl.col("_longitude"),
+            "customer_name": text_or_null("name"),
+            "father_name": text_or_null("father_name"),
+            "reference_no": text_or_null("reference_no"),
+            "consumer_type": pl.col("consumer_type"),
+            "tariff_category": pl.col("tariff_category"),
+            "status": pl.col("status"),
+            "sanctioned_load_kw": pl.col("_sanctioned_load_kw"),
+            "connected_load_kw": pl.col("_connected_load_kw"),
+            "connection_date": pl.col("_connection_date"),
+            "address_versions": pl.col("_versions"),
+            "resolution_rule": pl.when(pl.col("_versions") > 1).then(pl.lit("SP_LATEST_VERSION")),
+        },
+    )
 
 
 def _local_to_utc(local: pl.Expr, tz: str) -> pl.Expr:
@@ -137,78 +255,130 @@ def _local_to_utc(local: pl.Expr, tz: str) -> pl.Expr:
 
 def meters(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str) -> pl.DataFrame:
     dd = _master(df, rejects, "meters", "meter_number")
-    return silver_frame(dd.kept, "meters", utility, {
-        "meter_id": namespaced(utility, "meter_number"), "record_key": pl.lit("master"),
-        "meter_number": pl.col("meter_number"),
-        "service_point_id": namespaced(utility, "consumer_id"),
-        "meter_type": pl.col("meter_type"), "meter_status": pl.col("status"),
-        "meter_make": pl.col("meter_make"), "phase_type": pl.col("phase_type"),
-        "installed_at_utc": _local_to_utc(
-            pl.col("_installation_date").cast(pl.Datetime("us")), tz),
-        "rule_ids": add_rule(no_rules(), pl.col("_versions") > 1, "V2_CONFLICT_WINNER"),
-    })
+    return silver_frame(
+        dd.kept,
+        "meters",
+        utility,
+        {
+            "meter_id": namespaced(utility, "meter_number"),
+            "record_key": pl.lit("master"),
+            "meter_number": pl.col("meter_number"),
+            "service_point_id": namespaced(utility, "consumer_id"),
+            "meter_type": pl.col("meter_type"),
+            "meter_status": pl.col("status"),
+            "meter_make": pl.col("meter_make"),
+            "phase_type": pl.col("phase_type"),
+            "installed_at_utc": _local_to_utc(
+                pl.col("_installation_date").cast(pl.Datetime("us")), tz
+            ),
+            "rule_ids": add_rule(no_rules(), pl.col("_versions") > 1, "V2_CONFLICT_WINNER"),
+        },
+    )
 
 
-def intervals(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str,
-              sp: pl.DataFrame, mt: pl.DataFrame) -> pl.DataFrame:
+def intervals(
+    df: pl.DataFrame, rejects: Rejects, utility: str, tz: str, sp: pl.DataFrame, mt: pl.DataFrame
+) -> pl.DataFrame:
     delivered = list(SOURCES["readings"].columns)
     kw = {"target": "intervals", "source": "readings", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, ~matches("meter_number", METER_NUMBER),
-                      rejects, reason="INVALID_ID", column="meter_number",
-                      detail="expected 11 digits", **kw)
-    df = parse_or_reject(df, parse_date("timestamp", "%Y-%m-%d %H:%M:%S"), rejects,
-                         out="_local", reason="INVALID_TIMESTAMP", column="timestamp",
-                         detail="expected YYYY-MM-DD HH:MM:SS local", **kw)
+    df = reject_where(
+        df,
+        ~matches("meter_number", METER_NUMBER),
+        rejects,
+        reason="INVALID_ID",
+        column="meter_number",
+        detail="expected 11 digits",
+        **kw,
+    )
+    df = parse_or_reject(
+        df,
+        parse_date("timestamp", "%Y-%m-%d %H:%M:%S"),
+        rejects,
+        out="_local",
+        reason="INVALID_TIMESTAMP",
+        column="timestamp",
+        detail="expected YYYY-MM-DD HH:MM:SS local",
+        **kw,
+    )
     df = _numbers(df, ["consumption_kwh"], rejects, kw, optional=False)
-    df = _numbers(df, ["reading_kwh", "voltage_v", "current_a", "power_factor",
-                       "frequency_hz"], rejects, kw)
+    df = _numbers(
+        df, ["reading_kwh", "voltage_v", "current_a", "power_factor", "frequency_hz"], rejects, kw
+    )
     df = df.with_columns(_start=_local_to_utc(pl.col("_local"), tz))
     dd = resolve_duplicates(df, ["meter_number", "_start"], delivered, ["_source_row"])
     key = key_text(["meter_number", "timestamp"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=key, **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key,
-                detail="same meter and hour, other values (delivered last kept)", **kw)
+    rejects.add(
+        dd.conflicting,
+        reason="DUP_CONFLICT",
+        key=key,
+        detail="same meter and hour, other values (delivered last kept)",
+        **kw,
+    )
     ids = mt.get_column("meter_id")
     is_net = mt.get_column("meter_type").fill_null("").str.contains(NET_METERING, literal=True)
     kept = dd.kept.with_columns(namespaced(utility, "meter_number").alias("_meter"))
     kept = kept.with_columns(  # the master's values looked up by meter (no join, no copy)
-        _sp=pl.col("_meter").replace_strict(ids, mt.get_column("service_point_id"),
-                                            default=None, return_dtype=pl.String),
-        _net=pl.col("_meter").replace_strict(ids, is_net, default=False,
-                                             return_dtype=pl.Boolean))
+        _sp=pl.col("_meter").replace_strict(
+            ids, mt.get_column("service_point_id"), default=None, return_dtype=pl.String
+        ),
+        _net=pl.col("_meter").replace_strict(ids, is_net, default=False, return_dtype=pl.Boolean),
+    )
     net = pl.col("_net")
     status = code_tables.load_pl("iesco_status")
-    quality = pl.col("status").str.strip_chars().replace_strict(
-        status["code"], status["common_code"], default=None, return_dtype=pl.String
-    ).cast(pl.Float64, strict=False)
+    quality = (
+        pl.col("status")
+        .str.strip_chars()
+        .replace_strict(status["code"], status["common_code"], default=None, return_dtype=pl.String)
+        .cast(pl.Float64, strict=False)
+    )
     rule_ids = add_rule(no_rules(), pl.col("_versions") > 1, "V2_CONFLICT_WINNER")
     rule_ids = add_rule(rule_ids, quality.is_null(), "QUALITY_UNKNOWN")
     orphan_meter = ~pl.col("_meter").is_in(mt["meter_id"].implode()).fill_null(False)
-    return silver_frame(kept, "intervals", utility, {
-        "meter_id": pl.col("_meter"), "service_point_id": pl.col("_sp"),
-        "service_point_rule": pl.when(orphan_meter).then(pl.lit("SP_UNRESOLVED"))
-        .otherwise(pl.lit("DELIVERED")),
-        "channel": pl.when(net).then(pl.lit("consumption_kwh (net metering)"))
-        .otherwise(pl.lit("consumption_kwh")),
-        "measurement": pl.lit("kWh"),
-        "direction": pl.when(net).then(pl.lit("net")).otherwise(pl.lit("delivered")),
-        "reading_kind": pl.lit("interval"), "interval_s": pl.lit(3600), "unit": pl.lit("kWh"),
-        "start_utc": pl.col("_start"), "end_utc": pl.col("_start") + timedelta(hours=1),
-        "local_date": pl.col("_local").dt.date(), "value": pl.col("_consumption_kwh"),
-        "value_original": pl.col("consumption_kwh"), "quality_code": quality.fill_null(14),
-        "quality_code_original": pl.col("status"), "status": pl.col("status"),
-        "register_kwh": pl.col("_reading_kwh"), "voltage_v": pl.col("_voltage_v"),
-        "current_a": pl.col("_current_a"), "power_factor": pl.col("_power_factor"),
-        "frequency_hz": pl.col("_frequency_hz"), "rule_ids": rule_ids,
-        "is_orphan_service_point": ~pl.col("_sp").is_in(sp["service_point_id"].implode())
-        .fill_null(False),
-        "is_orphan_meter": orphan_meter,
-    })
+    return silver_frame(
+        kept,
+        "intervals",
+        utility,
+        {
+            "meter_id": pl.col("_meter"),
+            "service_point_id": pl.col("_sp"),
+            "service_point_rule": pl.when(orphan_meter)
+            .then(pl.lit("SP_UNRESOLVED"))
+            .otherwise(pl.lit("DELIVERED")),
+            "channel": pl.when(net)
+            .then(pl.lit("consumption_kwh (net metering)"))
+            .otherwise(pl.lit("consumption_kwh")),
+            "measurement": pl.lit("kWh"),
+            "direction": pl.when(net).then(pl.lit("net")).otherwise(pl.lit("delivered")),
+            "reading_kind": pl.lit("interval"),
+            "interval_s": pl.lit(3600),
+            "unit": pl.lit("kWh"),
+            "start_utc": pl.col("_start"),
+            "end_utc": pl.col("_start") + timedelta(hours=1),
+            "local_date": pl.col("_local").dt.date(),
+            "value": pl.col("_consumption_kwh"),
+            "value_original": pl.col("consumption_kwh"),
+            "quality_code": quality.fill_null(14),
+            "quality_code_original": pl.col("status"),
+            "status": pl.col("status"),
+            "register_kwh": pl.col("_reading_kwh"),
+            "voltage_v": pl.col("_voltage_v"),
+            "current_a": pl.col("_current_a"),
+            "power_factor": pl.col("_power_factor"),
+            "frequency_hz": pl.col("_frequency_hz"),
+            "rule_ids": rule_ids,
+            "is_orphan_service_point": ~pl.col("_sp")
+            .is_in(sp["service_point_id"].implode())
+            .fill_null(False),
+            "is_orphan_meter": orphan_meter,
+        },
+    )
 
 
 def _billing_month(texts: pl.Series) -> pl.Series:
     """'JUN 24' → 2024-06-01 (strptime's %b %y), once per distinct text."""
+
     def parse(text: str | None) -> datetime | None:
         try:
             return datetime.strptime(text.strip().title(), "%b %y")
@@ -222,29 +392,55 @@ def bills(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     delivered = list(SOURCES["bills"].columns)
     kw = {"target": "bills", "source": "bills", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, blank("bill_id"), rejects, reason="MISSING_REQUIRED",
-                      column="bill_id", detail="bill id is empty", **kw)
+    df = reject_where(
+        df,
+        blank("bill_id"),
+        rejects,
+        reason="MISSING_REQUIRED",
+        column="bill_id",
+        detail="bill id is empty",
+        **kw,
+    )
     month = on_distinct_pl("billing_month", _billing_month, pl.Datetime("us"))
-    df = reject_where(df.with_columns(_month=month.dt.date()), pl.col("_month").is_null(),
-                      rejects, reason="INVALID_TIMESTAMP", column="billing_month",
-                      detail="expected MON YY (e.g. JAN 24)", **kw)
+    df = reject_where(
+        df.with_columns(_month=month.dt.date()),
+        pl.col("_month").is_null(),
+        rejects,
+        reason="INVALID_TIMESTAMP",
+        column="billing_month",
+        detail="expected MON YY (e.g. JAN 24)",
+        **kw,
+    )
     df = _dates(df, ["issue_date", "due_date"], rejects, kw)
     df = _numbers(df, list(BILL_AMOUNTS), rejects, kw, optional=False)
     dd = resolve_duplicates(df, ["bill_id"], delivered, ["_source_row"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=pl.col("bill_id"), **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=pl.col("bill_id"),
-                detail="same bill id, other values (delivered last kept)", **kw)
-    return silver_frame(dd.kept, "bills", utility, {
-        "bill_id": pl.col("bill_id"), "billing_month": pl.col("_month"),
-        "billing_month_original": pl.col("billing_month"),
-        "issue_date": pl.col("_issue_date"), "due_date": pl.col("_due_date"),
-        **{col: pl.col(f"_{col}") for col in BILL_AMOUNTS},
-        "tariff_applied": pl.col("tariff_applied"),
-        "reference_no": text_or_null("reference_no"),
-        "meter_id": namespaced(utility, "meter_number"),
-        "service_point_id": namespaced(utility, "consumer_id"),
-        "consumer_name": text_or_null("consumer_name"), "address": text_or_null("address"),
-    })
+    rejects.add(
+        dd.conflicting,
+        reason="DUP_CONFLICT",
+        key=pl.col("bill_id"),
+        detail="same bill id, other values (delivered last kept)",
+        **kw,
+    )
+    return silver_frame(
+        dd.kept,
+        "bills",
+        utility,
+        {
+            "bill_id": pl.col("bill_id"),
+            "billing_month": pl.col("_month"),
+            "billing_month_original": pl.col("billing_month"),
+            "issue_date": pl.col("_issue_date"),
+            "due_date": pl.col("_due_date"),
+            **{col: pl.col(f"_{col}") for col in BILL_AMOUNTS},
+            "tariff_applied": pl.col("tariff_applied"),
+            "reference_no": text_or_null("reference_no"),
+            "meter_id": namespaced(utility, "meter_number"),
+            "service_point_id": namespaced(utility, "consumer_id"),
+            "consumer_name": text_or_null("consumer_name"),
+            "address": text_or_null("address"),
+        },
+    )
 
 
 def payments(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
@@ -252,20 +448,41 @@ def payments(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     kw = {"target": "payments", "source": "payments", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
     for col in ("payment_id", "bill_id"):
-        df = reject_where(df, blank(col), rejects, reason="MISSING_REQUIRED", column=col,
-                          detail=f"{col} is empty", **kw)
+        df = reject_where(
+            df,
+            blank(col),
+            rejects,
+            reason="MISSING_REQUIRED",
+            column=col,
+            detail=f"{col} is empty",
+            **kw,
+        )
     df = _numbers(df, ["bill_amount", "amount_paid"], rejects, kw, optional=False)
     df = _dates(df, ["payment_date"], rejects, kw)
     dd = resolve_duplicates(df, ["payment_id"], delivered, ["_source_row"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=pl.col("payment_id"), **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=pl.col("payment_id"),
-                detail="same payment id, other values (delivered last kept)", **kw)
-    return silver_frame(dd.kept, "payments", utility, {
-        "payment_id": pl.col("payment_id"), "bill_id": pl.col("bill_id"),
-        "meter_id": namespaced(utility, "meter_number"), "bill_amount": pl.col("_bill_amount"),
-        "amount_paid": pl.col("_amount_paid"), "payment_date": pl.col("_payment_date"),
-        "payment_method": text_or_null("payment_method"), "status": pl.col("status"),
-    })
+    rejects.add(
+        dd.conflicting,
+        reason="DUP_CONFLICT",
+        key=pl.col("payment_id"),
+        detail="same payment id, other values (delivered last kept)",
+        **kw,
+    )
+    return silver_frame(
+        dd.kept,
+        "payments",
+        utility,
+        {
+            "payment_id": pl.col("payment_id"),
+            "bill_id": pl.col("bill_id"),
+            "meter_id": namespaced(utility, "meter_number"),
+            "bill_amount": pl.col("_bill_amount"),
+            "amount_paid": pl.col("_amount_paid"),
+            "payment_date": pl.col("_payment_date"),
+            "payment_method": text_or_null("payment_method"),
+            "status": pl.col("status"),
+        },
+    )
 
 
 def to_silver(inp: SilverInput) -> SilverOutput:
@@ -273,8 +490,11 @@ def to_silver(inp: SilverInput) -> SilverOutput:
     b = inp.bronze
     sp = service_points(b["meters"], rejects, inp.utility)
     mt = meters(b["meters"], rejects, inp.utility, inp.timezone)
-    tables = {"service_points": sp, "meters": mt,
-              "intervals": intervals(b["readings"], rejects, inp.utility, inp.timezone, sp, mt)}
+    tables = {
+        "service_points": sp,
+        "meters": mt,
+        "intervals": intervals(b["readings"], rejects, inp.utility, inp.timezone, sp, mt),
+    }
     if "bills" in b:
         tables["bills"] = bills(b["bills"], rejects, inp.utility)
     if "payments" in b:
@@ -283,8 +503,14 @@ def to_silver(inp: SilverInput) -> SilverOutput:
 
 
 UTILITY = Utility(
-    utility_id=UTILITY_ID, name="Islamabad Electric Supply Company", country="PK",
-    timezone=TIMEZONE, currency="PKR", vocabulary="consumer", sources=SOURCES,
-    to_silver=to_silver, expected_delivery_day=7,
+    utility_id=UTILITY_ID,
+    name="Islamabad Electric Supply Company",
+    country="PK",
+    timezone=TIMEZONE,
+    currency="PKR",
+    vocabulary="consumer",
+    sources=SOURCES,
+    to_silver=to_silver,
+    expected_delivery_day=7,
     silver_sources={"service_points": "meters"},
 )

@@ -41,17 +41,40 @@ TIMEZONE = "America/New_York"
 SOURCES = {
     "service_points": SourceFile(
         "utility2_service_points.csv",
-        ("premise_id", "created_date", "premise_house_num", "premise_street",
-         "premise_house_supp", "premise_city", "premise_zip", "premise_region"),
-        pii_columns=("premise_house_num", "premise_street", "premise_house_supp"), bom=True),
+        (
+            "premise_id",
+            "created_date",
+            "premise_house_num",
+            "premise_street",
+            "premise_house_supp",
+            "premise_city",
+            "premise_zip",
+            "premise_region",
+        ),
+        pii_columns=("premise_house_num", "premise_street", "premise_house_supp"),
+        bom=True,
+    ),
     "meters": SourceFile(
         "utility2_meters.csv",
-        ("premise_id", "meter_id", "meter_number", "meter_type", "meter_status",
-         "meter_channel", "installed_at", "removed_at", "created", "updated"),
-        bom=True),
+        (
+            "premise_id",
+            "meter_id",
+            "meter_number",
+            "meter_type",
+            "meter_status",
+            "meter_channel",
+            "installed_at",
+            "removed_at",
+            "created",
+            "updated",
+        ),
+        bom=True,
+    ),
     "readings": SourceFile(
         "utility2_intervals.csv",
-        ("channel", "duration", "meter_id", "quality", "timestamp", "value"), bom=True),
+        ("channel", "duration", "meter_id", "quality", "timestamp", "value"),
+        bom=True,
+    ),
 }
 
 PREMISE_ID = r"^PREM-\d{8}$"
@@ -66,58 +89,116 @@ def service_points(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataF
     delivered = list(SOURCES["service_points"].columns)
     kw = {"target": "service_points", "source": "service_points", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, _bad_id("premise_id", PREMISE_ID), rejects, reason="INVALID_ID",
-                      column="premise_id", detail="expected PREM- + 8 digits", **kw)
-    df = parse_or_reject(df, parse_date("created_date", "%Y-%m-%d"), rejects, out="_created",
-                         reason="INVALID_TIMESTAMP", column="created_date",
-                         detail="expected YYYY-MM-DD", **kw)
+    df = reject_where(
+        df,
+        _bad_id("premise_id", PREMISE_ID),
+        rejects,
+        reason="INVALID_ID",
+        column="premise_id",
+        detail="expected PREM- + 8 digits",
+        **kw,
+    )
+    df = parse_or_reject(
+        df,
+        parse_date("created_date", "%Y-%m-%d"),
+        rejects,
+        out="_created",
+        reason="INVALID_TIMESTAMP",
+        column="created_date",
+        detail="expected YYYY-MM-DD",
+        **kw,
+    )
     # No column says which address is current: the latest created_date wins, ties go to the
     # version delivered last (rule SP_LATEST_VERSION); the others are conflicting repeats.
     dd = resolve_duplicates(df, ["premise_id"], delivered, ["_created", "_source_row"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=pl.col("premise_id"), **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=pl.col("premise_id"),
-                detail="older address version (rule SP_LATEST_VERSION)", **kw)
-    return silver_frame(dd.kept, "service_points", utility, {
-        "service_point_id": namespaced(utility, "premise_id"),
-        "house_number": text_or_null("premise_house_num"),
-        "street": text_or_null("premise_street"),
-        "house_supplement": text_or_null("premise_house_supp"),
-        "city": text_or_null("premise_city"), "zip": text_or_null("premise_zip"),
-        "state": text_or_null("premise_region"),
-        "connection_date": pl.col("_created").dt.date(),
-        "address_versions": pl.col("_versions"),
-        "resolution_rule": pl.when(pl.col("_versions") > 1).then(pl.lit("SP_LATEST_VERSION")),
-    })
+    rejects.add(
+        dd.conflicting,
+        reason="DUP_CONFLICT",
+        key=pl.col("premise_id"),
+        detail="older address version (rule SP_LATEST_VERSION)",
+        **kw,
+    )
+    return silver_frame(
+        dd.kept,
+        "service_points",
+        utility,
+        {
+            "service_point_id": namespaced(utility, "premise_id"),
+            "house_number": text_or_null("premise_house_num"),
+            "street": text_or_null("premise_street"),
+            "house_supplement": text_or_null("premise_house_supp"),
+            "city": text_or_null("premise_city"),
+            "zip": text_or_null("premise_zip"),
+            "state": text_or_null("premise_region"),
+            "connection_date": pl.col("_created").dt.date(),
+            "address_versions": pl.col("_versions"),
+            "resolution_rule": pl.when(pl.col("_versions") > 1).then(pl.lit("SP_LATEST_VERSION")),
+        },
+    )
 
 
 def meters(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     delivered = list(SOURCES["meters"].columns)
     kw = {"target": "meters", "source": "meters", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, _bad_id("meter_id", METER_ID), rejects, reason="INVALID_ID",
-                      column="meter_id", detail="expected 9-10 digits", **kw)
-    df = reject_where(df, _bad_id("premise_id", PREMISE_ID), rejects, reason="INVALID_ID",
-                      column="premise_id", detail="expected PREM- + 8 digits", **kw)
+    df = reject_where(
+        df,
+        _bad_id("meter_id", METER_ID),
+        rejects,
+        reason="INVALID_ID",
+        column="meter_id",
+        detail="expected 9-10 digits",
+        **kw,
+    )
+    df = reject_where(
+        df,
+        _bad_id("premise_id", PREMISE_ID),
+        rejects,
+        reason="INVALID_ID",
+        column="premise_id",
+        detail="expected PREM- + 8 digits",
+        **kw,
+    )
     for col in ("installed_at", "removed_at", "created", "updated"):
-        df = parse_or_reject(df, parse_utc(col, required=False), rejects, out=f"_{col}",
-                             reason="INVALID_TIMESTAMP", column=col,
-                             detail="expected ISO 8601 UTC", **kw)
+        df = parse_or_reject(
+            df,
+            parse_utc(col, required=False),
+            rejects,
+            out=f"_{col}",
+            reason="INVALID_TIMESTAMP",
+            column=col,
+            detail="expected ISO 8601 UTC",
+            **kw,
+        )
     key = ["meter_id", "premise_id", "installed_at"]
     dd = resolve_duplicates(df, key, delivered, ["_updated", "_source_row"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=key_text(key), **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key_text(key),
-                detail="same installation, other values (latest updated kept)", **kw)
-    return silver_frame(dd.kept, "meters", utility, {
-        "meter_id": namespaced(utility, "meter_id"),
-        "record_key": pl.col("premise_id") + pl.lit("|") + pl.col("installed_at"),
-        "meter_number": text_or_null("meter_number"),
-        "service_point_id": namespaced(utility, "premise_id"),
-        "meter_type": text_or_null("meter_type"), "meter_status": text_or_null("meter_status"),
-        "meter_category": text_or_null("meter_channel"),
-        "installed_at_utc": pl.col("_installed_at"), "removed_at_utc": pl.col("_removed_at"),
-        "record_ts_utc": pl.col("_updated"),
-        "rule_ids": add_rule(no_rules(), pl.col("_versions") > 1, "V2_CONFLICT_WINNER"),
-    })
+    rejects.add(
+        dd.conflicting,
+        reason="DUP_CONFLICT",
+        key=key_text(key),
+        detail="same installation, other values (latest updated kept)",
+        **kw,
+    )
+    return silver_frame(
+        dd.kept,
+        "meters",
+        utility,
+        {
+            "meter_id": namespaced(utility, "meter_id"),
+            "record_key": pl.col("premise_id") + pl.lit("|") + pl.col("installed_at"),
+            "meter_number": text_or_null("meter_number"),
+            "service_point_id": namespaced(utility, "premise_id"),
+            "meter_type": text_or_null("meter_type"),
+            "meter_status": text_or_null("meter_status"),
+            "meter_category": text_or_null("meter_channel"),
+            "installed_at_utc": pl.col("_installed_at"),
+            "removed_at_utc": pl.col("_removed_at"),
+            "record_ts_utc": pl.col("_updated"),
+            "rule_ids": add_rule(no_rules(), pl.col("_versions") > 1, "V2_CONFLICT_WINNER"),
+        },
+    )
 
 
 def resolve_service_points(readings: pl.DataFrame, installs: pl.DataFrame) -> pl.DataFrame:
@@ -137,21 +218,31 @@ def resolve_service_points(readings: pl.DataFrame, installs: pl.DataFrame) -> pl
     after = (start - hi).dt.total_seconds(fractional=True).clip(lower_bound=0).fill_null(0)
     cand = cand.with_columns(_distance=pl.when(inside).then(pl.lit(0.0)).otherwise(before + after))
     # nearest first, then the latest installed (no installation date counts as earliest)
-    best = cand.sort(["meter_id", "start_utc", "_distance", "installed_at_utc"],
-                     descending=[False, False, False, True], nulls_last=True,
-                     maintain_order=True) \
-        .unique(["meter_id", "start_utc"], keep="first", maintain_order=True)
-    rule = pl.when(pl.col("service_point_id").is_null()).then(pl.lit("SP_UNRESOLVED")) \
-        .when(pl.col("_distance") == 0).then(pl.lit("SP_EFFECTIVE_DATED")) \
+    best = cand.sort(
+        ["meter_id", "start_utc", "_distance", "installed_at_utc"],
+        descending=[False, False, False, True],
+        nulls_last=True,
+        maintain_order=True,
+    ).unique(["meter_id", "start_utc"], keep="first", maintain_order=True)
+    rule = (
+        pl.when(pl.col("service_point_id").is_null())
+        .then(pl.lit("SP_UNRESOLVED"))
+        .when(pl.col("_distance") == 0)
+        .then(pl.lit("SP_EFFECTIVE_DATED"))
         .otherwise(pl.lit("SP_OUTSIDE_INSTALL_WINDOW"))
-    return best.select("meter_id", "start_utc", "service_point_id",
-                       rule.alias("service_point_rule"))
+    )
+    return best.select(
+        "meter_id", "start_utc", "service_point_id", rule.alias("service_point_rule")
+    )
 
 
 def _local_midnight(day: pl.Expr, tz: str) -> pl.Expr:
     """The UTC instant of local midnight starting ``day`` (the later one if ambiguous)."""
-    return day.cast(pl.Datetime("us")).dt.replace_time_zone(
-        tz, ambiguous="latest", non_existent="raise").dt.convert_time_zone("UTC")
+    return (
+        day.cast(pl.Datetime("us"))
+        .dt.replace_time_zone(tz, ambiguous="latest", non_existent="raise")
+        .dt.convert_time_zone("UTC")
+    )
 
 
 def _code_table(name: str, value: str) -> dict[str, str]:
@@ -159,71 +250,125 @@ def _code_table(name: str, value: str) -> dict[str, str]:
     return dict(zip(t["code"].to_list(), t[value].to_list(), strict=True))
 
 
-def intervals(df: pl.DataFrame, rejects: Rejects, utility: str, tz: str,
-              sp: pl.DataFrame, mt: pl.DataFrame) -> pl.DataFrame:
+def intervals(
+    df: pl.DataFrame, rejects: Rejects, utility: str, tz: str, sp: pl.DataFrame, mt: pl.DataFrame
+) -> pl.DataFrame:
     delivered = list(SOURCES["readings"].columns)
     kw = {"target": "intervals", "source": "readings", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(df, _bad_id("meter_id", METER_ID), rejects, reason="INVALID_ID",
-                      column="meter_id", detail="expected 9-10 digits", **kw)
+    df = reject_where(
+        df,
+        _bad_id("meter_id", METER_ID),
+        rejects,
+        reason="INVALID_ID",
+        column="meter_id",
+        detail="expected 9-10 digits",
+        **kw,
+    )
     day = parse_date("timestamp", "%Y%m%d").then(lambda v: v.dt.date())
-    df = parse_or_reject(df, day, rejects, out="_day", reason="INVALID_TIMESTAMP",
-                         column="timestamp", detail="expected an integer local date YYYYMMDD",
-                         **kw)
-    df = parse_or_reject(df, parse_float("value"), rejects, out="_value",
-                         reason="INVALID_NUMBER", column="value", detail="expected an integer",
-                         **kw)
-    df = reject_where(df, pl.col("duration").str.strip_chars() != "0", rejects,
-                      reason="CHANNEL_DURATION_MISMATCH", column="duration",
-                      detail="daily reads are delivered with duration 0, got", **kw)
+    df = parse_or_reject(
+        df,
+        day,
+        rejects,
+        out="_day",
+        reason="INVALID_TIMESTAMP",
+        column="timestamp",
+        detail="expected an integer local date YYYYMMDD",
+        **kw,
+    )
+    df = parse_or_reject(
+        df,
+        parse_float("value"),
+        rejects,
+        out="_value",
+        reason="INVALID_NUMBER",
+        column="value",
+        detail="expected an integer",
+        **kw,
+    )
+    df = reject_where(
+        df,
+        pl.col("duration").str.strip_chars() != "0",
+        rejects,
+        reason="CHANNEL_DURATION_MISMATCH",
+        column="duration",
+        detail="daily reads are delivered with duration 0, got",
+        **kw,
+    )
     # A daily read covers the local calendar day: start and end are local midnights, so
     # DST days last 23 or 25 hours.
-    df = df.with_columns(_start=_local_midnight(pl.col("_day"), tz),
-                         _end=_local_midnight(pl.col("_day") + timedelta(days=1), tz))
+    df = df.with_columns(
+        _start=_local_midnight(pl.col("_day"), tz),
+        _end=_local_midnight(pl.col("_day") + timedelta(days=1), tz),
+    )
     dd = resolve_duplicates(df, ["meter_id", "channel", "_start"], delivered, ["_source_row"])
     key = key_text(["meter_id", "channel", "timestamp"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=key, **kw)
-    rejects.add(dd.conflicting, reason="DUP_CONFLICT", key=key,
-                detail="same meter, channel and day, other value (rule V2: no update time "
-                       "is delivered, so the version delivered last wins)", **kw)
+    rejects.add(
+        dd.conflicting,
+        reason="DUP_CONFLICT",
+        key=key,
+        detail="same meter, channel and day, other value (rule V2: no update time "
+        "is delivered, so the version delivered last wins)",
+        **kw,
+    )
     channel = pl.col("channel").str.strip_chars()
 
     def coded(name: str, column: str, code: pl.Expr) -> pl.Expr:
-        return code.replace_strict(_code_table(name, column), default=None,
-                                   return_dtype=pl.String)
+        return code.replace_strict(_code_table(name, column), default=None, return_dtype=pl.String)
 
     measurement = coded("utility2_channels", "measurement", channel)
-    quality = coded("utility2_quality", "common_code", pl.col("quality").str.strip_chars()) \
-        .cast(pl.Float64, strict=False)
+    quality = coded("utility2_quality", "common_code", pl.col("quality").str.strip_chars()).cast(
+        pl.Float64, strict=False
+    )
     meter = namespaced(utility, "meter_id")
-    rule_ids = add_rule(pl.lit("DUR0_AS_LOCAL_DAY"), pl.col("_versions") > 1,
-                        "V2_CONFLICT_WINNER")
+    rule_ids = add_rule(pl.lit("DUR0_AS_LOCAL_DAY"), pl.col("_versions") > 1, "V2_CONFLICT_WINNER")
     rule_ids = add_rule(rule_ids, quality.is_null(), "QUALITY_UNKNOWN")
     rule_ids = add_rule(rule_ids, measurement.is_null(), "CHANNEL_UNKNOWN")
     kept = dd.kept.with_columns(meter.alias("_meter"))
     resolved = resolve_service_points(
-        kept.select(meter_id="_meter", start_utc="_start").collect(), mt)
-    kept = kept.join(resolved.lazy(), left_on=["_meter", "_start"],
-                     right_on=["meter_id", "start_utc"], how="left", maintain_order="left")
+        kept.select(meter_id="_meter", start_utc="_start").collect(), mt
+    )
+    kept = kept.join(
+        resolved.lazy(),
+        left_on=["_meter", "_start"],
+        right_on=["meter_id", "start_utc"],
+        how="left",
+        maintain_order="left",
+    )
     # never null: DUR0 is always set
     rule_ids = rule_ids + pl.lit(";") + pl.col("service_point_rule")
     sp_id = pl.col("service_point_id")
-    return silver_frame(kept, "intervals", utility, {
-        "meter_id": pl.col("_meter"), "service_point_id": sp_id,
-        "service_point_rule": pl.col("service_point_rule"), "channel": pl.col("channel"),
-        "measurement": measurement.fill_null("unknown"),
-        "direction": coded("utility2_channels", "direction", channel).fill_null("unknown"),
-        "reading_kind": coded("utility2_channels", "reading_kind", channel)
-        .fill_null("unknown"),
-        "interval_s": (pl.col("_end") - pl.col("_start")).dt.total_seconds(),
-        "unit": measurement.fill_null("unknown"), "start_utc": pl.col("_start"),
-        "end_utc": pl.col("_end"), "local_date": pl.col("_day"), "value": pl.col("_value"),
-        "value_original": pl.col("value"), "quality_code": quality.fill_null(14),
-        "quality_code_original": pl.col("quality"), "rule_ids": rule_ids,
-        "is_orphan_service_point": ~sp_id.is_in(sp["service_point_id"].implode())
-        .fill_null(False),
-        "is_orphan_meter": ~pl.col("_meter").is_in(mt["meter_id"].implode()).fill_null(False),
-    })
+    return silver_frame(
+        kept,
+        "intervals",
+        utility,
+        {
+            "meter_id": pl.col("_meter"),
+            "service_point_id": sp_id,
+            "service_point_rule": pl.col("service_point_rule"),
+            "channel": pl.col("channel"),
+            "measurement": measurement.fill_null("unknown"),
+            "direction": coded("utility2_channels", "direction", channel).fill_null("unknown"),
+            "reading_kind": coded("utility2_channels", "reading_kind", channel).fill_null(
+                "unknown"
+            ),
+            "interval_s": (pl.col("_end") - pl.col("_start")).dt.total_seconds(),
+            "unit": measurement.fill_null("unknown"),
+            "start_utc": pl.col("_start"),
+            "end_utc": pl.col("_end"),
+            "local_date": pl.col("_day"),
+            "value": pl.col("_value"),
+            "value_original": pl.col("value"),
+            "quality_code": quality.fill_null(14),
+            "quality_code_original": pl.col("quality"),
+            "rule_ids": rule_ids,
+            "is_orphan_service_point": ~sp_id.is_in(sp["service_point_id"].implode()).fill_null(
+                False
+            ),
+            "is_orphan_meter": ~pl.col("_meter").is_in(mt["meter_id"].implode()).fill_null(False),
+        },
+    )
 
 
 def to_silver(inp: SilverInput) -> SilverOutput:
@@ -231,12 +376,19 @@ def to_silver(inp: SilverInput) -> SilverOutput:
     sp = service_points(inp.bronze["service_points"], rejects, inp.utility)
     mt = meters(inp.bronze["meters"], rejects, inp.utility)
     iv = intervals(inp.bronze["readings"], rejects, inp.utility, inp.timezone, sp, mt)
-    return SilverOutput(tables={"service_points": sp, "meters": mt, "intervals": iv},
-                        rejects=rejects.frame())
+    return SilverOutput(
+        tables={"service_points": sp, "meters": mt, "intervals": iv}, rejects=rejects.frame()
+    )
 
 
 UTILITY = Utility(
-    utility_id=UTILITY_ID, name="Utility 2 (New York)", country="US", timezone=TIMEZONE,
-    currency="USD", vocabulary="premise", sources=SOURCES, to_silver=to_silver,
+    utility_id=UTILITY_ID,
+    name="Utility 2 (New York)",
+    country="US",
+    timezone=TIMEZONE,
+    currency="USD",
+    vocabulary="premise",
+    sources=SOURCES,
+    to_silver=to_silver,
     expected_delivery_day=12,
 )

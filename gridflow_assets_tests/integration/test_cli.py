@@ -27,18 +27,34 @@ def test_run_then_dq_json_reconciles(env, capsys):
     assert main(["dq", "--format", "json"]) == 0
     snap = json.loads(capsys.readouterr().out)
     assert {"generated_at", "partitions", "tables", "accounting", "checks"} <= set(snap)
-    assert snap["partitions"] == [{"utility": "UTILITY1", "month": "2025-03"},
-                                  {"utility": "UTILITY2", "month": "2025-03"}]
+    assert snap["partitions"] == [
+        {"utility": "UTILITY1", "month": "2025-03"},
+        {"utility": "UTILITY2", "month": "2025-03"},
+    ]
     for row in snap["accounting"]:
-        assert row["landed"] == (row["kept"] + row["duplicates_exact"]
-                                 + row["duplicates_conflicting"] + row["rejected"])
-    iv = next(a for a in snap["accounting"]
-              if a["table"] == "silver/intervals" and a["utility"] == "UTILITY1")
+        assert row["landed"] == (
+            row["kept"] + row["duplicates_exact"] + row["duplicates_conflicting"] + row["rejected"]
+        )
+    iv = next(
+        a
+        for a in snap["accounting"]
+        if a["table"] == "silver/intervals" and a["utility"] == "UTILITY1"
+    )
     assert (iv["landed"], iv["kept"], iv["rejected"]) == (10, 5, 3)
-    check = next(c for c in snap["checks"] if c["check"] == "orphans__service_point_id"
-                 and c["asset"] == "silver/intervals" and c["utility"] == "UTILITY1")
-    assert check == {**check, "passed": False, "severity": "WARN", "failed_count": 1,
-                     "month": "2025-03"}
+    check = next(
+        c
+        for c in snap["checks"]
+        if c["check"] == "orphans__service_point_id"
+        and c["asset"] == "silver/intervals"
+        and c["utility"] == "UTILITY1"
+    )
+    assert check == {
+        **check,
+        "passed": False,
+        "severity": "WARN",
+        "failed_count": 1,
+        "month": "2025-03",
+    }
     assert {s["status"] for s in snap["status"]} == {"ready with warnings"}
 
 
@@ -65,8 +81,15 @@ def test_unknown_utility_is_rejected_with_exit_1(env, capsys):
     assert "no adapter registered for utility 'ACME'" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [["run", "--month", "2025-13"], ["run", "--utility", "../x"],
-                                  ["generate", "--utility", "NOPE"], ["dq", "--format", "xml"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--month", "2025-13"],
+        ["run", "--utility", "../x"],
+        ["generate", "--utility", "NOPE"],
+        ["dq", "--format", "xml"],
+    ],
+)
 def test_bad_arguments_exit_2(env, argv):
     with pytest.raises(SystemExit) as exc:
         main(argv)

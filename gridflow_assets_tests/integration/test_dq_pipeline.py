@@ -41,28 +41,68 @@ from gridflow_assets_tests.crafted import (
 )
 
 INTERFACE_KEYS = {"generated_at", "partitions", "tables", "accounting", "checks"}
-SECTIONS = ("verdict", "status", "tickets", "checks", "rejects", "trends", "coverage",
-            "accounting", "values", "vee")
-CHECK_KINDS = ("schema__", "orphans__", "duplicates__", "range__", "conservation__",
-               "coverage__", "vee__", "freshness__", "reconcile__")
+SECTIONS = (
+    "verdict",
+    "status",
+    "tickets",
+    "checks",
+    "rejects",
+    "trends",
+    "coverage",
+    "accounting",
+    "values",
+    "vee",
+)
+CHECK_KINDS = (
+    "schema__",
+    "orphans__",
+    "duplicates__",
+    "range__",
+    "conservation__",
+    "coverage__",
+    "vee__",
+    "freshness__",
+    "reconcile__",
+)
 
 
 def land_clean_utility1(landing: Path, month: str = "2025-04") -> Path:
     """One service point, one meter, every quarter hour of the month: nothing to raise.
     Values vary: a meter repeating one value is frozen (VEE V6)."""
-    starts = pd.date_range(f"{month}-01", periods=pd.Period(month).days_in_month * 96,
-                           freq="15min", tz="America/New_York")
-    header = ("service_delivery_point_id,meter_id,channel,duration,value,quality,timestamp,"
-              "last_update_time,exported_at")
-    rows = [f"SP-10001001,MTR-00000001,{CH},900,{0.5 + i % 4 / 10:.1f},VAL,{t.isoformat()},"
-            "2025-05-02T00:00:00-04:00,null" for i, t in enumerate(starts)]
-    sp = (U1_SP.splitlines()[0]
-          + "\nSP-10001001,10001001,1 Main St,New York,10001,NY,,,2020-01-01,2020-01-01")
-    meters = ("meter_id,meter_timestamp,meter_duration,meter_value,meter_type,meter_category\n"
-              "MTR-00000001,2025-04-01T05:00:00Z,900,120,Company,Periodic")
-    return write_drop(landing, "UTILITY1", month, {
-        "utility1_service_points.csv": _bytes(sp), "utility1_meters.csv": _bytes(meters),
-        "utility1_intervals.csv": _bytes("\n".join([header, *rows]))}, manifest=False)
+    starts = pd.date_range(
+        f"{month}-01",
+        periods=pd.Period(month).days_in_month * 96,
+        freq="15min",
+        tz="America/New_York",
+    )
+    header = (
+        "service_delivery_point_id,meter_id,channel,duration,value,quality,timestamp,"
+        "last_update_time,exported_at"
+    )
+    rows = [
+        f"SP-10001001,MTR-00000001,{CH},900,{0.5 + i % 4 / 10:.1f},VAL,{t.isoformat()},"
+        "2025-05-02T00:00:00-04:00,null"
+        for i, t in enumerate(starts)
+    ]
+    sp = (
+        U1_SP.splitlines()[0]
+        + "\nSP-10001001,10001001,1 Main St,New York,10001,NY,,,2020-01-01,2020-01-01"
+    )
+    meters = (
+        "meter_id,meter_timestamp,meter_duration,meter_value,meter_type,meter_category\n"
+        "MTR-00000001,2025-04-01T05:00:00Z,900,120,Company,Periodic"
+    )
+    return write_drop(
+        landing,
+        "UTILITY1",
+        month,
+        {
+            "utility1_service_points.csv": _bytes(sp),
+            "utility1_meters.csv": _bytes(meters),
+            "utility1_intervals.csv": _bytes("\n".join([header, *rows])),
+        },
+        manifest=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +113,12 @@ def world(tmp_path_factory):
         d.mkdir()
     register(lossy_utility())
     with pytest.MonkeyPatch.context() as mp:
-        for env, name in (("DAGSTER_HOME", "home"), ("GRIDFLOW_LANDING", "landing"),
-                          ("GRIDFLOW_WAREHOUSE", "warehouse"),
-                          ("GRIDFLOW_REPORTS", "reports")):
+        for env, name in (
+            ("DAGSTER_HOME", "home"),
+            ("GRIDFLOW_LANDING", "landing"),
+            ("GRIDFLOW_WAREHOUSE", "warehouse"),
+            ("GRIDFLOW_REPORTS", "reports"),
+        ):
             mp.setenv(env, str(dirs[name]))
         landing = dirs["landing"]
         land_utility1(landing)
@@ -89,10 +132,14 @@ def world(tmp_path_factory):
         try:
             store = Warehouse(dirs["warehouse"])
             snap = build_snapshot(store, check_history(instance))
-            yield SimpleNamespace(dirs=dirs, instance=instance, store=store, snap=snap,
-                                  outcome=outcome,
-                                  cards={(c["utility"], c["month"]): c
-                                         for c in snap["scorecard"]})
+            yield SimpleNamespace(
+                dirs=dirs,
+                instance=instance,
+                store=store,
+                snap=snap,
+                outcome=outcome,
+                cards={(c["utility"], c["month"]): c for c in snap["scorecard"]},
+            )
         finally:
             instance.dispose()
             unregister("LOSSY")
@@ -106,64 +153,129 @@ def _dq(capsys, *args: str) -> str:
 
 def test_json_keeps_the_interface_keys_and_adds_the_scorecard(world, capsys):
     snap = json.loads(_dq(capsys, "--format", "json"))
-    assert set(snap) == INTERFACE_KEYS | {"status", "summary", "scorecard", "rejects",
-                                          "value_stats", "tickets", "thresholds"}
+    assert set(snap) == INTERFACE_KEYS | {
+        "status",
+        "summary",
+        "scorecard",
+        "rejects",
+        "value_stats",
+        "tickets",
+        "thresholds",
+    }
     pd.Timestamp(snap["generated_at"])  # ISO-8601
-    assert snap["partitions"] == [{"utility": "LOSSY", "month": "2025-03"},
-                                  {"utility": "UTILITY1", "month": "2025-03"},
-                                  {"utility": "UTILITY1", "month": "2025-04"},
-                                  {"utility": "UTILITY2", "month": "2025-03"}]
+    assert snap["partitions"] == [
+        {"utility": "LOSSY", "month": "2025-03"},
+        {"utility": "UTILITY1", "month": "2025-03"},
+        {"utility": "UTILITY1", "month": "2025-04"},
+        {"utility": "UTILITY2", "month": "2025-03"},
+    ]
     assert all(set(t) == {"table", "utility", "month", "rows"} for t in snap["tables"])
-    acc_keys = {"table", "utility", "month", "landed", "kept", "duplicates_exact",
-                "duplicates_conflicting", "rejected"}
+    acc_keys = {
+        "table",
+        "utility",
+        "month",
+        "landed",
+        "kept",
+        "duplicates_exact",
+        "duplicates_conflicting",
+        "rejected",
+    }
     assert all(acc_keys <= set(a) for a in snap["accounting"])
     check_keys = {"asset", "check", "utility", "month", "passed", "severity", "failed_count"}
     assert all(check_keys <= set(c) for c in snap["checks"])
     assert all(c["check"].startswith(CHECK_KINDS) for c in snap["checks"])
     assert all(c["severity"] in ("WARN", "ERROR") for c in snap["checks"])
     card = snap["scorecard"][0]
-    assert {"status", "trend", "issues", "totals", "coverage", "value_stats", "orphans",
-            "completeness", "rejects", "quality", "time_range", "rows_by_layer"} <= set(card)
-    counts = {k: snap["summary"][k] for k in ("partitions", "ready", "ready with warnings",
-                                              "blocked")}
+    assert {
+        "status",
+        "trend",
+        "issues",
+        "totals",
+        "coverage",
+        "value_stats",
+        "orphans",
+        "completeness",
+        "rejects",
+        "quality",
+        "time_range",
+        "rows_by_layer",
+    } <= set(card)
+    counts = {
+        k: snap["summary"][k] for k in ("partitions", "ready", "ready with warnings", "blocked")
+    }
     assert counts == {"partitions": 4, "ready": 1, "ready with warnings": 2, "blocked": 1}
 
 
 def test_accounting_totals_on_the_crafted_partition(world):
-    acc = {a["table"]: a for a in world.snap["accounting"]
-           if (a["utility"], a["month"]) == ("UTILITY1", "2025-03")}
-    counts = {t: (a["landed"], a["kept"], a["duplicates_exact"], a["duplicates_conflicting"],
-                  a["rejected"]) for t, a in acc.items()}
-    assert counts == {"silver/service_points": (3, 2, 0, 1, 0),
-                      "silver/meters": (5, 3, 1, 0, 1),
-                      "silver/intervals": (10, 5, 1, 1, 3)}
+    acc = {
+        a["table"]: a
+        for a in world.snap["accounting"]
+        if (a["utility"], a["month"]) == ("UTILITY1", "2025-03")
+    }
+    counts = {
+        t: (
+            a["landed"],
+            a["kept"],
+            a["duplicates_exact"],
+            a["duplicates_conflicting"],
+            a["rejected"],
+        )
+        for t, a in acc.items()
+    }
+    assert counts == {
+        "silver/service_points": (3, 2, 0, 1, 0),
+        "silver/meters": (5, 3, 1, 0, 1),
+        "silver/intervals": (10, 5, 1, 1, 3),
+    }
     assert acc["silver/intervals"]["rejects_by_reason"] == {
-        "CHANNEL_DURATION_MISMATCH": 1, "DUP_CONFLICT": 1, "DUP_EXACT": 1,
-        "INVALID_TIMESTAMP": 1, "MALFORMED_ROW": 1}
+        "CHANNEL_DURATION_MISMATCH": 1,
+        "DUP_CONFLICT": 1,
+        "DUP_EXACT": 1,
+        "INVALID_TIMESTAMP": 1,
+        "MALFORMED_ROW": 1,
+    }
     for a in world.snap["accounting"]:
         if a["utility"] != "LOSSY":
-            assert a["landed"] == (a["kept"] + a["duplicates_exact"]
-                                   + a["duplicates_conflicting"] + a["rejected"])
+            assert a["landed"] == (
+                a["kept"] + a["duplicates_exact"] + a["duplicates_conflicting"] + a["rejected"]
+            )
     totals = world.cards[("UTILITY1", "2025-03")]["totals"]
-    assert totals == {"landed": 18, "kept": 10, "duplicates_exact": 2,
-                      "duplicates_conflicting": 2, "rejected": 4, "reconciles": True,
-                      "orphans": 1}
+    assert totals == {
+        "landed": 18,
+        "kept": 10,
+        "duplicates_exact": 2,
+        "duplicates_conflicting": 2,
+        "rejected": 4,
+        "reconciles": True,
+        "orphans": 1,
+    }
 
 
 def test_statuses_clean_warnings_blocked(world):
     ok = {(p.utility, p.month): p.ok for p in world.outcome.partitions}
-    assert ok == {("LOSSY", "2025-03"): False, ("UTILITY1", "2025-03"): True,
-                  ("UTILITY1", "2025-04"): True, ("UTILITY2", "2025-03"): True}
+    assert ok == {
+        ("LOSSY", "2025-03"): False,
+        ("UTILITY1", "2025-03"): True,
+        ("UTILITY1", "2025-04"): True,
+        ("UTILITY2", "2025-03"): True,
+    }
     status = {k: c["status"] for k, c in world.cards.items()}
-    assert status == {("UTILITY1", "2025-04"): "ready",
-                      ("UTILITY1", "2025-03"): "ready with warnings",
-                      ("UTILITY2", "2025-03"): "ready with warnings",
-                      ("LOSSY", "2025-03"): "blocked"}
+    assert status == {
+        ("UTILITY1", "2025-04"): "ready",
+        ("UTILITY1", "2025-03"): "ready with warnings",
+        ("UTILITY2", "2025-03"): "ready with warnings",
+        ("LOSSY", "2025-03"): "blocked",
+    }
     clean = world.cards[("UTILITY1", "2025-04")]
     assert clean["issues"] == [] and clean["checks"]["missing"] == 0
     assert clean["checks"]["failed_warn"] == clean["checks"]["failed_error"] == 0
-    assert clean["coverage"] == {"interval_coverage": 1.0, "day_coverage": 1.0, "series": 1,
-                                 "channels_with_gaps": 0, "days_in_month": 30}
+    assert clean["coverage"] == {
+        "interval_coverage": 1.0,
+        "day_coverage": 1.0,
+        "series": 1,
+        "channels_with_gaps": 0,
+        "days_in_month": 30,
+    }
     # 6: the crafted March month also fails vee__coverage and vee__estimation (WARN)
     assert clean["trend"] == "better" and "failing checks 6 → 0" in clean["trend_notes"]
     blocked = world.cards[("LOSSY", "2025-03")]
@@ -176,9 +288,11 @@ def test_statuses_clean_warnings_blocked(world):
 
 def test_issues_for_the_utility_are_in_words(world):
     u1 = "\n".join(world.cards[("UTILITY1", "2025-03")]["utility_issues"])
-    assert ("silver/intervals: 1 row rejected (10.0% of 10 landed), INVALID_TIMESTAMP: A "
-            "timestamp or date cannot be parsed; e.g. utility1_intervals.csv row 8, column "
-            "timestamp.") in u1
+    assert (
+        "silver/intervals: 1 row rejected (10.0% of 10 landed), INVALID_TIMESTAMP: A "
+        "timestamp or date cannot be parsed; e.g. utility1_intervals.csv row 8, column "
+        "timestamp."
+    ) in u1
     # 11 rows: 5 delivered + 6 estimated by VEE (E1) across the crafted 1.5-hour gap
     assert "1 of 11 rows reference 1 unknown service_point_id" in u1
     assert "SP-99999999" not in u1  # service point ids are PII in the registry
@@ -196,8 +310,14 @@ def test_values_are_summarised_per_reading_type(world):
     assert set(by_kind) == {"interval", "register"}
     # Daily reads of the 23-hour 9 March and of 24-hour days are one type; the failed
     # validation (code 51 → 10) is counted and left out of the values.
-    assert by_kind["interval"] == {**by_kind["interval"], "interval_s": 86_400, "rows": 4,
-                                   "failed_validation": 1, "sum": 35.0, "max": 20.0}
+    assert by_kind["interval"] == {
+        **by_kind["interval"],
+        "interval_s": 86_400,
+        "rows": 4,
+        "failed_validation": 1,
+        "sum": 35.0,
+        "max": 20.0,
+    }
     assert by_kind["register"]["max"] == 999_120 and by_kind["register"]["sum"] is None
 
 
@@ -207,8 +327,9 @@ def test_text_is_a_terminal_table_per_unit_and_utility(world, capsys):
     assert "Blocked — fix in the pipeline before sign-off" in out
     values = out.split("Values per reading type")[1].split("VEE rules")[0]
     rows = [line.split() for line in values.splitlines()[3:] if line.strip()]
-    register_ = [r for r in rows if r[:5] == ["UTILITY2", "2025-03", "kWh", "delivered",
-                                              "register"]]
+    register_ = [
+        r for r in rows if r[:5] == ["UTILITY2", "2025-03", "kWh", "delivered", "register"]
+    ]
     assert [r[5:11] for r in register_] == [["1", "day", "kWh", "1", "1", "999,120"]]
     assert {r[7] for r in rows} == {"kWh"}  # every reading type states its unit
     one = _dq(capsys, "--utility", "UTILITY2", "--month", "2025-03", "--format", "json")
@@ -216,8 +337,7 @@ def test_text_is_a_terminal_table_per_unit_and_utility(world, capsys):
     vee = out.split("VEE rules")[1].split("Failing checks")[0]
     head, *rows = [line.split() for line in vee.splitlines()[1:] if line.strip()]
     assert head[:4] == ["utility", "month", "V1", "V2"] and head[-1] == "E4"
-    u1 = dict(zip(head, next(r for r in rows if r[:2] == ["UTILITY1", "2025-03"]),
-                  strict=True))
+    u1 = dict(zip(head, next(r for r in rows if r[:2] == ["UTILITY1", "2025-03"]), strict=True))
     # The crafted 1.5-hour gap: 6 quarter hours interpolated (E1) and flagged (E4); the
     # rest of the sparse crafted day stays missing (V1), too long to estimate without history
     assert (u1["E1"], u1["E4"]) == ("6", "6") and int(u1["V1"]) > 6
@@ -240,15 +360,18 @@ def test_html_dashboard_is_self_contained(world, capsys):
 
 
 def test_dq_assets_materialize_history_and_scorecard(world):
-    defs = build_defs(str(world.dirs["landing"]), str(world.dirs["warehouse"]),
-                      str(world.dirs["reports"]))
+    defs = build_defs(
+        str(world.dirs["landing"]), str(world.dirs["warehouse"]), str(world.dirs["reports"])
+    )
     # A rerun: the history keeps both evaluations, only the newer one is latest.
     rerun = defs.resolve_job_def(PARTITION_JOB).execute_in_process(
-        instance=world.instance, partition_key=partition_key("UTILITY1", "2025-04"))
+        instance=world.instance, partition_key=partition_key("UTILITY1", "2025-04")
+    )
     assert rerun.success
     keys = [dg.AssetKey(["dq", "check_results"]), dg.AssetKey(["dq", "partition_scorecard"])]
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=world.instance, asset_selection=keys)
+        instance=world.instance, asset_selection=keys
+    )
     assert result.success
     history = world.store.read("dq/check_results")
     assert not history.duplicated(["run_id", "evaluation_id"]).any()
@@ -256,24 +379,34 @@ def test_dq_assets_materialize_history_and_scorecard(world):
     per_check = clean.groupby(["asset", "check_name"])
     assert (per_check.size() == 2).all() and (per_check.is_latest.sum() == 1).all()
     assert clean[clean.is_latest].run_id.unique().tolist() == [rerun.run_id]
-    sample = history[(history.check_name == "orphans__meter_id") & ~history.passed
-                     & (history.asset == "silver/intervals")].iloc[-1]
+    sample = history[
+        (history.check_name == "orphans__meter_id")
+        & ~history.passed
+        & (history.asset == "silver/intervals")
+    ].iloc[-1]
     assert json.loads(sample.sample_keys) == [{"meter_id": "UTILITY2:555555555", "rows": "1"}]
     card = world.store.read("dq/partition_scorecard").set_index(["utility_id", "month"])
-    assert card.status.to_dict() == {("LOSSY", "2025-03"): "blocked",
-                                     ("UTILITY1", "2025-03"): "ready with warnings",
-                                     ("UTILITY2", "2025-03"): "ready with warnings",
-                                     ("UTILITY1", "2025-04"): "ready"}
+    assert card.status.to_dict() == {
+        ("LOSSY", "2025-03"): "blocked",
+        ("UTILITY1", "2025-03"): "ready with warnings",
+        ("UTILITY2", "2025-03"): "ready with warnings",
+        ("UTILITY1", "2025-04"): "ready",
+    }
     assert card.loc[("UTILITY1", "2025-03"), "landed"] == 18
     assert json.loads(card.loc[("UTILITY1", "2025-03"), "rejects_by_reason"])[0]["rows"] == 1
     meta = result.asset_materializations_for_node("dq__partition_scorecard")[0].metadata
     assert meta["partitions_blocked"].value == 1 and meta["partitions_ready"].value == 1
     assert "## Issues to raise with the utility" in meta["summary"].value
-    evaluations = [e.event_specific_data for e in result.all_events
-                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    evaluations = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
     assert {(tuple(e.asset_key.path), e.check_name) for e in evaluations if e.passed} >= {
-        (("dq", t), c) for t in DQ for c in ("schema__structure", "duplicates__primary_key",
-                                              "range__values")}
+        (("dq", t), c)
+        for t in DQ
+        for c in ("schema__structure", "duplicates__primary_key", "range__values")
+    }
 
 
 @needs_chromium

@@ -34,8 +34,9 @@ def test_killed_writer_never_leaves_a_partial_partition(tmp_path):
     store = Warehouse(tmp_path)
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     for attempt in range(3):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)],
-                                stdout=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, env=env
+        )
         proc.stdout.readline()  # at least one complete write happened
         time.sleep(0.05 + 0.07 * attempt)
         proc.send_signal(signal.SIGKILL)
@@ -45,29 +46,52 @@ def test_killed_writer_never_leaves_a_partial_partition(tmp_path):
         table = pq.read_table(visible[0])
         assert table.num_rows == 200_000
         assert len(set(table.column("hour").to_pylist())) == 1  # one whole version
-    store.write("gold/dim_time", pd.DataFrame({"time_key": [0], "hour": [0], "minute": [0],
-                                               "label": ["00:00"], "day_part": ["night"]}))
+    store.write(
+        "gold/dim_time",
+        pd.DataFrame(
+            {"time_key": [0], "hour": [0], "minute": [0], "label": ["00:00"], "day_part": ["night"]}
+        ),
+    )
     assert store.read("gold/dim_time").shape == (1, 5)
 
 
 def _gridflow(args, env):
-    return subprocess.Popen([sys.executable, "-m", "gridflow_assets.cli", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gridflow_assets.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_concurrent_runs_of_different_partitions_do_not_interfere(folders, tmp_path):
     landing, warehouse, reports = folders
     generate_utility1(landing, ["2025-03"], meters=6, seed=1)
     generate_utility2(landing, ["2025-03"], meters=6, seed=1)
-    env = {**os.environ, "PYTHONPATH": os.getcwd(), "DAGSTER_HOME": str(tmp_path / "home"),
-           "GRIDFLOW_LANDING": str(landing), "GRIDFLOW_WAREHOUSE": str(warehouse),
-           "GRIDFLOW_REPORTS": str(reports)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.getcwd(),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "GRIDFLOW_LANDING": str(landing),
+        "GRIDFLOW_WAREHOUSE": str(warehouse),
+        "GRIDFLOW_REPORTS": str(reports),
+    }
     (tmp_path / "home").mkdir()
     # Register both utilities first so the two runs don't race to create the partitions.
-    assert subprocess.run([sys.executable, "-c",
-                           "import dagster as dg; dg.DagsterInstance.get()"
-                           ".add_dynamic_partitions('utility', ['UTILITY1', 'UTILITY2'])"],
-                          env=env, check=False).returncode == 0
+    assert (
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import dagster as dg; dg.DagsterInstance.get()"
+                ".add_dynamic_partitions('utility', ['UTILITY1', 'UTILITY2'])",
+            ],
+            env=env,
+            check=False,
+        ).returncode
+        == 0
+    )
     procs = [_gridflow(["run", "--utility", u], env) for u in ("UTILITY1", "UTILITY2")]
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
@@ -84,23 +108,37 @@ def test_workers_run_partitions_in_separate_processes_on_one_instance(folders, t
 
     landing, warehouse, reports = folders
     generate_utility1(landing, ["2025-02", "2025-03"], meters=4, seed=5)
-    env = {**os.environ, "PYTHONPATH": os.getcwd(), "DAGSTER_HOME": str(tmp_path / "home"),
-           "GRIDFLOW_LANDING": str(landing), "GRIDFLOW_WAREHOUSE": str(warehouse),
-           "GRIDFLOW_REPORTS": str(reports)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.getcwd(),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "GRIDFLOW_LANDING": str(landing),
+        "GRIDFLOW_WAREHOUSE": str(warehouse),
+        "GRIDFLOW_REPORTS": str(reports),
+    }
     proc = _gridflow(["run", "--workers", "2"], env)
     output = proc.communicate(timeout=600)[0]
     assert proc.returncode == 0, output
     assert "2 partitions on 2 worker processes" in output
-    done = [line for line in output.splitlines() if line.startswith(("[1/2] UTILITY1/2025-",
-                                                                        "[2/2] UTILITY1/2025-"))]
+    done = [
+        line
+        for line in output.splitlines()
+        if line.startswith(("[1/2] UTILITY1/2025-", "[2/2] UTILITY1/2025-"))
+    ]
     assert len(done) == 2 and all(" ✓ " in line for line in done), output
     with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         runs = instance.get_runs(dg.RunsFilter(job_name="partition_job"))
-        assert sorted(r.tags["dagster/partition"] for r in runs) == \
-            ["2025-02|UTILITY1", "2025-03|UTILITY1"]
+        assert sorted(r.tags["dagster/partition"] for r in runs) == [
+            "2025-02|UTILITY1",
+            "2025-03|UTILITY1",
+        ]
         assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
-        pids = {e.dagster_event.pid for r in runs for e in instance.all_logs(r.run_id)
-                if e.dagster_event is not None}
+        pids = {
+            e.dagster_event.pid
+            for r in runs
+            for e in instance.all_logs(r.run_id)
+            if e.dagster_event is not None
+        }
     assert proc.pid not in pids  # the runs executed in the workers, not in `gridflow run`
     bad = _gridflow(["run", "--workers", "0"], env)
     assert bad.wait(timeout=120) == 2

@@ -16,8 +16,17 @@ from pathlib import Path
 
 ROOT = "gridflow_assets"
 PACKAGE = Path(__file__).resolve().parents[2] / ROOT
-BELOW_ASSETS = ("checks", "dq", "silver", "gold", "experience", "domain", "registry",
-                "utilities", "generate")
+BELOW_ASSETS = (
+    "checks",
+    "dq",
+    "silver",
+    "gold",
+    "experience",
+    "domain",
+    "registry",
+    "utilities",
+    "generate",
+)
 ABOVE = ("assets", "definitions", "orchestration")
 
 
@@ -33,8 +42,9 @@ def modules(package: Path = PACKAGE) -> dict[str, Path]:
     return found
 
 
-def _imported(name: str, path: Path, node: ast.Import | ast.ImportFrom,
-              known: dict[str, Path]) -> list[str]:
+def _imported(
+    name: str, path: Path, node: ast.Import | ast.ImportFrom, known: dict[str, Path]
+) -> list[str]:
     """The modules of ``known`` an import statement of module ``name`` loads:
     ``from pkg import sub`` goes to ``pkg.sub`` when that is a module, else to ``pkg``."""
     if isinstance(node, ast.Import):
@@ -43,10 +53,12 @@ def _imported(name: str, path: Path, node: ast.Import | ast.ImportFrom,
         base = node.module or ""
         if node.level:
             here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-            here = here[:len(here) - node.level + 1]
+            here = here[: len(here) - node.level + 1]
             base = ".".join(here + ([node.module] if node.module else []))
-        targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
-                   for alias in node.names]
+        targets = [
+            f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
+            for alias in node.names
+        ]
     resolved = []
     for target in targets:
         while target not in known and "." in target:  # `import pkg.mod.attr` style
@@ -62,20 +74,24 @@ def import_graph(known: dict[str, Path] | None = None) -> dict[str, set[str]]:
     graph = {}
     for name, path in known.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        graph[name] = {target for node in ast.walk(tree)
-                       if isinstance(node, ast.Import | ast.ImportFrom)
-                       for target in _imported(name, path, node, known)}
+        graph[name] = {
+            target
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for target in _imported(name, path, node, known)
+        }
     return graph
 
 
-def _cycle_from(node: str, graph: dict[str, set[str]], path: list[str],
-                done: set[str]) -> list[str] | None:
+def _cycle_from(
+    node: str, graph: dict[str, set[str]], path: list[str], done: set[str]
+) -> list[str] | None:
     """Depth first from ``node`` (``path``: the modules being visited): the first cycle met,
     as the path that closes it (``[a, b, a]``)."""
     path.append(node)
     for nxt in sorted(graph.get(node, ())):
         if nxt in path:
-            return path[path.index(nxt):] + [nxt]
+            return path[path.index(nxt) :] + [nxt]
         if nxt not in done and (cycle := _cycle_from(nxt, graph, path, done)):
             return cycle
     path.pop()
@@ -118,16 +134,24 @@ def test_import_graph_has_no_cycle():
 
 
 def test_nothing_below_the_assets_imports_assets_definitions_or_orchestration():
-    upward = sorted(f"{module} → {target}" for module, targets in import_graph().items()
-                    if _layer(module) in BELOW_ASSETS
-                    for target in targets if _layer(target) in ABOVE)
+    upward = sorted(
+        f"{module} → {target}"
+        for module, targets in import_graph().items()
+        if _layer(module) in BELOW_ASSETS
+        for target in targets
+        if _layer(target) in ABOVE
+    )
     assert not upward, "imports against the layering:\n" + "\n".join(upward)
 
 
 def test_only_the_definitions_and_the_orchestration_import_the_asset_modules():
-    importers = sorted(f"{module} → {target}" for module, targets in import_graph().items()
-                       if _layer(module) not in ABOVE
-                       for target in targets if _layer(target) == "assets")
+    importers = sorted(
+        f"{module} → {target}"
+        for module, targets in import_graph().items()
+        if _layer(module) not in ABOVE
+        for target in targets
+        if _layer(target) == "assets"
+    )
     assert not importers, "asset modules imported from below:\n" + "\n".join(importers)
 
 
@@ -158,8 +182,14 @@ def test_every_module_imports_on_its_own():
     another having been imported first (a fork per module of one fresh interpreter that
     has loaded only the third-party libraries)."""
     names = sorted(modules())
-    run = subprocess.run([sys.executable, "-c", _IMPORT_EACH, *names], check=False,
-                         capture_output=True, text=True, cwd=PACKAGE.parent, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EACH, *names],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=PACKAGE.parent,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     failed = run.stdout.strip().rsplit("FAILED:", 1)[-1]
     assert failed == "", f"modules that do not import on their own: {failed}\n{run.stderr}"

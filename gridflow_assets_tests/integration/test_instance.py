@@ -18,8 +18,11 @@ PARTS = dg.StaticPartitionsDefinition(["a", "b"])
 KEY = dg.AssetKey(["t", "x"])
 
 
-@dg.asset(key=KEY, partitions_def=PARTS,
-          check_specs=[dg.AssetCheckSpec("positive", asset=KEY, partitions_def=PARTS)])
+@dg.asset(
+    key=KEY,
+    partitions_def=PARTS,
+    check_specs=[dg.AssetCheckSpec("positive", asset=KEY, partitions_def=PARTS)],
+)
 def _x(context):
     yield dg.MaterializeResult(metadata={"rows": 1})
     yield dg.AssetCheckResult(check_name="positive", passed=context.partition_key == "a")
@@ -52,9 +55,10 @@ def test_runs_stored_through_the_pool_read_back_with_the_stock_storage(tmp_path)
     runs = stock.run_storage.get_runs()
     assert len(runs) == 2
     events = stock.event_log_storage.get_logs_for_run(runs[0].run_id)
-    assert any(e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-               for e in events)
+    assert any(e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION for e in events)
     check = dg.AssetCheckKey(KEY, "positive")
     history = stock.event_log_storage.get_asset_check_execution_history(check, limit=10)
     assert sorted((r.partition, r.status.value) for r in history) == [
-        ("a", "SUCCEEDED"), ("b", "FAILED")]
+        ("a", "SUCCEEDED"),
+        ("b", "FAILED"),
+    ]

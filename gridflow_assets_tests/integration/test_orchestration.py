@@ -34,12 +34,20 @@ from gridflow_assets_tests.crafted import land_utility1, land_utility2
 UTC = dt.UTC
 
 
-def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None = None,
-         name: str = DROP_SENSOR):
+def tick(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    cursor: str | None = None,
+    name: str = DROP_SENSOR,
+):
     """Evaluate a sensor as the daemon does, and apply its new partitions to the instance."""
-    context = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(),
-                                      definitions=defs, cursor=cursor,
-                                      resources={"paths": defs.resources["paths"]})
+    context = dg.build_sensor_context(
+        instance=instance,
+        instance_ref=instance.get_ref(),
+        definitions=defs,
+        cursor=cursor,
+        resources={"paths": defs.resources["paths"]},
+    )
     data = defs.get_sensor_def(name).evaluate_tick(context)
     for request in data.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
@@ -52,6 +60,7 @@ def added_utilities(data) -> list[str]:
 
 # --- drop sensor -------------------------------------------------------------------------
 
+
 def test_sensor_targets_partition_job_and_starts_running(defs):
     sensor = defs.get_sensor_def(DROP_SENSOR)
     assert sensor.job_name == PARTITION_JOB == PARTITION_JOB_NAME
@@ -62,8 +71,7 @@ def test_sensor_targets_partition_job_and_starts_running(defs):
 def test_complete_drop_gives_one_request_and_adds_its_utility(defs, folders, instance):
     land_utility1(folders[0])
     data = tick(defs, instance)
-    assert [r.partition_key for r in data.run_requests] == [partition_key("UTILITY1",
-                                                                          "2025-03")]
+    assert [r.partition_key for r in data.run_requests] == [partition_key("UTILITY1", "2025-03")]
     request = data.run_requests[0]
     assert request.run_key.startswith("UTILITY1/2025-03@")
     assert request.tags[DROP_TAG] == "UTILITY1/2025-03"
@@ -93,17 +101,20 @@ def test_same_drop_twice_gives_one_request(defs, folders, instance):
 def test_redelivered_month_gives_a_new_request(defs, folders, instance):
     land_utility1(folders[0])
     first = tick(defs, instance)
-    land_utility1(folders[0], utility1_intervals__csv="service_delivery_point_id,meter_id,"
-                  "channel,duration,value,quality,timestamp,last_update_time,exported_at")
+    land_utility1(
+        folders[0],
+        utility1_intervals__csv="service_delivery_point_id,meter_id,"
+        "channel,duration,value,quality,timestamp,last_update_time,exported_at",
+    )
     second = tick(defs, instance, first.cursor)
-    assert [r.partition_key for r in second.run_requests] == [partition_key("UTILITY1",
-                                                                           "2025-03")]
+    assert [r.partition_key for r in second.run_requests] == [partition_key("UTILITY1", "2025-03")]
     assert second.run_requests[0].run_key != first.run_requests[0].run_key
     assert tick(defs, instance, second.cursor).run_requests == []
 
 
 def test_invalid_folders_and_utilities_without_adapter_are_skipped_with_reason(
-        defs, folders, instance, capfd):
+    defs, folders, instance, capfd
+):
     landing = folders[0]
     for folder in ("bad-name/2025-03", "UTILITY1/2025-13", "ACME/2025-03"):
         (landing / folder).mkdir(parents=True)
@@ -135,8 +146,10 @@ def test_drop_failing_its_manifest_is_skipped_until_redelivered(defs, folders, i
 
 # --- backfill: one run per partition, shared with the sensor ------------------------------
 
+
 def test_backfill_of_two_partitions_runs_each_and_the_sensor_does_not_repeat_them(
-        defs, folders, instance):
+    defs, folders, instance
+):
     landing, warehouse, _ = folders
     land_utility1(landing)
     land_utility2(landing)
@@ -153,18 +166,29 @@ def test_backfill_of_two_partitions_runs_each_and_the_sensor_does_not_repeat_the
     # The sensor sees these exact files were materialized: no second run.
     data = tick(defs, instance)
     assert data.run_requests == []
-    assert set(DropCursor.parse(data.cursor).launched) == {"UTILITY1/2025-03",
-                                                           "UTILITY2/2025-03"}
+    assert set(DropCursor.parse(data.cursor).launched) == {"UTILITY1/2025-03", "UTILITY2/2025-03"}
 
 
 # --- onboarding a utility: adapter + registry entry, then the sensor path ----------------
+
 
 @pytest.fixture
 def utility9():
     """A fourth utility: UTILITY1's adapter and delivered files under another id."""
     u1 = get_utility("UTILITY1")
-    register(Utility("UTILITY9", "Utility 9 (test)", "US", u1.timezone, "USD",
-                     "service point", u1.sources, u1.to_silver, expected_delivery_day=15))
+    register(
+        Utility(
+            "UTILITY9",
+            "Utility 9 (test)",
+            "US",
+            u1.timezone,
+            "USD",
+            "service point",
+            u1.sources,
+            u1.to_silver,
+            expected_delivery_day=15,
+        )
+    )
     yield "UTILITY9"
     unregister("UTILITY9")
 
@@ -177,20 +201,30 @@ def _onboard_through_the_sensor(defs, instance, landing, utility: str):
     assert added_utilities(data) == [utility]
     (request,) = data.run_requests
     return defs.resolve_job_def(PARTITION_JOB).execute_in_process(
-        instance=instance, partition_key=request.partition_key, tags=request.tags,
-        raise_on_error=False)
+        instance=instance,
+        partition_key=request.partition_key,
+        tags=request.tags,
+        raise_on_error=False,
+    )
 
 
 def test_new_utility_runs_end_to_end_through_the_sensor(defs, folders, instance, utility9):
     landing, warehouse, _ = folders
     result = _onboard_through_the_sensor(defs, instance, landing, utility9)
     assert result.success
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations()
-              if e.asset_key == dg.AssetKey(["silver", "intervals"])}
+    checks = {
+        e.check_name: e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key == dg.AssetKey(["silver", "intervals"])
+    }
     assert checks["conservation__accounting"].passed
     store = Warehouse(warehouse)
-    for key in ("bronze/readings", "silver/intervals", "gold/fact_readings",
-                "experience/daily_summaries"):
+    for key in (
+        "bronze/readings",
+        "silver/intervals",
+        "gold/fact_readings",
+        "experience/daily_summaries",
+    ):
         assert store.exists(key, utility9, "2025-03")
     # The drop run finished: one refresh of the reference and DQ tables, then nothing.
     refresh = tick(defs, instance, name=REFRESH_SENSOR)
@@ -198,8 +232,9 @@ def test_new_utility_runs_end_to_end_through_the_sensor(defs, folders, instance,
     assert tick(defs, instance, refresh.cursor, name=REFRESH_SENSOR).run_requests == []
 
 
-def test_refresh_job_rebuilds_reference_and_dq_tables_and_dashboard(defs, folders, instance,
-                                                                     utility9):
+def test_refresh_job_rebuilds_reference_and_dq_tables_and_dashboard(
+    defs, folders, instance, utility9
+):
     landing, warehouse, reports = folders
     assert _onboard_through_the_sensor(defs, instance, landing, utility9).success
     assert defs.resolve_job_def(REFRESH_JOB).execute_in_process(instance=instance).success
@@ -211,9 +246,11 @@ def test_refresh_job_rebuilds_reference_and_dq_tables_and_dashboard(defs, folder
 
 # --- refresh after drop runs ---------------------------------------------------------------
 
+
 def _run(instance, status: dg.DagsterRunStatus, job_name: str = PARTITION_JOB) -> dg.DagsterRun:
-    return instance.add_run(dg.DagsterRun(job_name=job_name, run_id=str(uuid.uuid4()),
-                                          status=status))
+    return instance.add_run(
+        dg.DagsterRun(job_name=job_name, run_id=str(uuid.uuid4()), status=status)
+    )
 
 
 def test_refresh_waits_for_a_batch_of_drop_runs_and_requests_one_refresh(defs, instance):
@@ -238,13 +275,16 @@ def test_refresh_does_not_overlap_a_running_refresh(defs, instance):
 
 # --- freshness: schedule, calendar, check ------------------------------------------------
 
+
 def test_schedule_runs_after_every_expected_delivery_day_and_judges_last_month(defs):
     calendar = delivery_calendar()
     assert calendar["UTILITY2"] == 12 and freshness_day(calendar) == max(calendar.values()) + 1
     schedule = defs.get_schedule_def(FRESHNESS_SCHEDULE)
     assert schedule.cron_schedule == f"0 12 {freshness_day(calendar)} * *"
-    for tick_at, month in ((dt.datetime(2025, 4, 13, 12, tzinfo=UTC), "2025-03"),
-                           (dt.datetime(2025, 1, 13, 12, tzinfo=UTC), "2024-12")):
+    for tick_at, month in (
+        (dt.datetime(2025, 4, 13, 12, tzinfo=UTC), "2025-03"),
+        (dt.datetime(2025, 1, 13, 12, tzinfo=UTC), "2024-12"),
+    ):
         context = dg.build_schedule_context(scheduled_execution_time=tick_at)
         (request,) = schedule.evaluate_tick(context).run_requests
         assert request.run_key == f"freshness:{month}"
@@ -254,11 +294,14 @@ def test_schedule_runs_after_every_expected_delivery_day_and_judges_last_month(d
 
 def test_deadline_is_the_end_of_the_expected_day_in_the_utility_time_zone():
     assert deadline(get_utility("UTILITY2"), "2025-03") == dt.datetime(
-        2025, 4, 13, tzinfo=ZoneInfo("America/New_York"))
+        2025, 4, 13, tzinfo=ZoneInfo("America/New_York")
+    )
     assert deadline(get_utility("IESCO"), "2024-12") == dt.datetime(
-        2025, 1, 8, tzinfo=ZoneInfo("Asia/Karachi"))
-    late_day = Utility("LATE", "Late", "US", "UTC", None, "x", {}, lambda inp: None,
-                       expected_delivery_day=31)
+        2025, 1, 8, tzinfo=ZoneInfo("Asia/Karachi")
+    )
+    late_day = Utility(
+        "LATE", "Late", "US", "UTC", None, "x", {}, lambda inp: None, expected_delivery_day=31
+    )
     assert deadline(late_day, "2025-03") == dt.datetime(2025, 5, 1, tzinfo=ZoneInfo("UTC"))
 
 
@@ -281,21 +324,26 @@ def _arrived(folder, when: dt.datetime) -> None:
 
 
 def test_freshness_run_flags_late_and_missing_drops_as_warnings_the_steward_sees(
-        defs, folders, instance):
+    defs, folders, instance
+):
     landing = folders[0]
     _arrived(land_utility1(landing), dt.datetime(2025, 4, 5, tzinfo=UTC))
     _arrived(land_utility2(landing), dt.datetime(2025, 4, 20, tzinfo=UTC))
     instance.add_dynamic_partitions("utility", ["IESCO", "UTILITY1", "UTILITY2"])
     context = dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2025, 4, 13, 12, tzinfo=UTC))
+        scheduled_execution_time=dt.datetime(2025, 4, 13, 12, tzinfo=UTC)
+    )
     (request,) = defs.get_schedule_def(FRESHNESS_SCHEDULE).evaluate_tick(context).run_requests
     result = defs.resolve_job_def(FRESHNESS_JOB).execute_in_process(
-        instance=instance, run_config=request.run_config)
+        instance=instance, run_config=request.run_config
+    )
     assert result.success  # WARN: a late utility blocks nothing
     verdicts = {e.metadata["utility"].value: e for e in result.get_asset_check_evaluations()}
     assert {u: e.metadata["delivery"].value for u, e in verdicts.items()} == {
-        "IESCO": Delivery.MISSING.value, "UTILITY1": Delivery.ON_TIME.value,
-        "UTILITY2": Delivery.LATE.value}
+        "IESCO": Delivery.MISSING.value,
+        "UTILITY1": Delivery.ON_TIME.value,
+        "UTILITY2": Delivery.LATE.value,
+    }
     assert {e.severity for e in verdicts.values()} == {dg.AssetCheckSeverity.WARN}
     assert verdicts["UTILITY2"].partition == partition_key("UTILITY2", "2025-03")
     history = check_history(instance)
@@ -303,4 +351,3 @@ def test_freshness_run_flags_late_and_missing_drops_as_warnings_the_steward_sees
     assert fresh.passed.to_dict() == {"IESCO": False, "UTILITY1": True, "UTILITY2": False}
     assert set(fresh.asset) == {"bronze/readings"} and set(fresh.month) == {"2025-03"}
     assert fresh.failed_count.to_dict() == {"IESCO": 1, "UTILITY1": 0, "UTILITY2": 1}
-

@@ -23,8 +23,11 @@ def warehouse(defs, folders, instance, monkeypatch):
     instance.add_dynamic_partitions("utility", ["UTILITY1", "IESCO"])
     defs.resolve_job_def(REFERENCE_JOB).execute_in_process(instance=instance)
     for utility in ("UTILITY1", "IESCO"):
-        assert defs.resolve_job_def(PARTITION_JOB).execute_in_process(
-            instance=instance, partition_key=partition_key(utility, "2025-03")).success
+        assert (
+            defs.resolve_job_def(PARTITION_JOB)
+            .execute_in_process(instance=instance, partition_key=partition_key(utility, "2025-03"))
+            .success
+        )
     return Warehouse(warehouse)
 
 

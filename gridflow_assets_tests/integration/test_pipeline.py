@@ -16,7 +16,8 @@ from gridflow_assets_tests.crafted import land_utility1, land_utility2, lossy_ut
 def _run(defs, instance, utility, month="2025-03"):
     instance.add_dynamic_partitions("utility", [utility])
     return defs.resolve_job_def(PARTITION_JOB).execute_in_process(
-        instance=instance, partition_key=partition_key(utility, month), raise_on_error=False)
+        instance=instance, partition_key=partition_key(utility, month), raise_on_error=False
+    )
 
 
 def _checks(result):
@@ -40,13 +41,22 @@ def ran(defs, folders, instance):
 def test_every_layer_materialized_per_partition(ran):
     results, store = ran
     assert all(r.success for r in results.values())
-    for key in ("bronze/readings", "silver/intervals", "silver/rejects", "gold/fact_readings",
-                "gold/dim_meter", "gold/dim_service_point", "experience/daily_summaries"):
+    for key in (
+        "bronze/readings",
+        "silver/intervals",
+        "silver/rejects",
+        "gold/fact_readings",
+        "gold/dim_meter",
+        "gold/dim_service_point",
+        "experience/daily_summaries",
+    ):
         assert store.partitions(key) == [("UTILITY1", "2025-03"), ("UTILITY2", "2025-03")]
     # The NY utilities deliver no bills: no partition of them exists.
     assert store.partitions("bronze/bills") == [] and store.partitions("silver/bills") == []
     path = store.partition_path("silver/intervals", "UTILITY1", "2025-03")
-    assert path.as_posix().endswith("silver/intervals/utility=UTILITY1/month=2025-03/part-0.parquet")
+    assert path.as_posix().endswith(
+        "silver/intervals/utility=UTILITY1/month=2025-03/part-0.parquet"
+    )
 
 
 def test_check_results_carry_counts_samples_and_severity(ran):
@@ -69,8 +79,9 @@ def test_rerun_is_idempotent_and_byte_identical(ran, defs, instance):
     files = sorted(store.root.rglob("*.parquet"))
     before = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
     assert _run(defs, instance, "UTILITY1").success
-    after = {f: hashlib.sha256(f.read_bytes()).hexdigest()
-             for f in sorted(store.root.rglob("*.parquet"))}
+    after = {
+        f: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(store.root.rglob("*.parquet"))
+    }
     assert before == after
     assert not list(store.root.rglob("*.tmp"))
 
@@ -79,8 +90,10 @@ def test_warehouse_readable_by_duckdb(ran):
     duckdb = pytest.importorskip("duckdb")
     _, store = ran
     glob = (store.root / "silver" / "intervals" / "**" / "*.parquet").as_posix()
-    rows = duckdb.sql(f"select utility, month, count(*) n from read_parquet('{glob}', "
-                      "hive_partitioning=true) group by all order by 1").fetchall()
+    rows = duckdb.sql(
+        f"select utility, month, count(*) n from read_parquet('{glob}', "
+        "hive_partitioning=true) group by all order by 1"
+    ).fetchall()
     # UTILITY1: 5 delivered rows + 6 quarter hours of its 1.5-hour gap interpolated (VEE E1)
     assert rows == [("UTILITY1", "2025-03", 11), ("UTILITY2", "2025-03", 5)]
 
@@ -103,8 +116,7 @@ def test_conservation_catches_a_silently_dropped_row_and_blocks(defs, folders, i
     assert not store.exists("experience/daily_summaries", "LOSSY", "2025-03")
 
 
-def test_unreadable_drop_fails_run_and_leaves_warehouse_as_it_was(ran, defs, folders,
-                                                                   instance):
+def test_unreadable_drop_fails_run_and_leaves_warehouse_as_it_was(ran, defs, folders, instance):
     _, store = ran
     before = store.read("bronze/service_points", "UTILITY1", "2025-03")
     folder = folders[0] / "UTILITY1" / "2025-03"
@@ -114,8 +126,9 @@ def test_unreadable_drop_fails_run_and_leaves_warehouse_as_it_was(ran, defs, fol
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "DropError" in str(failure.event_specific_data.error.to_string())
-    pd.testing.assert_frame_equal(store.read("bronze/service_points", "UTILITY1", "2025-03"),
-                                  before)
+    pd.testing.assert_frame_equal(
+        store.read("bronze/service_points", "UTILITY1", "2025-03"), before
+    )
 
 
 def test_materializations_carry_column_lineage_of_carried_columns(ran):
@@ -124,34 +137,48 @@ def test_materializations_carry_column_lineage_of_carried_columns(ran):
     for event in results["UTILITY1"].get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         if "dagster/column_lineage" in mat.metadata:
-            lineage["/".join(mat.asset_key.path)] = \
-                mat.metadata["dagster/column_lineage"].value.deps_by_column
+            lineage["/".join(mat.asset_key.path)] = mat.metadata[
+                "dagster/column_lineage"
+            ].value.deps_by_column
     fact = lineage["gold/fact_readings"]
-    assert [(d.asset_key.path, d.column_name) for d in fact["value"]] == \
-        [(["silver", "intervals"], "value")]
+    assert [(d.asset_key.path, d.column_name) for d in fact["value"]] == [
+        (["silver", "intervals"], "value")
+    ]
     assert "date_key" not in fact  # derived here, not carried: no lineage claimed
     summary = lineage["experience/daily_summaries"]
     assert {"/".join(d.asset_key.path) for d in summary["local_date"]} >= {"silver/intervals"}
 
 
 def test_checks_run_alone_on_a_table_the_utility_does_not_deliver_pass_and_say_so(
-        ran, defs, instance):
+    ran, defs, instance
+):
     """The UI's Materialize (the asset with its checks) for a New York partition of
     silver/payments: no payments are delivered, so each check passes at its own severity
     and says why, rather than being left skipped (which the UI paints red)."""
     # What the UI's Materialize button selects: the asset (its layer step) and its checks.
-    recheck = dg.define_asset_job("recheck", selection=dg.AssetSelection.assets(
-        dg.AssetKey(["silver", "payments"])).required_multi_asset_neighbors(),
-        partitions_def=month_utility_partitions)
+    recheck = dg.define_asset_job(
+        "recheck",
+        selection=dg.AssetSelection.assets(
+            dg.AssetKey(["silver", "payments"])
+        ).required_multi_asset_neighbors(),
+        partitions_def=month_utility_partitions,
+    )
     job = dg.Definitions.merge(defs, dg.Definitions(jobs=[recheck])).resolve_job_def("recheck")
-    result = job.execute_in_process(instance=instance,
-                                    partition_key=partition_key("UTILITY1", "2025-03"))
-    evaluations = [e for e in result.get_asset_check_evaluations()
-                   if e.asset_key == dg.AssetKey(["silver", "payments"])]
-    assert {e.check_name for e in evaluations} == {"schema__structure",
-                                                   "duplicates__primary_key",
-                                                   "orphans__bill_id", "range__values",
-                                                   "conservation__accounting",
-                                                   "reconcile__payments"}
+    result = job.execute_in_process(
+        instance=instance, partition_key=partition_key("UTILITY1", "2025-03")
+    )
+    evaluations = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key == dg.AssetKey(["silver", "payments"])
+    ]
+    assert {e.check_name for e in evaluations} == {
+        "schema__structure",
+        "duplicates__primary_key",
+        "orphans__bill_id",
+        "range__values",
+        "conservation__accounting",
+        "reconcile__payments",
+    }
     assert all(e.passed and e.metadata["delivered"].value is False for e in evaluations)
     assert {e.check_name: e.severity.value for e in evaluations}["reconcile__payments"] == "WARN"

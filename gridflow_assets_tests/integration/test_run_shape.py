@@ -30,10 +30,10 @@ def iesco_run(tmp_path_factory):
     ensure_instance_yaml(root / "home")  # the embedded instance `gridflow run` uses
     with dg.DagsterInstance.from_config(str(root / "home")) as instance:
         instance.add_dynamic_partitions("utility", ["IESCO"])
-        assert defs.resolve_job_def(REFERENCE_JOB).execute_in_process(
-            instance=instance).success
+        assert defs.resolve_job_def(REFERENCE_JOB).execute_in_process(instance=instance).success
         result = defs.resolve_job_def(PARTITION_JOB).execute_in_process(
-            instance=instance, partition_key=partition_key("IESCO", "2025-03"))
+            instance=instance, partition_key=partition_key("IESCO", "2025-03")
+        )
         records = instance.get_records_for_run(result.run_id, limit=100_000).records
         yield result, records, Warehouse(warehouse)
 
@@ -41,8 +41,9 @@ def iesco_run(tmp_path_factory):
 def test_partition_run_stays_within_the_event_budget(iesco_run):
     result, records, _ = iesco_run
     assert result.success
-    kinds = collections.Counter(r.event_log_entry.dagster_event_type for r in records
-                                if r.event_log_entry.dagster_event)
+    kinds = collections.Counter(
+        r.event_log_entry.dagster_event_type for r in records if r.event_log_entry.dagster_event
+    )
     assert len(records) <= EVENT_BUDGET, (len(records), kinds.most_common())
     # No per-check planned events or outputs: each check costs one evaluation event.
     assert kinds[dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED] == 0
@@ -58,11 +59,14 @@ def test_every_check_of_every_delivered_table_reported_once_for_the_partition(ie
     result, _, _ = iesco_run
     seen = collections.Counter(
         ("/".join(e.asset_key.path), e.check_name, e.partition)
-        for e in result.get_asset_check_evaluations())
-    expected = {(key, plan.name, partition_key("IESCO", "2025-03"))
-                for key, spec in TABLES.items()
-                if spec.partitioned and spec.layer != "dq" and delivers("IESCO", spec.requires)
-                for plan in plans_for(table(key))}
+        for e in result.get_asset_check_evaluations()
+    )
+    expected = {
+        (key, plan.name, partition_key("IESCO", "2025-03"))
+        for key, spec in TABLES.items()
+        if spec.partitioned and spec.layer != "dq" and delivers("IESCO", spec.requires)
+        for plan in plans_for(table(key))
+    }
     assert set(seen) == expected
     assert max(seen.values()) == 1
     assert len(expected) > 100  # every kind of check of an IESCO partition

@@ -77,38 +77,86 @@ def postgres():
             shutil.chown(path, "postgres")
     port = _free_port()
     try:
-        _run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust",
-                              "-U", "postgres", "--no-sync"]))
+        _run(
+            _as_server_user(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ]
+            )
+        )
         opts = f"-p {port} -c listen_addresses=127.0.0.1 -k {sockets} -c fsync=off"
-        _run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", opts,
-                              "-l", str(root / "server.log"), "-w", "start"]))
-        _run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-              "postgres", "dagster"])
+        _run(
+            _as_server_user(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    opts,
+                    "-l",
+                    str(root / "server.log"),
+                    "-w",
+                    "start",
+                ]
+            )
+        )
+        _run(
+            [
+                str(bin_dir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "dagster",
+            ]
+        )
         yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/dagster"
     finally:
-        subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m",
-                                        "fast", "-w", "stop"]), check=False,
-                       capture_output=True)
+        subprocess.run(
+            _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            check=False,
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _gridflow(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "gridflow_assets.cli", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gridflow_assets.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_partitions_fan_out_as_concurrent_runs_on_a_postgres_instance(postgres, tmp_path):
-    home, landing, warehouse, reports = (tmp_path / n for n in
-                                         ("home", "landing", "warehouse", "reports"))
+    home, landing, warehouse, reports = (
+        tmp_path / n for n in ("home", "landing", "warehouse", "reports")
+    )
     home.mkdir()
     (home / "dagster.yaml").write_text(
-        "telemetry:\n  enabled: false\n"
-        f"storage:\n  postgres:\n    postgres_url: {postgres}\n")
+        f"telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_url: {postgres}\n"
+    )
     generate_utility1(landing, [MONTH], meters=6, seed=3)
     generate_utility2(landing, [MONTH], meters=6, seed=3)
-    env = {**os.environ, "PYTHONPATH": os.getcwd(), "DAGSTER_HOME": str(home),
-           "GRIDFLOW_LANDING": str(landing), "GRIDFLOW_WAREHOUSE": str(warehouse),
-           "GRIDFLOW_REPORTS": str(reports)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.getcwd(),
+        "DAGSTER_HOME": str(home),
+        "GRIDFLOW_LANDING": str(landing),
+        "GRIDFLOW_WAREHOUSE": str(warehouse),
+        "GRIDFLOW_REPORTS": str(reports),
+    }
 
     # Two processes, one partition each, sharing one instance: what two machines (or two
     # Kubernetes pods / Celery workers) running `gridflow run --utility U` would do.
@@ -121,15 +169,19 @@ def test_partitions_fan_out_as_concurrent_runs_on_a_postgres_instance(postgres, 
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert set(instance.get_dynamic_partitions("utility")) == set(UTILITIES)
         runs = instance.get_runs(dg.RunsFilter(job_name="partition_job"))
-        assert sorted(r.tags["dagster/partition"] for r in runs) == \
-            sorted(f"{MONTH}|{u}" for u in UTILITIES)
+        assert sorted(r.tags["dagster/partition"] for r in runs) == sorted(
+            f"{MONTH}|{u}" for u in UTILITIES
+        )
         assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
         history = check_history(instance)
 
     # Every check of both partitions is in the shared instance; on Postgres the
     # evaluation ids are global, not per run as on the default SQLite storage.
-    per_partition = history.drop_duplicates(["partition_key", "asset", "check_name"]) \
-        .groupby("partition_key").size()
+    per_partition = (
+        history.drop_duplicates(["partition_key", "asset", "check_name"])
+        .groupby("partition_key")
+        .size()
+    )
     assert set(per_partition.index) == {f"{MONTH}|{u}" for u in UTILITIES}
     assert per_partition.min() > 50
     assert history.evaluation_id.is_unique
@@ -138,14 +190,24 @@ def test_partitions_fan_out_as_concurrent_runs_on_a_postgres_instance(postgres, 
     for utility in UTILITIES:
         rejects = store.read("silver/rejects", utility, MONTH)
         kept = delivered_count(store.read("silver/intervals", utility, MONTH))
-        assert store.row_count("bronze/readings", utility, MONTH) == \
-            kept + (rejects.target_table == "intervals").sum() > 0
+        assert (
+            store.row_count("bronze/readings", utility, MONTH)
+            == kept + (rejects.target_table == "intervals").sum()
+            > 0
+        )
 
     # The steward's snapshot reads the same check history from Postgres.
-    dq = subprocess.run([sys.executable, "-m", "gridflow_assets.cli", "dq", "--format",
-                         "json"], env=env, capture_output=True, text=True, timeout=300)
+    dq = subprocess.run(
+        [sys.executable, "-m", "gridflow_assets.cli", "dq", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert dq.returncode == 0, dq.stderr
     snap = json.loads(dq.stdout)
-    assert {(p["utility"], p["month"]) for p in snap["partitions"]} == \
-        {(u, MONTH) for u in UTILITIES}
+    assert {(p["utility"], p["month"]) for p in snap["partitions"]} == {
+        (u, MONTH) for u in UTILITIES
+    }
     assert len(snap["checks"]) == history.is_latest.sum()  # the latest of every check

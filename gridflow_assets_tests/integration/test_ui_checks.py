@@ -106,22 +106,41 @@ class Webserver:
     def __init__(self, dirs: dict[str, Path], log: Path):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "DAGSTER_HOME": str(dirs["home"]),
-               "GRIDFLOW_LANDING": str(dirs["landing"]),
-               "GRIDFLOW_WAREHOUSE": str(dirs["warehouse"]),
-               "GRIDFLOW_REPORTS": str(dirs["reports"])}
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(dirs["home"]),
+            "GRIDFLOW_LANDING": str(dirs["landing"]),
+            "GRIDFLOW_WAREHOUSE": str(dirs["warehouse"]),
+            "GRIDFLOW_REPORTS": str(dirs["reports"]),
+        }
         self.log = log
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1",
-                 "-p", str(self.port), "-m", "gridflow_assets.definitions", "--read-only"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_default_signals)
+                [
+                    sys.executable,
+                    "-m",
+                    "dagster_webserver",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-m",
+                    "gridflow_assets.definitions",
+                    "--read-only",
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_default_signals,  # noqa: PLW1509 (the child has no threads yet)
+            )
 
     def gql(self, query: str, variables: dict | None = None) -> dict:
         req = urllib.request.Request(
-            f"{self.url}/graphql", json.dumps({"query": query, "variables": variables or {}})
-            .encode(), {"Content-Type": "application/json"})
+            f"{self.url}/graphql",
+            json.dumps({"query": query, "variables": variables or {}}).encode(),
+            {"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=60) as resp:
             body = json.load(resp)
         assert not body.get("errors"), body["errors"]
@@ -159,15 +178,18 @@ def _evaluations(instance: dg.DagsterInstance) -> dict[tuple[str, str, str], Sim
     latest = {}
     for record in instance.get_run_records():
         for rec in instance.get_records_for_run(
-                record.dagster_run.run_id,
-                of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records:
+            record.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records:
             entry = rec.event_log_entry
             ev = entry.dagster_event.event_specific_data
             key = (ev.asset_key.to_user_string(), ev.check_name, ev.partition or "")
             if key not in latest or latest[key].timestamp < entry.timestamp:
-                latest[key] = SimpleNamespace(timestamp=entry.timestamp, passed=ev.passed,
-                                              severity=ev.severity.value,
-                                              step=entry.step_key)
+                latest[key] = SimpleNamespace(
+                    timestamp=entry.timestamp,
+                    passed=ev.passed,
+                    severity=ev.severity.value,
+                    step=entry.step_key,
+                )
     return latest
 
 
@@ -185,16 +207,22 @@ def ui(tmp_path_factory):
     yaml.write_text(yaml.read_text() + "nux:\n  enabled: false\n")
     started = time.monotonic()
     with dg.DagsterInstance.from_config(str(dirs["home"])) as instance:
-        outcome = run_drops(instance, str(dirs["landing"]), str(dirs["warehouse"]),
-                            out=lambda _: None)
+        outcome = run_drops(
+            instance, str(dirs["landing"]), str(dirs["warehouse"]), out=lambda _: None
+        )
         evaluations = _evaluations(instance)
     run_seconds = time.monotonic() - started
     assert outcome.ok and len(outcome.partitions) == 3, outcome
     server = Webserver(dirs, root / "webserver.log")
     try:
         ready = server.wait_ready()
-        yield SimpleNamespace(server=server, evaluations=evaluations, dirs=dirs,
-                              run_seconds=run_seconds, ready_seconds=ready)
+        yield SimpleNamespace(
+            server=server,
+            evaluations=evaluations,
+            dirs=dirs,
+            run_seconds=run_seconds,
+            ready_seconds=ready,
+        )
     finally:
         server.stop()
 
@@ -209,9 +237,10 @@ def _checks(server: Webserver, key: str) -> dict[str, dict]:
 def _executions(server: Webserver, key: str, pairs: list[tuple[str, str]]) -> dict:
     """The latest execution of each (check, partition) of asset ``key``, in one request."""
     path = json.dumps(key.split("/"))
-    fields = "".join(EXECUTION.format(alias=f"e{i}", path=path, check=check,
-                                      partition=partition)
-                     for i, (check, partition) in enumerate(pairs))
+    fields = "".join(
+        EXECUTION.format(alias=f"e{i}", path=path, check=check, partition=partition)
+        for i, (check, partition) in enumerate(pairs)
+    )
     data = server.gql("query {" + fields + "\n}")
     return {pair: data[f"e{i}"] for i, pair in enumerate(pairs)}
 
@@ -235,8 +264,9 @@ def test_the_runs_evaluated_checks_of_every_layer_in_their_layer_steps(ui):
     assert ui.ready_seconds < 60
 
 
-@pytest.mark.parametrize("key, utility", [("silver/intervals", "UTILITY1"),
-                                          ("silver/payments", "IESCO")])
+@pytest.mark.parametrize(
+    "key, utility", [("silver/intervals", "UTILITY1"), ("silver/payments", "IESCO")]
+)
 def test_asset_lists_every_planned_check_with_this_partitions_result(ui, key, utility):
     """The example of the issue, spelled out: the Checks page of the asset lists every
     check the factory plans for the table, and each has an execution for the partition
@@ -257,14 +287,16 @@ def test_asset_lists_every_planned_check_with_this_partitions_result(ui, key, ut
         assert shown["evaluation"]["description"] == plan.description
         assert checks[name]["blocking"] == plan.blocking
         assert checks[name]["partitionDefinition"] is not None
-        assert _partition_statuses(checks[name])[partition] == ("succeeded" if evaluated.passed
-                                                                else "failed")
+        assert _partition_statuses(checks[name])[partition] == (
+            "succeeded" if evaluated.passed else "failed"
+        )
 
 
 def test_payments_fault_is_a_failed_warn_check(ui):
     """The faulty IESCO month: a failed WARN check, as the UI reads it."""
-    shown = _executions(ui.server, "silver/payments",
-                        [("reconcile__payments", partition_key("IESCO", MONTH))])
+    shown = _executions(
+        ui.server, "silver/payments", [("reconcile__payments", partition_key("IESCO", MONTH))]
+    )
     (execution,) = next(iter(shown.values()))
     assert execution["status"] == "FAILED"
     assert execution["evaluation"]["success"] is False
@@ -284,7 +316,8 @@ def test_every_evaluation_of_every_partition_is_in_the_ui(ui):
         shown = _executions(ui.server, key, [pair for pair, _ in items])
         for pair, ev in items:
             assert [(e["status"], e["evaluation"]["severity"]) for e in shown[pair]] == [
-                (STATUS[ev.passed], ev.severity)], (key, pair)
+                (STATUS[ev.passed], ev.severity)
+            ], (key, pair)
 
 
 def test_no_check_is_left_skipped_or_in_progress(ui):
@@ -301,20 +334,26 @@ def test_no_check_is_left_skipped_or_in_progress(ui):
                 assert latest["evaluation"]["severity"] in ("WARN", "ERROR"), (key, name)
     payments = _checks(ui.server, "silver/payments")
     assert {part for check in payments.values() for part in _partition_statuses(check)} == {
-        partition_key("IESCO", MONTH)}
+        partition_key("IESCO", MONTH)
+    }
 
 
 def _check_rows(dom: str) -> dict[str, tuple[str, str]]:
     """The Checks page's list of checks: name → (status icon, status text)."""
-    rows = re.findall(r'aria-label="([a-z_]+)"[^>]*></div></div><span[^>]*>'
-                      r'<div class="MiddleTruncate_container[^"]*" title="([^"]+)">.*?'
-                      r'text-transform: capitalize[^>]*>([^<]+)</span>', dom)
+    rows = re.findall(
+        r'aria-label="([a-z_]+)"[^>]*></div></div><span[^>]*>'
+        r'<div class="MiddleTruncate_container[^"]*" title="([^"]+)">.*?'
+        r"text-transform: capitalize[^>]*>([^<]+)</span>",
+        dom,
+    )
     return {name: (icon, text) for icon, name, text in rows}
 
 
 @needs_chromium
-@pytest.mark.parametrize("key, selected", [("silver/intervals", "vee__coverage"),
-                                           ("silver/payments", "reconcile__payments")])
+@pytest.mark.parametrize(
+    "key, selected",
+    [("silver/intervals", "vee__coverage"), ("silver/payments", "reconcile__payments")],
+)
 def test_checks_page_in_headless_chromium(ui, tmp_path, key, selected):
     """The Checks page as a person sees it (route: assetDetailsPathForAssetCheck in the UI,
     ``/assets/<key>?view=checks&checkDetail=<check>``): every planned check listed with
@@ -328,8 +367,7 @@ def test_checks_page_in_headless_chromium(ui, tmp_path, key, selected):
     planned = [p.name for p in plans_for(table(key))]
     assert sorted(rows) == sorted(planned)
     for name in planned:
-        results = [ev for (k, check, _), ev in ui.evaluations.items()
-                   if (k, check) == (key, name)]
+        results = [ev for (k, check, _), ev in ui.evaluations.items() if (k, check) == (key, name)]
         failed = [ev for ev in results if not ev.passed]
         icon, text = rows[name]
         assert text == ("Failed" if failed else "Succeeded"), name
@@ -340,7 +378,12 @@ def test_checks_page_in_headless_chromium(ui, tmp_path, key, selected):
     assert f"Checks ({len(planned)})" in dom and "Latest execution" in dom
     # "Latest execution" is the selected check's latest over all partitions (the page has no
     # partition parameter: each partition's result is on the check's Partitions tab).
-    latest = max(((ev.timestamp, part) for (k, check, part), ev in ui.evaluations.items()
-                  if (k, check) == (key, selected)))[1]
+    latest = max(
+        (
+            (ev.timestamp, part)
+            for (k, check, part), ev in ui.evaluations.items()
+            if (k, check) == (key, selected)
+        )
+    )[1]
     assert latest in dom
     assert "Join the Dagster community" not in dom

@@ -11,8 +11,10 @@ spec.loader.exec_module(audit)
 
 
 def test_a_known_vulnerability_fails():
-    deps = [{"name": "pandas", "version": "2.3.3", "vulns": []},
-            {"name": "urllib3", "version": "1.0", "vulns": [{"id": "GHSA-xxxx-yyyy"}]}]
+    deps = [
+        {"name": "pandas", "version": "2.3.3", "vulns": []},
+        {"name": "urllib3", "version": "1.0", "vulns": [{"id": "GHSA-xxxx-yyyy"}]},
+    ]
     assert audit.verdict(deps) == (1, ["VULNERABLE urllib3 1.0: GHSA-xxxx-yyyy"])
 
 
@@ -24,5 +26,7 @@ def test_no_reachable_service_is_reported_as_not_performed():
 
 def test_a_clean_audit_passes_and_counts_what_was_skipped():
     deps = [{"name": "a", "version": "1", "vulns": []}, {"name": "b", "skip_reason": "x"}]
-    assert audit.verdict(deps) == (0, ["dependency audit: 1 packages audited, no known "
-                                       "vulnerability; 1 could not be audited"])
+    assert audit.verdict(deps) == (
+        0,
+        ["dependency audit: 1 packages audited, no known vulnerability; 1 could not be audited"],
+    )

@@ -35,13 +35,22 @@ def _write(landing, name, data: bytes):
 
 # --- file level: the drop is stopped -----------------------------------------------------
 
-@pytest.mark.parametrize("case,data,expected", [
-    ("missing column", "SERVICE_POINT_ID,SERVICE_POINT_NUMBER\nSP-1,1",
-     "column SERVICE_POINT_STREET: required column missing"),
-    ("extra column",
-     U1_INTERVALS.replace("exported_at", "exported_at,surprise", 1).split("\n")[0] + "\n",
-     "column surprise: unexpected column"),
-])
+
+@pytest.mark.parametrize(
+    "case,data,expected",
+    [
+        (
+            "missing column",
+            "SERVICE_POINT_ID,SERVICE_POINT_NUMBER\nSP-1,1",
+            "column SERVICE_POINT_STREET: required column missing",
+        ),
+        (
+            "extra column",
+            U1_INTERVALS.replace("exported_at", "exported_at,surprise", 1).split("\n")[0] + "\n",
+            "column surprise: unexpected column",
+        ),
+    ],
+)
 def test_column_problems_stop_the_drop(folders, case, data, expected):
     land_utility1(folders[0])
     name = SP_FILE if case == "missing column" else "utility1_intervals.csv"
@@ -73,15 +82,25 @@ def test_latin1_bytes_in_a_row_name_row_and_column(folders):
         _read(folders[0])
 
 
-@pytest.mark.parametrize("manifest,expected", [
-    ("{not json", "manifest.json is not valid"),
-    (json.dumps({"files": [{"file": "utility1_meters.csv", "sha256": "0" * 64}]}),
-     "sha256 .* does not match"),
-    (json.dumps({"files": [{"file": "utility1_meters.csv", "rows": 99}]}),
-     "5 data rows, manifest says 99"),
-    (json.dumps({"files": [{"file": "gone.csv"}]}), "listed in manifest.json but not delivered"),
-    (json.dumps({"files": [{"file": "../x.csv"}]}), "invalid file"),
-])
+@pytest.mark.parametrize(
+    "manifest,expected",
+    [
+        ("{not json", "manifest.json is not valid"),
+        (
+            json.dumps({"files": [{"file": "utility1_meters.csv", "sha256": "0" * 64}]}),
+            "sha256 .* does not match",
+        ),
+        (
+            json.dumps({"files": [{"file": "utility1_meters.csv", "rows": 99}]}),
+            "5 data rows, manifest says 99",
+        ),
+        (
+            json.dumps({"files": [{"file": "gone.csv"}]}),
+            "listed in manifest.json but not delivered",
+        ),
+        (json.dumps({"files": [{"file": "../x.csv"}]}), "invalid file"),
+    ],
+)
 def test_manifest_problems_stop_the_drop(folders, manifest, expected):
     folder = land_utility1(folders[0])
     (folder / "manifest.json").write_text(manifest)
@@ -105,6 +124,7 @@ def test_incomplete_and_invalid_folders_are_not_read(folders):
 
 # --- accepted as delivered ------------------------------------------------------------------
 
+
 def test_header_only_file_is_an_empty_table(folders):
     folder = land_utility1(folders[0])
     header = (folder / "utility1_meters.csv").read_bytes().split(b"\n")[0]
@@ -115,6 +135,7 @@ def test_header_only_file_is_an_empty_table(folders):
 
 # --- row level: rejected with a reason, the run goes on -------------------------------------
 
+
 def _silver_rejects(landing):
     u = get_utility("UTILITY1")
     drop = find_drop(landing, "UTILITY1", "2025-03")
@@ -123,28 +144,49 @@ def _silver_rejects(landing):
     return rejects.to_pandas().query("target_table == 'intervals'").set_index("source_row")
 
 
-@pytest.mark.parametrize("row,reason,column", [
-    ("SP-10001001,MTR-00000001,{ch},900,abc,VAL,2025-03-09T05:00:00-04:00,,null",
-     "INVALID_NUMBER", "value"),
-    ("SP-10001001,MTR-00000001,{ch},900,1.0,VAL,31/02/2025 25:00,,null",
-     "INVALID_TIMESTAMP", "timestamp"),
-    ("SP-10001001,MTR-0001,{ch},900,1.0,VAL,2025-03-09T05:00:00-04:00,,null",
-     "INVALID_ID", "meter_id"),
-    ("SP-10001001,MTR-00000001,{ch},60,1.0,VAL,2025-03-09T05:00:00-04:00,,null",
-     "CHANNEL_DURATION_MISMATCH", "duration"),
-    ("SP-10001001,MTR-00000001,{ch},900", "MALFORMED_ROW", None),
-])
+@pytest.mark.parametrize(
+    "row,reason,column",
+    [
+        (
+            "SP-10001001,MTR-00000001,{ch},900,abc,VAL,2025-03-09T05:00:00-04:00,,null",
+            "INVALID_NUMBER",
+            "value",
+        ),
+        (
+            "SP-10001001,MTR-00000001,{ch},900,1.0,VAL,31/02/2025 25:00,,null",
+            "INVALID_TIMESTAMP",
+            "timestamp",
+        ),
+        (
+            "SP-10001001,MTR-0001,{ch},900,1.0,VAL,2025-03-09T05:00:00-04:00,,null",
+            "INVALID_ID",
+            "meter_id",
+        ),
+        (
+            "SP-10001001,MTR-00000001,{ch},60,1.0,VAL,2025-03-09T05:00:00-04:00,,null",
+            "CHANNEL_DURATION_MISMATCH",
+            "duration",
+        ),
+        ("SP-10001001,MTR-00000001,{ch},900", "MALFORMED_ROW", None),
+    ],
+)
 def test_bad_rows_are_rejected_with_a_reason(folders, row, reason, column):
     ch = "KWH 15 Minute Interval Read Interval"
     header = U1_INTERVALS.split("\n")[0]
     good = U1_INTERVALS.split("\n")[1]
     land_utility1(folders[0])
-    _write(folders[0], "utility1_intervals.csv",
-           (BOM + "\n".join([header, good, row.format(ch=ch)])).encode())
+    _write(
+        folders[0],
+        "utility1_intervals.csv",
+        (BOM + "\n".join([header, good, row.format(ch=ch)])).encode(),
+    )
     rejects = _silver_rejects(folders[0])
     assert rejects.loc[2, "reason_code"] == reason
-    assert pd.isna(rejects.loc[2, "column_name"]) if column is None else \
-        rejects.loc[2, "column_name"] == column
+    assert (
+        pd.isna(rejects.loc[2, "column_name"])
+        if column is None
+        else rejects.loc[2, "column_name"] == column
+    )
     assert 1 not in rejects.index  # the good row is kept
 
 

@@ -18,8 +18,8 @@ def test_a_table_has_the_plans_declared_for_it_after_the_registry_ones():
     for key, spec in TABLES.items():
         plans = plans_for(spec)
         declared = list(TABLE_PLANS.get(key, ()))
-        assert plans[len(plans) - len(declared):] == declared
-        assert not any(p.kind in ("reconcile", "vee") for p in plans[:len(plans) - len(declared)])
+        assert plans[len(plans) - len(declared) :] == declared
+        assert not any(p.kind in ("reconcile", "vee") for p in plans[: len(plans) - len(declared)])
 
 
 def test_check_names_are_unique_per_table():

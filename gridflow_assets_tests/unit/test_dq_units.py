@@ -17,24 +17,45 @@ from gridflow_assets.utilities.base import Utility
 NY = "America/New_York"
 
 
-def _readings(day: str, n: int, interval_s: int = 900, channel: str = "KWH 15",
-              kind: str = "interval", meter: str = "U:M1", values=None, quality=0,
-              measurement="kWh", direction="delivered") -> pd.DataFrame:
+def _readings(
+    day: str,
+    n: int,
+    interval_s: int = 900,
+    channel: str = "KWH 15",
+    kind: str = "interval",
+    meter: str = "U:M1",
+    values=None,
+    quality=0,
+    measurement="kWh",
+    direction="delivered",
+) -> pd.DataFrame:
     start = pd.Timestamp(day, tz=NY)
     starts = pd.date_range(start, periods=n, freq=f"{interval_s}s").tz_convert("UTC")
-    return pd.DataFrame({
-        "meter_id": meter, "channel": channel, "measurement": measurement,
-        "direction": direction, "reading_kind": kind, "interval_s": interval_s,
-        "unit": measurement, "value": values if values is not None else [1.0] * n,
-        "quality_code": quality, "start_utc": starts,
-        "end_utc": starts + pd.Timedelta(seconds=interval_s),
-        "local_date": pd.Timestamp(day), "source_row": pd.array(range(1, n + 1), "Int64")})
+    return pd.DataFrame(
+        {
+            "meter_id": meter,
+            "channel": channel,
+            "measurement": measurement,
+            "direction": direction,
+            "reading_kind": kind,
+            "interval_s": interval_s,
+            "unit": measurement,
+            "value": values if values is not None else [1.0] * n,
+            "quality_code": quality,
+            "start_utc": starts,
+            "end_utc": starts + pd.Timedelta(seconds=interval_s),
+            "local_date": pd.Timestamp(day),
+            "source_row": pd.array(range(1, n + 1), "Int64"),
+        }
+    )
 
 
 def test_sample_rows_stored_as_data_read_back_as_text_cells():
     rows = [{"service_point_id": "U:SP-1", "rows": 3}, {"service_point_id": "a|b", "rows": None}]
-    assert sample_keys(rows) == [{"service_point_id": "U:SP-1", "rows": "3"},
-                                 {"service_point_id": "a|b", "rows": "None"}]
+    assert sample_keys(rows) == [
+        {"service_point_id": "U:SP-1", "rows": "3"},
+        {"service_point_id": "a|b", "rows": "None"},
+    ]
     assert sample_keys([]) == [] and sample_keys(None) == []
 
 
@@ -70,41 +91,53 @@ def test_daily_reads_of_23_and_24_hours_are_one_reading_type():
 
 def test_value_stats_never_mix_units_and_never_sum_registers():
     kwh = _readings("2025-03-04", 4, values=[1.0, 2.0, 3.0, 500.0], quality=[0, 0, 0, 10])
-    kvarh = _readings("2025-03-04", 2, measurement="kVArh", channel="KVARH",
-                      values=[0.1, 0.3])
-    register_ = _readings("2025-03-04", 1, interval_s=86_400, kind="register", channel="R",
-                          values=[99_000.0])
-    stats = {(s["measurement"], s["reading_kind"]): s
-             for s in value_stats(pd.concat([kwh, kvarh, register_], ignore_index=True))}
+    kvarh = _readings("2025-03-04", 2, measurement="kVArh", channel="KVARH", values=[0.1, 0.3])
+    register_ = _readings(
+        "2025-03-04", 1, interval_s=86_400, kind="register", channel="R", values=[99_000.0]
+    )
+    stats = {
+        (s["measurement"], s["reading_kind"]): s
+        for s in value_stats(pd.concat([kwh, kvarh, register_], ignore_index=True))
+    }
     assert set(stats) == {("kWh", "interval"), ("kVArh", "interval"), ("kWh", "register")}
     # The failed validation (quality 10) is counted, not used.
     kwh_stats = stats[("kWh", "interval")]
-    assert kwh_stats == {**kwh_stats, "rows": 4, "failed_validation": 1, "max": 3.0,
-                         "sum": 6.0}
+    assert kwh_stats == {**kwh_stats, "rows": 4, "failed_validation": 1, "max": 3.0, "sum": 6.0}
     assert stats[("kVArh", "interval")]["sum"] == pytest.approx(0.4)
     assert stats[("kWh", "register")]["sum"] is None
 
 
 def _check(passed: bool, severity: str = "WARN", kind: str = "orphans") -> dict:
-    return {"asset": "silver/intervals", "check": f"{kind}__x", "kind": kind,
-            "passed": passed, "severity": severity, "failed_count": 0 if passed else 2,
-            "details": {}, "description": "d"}
+    return {
+        "asset": "silver/intervals",
+        "check": f"{kind}__x",
+        "kind": kind,
+        "passed": passed,
+        "severity": severity,
+        "failed_count": 0 if passed else 2,
+        "details": {},
+        "description": "d",
+    }
 
 
-@pytest.mark.parametrize(("checks", "issues", "expected"), [
-    ([_check(True)], [], assess.READY),
-    ([_check(False)], [], assess.WARNINGS),
-    ([_check(True)], [{"severity": "warning"}], assess.WARNINGS),
-    ([_check(False, "ERROR", "conservation")], [{"severity": "blocking"}], assess.BLOCKED),
-])
+@pytest.mark.parametrize(
+    ("checks", "issues", "expected"),
+    [
+        ([_check(True)], [], assess.READY),
+        ([_check(False)], [], assess.WARNINGS),
+        ([_check(True)], [{"severity": "warning"}], assess.WARNINGS),
+        ([_check(False, "ERROR", "conservation")], [{"severity": "blocking"}], assess.BLOCKED),
+    ],
+)
 def test_status_follows_severity(checks, issues, expected):
     assert assess.status_of(issues, checks) == expected
 
 
 def test_a_failed_error_check_blocks_and_is_ours_to_fix():
     profile = {"missing_tables": [], "accounting": []}
-    issues = assess.pipeline_issues(profile, [_check(False, "ERROR", "conservation")],
-                                    expected=set())
+    issues = assess.pipeline_issues(
+        profile, [_check(False, "ERROR", "conservation")], expected=set()
+    )
     assert issues[0]["severity"] == "blocking" and issues[0]["audience"] == "pipeline"
     missing = assess.pipeline_issues(profile, [], expected={("silver/intervals", "range__v")})
     assert missing[0]["severity"] == "warning" and "no result" in missing[0]["text"]
@@ -114,8 +147,10 @@ def test_trend_compares_with_the_previous_month():
     t = assess.Thresholds()
 
     def card(not_kept: float, failing: int) -> dict:
-        return {"measures": {"not_kept_share": not_kept},
-                "checks": {"failed_warn": failing, "failed_error": 0}}
+        return {
+            "measures": {"not_kept_share": not_kept},
+            "checks": {"failed_warn": failing, "failed_error": 0},
+        }
 
     assert assess.trend(card(0.1, 1), None, t) == ("first month", [])
     assert assess.trend(card(0.02, 1), card(0.10, 1), t)[0] == "better"
@@ -126,8 +161,19 @@ def test_trend_compares_with_the_previous_month():
 
 def test_a_utility_can_override_thresholds():
     u1 = get_utility("UTILITY1")
-    register(Utility("SAMPLED", "Sampled days", "US", NY, "USD", "sp", u1.sources,
-                     u1.to_silver, settings={"dq": {"day_coverage_min": 0.05}}))
+    register(
+        Utility(
+            "SAMPLED",
+            "Sampled days",
+            "US",
+            NY,
+            "USD",
+            "sp",
+            u1.sources,
+            u1.to_silver,
+            settings={"dq": {"day_coverage_min": 0.05}},
+        )
+    )
     try:
         assert assess.Thresholds().for_utility("SAMPLED").day_coverage_min == 0.05
     finally:
@@ -140,8 +186,11 @@ def test_dq_tables_are_declared_with_keys_and_ranges():
     assert CHECK_RESULTS.primary_key == ("run_id", "evaluation_id")
     assert PARTITION_SCORECARD.primary_key == ("utility_id", "month")
     assert not CHECK_RESULTS.partitioned and not PARTITION_SCORECARD.partitioned
-    assert PARTITION_SCORECARD.column("status").isin == (assess.READY, assess.WARNINGS,
-                                                          assess.BLOCKED)
+    assert PARTITION_SCORECARD.column("status").isin == (
+        assess.READY,
+        assess.WARNINGS,
+        assess.BLOCKED,
+    )
     empty = pd.DataFrame({c: [] for c in PARTITION_SCORECARD.column_names})
     assert list(conform(empty, PARTITION_SCORECARD).columns) == PARTITION_SCORECARD.column_names
 
@@ -152,20 +201,40 @@ def test_text_table_right_aligns_numbers():
 
 
 def test_svg_escapes_labels_and_keeps_tiny_counts_visible():
-    chart = svg.hbars([("<b>x</b>", [("DUP_EXACT", 30_000), ("INVALID_ID", 1)])],
-                      svg.color_map(["DUP_EXACT", "INVALID_ID"]), "t")
+    chart = svg.hbars(
+        [("<b>x</b>", [("DUP_EXACT", 30_000), ("INVALID_ID", 1)])],
+        svg.color_map(["DUP_EXACT", "INVALID_ID"]),
+        "t",
+    )
     assert "<b>x</b>" not in chart and "&lt;b&gt;x&lt;/b&gt;" in chart
     assert chart.count("<rect") == 2 and "30k" in chart
     assert svg.compact(1_096) == "1.1k" and svg.compact(14) == "14"
 
 
 def test_empty_warehouse_renders_every_format():
-    snap = {"generated_at": "2025-01-01T00:00:00+00:00", "partitions": [], "tables": [],
-            "accounting": [], "checks": [], "status": [], "scorecard": [], "rejects": [],
-            "value_stats": [], "tickets": [], "thresholds": assess.Thresholds().as_dict(),
-            "summary": {"partitions": 0, assess.READY: 0, assess.WARNINGS: 0,
-                        assess.BLOCKED: 0, "checks_passed": 0, "checks_failed": 0,
-                        "check_evaluations": 0, "utilities_needing_ticket": []}}
+    snap = {
+        "generated_at": "2025-01-01T00:00:00+00:00",
+        "partitions": [],
+        "tables": [],
+        "accounting": [],
+        "checks": [],
+        "status": [],
+        "scorecard": [],
+        "rejects": [],
+        "value_stats": [],
+        "tickets": [],
+        "thresholds": assess.Thresholds().as_dict(),
+        "summary": {
+            "partitions": 0,
+            assess.READY: 0,
+            assess.WARNINGS: 0,
+            assess.BLOCKED: 0,
+            "checks_passed": 0,
+            "checks_failed": 0,
+            "check_evaluations": 0,
+            "utilities_needing_ticket": [],
+        },
+    }
     assert "No partitions" in render(snap, "text")
     assert "No partitions" in render_html(snap)
     assert render(snap, "markdown").startswith("# gridflow DQ snapshot")

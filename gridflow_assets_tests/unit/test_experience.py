@@ -12,17 +12,35 @@ TZ = "America/New_York"
 
 
 def _intervals(rows):
-    df = pd.DataFrame(rows, columns=["service_point_id", "meter_id", "start", "value",
-                                     "quality_code", "reading_kind", "direction"])
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "service_point_id",
+            "meter_id",
+            "start",
+            "value",
+            "quality_code",
+            "reading_kind",
+            "direction",
+        ],
+    )
     start = pd.to_datetime(df.start).dt.tz_localize(TZ).dt.tz_convert("UTC")
-    return as_polars_typed(df.drop(columns="start").assign(
-        start_utc=start, local_date=pd.to_datetime(df.start).dt.normalize(),
-        measurement="kWh", unit="kWh", interval_s=900), "silver/intervals")
+    return as_polars_typed(
+        df.drop(columns="start").assign(
+            start_utc=start,
+            local_date=pd.to_datetime(df.start).dt.normalize(),
+            measurement="kWh",
+            unit="kWh",
+            interval_s=900,
+        ),
+        "silver/intervals",
+    )
 
 
 def _row(out: pl.DataFrame, service_point: str, direction: str) -> dict:
-    rows = out.filter((pl.col("service_point_id") == service_point)
-                      & (pl.col("direction") == direction))
+    rows = out.filter(
+        (pl.col("service_point_id") == service_point) & (pl.col("direction") == direction)
+    )
     assert rows.height == 1
     return rows.row(0, named=True)
 
@@ -34,15 +52,17 @@ def test_dst_days_have_23_and_25_hours():
 
 
 def test_peak_trough_totals_and_exclusions():
-    iv = _intervals([
-        ("U:SP1", "U:M1", "2025-03-09 00:00", 1.0, 0, "interval", "delivered"),
-        ("U:SP1", "U:M1", "2025-03-09 03:15", 4.0, 0, "interval", "delivered"),
-        ("U:SP1", "U:M1", "2025-03-09 05:00", 0.5, 8, "interval", "delivered"),
-        ("U:SP1", "U:M1", "2025-03-09 06:00", 99.0, 10, "interval", "delivered"),  # failed
-        ("U:SP1", "U:M1", "2025-03-09 07:00", 999.0, 0, "register", "delivered"),  # not usage
-        ("U:SP1", "U:M1", "2025-03-09 07:00", -2.0, 0, "interval", "net"),
-        (None, "U:M9", "2025-03-09 01:00", 3.0, 0, "interval", "delivered"),
-    ])
+    iv = _intervals(
+        [
+            ("U:SP1", "U:M1", "2025-03-09 00:00", 1.0, 0, "interval", "delivered"),
+            ("U:SP1", "U:M1", "2025-03-09 03:15", 4.0, 0, "interval", "delivered"),
+            ("U:SP1", "U:M1", "2025-03-09 05:00", 0.5, 8, "interval", "delivered"),
+            ("U:SP1", "U:M1", "2025-03-09 06:00", 99.0, 10, "interval", "delivered"),  # failed
+            ("U:SP1", "U:M1", "2025-03-09 07:00", 999.0, 0, "register", "delivered"),  # not usage
+            ("U:SP1", "U:M1", "2025-03-09 07:00", -2.0, 0, "interval", "net"),
+            (None, "U:M9", "2025-03-09 01:00", 3.0, 0, "interval", "delivered"),
+        ]
+    )
     out = daily_summaries(iv, "U", TZ)
     d = _row(out, "U:SP1", "delivered")
     assert d["total_value"] == 5.5 and d["interval_count"] == 3 and d["failed_count"] == 1
@@ -58,13 +78,15 @@ def test_peak_trough_totals_and_exclusions():
 
 
 def test_ties_a_day_with_only_failed_readings_and_a_25_hour_day_of_two_meters():
-    iv = _intervals([
-        ("U:SP1", "U:M1", "2025-11-02 00:00", 2.0, 0, "interval", "delivered"),
-        ("U:SP1", "U:M1", "2025-11-02 05:00", 2.0, 0, "interval", "delivered"),  # peak tie
-        ("U:SP1", "U:M2", "2025-11-02 03:00", 1.0, 0, "interval", "delivered"),
-        ("U:SP1", "U:M2", "2025-11-02 04:00", 1.0, 0, "interval", "delivered"),  # trough tie
-        ("U:SP2", "U:M3", "2025-11-02 06:00", 5.0, 10, "interval", "delivered"),  # failed
-    ])
+    iv = _intervals(
+        [
+            ("U:SP1", "U:M1", "2025-11-02 00:00", 2.0, 0, "interval", "delivered"),
+            ("U:SP1", "U:M1", "2025-11-02 05:00", 2.0, 0, "interval", "delivered"),  # peak tie
+            ("U:SP1", "U:M2", "2025-11-02 03:00", 1.0, 0, "interval", "delivered"),
+            ("U:SP1", "U:M2", "2025-11-02 04:00", 1.0, 0, "interval", "delivered"),  # trough tie
+            ("U:SP2", "U:M3", "2025-11-02 06:00", 5.0, 10, "interval", "delivered"),  # failed
+        ]
+    )
     out = daily_summaries(iv, "U", TZ)
     d = _row(out, "U:SP1", "delivered")
     assert d["peak_local_time"] == "05:00"  # the latest of equal peaks

@@ -23,15 +23,30 @@ from gridflow_assets.generate.iesco import (
 
 METERS = 40
 MONTHS = ["2024-06", "2024-07"]
-FILES = {"meters.csv": METER_COLUMNS, "readings.csv": READING_COLUMNS,
-         "bills.csv": BILL_COLUMNS, "payments.csv": PAYMENT_COLUMNS}
-TEXT = {"meter_number": str, "consumer_id": str, "reference_no": str, "payment_date": str,
-        "payment_method": str, "father_name": str, "last_maintenance_date": str}
+FILES = {
+    "meters.csv": METER_COLUMNS,
+    "readings.csv": READING_COLUMNS,
+    "bills.csv": BILL_COLUMNS,
+    "payments.csv": PAYMENT_COLUMNS,
+}
+TEXT = {
+    "meter_number": str,
+    "consumer_id": str,
+    "reference_no": str,
+    "payment_date": str,
+    "payment_method": str,
+    "father_name": str,
+    "last_maintenance_date": str,
+}
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(folder / name, dtype=TEXT, keep_default_na=False,
-                       na_values={"power_factor": [""], "frequency_hz": [""]})
+    return pd.read_csv(
+        folder / name,
+        dtype=TEXT,
+        keep_default_na=False,
+        na_values={"power_factor": [""], "frequency_hz": [""]},
+    )
 
 
 def _hours(month: str) -> int:
@@ -44,14 +59,16 @@ def _paisa(x: pd.Series) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return generate_iesco(tmp_path_factory.mktemp("clean"), MONTHS, meters=METERS, seed=11,
-                          faults="none")
+    return generate_iesco(
+        tmp_path_factory.mktemp("clean"), MONTHS, meters=METERS, seed=11, faults="none"
+    )
 
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return generate_iesco(tmp_path_factory.mktemp("faulty"), MONTHS, meters=METERS, seed=11,
-                          faults="heavy")
+    return generate_iesco(
+        tmp_path_factory.mktemp("faulty"), MONTHS, meters=METERS, seed=11, faults="heavy"
+    )
 
 
 def test_deterministic_and_month_independent(tmp_path: Path, faulty: list[Path]) -> None:
@@ -155,14 +172,23 @@ def test_bills_arithmetic_and_units(clean: list[Path]) -> None:
         rates = tariff.rates_in_force(pd.Timestamp(f"{month}-01").date())
         variable, fixed = bills["variable_charges"], bills["fixed_charges"]
         assert np.allclose(bills["gst"], _paisa(rates["gst_rate"] * (variable + fixed)))
-        assert np.allclose(bills["electricity_duty"],
-                           _paisa(rates["electricity_duty_rate"] * variable))
-        parts = variable + fixed + bills["gst"] + bills["electricity_duty"] + bills["tv_fee"] + \
-            bills["late_payment_surcharge"]
+        assert np.allclose(
+            bills["electricity_duty"], _paisa(rates["electricity_duty_rate"] * variable)
+        )
+        parts = (
+            variable
+            + fixed
+            + bills["gst"]
+            + bills["electricity_duty"]
+            + bills["tv_fee"]
+            + bills["late_payment_surcharge"]
+        )
         assert np.allclose(bills["total_amount"], parts, atol=0.005)
         assert (bills["amount_within_due_date"] == bills["total_amount"]).all()
-        assert np.allclose(bills["amount_after_due_date"],
-                           _paisa(rates["after_due_factor"] * bills["total_amount"]))
+        assert np.allclose(
+            bills["amount_after_due_date"],
+            _paisa(rates["after_due_factor"] * bills["total_amount"]),
+        )
         assert (bills["due_date"] > bills["issue_date"]).all()
         used = readings.groupby("meter_number")["consumption_kwh"].sum()
         units = bills.set_index("meter_number")["units_consumed"]
@@ -173,17 +199,28 @@ def test_bills_arithmetic_and_units(clean: list[Path]) -> None:
 def test_bills_match_tariff(clean: list[Path]) -> None:
     bills = _read(clean[1], "bills.csv")
     meters = _read(clean[1], "meters.csv").set_index("meter_number")
-    catalogue = pd.read_csv(io.StringIO(resources.files("gridflow_assets.domain")
-                                        .joinpath("iesco_consumer_types.csv").read_text()))
+    catalogue = pd.read_csv(
+        io.StringIO(
+            resources.files("gridflow_assets.domain")
+            .joinpath("iesco_consumer_types.csv")
+            .read_text()
+        )
+    )
     flags = catalogue.set_index("consumer_type").loc[
-        meters.loc[bills["meter_number"], "consumer_type"], ["protected", "lifeline"]]
-    recomputed = tariff.compute_bills(pd.DataFrame({
-        "units": bills["units_consumed"], "category": bills["tariff_applied"],
-        "billing_month": pd.Timestamp("2024-07-01"),
-        "protected": flags["protected"].to_numpy() == 1,
-        "lifeline": flags["lifeline"].to_numpy() == 1,
-        "tv_fee_applies": bills["tv_fee"] > 0,
-    }))
+        meters.loc[bills["meter_number"], "consumer_type"], ["protected", "lifeline"]
+    ]
+    recomputed = tariff.compute_bills(
+        pd.DataFrame(
+            {
+                "units": bills["units_consumed"],
+                "category": bills["tariff_applied"],
+                "billing_month": pd.Timestamp("2024-07-01"),
+                "protected": flags["protected"].to_numpy() == 1,
+                "lifeline": flags["lifeline"].to_numpy() == 1,
+                "tv_fee_applies": bills["tv_fee"] > 0,
+            }
+        )
+    )
     for column in ("variable_charges", "fixed_charges", "gst", "total_amount"):
         assert np.allclose(bills[column], recomputed[column]), column
 
@@ -200,8 +237,9 @@ def test_payments_consistent(clean: list[Path]) -> None:
         paid = payments[payments["status"] != "unpaid"]
         assert set(paid["payment_method"]) <= {"online", "bank", "cash", "mobile_app"}
         bill = bills.loc[paid["bill_id"]]
-        surcharge = tariff.late_surcharges(bill["total_amount"], bill["due_date"],
-                                           paid["payment_date"])
+        surcharge = tariff.late_surcharges(
+            bill["total_amount"], bill["due_date"], paid["payment_date"]
+        )
         assert np.allclose(paid["bill_amount"], bill["total_amount"].to_numpy() + surcharge)
         assert (paid["amount_paid"] <= paid["bill_amount"] + 1e-9).all()
         late = paid["payment_date"].to_numpy() > bill["due_date"].to_numpy()
@@ -212,14 +250,22 @@ def test_faults_are_injected(faulty: list[Path]) -> None:
     readings = _read(faulty[0], "readings.csv")
     month_hours = METERS * _hours(MONTHS[0])
     unique = readings.drop_duplicates(["meter_number", "timestamp"])
-    assert len(unique) < month_hours                      # blocks removed on purpose
+    assert len(unique) < month_hours  # blocks removed on purpose
     assert readings.duplicated().sum() == len(readings) - len(unique) > 0
     assert {"meter_fault", "estimated"} <= set(readings["status"])
     normal = readings[readings["status"] == "normal"]
     assert (normal["power_factor"] > 1).any() and (normal["voltage_v"] == 0).any()
     bills = _read(faulty[0], "bills.csv")
-    parts = bills[["variable_charges", "fixed_charges", "gst", "electricity_duty", "tv_fee",
-                   "late_payment_surcharge"]].sum(axis=1)
+    parts = bills[
+        [
+            "variable_charges",
+            "fixed_charges",
+            "gst",
+            "electricity_duty",
+            "tv_fee",
+            "late_payment_surcharge",
+        ]
+    ].sum(axis=1)
     assert ((parts - bills["total_amount"]).abs() > 0.01).any()
     payments = _read(faulty[0], "payments.csv")
     assert (payments["amount_paid"] > payments["bill_amount"]).any()

@@ -42,6 +42,7 @@ def _drop(drops, utility: str, faults: str, month: str = MARCH) -> Path:
 
 # ------------------------------------------------------------------------------- both utilities
 
+
 @pytest.mark.parametrize("utility", ["UTILITY1", "UTILITY2"])
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, utility):
     gen = ny.GENERATORS[utility]
@@ -49,8 +50,11 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, utility):
     again = gen(tmp_path / "b", [MARCH], meters=8, seed=3)[0]
     other = gen(tmp_path / "c", [MARCH], meters=8, seed=4)[0]
     assert _files(first) == _files(again)
-    assert all(_files(first)[n] != _files(other)[n] for n in ny.U1_COLUMNS | ny.U2_COLUMNS
-               if n in _files(first))
+    assert all(
+        _files(first)[n] != _files(other)[n]
+        for n in ny.U1_COLUMNS | ny.U2_COLUMNS
+        if n in _files(first)
+    )
 
 
 @pytest.mark.parametrize("utility", ["UTILITY1", "UTILITY2"])
@@ -115,13 +119,15 @@ def test_a_single_meter_lands_at_every_fault_level(tmp_path, utility, faults):
 @pytest.mark.parametrize("utility", ["UTILITY1", "UTILITY2"])
 def test_default_volume_stays_small(tmp_path, utility):
     folder = ny.GENERATORS[utility](tmp_path, [MARCH])[0]
-    rows = {e["file"]: e["rows"]
-            for e in json.loads((folder / "manifest.json").read_text())["files"]}
+    rows = {
+        e["file"]: e["rows"] for e in json.loads((folder / "manifest.json").read_text())["files"]
+    }
     interval_file = f"{utility.lower()}_intervals.csv"
     assert 10_000 < rows[interval_file] < 60_000
 
 
 # ------------------------------------------------------------------------------------ UTILITY1
+
 
 def test_utility1_service_points_zip_text_and_id_leak(drops):
     sp = _read(_drop(drops, "UTILITY1", "none") / "utility1_service_points.csv")
@@ -163,8 +169,9 @@ def test_utility1_local_offsets_and_dst_days(drops):
 
     def seconds_per_day(df: pd.DataFrame, day: str) -> set[int]:
         on_day = df[df.timestamp.str.startswith(day)]
-        return set(on_day.groupby(["meter_id", "channel"]).duration.apply(
-            lambda s: s.astype(int).sum()))
+        return set(
+            on_day.groupby(["meter_id", "channel"]).duration.apply(lambda s: s.astype(int).sum())
+        )
 
     assert seconds_per_day(iv, "2025-03-09") == {23 * 3600}
     nov = _read(_drop(drops, "UTILITY1", "none", NOVEMBER) / "utility1_intervals.csv")
@@ -172,7 +179,8 @@ def test_utility1_local_offsets_and_dst_days(drops):
     # every emitted local day is complete
     iv["day"] = iv.timestamp.str[:10]
     per_day = iv.groupby(["meter_id", "channel", "day"]).duration.apply(
-        lambda s: s.astype(int).sum())
+        lambda s: s.astype(int).sum()
+    )
     assert set(per_day) <= {23 * 3600, 24 * 3600}
 
 
@@ -198,8 +206,10 @@ def test_utility1_realistic_faults(drops):
     assert 0.005 < conflicting.mean() < 0.02
     first = iv.drop_duplicates(KEY).set_index(KEY)
     later = iv[conflicting].set_index(KEY)
-    assert (pd.to_datetime(later.last_update_time, utc=True)
-            > pd.to_datetime(first.loc[later.index].last_update_time, utc=True)).all()
+    assert (
+        pd.to_datetime(later.last_update_time, utc=True)
+        > pd.to_datetime(first.loc[later.index].last_update_time, utc=True)
+    ).all()
     assert (later.value != first.loc[later.index].value).all()
     known = iv[iv.service_delivery_point_id.isin(sp.SERVICE_POINT_ID)]
     assert (known.groupby("meter_id").service_delivery_point_id.nunique() > 1).any()
@@ -213,12 +223,18 @@ def test_utility1_realistic_faults(drops):
 
 # ------------------------------------------------------------------------------------ UTILITY2
 
+
 def test_utility2_premises_have_address_versions(drops):
     sp = _read(_drop(drops, "UTILITY2", "none") / "utility2_service_points.csv")
     versions = sp.premise_id.value_counts()
     assert versions.between(2, 7).all() and versions.max() > 2
-    address = ["premise_house_num", "premise_street", "premise_house_supp", "premise_city",
-               "premise_zip"]
+    address = [
+        "premise_house_num",
+        "premise_street",
+        "premise_house_supp",
+        "premise_city",
+        "premise_zip",
+    ]
     assert (sp.drop_duplicates(["premise_id", *address]).premise_id.value_counts() > 1).all()
     assert not sp.duplicated(["premise_id", "created_date"]).any()
     assert sp.premise_id.str.fullmatch(r"PREM-\d{8}").all()
@@ -231,7 +247,8 @@ def test_utility2_premises_have_address_versions(drops):
 def _windows(meters: pd.DataFrame) -> pd.DataFrame:
     return meters.assign(
         start=pd.to_datetime(meters.installed_at, utc=True),
-        end=pd.to_datetime(meters.removed_at.replace("", None), utc=True))
+        end=pd.to_datetime(meters.removed_at.replace("", None), utc=True),
+    )
 
 
 def _outside_window(meters: pd.DataFrame, iv: pd.DataFrame) -> pd.Series:
@@ -249,8 +266,14 @@ def test_utility2_meters_effective_dated(drops):
         m = _read(_drop(drops, "UTILITY2", faults) / "utility2_meters.csv")
         assert m.meter_id.str.fullmatch(r"\d{9,10}").all()
         assert m.meter_number.str.fullmatch(r"\d{9,10}").all()
-        assert set(m.meter_type) <= {"KWH", "L+G Self-Cont Mesh", "Sentinel", "KV2",
-                                     "AMI Cell", "KV2-R"}
+        assert set(m.meter_type) <= {
+            "KWH",
+            "L+G Self-Cont Mesh",
+            "Sentinel",
+            "KV2",
+            "AMI Cell",
+            "KV2-R",
+        }
         assert set(m.meter_status) <= {"Customer", "Retired", ""}
         assert set(m.meter_channel) <= {"MT", ""}
         for col in ("installed_at", "created", "updated"):

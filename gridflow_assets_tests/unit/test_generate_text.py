@@ -37,8 +37,10 @@ def test_clock_text_offsets_and_zulu():
     ns = np.array([0, 3_600 * NS], dtype=np.int64)
     text = clock_text("t", ns, offset_minutes=np.array([-300, 330]))
     assert text.to_list() == ["1970-01-01T00:00:00-05:00", "1970-01-01T01:00:00+05:30"]
-    assert clock_text("z", ns, zulu=True).to_list() == ["1970-01-01T00:00:00Z",
-                                                        "1970-01-01T01:00:00Z"]
+    assert clock_text("z", ns, zulu=True).to_list() == [
+        "1970-01-01T00:00:00Z",
+        "1970-01-01T01:00:00Z",
+    ]
     assert clock_text("e", np.zeros(0, dtype=np.int64)).to_list() == []
 
 
@@ -71,10 +73,15 @@ def test_labels_gather_text_even_with_repeated_values():
 
 
 def test_csv_bytes_blank_fields_quoting_bom_and_final_newline():
-    frame = pl.DataFrame({"id": ["A-1", "", None], "text": ["x,y", 'say "hi"', "O\u2019Neill"],
-                          "value": [1.5, float("nan"), 0.0], "n": [1, 2, 3]})
-    expected = ('id,text,value,n\nA-1,"x,y",1.5,1\n,"say ""hi""",,2\n,O\u2019Neill,0.0,3\n'
-                .encode())
+    frame = pl.DataFrame(
+        {
+            "id": ["A-1", "", None],
+            "text": ["x,y", 'say "hi"', "O\u2019Neill"],
+            "value": [1.5, float("nan"), 0.0],
+            "n": [1, 2, 3],
+        }
+    )
+    expected = 'id,text,value,n\nA-1,"x,y",1.5,1\n,"say ""hi""",,2\n,O\u2019Neill,0.0,3\n'.encode()
     assert csv_bytes(frame) == expected
     assert csv_bytes(frame.to_pandas()) == expected
     assert csv_bytes(frame, bom=True, final_newline=False) == BOM + expected[:-1]
@@ -91,9 +98,12 @@ def test_allocate_rows_add_up_by_largest_remainder():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5), st.integers(-3, 3), st.sampled_from([1, 2, 51])),
-                max_size=60),
-       st.booleans())
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(-3, 3), st.sampled_from([1, 2, 51])), max_size=60
+    ),
+    st.booleans(),
+)
 def test_repeated_is_pandas_duplicated(rows, huge):
     """Packed keys and the whole-row fallback (values too wide to pack) agree with pandas."""
     frame = pd.DataFrame(rows, columns=["src", "value", "quality"], dtype=np.int64)

@@ -65,11 +65,14 @@ def test_clean_bills_and_payments_reconcile(silver_pl):
     assert reconcile.payments_vs_bills(t["payments"], t["bills"]).passed
 
 
-@pytest.mark.parametrize("column,delta,expected", [
-    ("total_amount", 100.0, {"total", "within_due", "after_due"}),
-    ("gst", 5.0, {"total", "gst"}),
-    ("variable_charges", 50.0, {"total", "gst", "electricity_duty", "energy_vs_tariff"}),
-])
+@pytest.mark.parametrize(
+    "column,delta,expected",
+    [
+        ("total_amount", 100.0, {"total", "within_due", "after_due"}),
+        ("gst", 5.0, {"total", "gst"}),
+        ("variable_charges", 50.0, {"total", "gst", "electricity_duty", "energy_vs_tariff"}),
+    ],
+)
 def test_tampered_bill_is_caught(silver_pl, column, delta, expected):
     t = silver_pl
     bills = _add_to_row(t["bills"], 0, column, delta)
@@ -89,17 +92,31 @@ def test_billed_units_against_readings(silver_pl):
 
 
 def test_payment_rules_on_a_known_frame():
-    bills = pl.DataFrame({"bill_id": ["B1", "B2", "B3"], "total_amount": [1000.0] * 3,
-                          "due_date": [date(2025, 1, 15)] * 3})
+    bills = pl.DataFrame(
+        {
+            "bill_id": ["B1", "B2", "B3"],
+            "total_amount": [1000.0] * 3,
+            "due_date": [date(2025, 1, 15)] * 3,
+        }
+    )
     # B1 paid late on 2025-01-17 (within 3 days: 5 %); B2 paid on time but "late" amount;
     # B3 overpaid in two instalments.
-    payments = pl.DataFrame({
-        "payment_id": ["P1", "P2", "P3", "P4"], "bill_id": ["B1", "B2", "B3", "B3"],
-        "bill_amount": [1050.0, 1100.0, 1000.0, 1000.0],
-        "amount_paid": [1050.0, 1100.0, 600.0, 500.0],
-        "payment_date": [date(2025, 1, 17), date(2025, 1, 10), date(2025, 1, 5),
-                         date(2025, 1, 6)],
-        "status": ["paid", "paid", "partial", "paid"], "source_row": [1, 2, 3, 4]})
+    payments = pl.DataFrame(
+        {
+            "payment_id": ["P1", "P2", "P3", "P4"],
+            "bill_id": ["B1", "B2", "B3", "B3"],
+            "bill_amount": [1050.0, 1100.0, 1000.0, 1000.0],
+            "amount_paid": [1050.0, 1100.0, 600.0, 500.0],
+            "payment_date": [
+                date(2025, 1, 17),
+                date(2025, 1, 10),
+                date(2025, 1, 5),
+                date(2025, 1, 6),
+            ],
+            "status": ["paid", "paid", "partial", "paid"],
+            "source_row": [1, 2, 3, 4],
+        }
+    )
     assert tariff.late_surcharge(1000.0, "2025-01-15", "2025-01-17") == 50.0
     res = reconcile.payments_vs_bills(payments, bills)
     assert res.failed_count == 2
@@ -108,17 +125,29 @@ def test_payment_rules_on_a_known_frame():
 
 
 def test_collection_aggregates_on_a_known_frame():
-    bills = pl.DataFrame({"bill_id": ["B1", "B2", "B3"], "tariff_applied": ["A-1"] * 3,
-                          "total_amount": [100.0, 200.0, 300.0]})
-    payments = pl.DataFrame({
-        "bill_id": ["B1", "B2", "B2"], "amount_paid": [110.0, 50.0, 20.0],
-        "bill_amount": [110.0, 200.0, 200.0], "is_late": [True, False, False],
-        "expected_surcharge": [10.0, 0.0, 0.0]})
+    bills = pl.DataFrame(
+        {
+            "bill_id": ["B1", "B2", "B3"],
+            "tariff_applied": ["A-1"] * 3,
+            "total_amount": [100.0, 200.0, 300.0],
+        }
+    )
+    payments = pl.DataFrame(
+        {
+            "bill_id": ["B1", "B2", "B2"],
+            "amount_paid": [110.0, 50.0, 20.0],
+            "bill_amount": [110.0, 200.0, 200.0],
+            "is_late": [True, False, False],
+            "expected_surcharge": [10.0, 0.0, 0.0],
+        }
+    )
     b = bill_collection(bills, payments)
-    assert dict(zip(b["bill_id"], b["paid"], strict=True)) == {"B1": 110.0, "B2": 70.0,
-                                                               "B3": 0.0}
-    assert dict(zip(b["bill_id"], b["arrears"], strict=True)) == {"B1": 0.0, "B2": 130.0,
-                                                                  "B3": 300.0}
+    assert dict(zip(b["bill_id"], b["paid"], strict=True)) == {"B1": 110.0, "B2": 70.0, "B3": 0.0}
+    assert dict(zip(b["bill_id"], b["arrears"], strict=True)) == {
+        "B1": 0.0,
+        "B2": 130.0,
+        "B3": 300.0,
+    }
     assert b["is_unpaid"].to_list() == [False, False, True]
     assert b["is_partial"].to_list() == [False, True, False]
     assert b["surcharge"].sum() == 10.0
@@ -128,14 +157,23 @@ def test_billed_units_on_a_known_frame():
     hours = [datetime(2025, 6, 1, h, tzinfo=UTC) for h in range(3)]
     # M1: 3 hours of 10 kWh, register 100 → 130; M2: readings add to 30 but the register
     # moved 60; M3 (prosumer): net export, billed 0; M4: no readings at all.
-    iv = frame("silver/intervals", meter_id=["M1"] * 3 + ["M2"] * 3 + ["M3"] * 3,
-               start_utc=hours * 3, local_date=[date(2025, 6, 1)] * 9,
-               measurement=["kWh"] * 9, reading_kind=["interval"] * 9,
-               value=[10.0] * 6 + [-5.0] * 3,
-               register_kwh=[110.0, 120.0, 130.0, 110.0, None, 160.0, None, None, None])
-    bills = frame("silver/bills", bill_id=["B1", "B2", "B3", "B4"],
-                  meter_id=["M1", "M2", "M3", "M4"], billing_month=[date(2025, 6, 1)] * 4,
-                  units_consumed=[30.0, 30.0, 0.0, 10.0])
+    iv = frame(
+        "silver/intervals",
+        meter_id=["M1"] * 3 + ["M2"] * 3 + ["M3"] * 3,
+        start_utc=hours * 3,
+        local_date=[date(2025, 6, 1)] * 9,
+        measurement=["kWh"] * 9,
+        reading_kind=["interval"] * 9,
+        value=[10.0] * 6 + [-5.0] * 3,
+        register_kwh=[110.0, 120.0, 130.0, 110.0, None, 160.0, None, None, None],
+    )
+    bills = frame(
+        "silver/bills",
+        bill_id=["B1", "B2", "B3", "B4"],
+        meter_id=["M1", "M2", "M3", "M4"],
+        billing_month=[date(2025, 6, 1)] * 4,
+        units_consumed=[30.0, 30.0, 0.0, 10.0],
+    )
     res = reconcile.billed_units(bills, iv)
     assert res.details == {"no_readings": 1, "hourly_sum": 0, "register_difference": 1}
     assert res.failed_count == 2 and res.total == 4

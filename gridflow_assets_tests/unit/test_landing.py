@@ -85,8 +85,7 @@ def test_empty_file_is_a_drop_error(folders):
 def test_manifest_checksum_and_row_count_are_verified(folders):
     folder = land_utility1(folders[0])
     data = (folder / "utility1_meters.csv").read_bytes()
-    entry = {"file": "utility1_meters.csv", "sha256": hashlib.sha256(data).hexdigest(),
-             "rows": 5}
+    entry = {"file": "utility1_meters.csv", "sha256": hashlib.sha256(data).hexdigest(), "rows": 5}
     (folder / "manifest.json").write_text(json.dumps({"files": [entry]}))
     drop = find_drop(folders[0], "UTILITY1", "2025-03")
     assert verify_manifest(drop) is not None
@@ -130,6 +129,5 @@ def test_ragged_row_after_blank_lines_keeps_its_data_row_number(folders):
     (folder / "utility1_meters.csv").write_bytes(header + b"\n" + rows)
     df = read_source(find_drop(folders[0], "UTILITY1", "2025-03"), U1["meters"])
     assert df["_source_row"].to_list() == [1, 2, 3]
-    assert df["_parse_error"].to_list() == [None, "expected 6 fields, got 2: MTR-00000002,x",
-                                            None]
+    assert df["_parse_error"].to_list() == [None, "expected 6 fields, got 2: MTR-00000002,x", None]
     assert df["meter_id"].to_list() == ["MTR-00000001", None, "MTR-3"]

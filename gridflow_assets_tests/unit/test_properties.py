@@ -14,33 +14,50 @@ from gridflow_assets.landing import Drop, SourceFile, read_source
 from gridflow_assets.silver.common import Rejects
 from gridflow_assets.utilities import utility1, utility2
 
-CHANNELS = ["KWH 15 Minute Interval Read Interval", "KWH Net 15 Minute Interval Read Interval",
-            "KVARH 5 Minute Interval Read Interval", "Mystery Channel"]
+CHANNELS = [
+    "KWH 15 Minute Interval Read Interval",
+    "KWH Net 15 Minute Interval Read Interval",
+    "KVARH 5 Minute Interval Read Interval",
+    "Mystery Channel",
+]
 GARBAGE = st.sampled_from(["", "null", "abc", "1e", "--", "2025-13-45T99:00:00Z", "MTR-"])
 
-u1_row = st.fixed_dictionaries({
-    "service_delivery_point_id": st.sampled_from(["SP-00000001", "SP-00000002", "SP-1", ""]),
-    "meter_id": st.sampled_from(["MTR-00000001", "MTR-00000002", "MTR-"]),
-    "channel": st.sampled_from(CHANNELS),
-    "duration": st.sampled_from(["900", "300", "0", "x"]),
-    "value": st.one_of(st.floats(-5, 50, allow_nan=False).map(lambda v: f"{v:.3f}"), GARBAGE),
-    "quality": st.sampled_from(["VAL", "NV", "??"]),
-    "timestamp": st.one_of(st.sampled_from([
-        "2025-03-09T00:00:00-05:00", "2025-03-09T03:00:00-04:00", "2025-11-02T01:00:00-04:00",
-        "2025-11-02T01:00:00-05:00"]), GARBAGE),
-    "last_update_time": st.sampled_from(["2025-03-10T00:00:00-04:00",
-                                         "2025-03-11T00:00:00-04:00", ""]),
-    "exported_at": st.just("null"),
-})
+u1_row = st.fixed_dictionaries(
+    {
+        "service_delivery_point_id": st.sampled_from(["SP-00000001", "SP-00000002", "SP-1", ""]),
+        "meter_id": st.sampled_from(["MTR-00000001", "MTR-00000002", "MTR-"]),
+        "channel": st.sampled_from(CHANNELS),
+        "duration": st.sampled_from(["900", "300", "0", "x"]),
+        "value": st.one_of(st.floats(-5, 50, allow_nan=False).map(lambda v: f"{v:.3f}"), GARBAGE),
+        "quality": st.sampled_from(["VAL", "NV", "??"]),
+        "timestamp": st.one_of(
+            st.sampled_from(
+                [
+                    "2025-03-09T00:00:00-05:00",
+                    "2025-03-09T03:00:00-04:00",
+                    "2025-11-02T01:00:00-04:00",
+                    "2025-11-02T01:00:00-05:00",
+                ]
+            ),
+            GARBAGE,
+        ),
+        "last_update_time": st.sampled_from(
+            ["2025-03-10T00:00:00-04:00", "2025-03-11T00:00:00-04:00", ""]
+        ),
+        "exported_at": st.just("null"),
+    }
+)
 
-u2_row = st.fixed_dictionaries({
-    "channel": st.sampled_from(["1", "3", "9", "99"]),
-    "duration": st.sampled_from(["0", "0", "60"]),
-    "meter_id": st.sampled_from(["123456789", "1234567890", "12"]),
-    "quality": st.sampled_from(["1", "51", "7"]),
-    "timestamp": st.one_of(st.sampled_from(["20250309", "20250310", "20251102"]), GARBAGE),
-    "value": st.one_of(st.integers(0, 999_999).map(str), GARBAGE),
-})
+u2_row = st.fixed_dictionaries(
+    {
+        "channel": st.sampled_from(["1", "3", "9", "99"]),
+        "duration": st.sampled_from(["0", "0", "60"]),
+        "meter_id": st.sampled_from(["123456789", "1234567890", "12"]),
+        "quality": st.sampled_from(["1", "51", "7"]),
+        "timestamp": st.one_of(st.sampled_from(["20250309", "20250310", "20251102"]), GARBAGE),
+        "value": st.one_of(st.integers(0, 999_999).map(str), GARBAGE),
+    }
+)
 
 
 def _bronze(rows: list[dict], columns: tuple[str, ...], ragged: int) -> pl.DataFrame:
@@ -48,15 +65,20 @@ def _bronze(rows: list[dict], columns: tuple[str, ...], ragged: int) -> pl.DataF
     ``ragged`` rows unsplittable (fields null, text in _parse_error)."""
     n = len(rows)
     is_ragged = [i < ragged for i in range(n)]
-    data = {c: [None if bad else r[c] for r, bad in zip(rows, is_ragged, strict=True)]
-            for c in columns}
-    return pl.DataFrame({
-        **{c: pl.Series(c, v, dtype=pl.String) for c, v in data.items()},
-        "_source_file": pl.Series(["X/2025-03/f.csv"] * n, dtype=pl.String),
-        "_source_row": pl.Series(range(1, n + 1), dtype=pl.Int64),
-        "_parse_error": pl.Series(["expected 9 fields, got 2: a,b" if bad else None
-                                   for bad in is_ragged], dtype=pl.String),
-    })
+    data = {
+        c: [None if bad else r[c] for r, bad in zip(rows, is_ragged, strict=True)] for c in columns
+    }
+    return pl.DataFrame(
+        {
+            **{c: pl.Series(c, v, dtype=pl.String) for c, v in data.items()},
+            "_source_file": pl.Series(["X/2025-03/f.csv"] * n, dtype=pl.String),
+            "_source_row": pl.Series(range(1, n + 1), dtype=pl.Int64),
+            "_parse_error": pl.Series(
+                ["expected 9 fields, got 2: a,b" if bad else None for bad in is_ragged],
+                dtype=pl.String,
+            ),
+        }
+    )
 
 
 def _assert_every_row_once(df: pl.DataFrame, kept: pl.DataFrame, rejects: Rejects, target: str):
@@ -78,39 +100,53 @@ def _with_repeats(rows: list[dict], picks: list[int], tweak: bool) -> list[dict]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(u1_row, max_size=25), st.lists(st.integers(0, 50), max_size=8),
-       st.booleans(), st.integers(0, 2))
+@given(
+    st.lists(u1_row, max_size=25),
+    st.lists(st.integers(0, 50), max_size=8),
+    st.booleans(),
+    st.integers(0, 2),
+)
 def test_utility1_intervals_account_for_every_row(rows, picks, tweak, ragged):
-    df = _bronze(_with_repeats(rows, picks, tweak), utility1.SOURCES["readings"].columns,
-                 ragged)
+    df = _bronze(_with_repeats(rows, picks, tweak), utility1.SOURCES["readings"].columns, ragged)
     rejects = Rejects("UTILITY1")
-    kept = utility1.intervals(df, rejects, "UTILITY1", utility1.TIMEZONE,
-                              pl.Series(["UTILITY1:SP-00000001"]),
-                              pl.Series(["UTILITY1:MTR-00000001"]))
+    kept = utility1.intervals(
+        df,
+        rejects,
+        "UTILITY1",
+        utility1.TIMEZONE,
+        pl.Series(["UTILITY1:SP-00000001"]),
+        pl.Series(["UTILITY1:MTR-00000001"]),
+    )
     _assert_every_row_once(df, kept, rejects, "intervals")
     assert not kept.select(["meter_id", "channel", "start_utc"]).is_duplicated().any()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(u2_row, max_size=25), st.lists(st.integers(0, 50), max_size=8),
-       st.booleans())
+@given(st.lists(u2_row, max_size=25), st.lists(st.integers(0, 50), max_size=8), st.booleans())
 def test_utility2_intervals_account_for_every_row(rows, picks, tweak):
     df = _bronze(_with_repeats(rows, picks, tweak), utility2.SOURCES["readings"].columns, 0)
     rejects = Rejects("UTILITY2")
     utc = pl.Datetime("us", "UTC")
-    installs = pl.DataFrame({"meter_id": ["UTILITY2:123456789"],
-                             "service_point_id": ["UTILITY2:PREM-00000001"],
-                             "installed_at_utc": pl.Series([datetime(2025, 3, 10)]).cast(utc)
-                             .dt.replace_time_zone("UTC"),
-                             "removed_at_utc": pl.Series([None], dtype=utc)})
+    installs = pl.DataFrame(
+        {
+            "meter_id": ["UTILITY2:123456789"],
+            "service_point_id": ["UTILITY2:PREM-00000001"],
+            "installed_at_utc": pl.Series([datetime(2025, 3, 10)])
+            .cast(utc)
+            .dt.replace_time_zone("UTC"),
+            "removed_at_utc": pl.Series([None], dtype=utc),
+        }
+    )
     sp = pl.DataFrame({"service_point_id": ["UTILITY2:PREM-00000001"]})
     kept = utility2.intervals(df, rejects, "UTILITY2", utility2.TIMEZONE, sp, installs)
     _assert_every_row_once(df, kept, rejects, "intervals")
     assert kept["interval_s"].is_in([82800, 86400, 90000]).all()
 
 
-text = st.text(alphabet=st.characters(blacklist_categories=("Cs",),
-                                      blacklist_characters="\r\n\x00"), max_size=12)
+text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"),
+    max_size=12,
+)
 
 
 @settings(max_examples=80, deadline=None)

@@ -24,8 +24,14 @@ def test_every_interface_table_is_declared():
     expected = {
         "bronze": {"service_points", "meters", "readings", "bills", "payments"},
         "silver": {"service_points", "meters", "intervals", "bills", "payments", "rejects"},
-        "gold": {"dim_meter", "dim_service_point", "dim_utility", "dim_date", "dim_time",
-                 "fact_readings"},
+        "gold": {
+            "dim_meter",
+            "dim_service_point",
+            "dim_utility",
+            "dim_date",
+            "dim_time",
+            "fact_readings",
+        },
         "experience": {"daily_summaries"},
     }
     for layer, names in expected.items():
@@ -51,20 +57,32 @@ def test_pandera_polars_schemas_follow_the_registry(key):
     spec = table(key)
     typed = conform_pl(pl.DataFrame(schema=spec.column_names), spec)
     assert structure_schema(spec).validate(typed).schema == typed.schema
-    declared = {c.name: (c.ge is not None) + (c.le is not None) + (c.isin is not None)
-                for c in spec.columns if c.has_range}
+    declared = {
+        c.name: (c.ge is not None) + (c.le is not None) + (c.isin is not None)
+        for c in spec.columns
+        if c.has_range
+    }
     ranges = range_schema(spec)
     assert ({n: len(c.checks) for n, c in ranges.columns.items()} if ranges else {}) == declared
-    flipped = typed.with_columns(pl.col(spec.columns[0].name).cast(
-        pl.Int8 if spec.columns[0].dtype != "int" else pl.String))
+    flipped = typed.with_columns(
+        pl.col(spec.columns[0].name).cast(pl.Int8 if spec.columns[0].dtype != "int" else pl.String)
+    )
     with pytest.raises(SchemaError, match="to have type"):
         structure_schema(spec).validate(flipped)
 
 
 def test_pii_is_tagged_where_the_spec_says():
     sp = table("silver/service_points")
-    for col in ("service_point_id", "street", "house_number", "customer_name", "father_name",
-                "reference_no", "latitude", "longitude"):
+    for col in (
+        "service_point_id",
+        "street",
+        "house_number",
+        "customer_name",
+        "father_name",
+        "reference_no",
+        "latitude",
+        "longitude",
+    ):
         assert sp.column(col).pii, col
     assert not sp.column("city").pii
     # UTILITY1's ids embed the ZIP: the id itself is PII, in bronze too.
@@ -81,8 +99,9 @@ def test_external_tables_carry_no_pii():
 
 def test_conform_refuses_missing_and_extra_columns():
     spec = table("gold/dim_time")
-    good = pd.DataFrame({"time_key": [0], "hour": [0], "minute": [0], "label": ["00:00"],
-                         "day_part": ["night"]})
+    good = pd.DataFrame(
+        {"time_key": [0], "hour": [0], "minute": [0], "label": ["00:00"], "day_part": ["night"]}
+    )
     assert list(conform(good, spec).columns) == spec.column_names
     with pytest.raises(SchemaMismatch, match="missing columns \\['day_part'\\]"):
         conform(good.drop(columns="day_part"), spec)

@@ -16,17 +16,21 @@ def _silver(landing, utility):
     out = u.to_silver(SilverInput(utility, "2025-03", u.timezone, bronze))
     assert all(isinstance(df, pl.DataFrame) for df in [*out.tables.values(), out.rejects])
     # compared as pandas frames (index by row, .loc)
-    return bronze, SilverOutput(tables={k: v.to_pandas() for k, v in out.tables.items()},
-                                rejects=out.rejects.to_pandas())
+    return bronze, SilverOutput(
+        tables={k: v.to_pandas() for k, v in out.tables.items()}, rejects=out.rejects.to_pandas()
+    )
 
 
 def _accounting(bronze, out, table, source):
     rej = out.rejects[out.rejects.target_table == table]
     cats = rej.category.value_counts().to_dict()
-    return {"landed": len(bronze[source]), "kept": len(out.tables[table]),
-            "exact": cats.get("duplicate_exact", 0),
-            "conflicting": cats.get("duplicate_conflicting", 0),
-            "rejected": cats.get("rejected", 0)}
+    return {
+        "landed": len(bronze[source]),
+        "kept": len(out.tables[table]),
+        "exact": cats.get("duplicate_exact", 0),
+        "conflicting": cats.get("duplicate_conflicting", 0),
+        "rejected": cats.get("rejected", 0),
+    }
 
 
 @pytest.fixture
@@ -44,16 +48,34 @@ def u2(folders):
 def test_utility1_accounting_is_exact(u1):
     bronze, out = u1
     assert _accounting(bronze, out, "intervals", "readings") == {
-        "landed": 10, "kept": 5, "exact": 1, "conflicting": 1, "rejected": 3}
+        "landed": 10,
+        "kept": 5,
+        "exact": 1,
+        "conflicting": 1,
+        "rejected": 3,
+    }
     assert _accounting(bronze, out, "meters", "meters") == {
-        "landed": 5, "kept": 3, "exact": 1, "conflicting": 0, "rejected": 1}
+        "landed": 5,
+        "kept": 3,
+        "exact": 1,
+        "conflicting": 0,
+        "rejected": 1,
+    }
     assert _accounting(bronze, out, "service_points", "service_points") == {
-        "landed": 3, "kept": 2, "exact": 0, "conflicting": 1, "rejected": 0}
+        "landed": 3,
+        "kept": 2,
+        "exact": 0,
+        "conflicting": 1,
+        "rejected": 0,
+    }
     reasons = out.rejects[out.rejects.target_table == "intervals"].set_index("source_row")
-    assert reasons.reason_code.to_dict() == {3: "DUP_EXACT", 4: "DUP_CONFLICT",
-                                            8: "INVALID_TIMESTAMP",
-                                            9: "CHANNEL_DURATION_MISMATCH",
-                                            10: "MALFORMED_ROW"}
+    assert reasons.reason_code.to_dict() == {
+        3: "DUP_EXACT",
+        4: "DUP_CONFLICT",
+        8: "INVALID_TIMESTAMP",
+        9: "CHANNEL_DURATION_MISMATCH",
+        10: "MALFORMED_ROW",
+    }
     assert reasons.loc[8, "column_name"] == "timestamp"
     assert "'not-a-time'" in reasons.loc[8, "detail"]
     assert '"value":"0.9"' in reasons.loc[4, "raw_record"]  # the loser, as delivered
@@ -132,15 +154,24 @@ def test_utility2_codes_from_code_tables(u2):
 def test_outside_install_window_links_nearest_installation():
     from gridflow_assets.utilities.utility2 import resolve_service_points
 
-    installs = pl.DataFrame({
-        "meter_id": ["M", "M"], "service_point_id": ["P1", "P2"],
-        "installed_at_utc": pd.to_datetime(["2024-01-01", "2024-06-01"], utc=True),
-        "removed_at_utc": pd.to_datetime(["2024-03-01", "2024-09-01"], utc=True),
-    })
-    reads = pl.DataFrame({"meter_id": ["M", "M", "M"],
-                          "start_utc": pd.to_datetime(["2024-02-01", "2024-05-25",
-                                                       "2025-01-01"], utc=True)})
+    installs = pl.DataFrame(
+        {
+            "meter_id": ["M", "M"],
+            "service_point_id": ["P1", "P2"],
+            "installed_at_utc": pd.to_datetime(["2024-01-01", "2024-06-01"], utc=True),
+            "removed_at_utc": pd.to_datetime(["2024-03-01", "2024-09-01"], utc=True),
+        }
+    )
+    reads = pl.DataFrame(
+        {
+            "meter_id": ["M", "M", "M"],
+            "start_utc": pd.to_datetime(["2024-02-01", "2024-05-25", "2025-01-01"], utc=True),
+        }
+    )
     got = resolve_service_points(reads, installs).to_pandas().set_index("start_utc")
     assert list(got.service_point_id) == ["P1", "P2", "P2"]
-    assert list(got.service_point_rule) == ["SP_EFFECTIVE_DATED", "SP_OUTSIDE_INSTALL_WINDOW",
-                                            "SP_OUTSIDE_INSTALL_WINDOW"]
+    assert list(got.service_point_rule) == [
+        "SP_EFFECTIVE_DATED",
+        "SP_OUTSIDE_INSTALL_WINDOW",
+        "SP_OUTSIDE_INSTALL_WINDOW",
+    ]

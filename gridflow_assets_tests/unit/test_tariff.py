@@ -13,8 +13,8 @@ import pytest
 from gridflow_assets.domain import tariff
 from gridflow_assets.domain.billing import expected_owed
 
-FY26 = date(2025, 8, 1)      # FY2025-26 tariff (effective 2025-07-01)
-OLD = date(2024, 3, 1)       # earlier, lower tariff (effective 2024-01-01)
+FY26 = date(2025, 8, 1)  # FY2025-26 tariff (effective 2025-07-01)
+OLD = date(2024, 3, 1)  # earlier, lower tariff (effective 2024-01-01)
 
 
 def test_protected_previous_slab_benefit() -> None:
@@ -37,8 +37,9 @@ def test_scheme_limits_fall_back_to_unprotected() -> None:
     assert tariff.energy_charge(201, "A-1", FY26, protected=True) == pytest.approx(6653.10)
     # A lifeline consumer above 100 units is billed as protected when protected:
     # 100 x 10.54 + 20 x 13.01 = 1054.00 + 260.20 = 1314.20
-    assert tariff.energy_charge(120, "A-1", FY26, protected=True, lifeline=True) == \
-        pytest.approx(1314.20)
+    assert tariff.energy_charge(120, "A-1", FY26, protected=True, lifeline=True) == pytest.approx(
+        1314.20
+    )
 
 
 def test_flat_categories_by_code_and_name() -> None:
@@ -68,9 +69,14 @@ def test_bill_june_2025_has_duty_and_ptv_fee() -> None:
     # after due date 1.05 x 14253.10 = 14965.755 -> 14965.76
     bill = tariff.compute_bill(350, "A-1", date(2025, 6, 1))
     assert bill == {
-        "variable_charges": 11700.50, "fixed_charges": 200.0, "gst": 2142.09,
-        "electricity_duty": 175.51, "tv_fee": 35.0, "late_payment_surcharge": 0.0,
-        "total_amount": 14253.10, "amount_within_due_date": 14253.10,
+        "variable_charges": 11700.50,
+        "fixed_charges": 200.0,
+        "gst": 2142.09,
+        "electricity_duty": 175.51,
+        "tv_fee": 35.0,
+        "late_payment_surcharge": 0.0,
+        "total_amount": 14253.10,
+        "amount_within_due_date": 14253.10,
         "amount_after_due_date": 14965.76,
     }
 
@@ -117,8 +123,9 @@ def test_late_surcharges_vectorized_matches_scalar() -> None:
 
 def test_older_tariff_year_is_lower() -> None:
     for units, kwargs in ((150, {"protected": True}), (250, {}), (80, {"lifeline": True})):
-        assert tariff.energy_charge(units, "A-1", OLD, **kwargs) < \
-            tariff.energy_charge(units, "A-1", FY26, **kwargs)
+        assert tariff.energy_charge(units, "A-1", OLD, **kwargs) < tariff.energy_charge(
+            units, "A-1", FY26, **kwargs
+        )
     assert tariff.energy_charge(100, "A-2", OLD) < tariff.energy_charge(100, "A-2", FY26)
 
 
@@ -144,13 +151,25 @@ def test_bad_inputs_raise() -> None:
 def test_compute_bills_equals_compute_bill_row_by_row() -> None:
     rng = np.random.default_rng(3)
     codes = list(tariff.tariff_codes())
-    months = [date(2024, 3, 1), date(2024, 8, 1), date(2025, 6, 1), date(2025, 7, 1),
-              date(2025, 12, 1)]
+    months = [
+        date(2024, 3, 1),
+        date(2024, 8, 1),
+        date(2025, 6, 1),
+        date(2025, 7, 1),
+        date(2025, 12, 1),
+    ]
     rows = [
-        {"units": int(u), "category": c, "billing_month": m, "protected": p, "lifeline": ll,
-         "tv_fee_applies": tv}
-        for c, m, p, ll, tv in itertools.product(codes, months, (False, True), (False, True),
-                                                  (False, True))
+        {
+            "units": int(u),
+            "category": c,
+            "billing_month": m,
+            "protected": p,
+            "lifeline": ll,
+            "tv_fee_applies": tv,
+        }
+        for c, m, p, ll, tv in itertools.product(
+            codes, months, (False, True), (False, True), (False, True)
+        )
         for u in rng.integers(0, 1500, 3).tolist() + [0, 50, 100, 101, 200, 201, 300, 301, 701]
     ]
     df = pd.DataFrame(rows)
@@ -158,15 +177,23 @@ def test_compute_bills_equals_compute_bill_row_by_row() -> None:
     assert list(vectorized.columns) == list(tariff.BILL_COLUMNS)
     for row, got in zip(rows, vectorized.to_dict("records")):
         assert got == tariff.compute_bill(
-            row["units"], row["category"], row["billing_month"], row["protected"],
-            row["lifeline"], row["tv_fee_applies"]), row
+            row["units"],
+            row["category"],
+            row["billing_month"],
+            row["protected"],
+            row["lifeline"],
+            row["tv_fee_applies"],
+        ), row
 
 
 def test_compute_bills_prices_a_polars_frame_as_a_pandas_one() -> None:
-    rows = {"units": [50.0, 150.0, 700.0, 1200.0], "category": ["A-1", "A-1", "A-2", "B-1"],
-            "billing_month": [date(2025, 6, 1), date(2025, 7, 1), date(2025, 7, 1),
-                              date(2024, 3, 1)],
-            "protected": [True, True, None, False], "lifeline": [True, False, False, None]}
+    rows = {
+        "units": [50.0, 150.0, 700.0, 1200.0],
+        "category": ["A-1", "A-1", "A-2", "B-1"],
+        "billing_month": [date(2025, 6, 1), date(2025, 7, 1), date(2025, 7, 1), date(2024, 3, 1)],
+        "protected": [True, True, None, False],
+        "lifeline": [True, False, False, None],
+    }
     as_polars = tariff.compute_bills(pl.DataFrame(rows))
     as_pandas = tariff.compute_bills(pd.DataFrame(rows))
     assert isinstance(as_polars, pl.DataFrame)
@@ -175,8 +202,9 @@ def test_compute_bills_prices_a_polars_frame_as_a_pandas_one() -> None:
 
 
 def test_expected_owed_adds_the_surcharge_in_force_only_when_late() -> None:
-    owed = expected_owed(pl.Series([1000.0, 1000.0, 1000.0, None]),
-                         pl.Series([date(2025, 1, 15)] * 4),
-                         pl.Series([date(2025, 1, 17), date(2025, 1, 20), None,
-                                    date(2025, 1, 20)]))
+    owed = expected_owed(
+        pl.Series([1000.0, 1000.0, 1000.0, None]),
+        pl.Series([date(2025, 1, 15)] * 4),
+        pl.Series([date(2025, 1, 17), date(2025, 1, 20), None, date(2025, 1, 20)]),
+    )
     assert owed.to_list() == [1050.0, 1100.0, 1000.0, 0.0]

@@ -46,45 +46,99 @@ KWH15 = "KWH 15 Minute Interval Read Interval"
 NET15 = "KWH Net 15 Minute Interval Read Interval"
 
 
-def series(first_local: str, n: int, step_s: int, tz: str, values, *, meter: str = "U:M1",
-           channel: str = KWH15, direction: str = "delivered", kind: str = "interval",
-           utility: str = "UTILITY1", drop=(), quality=0, register=None,
-           status=None) -> pd.DataFrame:
+def series(
+    first_local: str,
+    n: int,
+    step_s: int,
+    tz: str,
+    values,
+    *,
+    meter: str = "U:M1",
+    channel: str = KWH15,
+    direction: str = "delivered",
+    kind: str = "interval",
+    utility: str = "UTILITY1",
+    drop=(),
+    quality=0,
+    register=None,
+    status=None,
+) -> pd.DataFrame:
     """``n`` consecutive intervals from a local wall time, stepping in real (UTC) time so
     DST days come out with 23 or 25 hours; ``drop`` removes intervals by position."""
-    start = pd.Timestamp(first_local).tz_localize(tz).tz_convert("UTC") \
-        + pd.to_timedelta(np.arange(n) * step_s, unit="s")
+    start = pd.Timestamp(first_local).tz_localize(tz).tz_convert("UTC") + pd.to_timedelta(
+        np.arange(n) * step_s, unit="s"
+    )
     values = np.broadcast_to(np.asarray(values, dtype="float64"), (n,))
-    df = pd.DataFrame({
-        "utility_id": utility, "meter_id": meter, "service_point_id": "U:SP1",
-        "service_point_rule": "DELIVERED", "channel": channel, "measurement": "kWh",
-        "direction": direction, "reading_kind": kind, "interval_s": step_s, "unit": "kWh",
-        "start_utc": start, "end_utc": start + pd.Timedelta(seconds=step_s),
-        "local_date": start.tz_convert(tz).tz_localize(None).normalize(),
-        "value": values, "value_original": [f"{v:g}" for v in values],
-        "quality_code": quality, "quality_code_original": "VAL", "status": status,
-        "register_kwh": np.nan if register is None else register, "voltage_v": np.nan,
-        "current_a": np.nan, "power_factor": np.nan, "frequency_hz": np.nan,
-        "last_update_utc": pd.NaT, "rule_ids": None, "is_orphan_service_point": False,
-        "is_orphan_meter": False, "source_file": "f.csv", "source_row": np.arange(1, n + 1),
-    })
+    df = pd.DataFrame(
+        {
+            "utility_id": utility,
+            "meter_id": meter,
+            "service_point_id": "U:SP1",
+            "service_point_rule": "DELIVERED",
+            "channel": channel,
+            "measurement": "kWh",
+            "direction": direction,
+            "reading_kind": kind,
+            "interval_s": step_s,
+            "unit": "kWh",
+            "start_utc": start,
+            "end_utc": start + pd.Timedelta(seconds=step_s),
+            "local_date": start.tz_convert(tz).tz_localize(None).normalize(),
+            "value": values,
+            "value_original": [f"{v:g}" for v in values],
+            "quality_code": quality,
+            "quality_code_original": "VAL",
+            "status": status,
+            "register_kwh": np.nan if register is None else register,
+            "voltage_v": np.nan,
+            "current_a": np.nan,
+            "power_factor": np.nan,
+            "frequency_hz": np.nan,
+            "last_update_utc": pd.NaT,
+            "rule_ids": None,
+            "is_orphan_service_point": False,
+            "is_orphan_meter": False,
+            "source_file": "f.csv",
+            "source_row": np.arange(1, n + 1),
+        }
+    )
     return df.drop(index=list(drop)).reset_index(drop=True)
 
 
-def daily(first_day: str, values, *, channel: str, kind: str = "interval", meter="U:M2",
-          quality=0) -> pd.DataFrame:
+def daily(
+    first_day: str, values, *, channel: str, kind: str = "interval", meter="U:M2", quality=0
+) -> pd.DataFrame:
     """UTILITY2-style daily reads: one local day each, 23/24/25 hours long."""
     days = pd.date_range(first_day, periods=len(values), freq="D")
     start = days.tz_localize(NY).tz_convert("UTC")
     end = (days + pd.Timedelta(days=1)).tz_localize(NY).tz_convert("UTC")
-    frame = series(first_day, len(values), 86_400, NY, values, meter=meter, channel=channel,
-                   kind=kind, utility="UTILITY2", quality=quality)
-    return frame.assign(start_utc=start, end_utc=end, local_date=days,
-                        interval_s=((end - start).total_seconds()).astype(int))
+    frame = series(
+        first_day,
+        len(values),
+        86_400,
+        NY,
+        values,
+        meter=meter,
+        channel=channel,
+        kind=kind,
+        utility="UTILITY2",
+        quality=quality,
+    )
+    return frame.assign(
+        start_utc=start,
+        end_utc=end,
+        local_date=days,
+        interval_s=((end - start).total_seconds()).astype(int),
+    )
 
 
-def vee(df: pd.DataFrame, utility: str = "UTILITY1", month: str = "2025-03", tz: str = NY,
-        service_points: pd.DataFrame | None = None) -> pl.DataFrame:
+def vee(
+    df: pd.DataFrame,
+    utility: str = "UTILITY1",
+    month: str = "2025-03",
+    tz: str = NY,
+    service_points: pd.DataFrame | None = None,
+) -> pl.DataFrame:
     sp = None if service_points is None else pl.from_pandas(service_points)
     out = apply_vee(pl.from_pandas(df), sp, VeeInput(utility, month, tz)).intervals
     # What VEE writes is what silver/intervals declares, types included.
@@ -92,8 +146,13 @@ def vee(df: pd.DataFrame, utility: str = "UTILITY1", month: str = "2025-03", tz:
     return out
 
 
-def run(df: pd.DataFrame, utility: str = "UTILITY1", month: str = "2025-03", tz: str = NY,
-        service_points: pd.DataFrame | None = None) -> pd.DataFrame:
+def run(
+    df: pd.DataFrame,
+    utility: str = "UTILITY1",
+    month: str = "2025-03",
+    tz: str = NY,
+    service_points: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     return vee(df, utility, month, tz, service_points).to_pandas()
 
 
@@ -107,13 +166,13 @@ def ramp(n: int) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ estimation
 
+
 def test_gap_of_one_hour_is_interpolated_and_added_with_its_audit_trail():
     df = series("2025-03-12 00:00", 96, 900, NY, ramp(96), drop=range(40, 44))
     out = run(df)
     new = added(out)
     assert len(out) == 96 and delivered_count(out) == 92
-    assert list(new.start_utc) == list(pd.date_range("2025-03-12T14:00Z", periods=4,
-                                                     freq="15min"))
+    assert list(new.start_utc) == list(pd.date_range("2025-03-12T14:00Z", periods=4, freq="15min"))
     np.testing.assert_allclose(new.value, ramp(96)[40:44])  # linear data: exact
     assert (new.rule_ids == "V1;E1;E4").all() and (new.quality_code == 9).all()
     assert (new.estimation_method == "interpolated").all() and new.is_estimated.all()
@@ -125,9 +184,17 @@ def test_gap_of_one_hour_is_interpolated_and_added_with_its_audit_trail():
 
 def test_gap_of_six_hours_takes_the_like_day_profile_of_earlier_weeks():
     # Mondays 3, 10 and 17 March: the 17th misses 06:00-12:00 (24 quarter hours).
-    frames = [series(f"2025-03-{d:02d} 00:00", 96, 900, NY, level + ramp(96),
-                     drop=range(24, 48) if d == 17 else ())
-              for d, level in ((3, 0.0), (10, 1.0), (17, 2.0))]
+    frames = [
+        series(
+            f"2025-03-{d:02d} 00:00",
+            96,
+            900,
+            NY,
+            level + ramp(96),
+            drop=range(24, 48) if d == 17 else (),
+        )
+        for d, level in ((3, 0.0), (10, 1.0), (17, 2.0))
+    ]
     out = run(pd.concat(frames, ignore_index=True))
     new = added(out)
     assert len(new) == 24
@@ -137,8 +204,10 @@ def test_gap_of_six_hours_takes_the_like_day_profile_of_earlier_weeks():
 
 
 def test_like_day_uses_later_weeks_only_when_no_earlier_week_has_data():
-    frames = [series("2025-03-03 00:00", 96, 900, NY, ramp(96), drop=range(24, 48)),
-              series("2025-03-10 00:00", 96, 900, NY, 5 + ramp(96))]
+    frames = [
+        series("2025-03-03 00:00", 96, 900, NY, ramp(96), drop=range(24, 48)),
+        series("2025-03-10 00:00", 96, 900, NY, 5 + ramp(96)),
+    ]
     new = added(run(pd.concat(frames, ignore_index=True)))
     np.testing.assert_allclose(new.value, 5 + ramp(96)[24:48])
 
@@ -169,8 +238,7 @@ def test_negative_delivered_energy_fails_but_negative_net_flow_does_not():
     values = ramp(96)
     values[10] = -0.4
     delivered = series("2025-03-12 00:00", 96, 900, NY, values)
-    net = series("2025-03-12 00:00", 96, 900, NY, values - 2.0, channel=NET15,
-                 direction="net")
+    net = series("2025-03-12 00:00", 96, 900, NY, values - 2.0, channel=NET15, direction="net")
     out = run(pd.concat([delivered, net], ignore_index=True))
     assert out.loc[10, "rule_ids"] == "V4;E1;E4"
     assert out.loc[10, "value"] == pytest.approx(ramp(96)[10])
@@ -198,14 +266,18 @@ def test_spring_forward_day_has_92_quarter_hours_and_gaps_span_the_missing_hour(
     out_pl = vee(df)
     out = out_pl.to_pandas()
     new = added(out)
-    assert new.start_utc.tolist() == [pd.Timestamp("2025-03-09T06:30Z"),
-                                      pd.Timestamp("2025-03-09T06:45Z")]
+    assert new.start_utc.tolist() == [
+        pd.Timestamp("2025-03-09T06:30Z"),
+        pd.Timestamp("2025-03-09T06:45Z"),
+    ]
     np.testing.assert_allclose(new.value, ramp(92)[6:8])
     cov = coverage(out_pl, VeeInput("UTILITY1", "2025-03", NY))
-    assert cov["days_by_length"] == {"23 h": {"series_days": 1, "expected_intervals": 92,
-                                              "present_intervals": 90}}
+    assert cov["days_by_length"] == {
+        "23 h": {"series_days": 1, "expected_intervals": 92, "present_intervals": 90}
+    }
     day = daily_summaries(as_polars_typed(out, "silver/intervals"), "UTILITY1", NY).row(
-        0, named=True)
+        0, named=True
+    )
     assert (day["expected_count"], day["interval_count"], day["estimated_count"]) == (92, 92, 2)
 
 
@@ -214,8 +286,9 @@ def test_fall_back_day_has_100_quarter_hours_and_the_repeated_hour_is_estimated(
     df = series("2025-11-02 00:00", 100, 900, NY, ramp(100), drop=range(8, 12))
     out_pl = vee(df, month="2025-11")
     new = added(out_pl.to_pandas())
-    assert new.start_utc.tolist() == list(pd.date_range("2025-11-02T06:00Z", periods=4,
-                                                        freq="15min"))
+    assert new.start_utc.tolist() == list(
+        pd.date_range("2025-11-02T06:00Z", periods=4, freq="15min")
+    )
     assert (new.local_date == pd.Timestamp("2025-11-02")).all()
     np.testing.assert_allclose(new.value, ramp(100)[8:12])
     cov = coverage(out_pl, VeeInput("UTILITY1", "2025-11", NY))
@@ -228,7 +301,8 @@ def test_local_days_last_23_24_or_25_hours_in_new_york_and_24_in_karachi():
     assert local_day_seconds(days, NY).to_list() == [82_800, 86_400, 90_000, None]
     assert local_day_seconds(days, PK).to_list() == [86_400] * 3 + [None]
     frame = pl.DataFrame({"local_date": days}).with_columns(
-        day_s=local_day_seconds_expr(pl.col("local_date"), NY))
+        day_s=local_day_seconds_expr(pl.col("local_date"), NY)
+    )
     assert frame["day_s"].to_list() == [82_800, 86_400, 90_000, None]
     march = month_days("2025-03", NY)
     assert len(march) == 31 and march["day_s"].sum() == 31 * 86_400 - 3600
@@ -236,12 +310,21 @@ def test_local_days_last_23_24_or_25_hours_in_new_york_and_24_in_karachi():
 
 def test_month_coverage_expects_every_day_of_the_month_vee_coverage_the_delivered_days():
     # Delivered on two days of March only: 9 March (23 h, two quarter hours missing), 12 March.
-    df = pd.concat([series("2025-03-09 00:00", 92, 900, NY, ramp(92), drop=(6, 7)),
-                    series("2025-03-12 00:00", 96, 900, NY, ramp(96))], ignore_index=True)
+    df = pd.concat(
+        [
+            series("2025-03-09 00:00", 92, 900, NY, ramp(92), drop=(6, 7)),
+            series("2025-03-12 00:00", 96, 900, NY, ramp(96)),
+        ],
+        ignore_index=True,
+    )
     iv = pl.from_pandas(df)
     assert month_coverage(iv, "2025-03", NY) == {
-        "interval_coverage": 186 / 188, "day_coverage": 2 / 31, "series": 1,
-        "channels_with_gaps": 1, "days_in_month": 31}
+        "interval_coverage": 186 / 188,
+        "day_coverage": 2 / 31,
+        "series": 1,
+        "channels_with_gaps": 1,
+        "days_in_month": 31,
+    }
     vee_cov = coverage(iv, VeeInput("UTILITY1", "2025-03", NY))
     assert (vee_cov["interval_coverage"], vee_cov["day_coverage"]) == (186 / 188, 1.0)
 
@@ -256,21 +339,33 @@ def test_a_pandas_partition_gives_the_same_result_as_a_polars_one():
 
 
 def test_karachi_has_no_dst_days():
-    df = series("2025-03-01 00:00", 31 * 24, 3600, PK, 1.0, utility="IESCO",
-                channel="consumption_kwh")
+    df = series(
+        "2025-03-01 00:00", 31 * 24, 3600, PK, 1.0, utility="IESCO", channel="consumption_kwh"
+    )
     cov = coverage(pl.from_pandas(df), VeeInput("IESCO", "2025-03", PK))
     assert set(cov["days_by_length"]) == {"24 h"} and cov["interval_coverage"] == 1.0
 
 
 # ------------------------------------------------------------------------------ registers
 
+
 def _iesco(drop=(), status=None) -> pd.DataFrame:
     """Three Mondays of hourly IESCO reads with a consistent cumulative register."""
     hours = 15 * 24
     values = np.tile(0.2 + 0.05 * (np.arange(24) % 12), 15)
     register = 1000 + np.cumsum(values)
-    return series("2025-06-02 00:00", hours, 3600, PK, values, utility="IESCO",
-                  channel="consumption_kwh", register=register, drop=drop, status=status)
+    return series(
+        "2025-06-02 00:00",
+        hours,
+        3600,
+        PK,
+        values,
+        utility="IESCO",
+        channel="consumption_kwh",
+        register=register,
+        drop=drop,
+        status=status,
+    )
 
 
 def test_register_difference_scales_the_estimates_of_a_gap():
@@ -315,9 +410,13 @@ def test_utility2_register_mismatch_is_flagged_and_registers_are_never_estimated
     reg_quality[5] = 10  # 15 March: "no read" register (UTILITY2 51), value 0
     reg_values = register.copy()
     reg_values[5] = 0
-    df = pd.concat([daily("2025-03-10", delivered, channel="1"),
-                    daily("2025-03-10", reg_values, channel="9", kind="register",
-                          quality=reg_quality)], ignore_index=True)
+    df = pd.concat(
+        [
+            daily("2025-03-10", delivered, channel="1"),
+            daily("2025-03-10", reg_values, channel="9", kind="register", quality=reg_quality),
+        ],
+        ignore_index=True,
+    )
     out = run(df, "UTILITY2")
     use = out[out.channel == "1"].set_index("local_date")
     assert use.loc["2025-03-12", "rule_ids"] == "V7"
@@ -332,9 +431,13 @@ def test_utility2_register_mismatch_is_flagged_and_registers_are_never_estimated
 def test_utility2_missing_days_spread_the_register_difference():
     usage = np.array([10, 12, 11, 9, 14, 13, 10], dtype=float)
     register = 999_000 + np.cumsum(usage)
-    df = pd.concat([daily("2025-03-10", usage, channel="1").drop(index=[3, 4]),
-                    daily("2025-03-10", register, channel="9", kind="register")],
-                   ignore_index=True)
+    df = pd.concat(
+        [
+            daily("2025-03-10", usage, channel="1").drop(index=[3, 4]),
+            daily("2025-03-10", register, channel="9", kind="register"),
+        ],
+        ignore_index=True,
+    )
     new = added(run(df, "UTILITY2"))
     assert new.local_date.tolist() == [pd.Timestamp("2025-03-13"), pd.Timestamp("2025-03-14")]
     np.testing.assert_allclose(new.value, [11.5, 11.5])  # (9 + 14) spread evenly
@@ -344,35 +447,56 @@ def test_utility2_missing_days_spread_the_register_difference():
 def test_utility2_dst_day_read_lasts_23_hours_and_is_expected():
     df = daily("2025-03-08", [10, 11, 12, 13], channel="1").drop(index=[1])
     cov = coverage(vee(df, "UTILITY2"), VeeInput("UTILITY2", "2025-03", NY))
-    assert cov["days_by_length"]["23 h"] == {"series_days": 1, "expected_intervals": 1,
-                                             "present_intervals": 0}
+    assert cov["days_by_length"]["23 h"] == {
+        "series_days": 1,
+        "expected_intervals": 1,
+        "present_intervals": 0,
+    }
     assert cov["day_coverage"] == 0.75 and cov["expected_days"] == 4
 
 
 # ------------------------------------------------------------------------------ checks
 
+
 def test_vee_checks_count_every_rule_and_grade_by_threshold():
     values = ramp(96)
     values[50] = 30.0
     df = series("2025-03-12 00:00", 96, 900, NY, values, drop=range(10, 14))
-    rejects = pd.DataFrame({"target_table": ["intervals"] * 3,
-                            "category": ["duplicate_exact", "duplicate_conflicting",
-                                         "rejected"]})
+    rejects = pd.DataFrame(
+        {
+            "target_table": ["intervals"] * 3,
+            "category": ["duplicate_exact", "duplicate_conflicting", "rejected"],
+        }
+    )
     out = vee(df)
     inp = VeeInput("UTILITY1", "2025-03", NY)
     val = vee_checks.validation(out, pl.from_pandas(rejects), inp)
-    assert val.details["by_rule"] == {"V1": 4, "V2": 2, "V3": 0, "V4": 0, "V5": 1, "V6": 0,
-                                      "V7": 0, "V8": 0, "V9": 0, "E1": 5, "E2": 0, "E3": 0,
-                                      "E4": 5}
+    assert val.details["by_rule"] == {
+        "V1": 4,
+        "V2": 2,
+        "V3": 0,
+        "V4": 0,
+        "V5": 1,
+        "V6": 0,
+        "V7": 0,
+        "V8": 0,
+        "V9": 0,
+        "E1": 5,
+        "E2": 0,
+        "E3": 0,
+        "E4": 5,
+    }
     assert not val.passed and val.severity == "WARN" and val.failed_count == 1
     cov = vee_checks.coverage_check(out, inp)
     assert not cov.passed and cov.severity == "WARN" and cov.failed_count == 4
     assert cov.details["interval_coverage"] == pytest.approx(92 / 96)
-    assert cov.details["grades"] == {"interval_coverage_min": "WARN",
-                                     "day_coverage_min": "PASS"}
+    assert cov.details["grades"] == {"interval_coverage_min": "WARN", "day_coverage_min": "PASS"}
     est = vee_checks.estimation(out, inp)
-    assert est.details["by_method"] == {"interpolated": 5, "like_day_profile": 0,
-                                        "scaled_to_register": 0}
+    assert est.details["by_method"] == {
+        "interpolated": 5,
+        "like_day_profile": 0,
+        "scaled_to_register": 0,
+    }
     assert est.details["added_rows"] == 4 and est.details["edited_rows"] == 1
     assert vee_checks.register_consistency(out, inp).passed
 
@@ -382,14 +506,19 @@ def test_coverage_grades_warn_by_default_and_error_where_a_utility_sets_a_level(
     res = vee_checks.coverage_check(vee(ny), VeeInput("UTILITY1", "2025-03", NY))
     assert not res.passed and res.severity == "WARN"  # gaps are the utility's: WARN
     pk = _iesco(drop=range(24, 15 * 24 - 24))  # IESCO bills from the hours: < 50 % is ERROR
-    res = vee_checks.coverage_check(vee(pk, "IESCO", "2025-06", PK),
-                                    VeeInput("IESCO", "2025-06", PK))
+    res = vee_checks.coverage_check(
+        vee(pk, "IESCO", "2025-06", PK), VeeInput("IESCO", "2025-06", PK)
+    )
     assert not res.passed and res.severity == "ERROR"
     assert res.details["thresholds"]["interval_coverage_min"] == {"warn": 0.98, "error": 0.5}
     plans = {p.name: p for p in plans_for(table("silver/intervals"))}
     vee_plans = {n for n in plans if n.startswith("vee__")}
-    assert vee_plans == {"vee__validation", "vee__coverage", "vee__estimation",
-                         "vee__register_consistency"}
+    assert vee_plans == {
+        "vee__validation",
+        "vee__coverage",
+        "vee__estimation",
+        "vee__register_consistency",
+    }
     assert not any(plans[n].blocking for n in vee_plans)
 
 
@@ -404,11 +533,16 @@ def test_grading_against_thresholds():
 
 # ------------------------------------------------------------------------------ data
 
+
 def test_parameters_resolve_most_specific_row():
-    types = pd.DataFrame({"measurement": ["kWh", "kWh", "kWh"],
-                          "direction": ["delivered", "delivered", "net"],
-                          "reading_kind": ["interval", "register", "interval"],
-                          "interval": ["daily", "daily", "sub_daily"]})
+    types = pd.DataFrame(
+        {
+            "measurement": ["kWh", "kWh", "kWh"],
+            "direction": ["delivered", "delivered", "net"],
+            "reading_kind": ["interval", "register", "interval"],
+            "interval": ["daily", "daily", "sub_daily"],
+        }
+    )
     u2 = vee_config.params_for("UTILITY2", pl.from_pandas(types)).to_pandas()
     assert u2.frozen_run_min.tolist() == [0.0, 3.0, 0.0]
     assert u2.estimate.tolist() == [1.0, 0.0, 1.0]

@@ -25,8 +25,11 @@ from gridflow_assets.silver.vee.apply import meter_chunks
 from gridflow_assets.utilities import SilverInput, get_utility
 
 MONTHS = {"UTILITY1": "2025-03", "UTILITY2": "2025-03", "IESCO": "2025-06"}
-GENERATORS = {"UTILITY1": (generate_utility1, 20), "UTILITY2": (generate_utility2, 20),
-              "IESCO": (generate_iesco, 30)}
+GENERATORS = {
+    "UTILITY1": (generate_utility1, 20),
+    "UTILITY2": (generate_utility2, 20),
+    "IESCO": (generate_iesco, 30),
+}
 
 
 def _silver(landing: Path, utility: str, faults: str, meters: int | None = None):
@@ -67,12 +70,13 @@ def test_clean_drops_pass_every_vee_check(partitions):
     for utility in GENERATORS:
         _, silver, vee, inp = partitions[utility, "none"]
         iv = vee.intervals
-        results = {"validation": vee_checks.validation(iv, silver.rejects, inp),
-                   "coverage": vee_checks.coverage_check(iv, inp),
-                   "estimation": vee_checks.estimation(iv, inp),
-                   "register": vee_checks.register_consistency(iv, inp)}
-        assert {k: r.passed for k, r in results.items()} == dict.fromkeys(results, True), \
-            utility
+        results = {
+            "validation": vee_checks.validation(iv, silver.rejects, inp),
+            "coverage": vee_checks.coverage_check(iv, inp),
+            "estimation": vee_checks.estimation(iv, inp),
+            "register": vee_checks.register_consistency(iv, inp),
+        }
+        assert {k: r.passed for k, r in results.items()} == dict.fromkeys(results, True), utility
         assert not iv["is_estimated"].any() and len(iv) == len(silver.tables["intervals"])
 
 
@@ -81,10 +85,10 @@ def test_accounting_counts_only_delivered_rows(partitions):
         bronze, silver, vee, _ = partitions[utility, "realistic"]
         added = len(vee.intervals) - len(silver.tables["intervals"])
         assert added > 0, utility
-        acc = rules.accounting(len(bronze["readings"]), delivered_count(vee.intervals),
-                               silver.rejects, "intervals")
+        acc = rules.accounting(
+            len(bronze["readings"]), delivered_count(vee.intervals), silver.rejects, "intervals"
+        )
         assert rules.check_conservation(acc).passed, utility
-
 
 
 def test_meter_chunks_give_the_same_partition_as_one_pass(partitions):
@@ -93,9 +97,9 @@ def test_meter_chunks_give_the_same_partition_as_one_pass(partitions):
         iv = silver.tables["intervals"]
         chunks = meter_chunks(whole.intervals, 3)
         assert len(chunks) > 1 and all(
-            whole.intervals[rows]["meter_id"].n_unique() <= 3 for rows in chunks), utility
+            whole.intervals[rows]["meter_id"].n_unique() <= 3 for rows in chunks
+        ), utility
         chunked = apply_vee(iv, silver.tables["service_points"], inp, chunk_meters=3)
         assert whole.intervals["is_estimated"].any(), utility  # the identity is not trivial
         assert chunked.intervals.equals(whole.intervals), utility
         assert chunked.counts == whole.counts, utility
-

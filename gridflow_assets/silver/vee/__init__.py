@@ -51,5 +51,15 @@ from gridflow_assets.silver.vee.edit import (
 )
 from gridflow_assets.silver.vee.grid import VeeInput, coverage
 
-__all__ = ["ESTIMATION_RULES", "METHODS", "ROW_RULES", "VALIDATION_RULES", "VeeInput", "VeeResult",
-           "apply_vee", "coverage", "delivered_count", "rule_counts"]
+__all__ = [
+    "ESTIMATION_RULES",
+    "METHODS",
+    "ROW_RULES",
+    "VALIDATION_RULES",
+    "VeeInput",
+    "VeeResult",
+    "apply_vee",
+    "coverage",
+    "delivered_count",
+    "rule_counts",
+]

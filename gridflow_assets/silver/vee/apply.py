@@ -51,11 +51,30 @@ from gridflow_assets.silver.vee.validate import (
 )
 
 # Columns the rules read (plus the utility's register columns): a meter chunk carries only these.
-RULE_COLUMNS = ("meter_id", "channel", "measurement", "direction", "reading_kind", "interval_s",
-                "local_date", "start_utc", "end_utc", "value", "quality_code", "status",
-                "source_row", "is_orphan_meter", "is_orphan_service_point")
-TOTALS = ("missing_intervals", "estimated_added", "estimated_in_place",
-          "estimates_withdrawn", "holes_not_estimated")
+RULE_COLUMNS = (
+    "meter_id",
+    "channel",
+    "measurement",
+    "direction",
+    "reading_kind",
+    "interval_s",
+    "local_date",
+    "start_utc",
+    "end_utc",
+    "value",
+    "quality_code",
+    "status",
+    "source_row",
+    "is_orphan_meter",
+    "is_orphan_service_point",
+)
+TOTALS = (
+    "missing_intervals",
+    "estimated_added",
+    "estimated_in_place",
+    "estimates_withdrawn",
+    "holes_not_estimated",
+)
 
 
 @dataclass
@@ -77,8 +96,9 @@ class Edits:
 def _typed(intervals: pl.DataFrame | pd.DataFrame) -> pl.DataFrame:
     """The partition as a Polars frame typed per ``silver/intervals`` (a pandas caller
     still works while the adapters move to Polars), with VEE's own columns reset."""
-    df = as_polars(intervals).with_columns(is_estimated=pl.lit(False),
-                                           estimation_method=pl.lit(None, pl.String))
+    df = as_polars(intervals).with_columns(
+        is_estimated=pl.lit(False), estimation_method=pl.lit(None, pl.String)
+    )
     return conform_pl(df, table("silver/intervals"))
 
 
@@ -87,25 +107,32 @@ def _sanctioned_load(df: pl.DataFrame, service_points: pl.DataFrame | None) -> n
     of utilities that set ``high_limit_load_factor``)."""
     if service_points is None or "sanctioned_load_kw" not in service_points.columns:
         return np.full(len(df), np.nan)
-    loads = service_points.select("service_point_id", pl.col("sanctioned_load_kw")
-                                  .cast(pl.Float64)).unique("service_point_id", keep="first")
-    return df.select("service_point_id").join(loads, on="service_point_id", how="left",
-                                              maintain_order="left")["sanctioned_load_kw"] \
+    loads = service_points.select(
+        "service_point_id", pl.col("sanctioned_load_kw").cast(pl.Float64)
+    ).unique("service_point_id", keep="first")
+    return (
+        df.select("service_point_id")
+        .join(loads, on="service_point_id", how="left", maintain_order="left")["sanctioned_load_kw"]
         .to_numpy()
+    )
 
 
-def judge(df: pl.DataFrame, load: np.ndarray, inp: VeeInput
-          ) -> tuple[Edits, Additions, dict[str, int]]:
+def judge(
+    df: pl.DataFrame, load: np.ndarray, inp: VeeInput
+) -> tuple[Edits, Additions, dict[str, int]]:
     """VEE over the rows of ``df`` (whole series: a partition or a meter chunk of it, with
     at least ``RULE_COLUMNS``): the edits of its delivered rows, the rows to add (their
     ``src_rows`` are row numbers of ``df``), and its totals."""
     g = build_grid(df, inp)
     value = df["value"].cast(pl.Float64).to_numpy()
     quality = df["quality_code"].cast(pl.Float64).to_numpy()
-    interval_kind = (g.s("reading_kind") == "interval")
+    interval_kind = g.s("reading_kind") == "interval"
     statuses = vee_config.utility_param(inp.utility, "outage_statuses")
-    outage = df["status"].is_in(statuses.split("|")).fill_null(False).to_numpy() \
-        if statuses else np.zeros(len(df), dtype=bool)
+    outage = (
+        df["status"].is_in(statuses.split("|")).fill_null(False).to_numpy()
+        if statuses
+        else np.zeros(len(df), dtype=bool)
+    )
 
     # Validation of delivered readings.
     on = g.judged & g.delivered
@@ -120,8 +147,9 @@ def judge(df: pl.DataFrame, load: np.ndarray, inp: VeeInput
     valid = on & ~failed & ~delivered_failed
     pts = register_points(g, df, value, valid, inp.utility)
     v7 = register_mismatch(g, value, valid, pts)
-    orphan = (df["is_orphan_meter"].fill_null(False)
-              | df["is_orphan_service_point"].fill_null(False)).to_numpy()
+    orphan = (
+        df["is_orphan_meter"].fill_null(False) | df["is_orphan_service_point"].fill_null(False)
+    ).to_numpy()
 
     # Estimation of holes: missing intervals and failed on-grid readings.
     holes = find_holes(g, expected_intervals(g), on & ~v3 & (failed | delivered_failed))
@@ -131,22 +159,26 @@ def judge(df: pl.DataFrame, load: np.ndarray, inp: VeeInput
     short = (runs.end - runs.start) <= g.s("e1_max_gap_s")[runs.sid]
     e1 = interpolate(holes, runs, before, after, short & estimable[runs.sid])
     actual = valid & ~outage & ~np.isin(quality, ESTIMATES)
-    e2 = like_day_profile(g, holes, np.isnan(e1) & estimable[holes.sid], value, actual,
-                          inp.timezone)
+    e2 = like_day_profile(
+        g, holes, np.isnan(e1) & estimable[holes.sid], value, actual, inp.timezone
+    )
     base = np.where(~np.isnan(e1), e1, e2)
     base_rule = np.select([~np.isnan(e1), ~np.isnan(e2)], [1, 2], 0)
     est, e3, r0, r1, target = scale_to_registers(g, holes, runs, base, pts, estimable)
     attr = attribute_rows(g, holes)
     h_low, h_high = limits(g, holes.sid, holes.end - holes.start, load[attr])
-    est, e3, withdrawn = revalidate(holes, runs, est, e3, target, h_low, h_high,
-                                    spike[holes.sid])
+    est, e3, withdrawn = revalidate(holes, runs, est, e3, target, h_low, h_high, spike[holes.sid])
     final = ~np.isnan(est) & ~withdrawn
-    method = np.select([final & (e3 > 0), final & (base_rule == 1), final & (base_rule == 2)],
-                       [3, 1, 2], 0)
+    method = np.select(
+        [final & (e3 > 0), final & (base_rule == 1), final & (base_rule == 2)], [3, 1, 2], 0
+    )
     h_quality = np.where((base_rule == 1) & (e3 != 2), Quality.INTERPOLATED, Quality.ESTIMATED)
-    h_rules = {"E1": final & (base_rule == 1) & (e3 != 2),
-               "E2": final & (base_rule == 2) & (e3 != 2),
-               "E3": final & (e3 > 0), "E4": final}
+    h_rules = {
+        "E1": final & (base_rule == 1) & (e3 != 2),
+        "E2": final & (base_rule == 2) & (e3 != 2),
+        "E3": final & (e3 > 0),
+        "E4": final,
+    }
 
     # Editing: an estimate replaces a failed delivered value (the adapter's value_original
     # and quality_code_original keep what was delivered); a failed reading without one is 10.
@@ -159,8 +191,15 @@ def judge(df: pl.DataFrame, load: np.ndarray, inp: VeeInput
     new_value[rows] = est[edit]
     row_method = np.zeros(len(df), dtype=np.int8)
     row_method[rows] = method[edit]
-    flags = {"V3": v3, "V4": v4, "V5": v5, "V6": v6, "V7": v7, "V8": orphan,
-             "QUALITY_FAILED": delivered_failed}
+    flags = {
+        "V3": v3,
+        "V4": v4,
+        "V5": v5,
+        "V6": v6,
+        "V7": v7,
+        "V8": orphan,
+        "QUALITY_FAILED": delivered_failed,
+    }
     for rule, mask in h_rules.items():
         flags[rule] = np.zeros(len(df), dtype=bool)
         flags[rule][holes.row[in_place & mask]] = True
@@ -168,15 +207,27 @@ def judge(df: pl.DataFrame, load: np.ndarray, inp: VeeInput
 
     add = np.flatnonzero(~in_place & final)
     registers = estimated_registers(g, holes, est, r0, r1)
-    add_bits = rule_bits({"V1": np.ones(len(add), dtype=bool),
-                          **{r: m[add] for r, m in h_rules.items()}}, len(add))
-    added = Additions(attr[add], holes.start[add] + g.base, holes.end[add] + g.base,
-                      holes.day[add], est[add], registers[add], h_quality[add], method[add],
-                      add_bits)
-    totals = {"missing_intervals": int((~in_place).sum()), "estimated_added": len(add),
-              "estimated_in_place": int(edit.sum()),
-              "estimates_withdrawn": int(withdrawn.sum()),
-              "holes_not_estimated": int((~final).sum())}
+    add_bits = rule_bits(
+        {"V1": np.ones(len(add), dtype=bool), **{r: m[add] for r, m in h_rules.items()}}, len(add)
+    )
+    added = Additions(
+        attr[add],
+        holes.start[add] + g.base,
+        holes.end[add] + g.base,
+        holes.day[add],
+        est[add],
+        registers[add],
+        h_quality[add],
+        method[add],
+        add_bits,
+    )
+    totals = {
+        "missing_intervals": int((~in_place).sum()),
+        "estimated_added": len(add),
+        "estimated_in_place": int(edit.sum()),
+        "estimates_withdrawn": int(withdrawn.sum()),
+        "holes_not_estimated": int((~final).sum()),
+    }
     return edits, added, totals
 
 
@@ -192,9 +243,12 @@ def meter_chunks(df: pl.DataFrame, chunk_meters: int | None) -> list[np.ndarray]
     return np.split(order, bounds)
 
 
-def apply_vee(intervals: pl.DataFrame | pd.DataFrame,
-              service_points: pl.DataFrame | pd.DataFrame | None, inp: VeeInput,
-              chunk_meters: int | None = None) -> VeeResult:
+def apply_vee(
+    intervals: pl.DataFrame | pd.DataFrame,
+    service_points: pl.DataFrame | pd.DataFrame | None,
+    inp: VeeInput,
+    chunk_meters: int | None = None,
+) -> VeeResult:
     """Validate, estimate and edit one partition of ``silver/intervals``. Delivered rows
     keep their order; added estimates follow, by meter, channel and time. With
     ``chunk_meters``, at most that many meters are judged at once (same result)."""
@@ -218,6 +272,8 @@ def apply_vee(intervals: pl.DataFrame | pd.DataFrame,
             parts.append(chunk_added)
             sums = {k: sums[k] + totals[k] for k in TOTALS}
         added = Additions.concat(parts)
-    out = pl.concat([edited(df, edits.value, edits.quality, edits.bits, edits.method),
-                     added_rows(df, added)], how="vertical")
+    out = pl.concat(
+        [edited(df, edits.value, edits.quality, edits.bits, edits.method), added_rows(df, added)],
+        how="vertical",
+    )
     return VeeResult(out, {**rule_counts(out["rule_ids"]), **sums})

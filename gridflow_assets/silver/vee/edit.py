@@ -21,12 +21,20 @@ METHODS = ("interpolated", "like_day_profile", "scaled_to_register")  # method c
 VALIDATION_RULES = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V9")
 ESTIMATION_RULES = ("E1", "E2", "E3", "E4")
 # Order in which VEE appends its ids to a row's rule_ids (after the adapter's ids).
-ROW_RULES = ("V3", "V4", "V5", "V6", "V7", "V8", "QUALITY_FAILED", "V1", "E1", "E2", "E3",
-             "E4")
+ROW_RULES = ("V3", "V4", "V5", "V6", "V7", "V8", "QUALITY_FAILED", "V1", "E1", "E2", "E3", "E4")
 # Columns an added row does not inherit from the delivered row it takes its names from.
-NOT_INHERITED = ("value_original", "quality_code_original", "status", "voltage_v",
-                 "current_a", "power_factor", "frequency_hz", "last_update_utc",
-                 "source_file", "source_row")
+NOT_INHERITED = (
+    "value_original",
+    "quality_code_original",
+    "status",
+    "voltage_v",
+    "current_a",
+    "power_factor",
+    "frequency_hz",
+    "last_update_utc",
+    "source_file",
+    "source_row",
+)
 
 
 def delivered_count(df: pl.DataFrame | pd.DataFrame) -> int:
@@ -57,20 +65,31 @@ def compose_rules(existing: pl.Series, bits: np.ndarray) -> pl.Series:
     if not len(rows):
         return old
     combos, which = np.unique(bits[rows], return_inverse=True)
-    text = pl.Series([";".join(r for i, r in enumerate(ROW_RULES) if int(b) >> i & 1)
-                      for b in combos], dtype=pl.String)
+    text = pl.Series(
+        [";".join(r for i, r in enumerate(ROW_RULES) if int(b) >> i & 1) for b in combos],
+        dtype=pl.String,
+    )
     frame = pl.DataFrame({"old": old.gather(rows), "add": text.gather(which)})
-    new = frame.select(pl.when(pl.col("old").is_null() | (pl.col("old") == ""))
-                       .then(pl.col("add"))
-                       .otherwise(pl.col("old") + ";" + pl.col("add"))).to_series()
+    new = frame.select(
+        pl.when(pl.col("old").is_null() | (pl.col("old") == ""))
+        .then(pl.col("add"))
+        .otherwise(pl.col("old") + ";" + pl.col("add"))
+    ).to_series()
     return old.clone().scatter(rows, new)
 
 
 def method_names(codes: np.ndarray) -> pl.Series:
     """``estimation_method`` from method codes (0: not estimated, 1..3: ``METHODS``)."""
-    return pl.Series(codes.astype(np.int8)).replace_strict(
-        pl.Series([1, 2, 3], dtype=pl.Int8), pl.Series(METHODS), default=None,
-        return_dtype=pl.String).alias("estimation_method")
+    return (
+        pl.Series(codes.astype(np.int8))
+        .replace_strict(
+            pl.Series([1, 2, 3], dtype=pl.Int8),
+            pl.Series(METHODS),
+            default=None,
+            return_dtype=pl.String,
+        )
+        .alias("estimation_method")
+    )
 
 
 def rule_counts(rule_ids: pl.Series | pd.Series) -> dict[str, int]:
@@ -86,8 +105,9 @@ def rule_counts(rule_ids: pl.Series | pd.Series) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def edited(df: pl.DataFrame, value: np.ndarray, quality: np.ndarray, bits: np.ndarray,
-           method: np.ndarray) -> pl.DataFrame:
+def edited(
+    df: pl.DataFrame, value: np.ndarray, quality: np.ndarray, bits: np.ndarray, method: np.ndarray
+) -> pl.DataFrame:
     """The delivered rows after VEE: new ``value`` and ``quality_code`` (NaN = null),
     rule ids appended, estimates marked. Unchanged columns are shared, not copied."""
     return df.with_columns(
@@ -95,7 +115,8 @@ def edited(df: pl.DataFrame, value: np.ndarray, quality: np.ndarray, bits: np.nd
         pl.Series("quality_code", quality, nan_to_null=True).cast(df.schema["quality_code"]),
         compose_rules(df["rule_ids"], bits).cast(df.schema["rule_ids"]),
         pl.Series("is_estimated", method > 0),
-        method_names(method))
+        method_names(method),
+    )
 
 
 @dataclass
@@ -115,8 +136,7 @@ class Additions:
 
     @classmethod
     def concat(cls, parts: list[Additions]) -> Additions:
-        return cls(*(np.concatenate([getattr(p, f.name) for p in parts])
-                     for f in fields(cls)))
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
 
 
 def added_rows(df: pl.DataFrame, a: Additions) -> pl.DataFrame:
@@ -125,20 +145,21 @@ def added_rows(df: pl.DataFrame, a: Additions) -> pl.DataFrame:
     schema = df.schema
 
     def instants(seconds: np.ndarray, name: str) -> pl.Series:
-        return pl.Series(name, seconds * 1_000_000).cast(pl.Datetime("us", "UTC")) \
-            .cast(schema[name])
+        return (
+            pl.Series(name, seconds * 1_000_000).cast(pl.Datetime("us", "UTC")).cast(schema[name])
+        )
 
     n = len(a.src_rows)
     return df[a.src_rows].with_columns(
         pl.Series("interval_s", a.end_s - a.start_s).cast(schema["interval_s"]),
-        instants(a.start_s, "start_utc"), instants(a.end_s, "end_utc"),
-        pl.Series("local_date", a.day.astype(np.int32)).cast(pl.Date)
-        .cast(schema["local_date"]),
+        instants(a.start_s, "start_utc"),
+        instants(a.end_s, "end_utc"),
+        pl.Series("local_date", a.day.astype(np.int32)).cast(pl.Date).cast(schema["local_date"]),
         pl.Series("value", a.value).cast(schema["value"]),
         pl.Series("quality_code", a.quality).cast(schema["quality_code"]),
         pl.Series("register_kwh", a.registers, nan_to_null=True).cast(schema["register_kwh"]),
-        compose_rules(pl.Series([None] * n, dtype=pl.String), a.bits)
-        .cast(schema["rule_ids"]),
+        compose_rules(pl.Series([None] * n, dtype=pl.String), a.bits).cast(schema["rule_ids"]),
         pl.Series("is_estimated", np.ones(n, dtype=bool)),
         method_names(a.method),
-        *(pl.lit(None, schema[c]).alias(c) for c in NOT_INHERITED if c in schema))
+        *(pl.lit(None, schema[c]).alias(c) for c in NOT_INHERITED if c in schema),
+    )

@@ -65,21 +65,27 @@ def find_holes(g: Grid, e: Expected, failed_on_grid: np.ndarray) -> Holes:
     end = np.r_[m_end[missing], g.end[f]][order]
     row = np.r_[np.full(int(missing.sum()), -1), f][order]
     day = np.r_[m_day[missing], g.day[f]][order]
-    brk = np.r_[True, (sid[1:] != sid[:-1]) | (start[1:] != end[:-1])] if len(sid) else \
-        np.array([], dtype=bool)
+    brk = (
+        np.r_[True, (sid[1:] != sid[:-1]) | (start[1:] != end[:-1])]
+        if len(sid)
+        else np.array([], dtype=bool)
+    )
     return Holes(sid=sid, day=day, start=start, end=end, row=row, run=np.cumsum(brk) - 1)
 
 
 def runs_of(h: Holes) -> Runs:
-    first = np.flatnonzero(np.r_[True, h.run[1:] != h.run[:-1]]) if len(h.run) else \
-        np.array([], dtype=np.int64)
+    first = (
+        np.flatnonzero(np.r_[True, h.run[1:] != h.run[:-1]])
+        if len(h.run)
+        else np.array([], dtype=np.int64)
+    )
     n = np.diff(np.r_[first, len(h.run)])
-    return Runs(sid=h.sid[first], start=h.start[first], end=h.end[first + n - 1], n=n,
-                first=first)
+    return Runs(sid=h.sid[first], start=h.start[first], end=h.end[first + n - 1], n=n, first=first)
 
 
-def endpoint_values(g: Grid, rows: np.ndarray, value: np.ndarray,
-                    runs: Runs) -> tuple[np.ndarray, np.ndarray]:
+def endpoint_values(
+    g: Grid, rows: np.ndarray, value: np.ndarray, runs: Runs
+) -> tuple[np.ndarray, np.ndarray]:
     """Value of the reading among ``rows`` ending where each run starts and of the one
     starting where it ends (NaN when there is none): E1's endpoints."""
     before = Lookup.first_of(key(g.sid[rows], g.end[rows]), value[rows])
@@ -87,8 +93,9 @@ def endpoint_values(g: Grid, rows: np.ndarray, value: np.ndarray,
     return before.get(key(runs.sid, runs.start)), after.get(key(runs.sid, runs.end))
 
 
-def interpolate(h: Holes, runs: Runs, before: np.ndarray, after: np.ndarray,
-                allowed: np.ndarray) -> np.ndarray:
+def interpolate(
+    h: Holes, runs: Runs, before: np.ndarray, after: np.ndarray, allowed: np.ndarray
+) -> np.ndarray:
     """E1: linear interpolation across a run between the reading ending where it starts
     (``before``) and the one starting where it ends (``after``), for runs ``allowed``."""
     out = np.full(len(h.sid), np.nan)
@@ -103,10 +110,16 @@ def interpolate(h: Holes, runs: Runs, before: np.ndarray, after: np.ndarray,
 def wall_slots(g: Grid, tz: str, sid: np.ndarray, start: np.ndarray) -> np.ndarray:
     """Slot of the local wall-clock time of day (0 for daily reads): like days are matched
     on it, so 18:00 matches 18:00 across a DST change."""
-    local = pl.Series((start + g.base) * 1_000_000).cast(pl.Datetime("us", "UTC")) \
+    local = (
+        pl.Series((start + g.base) * 1_000_000)
+        .cast(pl.Datetime("us", "UTC"))
         .dt.convert_time_zone(tz)
-    wall = (local.dt.hour().cast(pl.Int64) * 3600 + local.dt.minute().cast(pl.Int64) * 60
-            + local.dt.second().cast(pl.Int64)).to_numpy()
+    )
+    wall = (
+        local.dt.hour().cast(pl.Int64) * 3600
+        + local.dt.minute().cast(pl.Int64) * 60
+        + local.dt.second().cast(pl.Int64)
+    ).to_numpy()
     return np.where(g.s("daily")[sid], 0, wall // np.maximum(g.s("interval_s")[sid], 1))
 
 
@@ -114,8 +127,9 @@ def _profile_key(sid: np.ndarray, day: np.ndarray, slot: np.ndarray) -> np.ndarr
     return (((sid.astype(np.int64) << 20) | (day.astype(np.int64) & 0xFFFFF)) << 12) | slot
 
 
-def like_day_profile(g: Grid, h: Holes, want: np.ndarray, value: np.ndarray,
-                     actual: np.ndarray, tz: str) -> np.ndarray:
+def like_day_profile(
+    g: Grid, h: Holes, want: np.ndarray, value: np.ndarray, actual: np.ndarray, tz: str
+) -> np.ndarray:
     """E2: mean of the same wall-clock slot on the same weekday 1..``like_day_weeks``
     weeks earlier; later weeks only when no earlier day has a value. Only actual readings
     (``actual``: valid, not estimated, no supply outage) on days of the series without
@@ -147,15 +161,18 @@ def like_day_profile(g: Grid, h: Holes, want: np.ndarray, value: np.ndarray,
             sums[earlier] += np.where(hit, profile.values[np.maximum(pos, 0)], 0.0)
             counts[earlier] += hit
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(counts[True] > 0, sums[True] / counts[True],
-                        np.where(counts[False] > 0, sums[False] / counts[False], np.nan))
+        mean = np.where(
+            counts[True] > 0,
+            sums[True] / counts[True],
+            np.where(counts[False] > 0, sums[False] / counts[False], np.nan),
+        )
     out[targets] = mean
     return out
 
 
-def scale_to_registers(g: Grid, h: Holes, runs: Runs, base: np.ndarray,
-                       pts: RegisterPoints, estimable: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def scale_to_registers(
+    g: Grid, h: Holes, runs: Runs, base: np.ndarray, pts: RegisterPoints, estimable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """E3: where the register before and after a run is known, the run's estimates add up
     to the register difference: scaled when E1/E2 gave every slot a value with the same
     sign as the difference, else spread evenly. A negative difference on a delivered or
@@ -176,21 +193,31 @@ def scale_to_registers(g: Grid, h: Holes, runs: Runs, base: np.ndarray,
     scaled = usable & complete & (total != 0) & (ratio >= 0)
     even = usable & ~scaled
     mode = np.select([scaled[h.run], even[h.run]], [1, 2], 0)
-    out = np.where(mode == 1, base * ratio[h.run],
-                   np.where(mode == 2, (target / runs.n)[h.run], base))
+    out = np.where(
+        mode == 1, base * ratio[h.run], np.where(mode == 2, (target / runs.n)[h.run], base)
+    )
     return out, mode, r0, r1, target
 
 
-def revalidate(h: Holes, runs: Runs, est: np.ndarray, mode: np.ndarray,
-               target: np.ndarray, low: np.ndarray, high: np.ndarray,
-               spike: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def revalidate(
+    h: Holes,
+    runs: Runs,
+    est: np.ndarray,
+    mode: np.ndarray,
+    target: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    spike: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """E4: every estimate is validated again (V4 limits, the series' V5 threshold). A run
     scaled to its register whose shape puts an estimate out of bounds is spread evenly
     instead (the register total still holds), then checked again; estimates that still
     fail are withdrawn and their holes stay. Returns values, E3 modes, withdrawn mask."""
+
     def fails(values: np.ndarray) -> np.ndarray:
-        return ~np.isnan(values) & ((values < low - EPS) | (values > high + EPS)
-                                    | (values > spike + EPS))
+        return ~np.isnan(values) & (
+            (values < low - EPS) | (values > high + EPS) | (values > spike + EPS)
+        )
 
     bad = fails(est)
     redo = (np.bincount(h.run, weights=bad & (mode == 1), minlength=len(runs.n)) > 0)[h.run]
@@ -206,22 +233,26 @@ def attribute_rows(g: Grid, h: Holes) -> np.ndarray:
     if not len(order) or not len(h.sid):
         return np.zeros(len(h.sid), dtype=np.int64)
     keys = key(g.sid[order], g.start[order])
-    pos = np.clip(np.searchsorted(keys, key(h.sid, h.start), side="right") - 1, 0,
-                  len(order) - 1)
+    pos = np.clip(np.searchsorted(keys, key(h.sid, h.start), side="right") - 1, 0, len(order) - 1)
     after = np.clip(pos + 1, 0, len(order) - 1)
     return np.where(g.sid[order][pos] == h.sid, order[pos], order[after])
 
 
-def estimated_registers(g: Grid, h: Holes, est: np.ndarray, r0: np.ndarray,
-                        r1: np.ndarray) -> np.ndarray:
+def estimated_registers(
+    g: Grid, h: Holes, est: np.ndarray, r0: np.ndarray, r1: np.ndarray
+) -> np.ndarray:
     """Register at the end of each estimated interval of a column-register series (IESCO):
     the register before the run plus the estimates so far, or, when only the register
     after the run is known, that register less the estimates still to come. With E3 both
     agree. NaN for other series and where no register is known. Sums run within a run, so
     the figures do not depend on which other series share the partition."""
     column = g.series["register_column"].is_not_null().to_numpy()[h.sid]
-    so_far = pl.DataFrame({"est": np.nan_to_num(est), "run": h.run}).select(
-        pl.col("est").cum_sum().over("run")).to_series().to_numpy()
+    so_far = (
+        pl.DataFrame({"est": np.nan_to_num(est), "run": h.run})
+        .select(pl.col("est").cum_sum().over("run"))
+        .to_series()
+        .to_numpy()
+    )
     run_total = np.bincount(h.run, weights=np.nan_to_num(est))[h.run]
     out = np.where(np.isnan(r0[h.run]), r1[h.run] - (run_total - so_far), r0[h.run] + so_far)
     return np.where(column & ~np.isnan(est), out, np.nan)

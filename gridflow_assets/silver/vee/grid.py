@@ -33,8 +33,7 @@ from gridflow_assets.silver.vee_config import interval_class, params_for
 DAY_S = 86_400
 LOCAL_DAY_RANGE = (82_800, 90_000)  # a daily read covers one local day: 23 to 25 hours
 JUDGED_KINDS = ("interval", "register")
-SERIES_COLUMNS = ("meter_id", "channel", "measurement", "direction", "reading_kind",
-                  "interval_s")
+SERIES_COLUMNS = ("meter_id", "channel", "measurement", "direction", "reading_kind", "interval_s")
 _EPOCH = date(1970, 1, 1)
 
 
@@ -50,11 +49,14 @@ class VeeInput:
 
 # --------------------------------------------------------------------------- local days
 
+
 def month_day_numbers(month: str) -> np.ndarray:
     """Days of ``month`` (YYYY-MM) as days since 1970-01-01."""
     first = np.datetime64(month, "M")
-    return np.arange(first.astype("datetime64[D]").astype(np.int64),
-                     (first + 1).astype("datetime64[D]").astype(np.int64))
+    return np.arange(
+        first.astype("datetime64[D]").astype(np.int64),
+        (first + 1).astype("datetime64[D]").astype(np.int64),
+    )
 
 
 @lru_cache(maxsize=65_536)
@@ -82,8 +84,9 @@ def local_day_seconds(days: pl.Series | pd.Series, tz: str) -> pl.Series:
     days = pl.from_pandas(days) if isinstance(days, pd.Series) else days
     day_numbers = days.cast(pl.Date).to_physical()
     known, _, length = day_table(day_numbers.drop_nulls().unique().to_numpy(), tz)
-    return day_numbers.replace_strict(pl.Series(known.astype(np.int32)), pl.Series(length),
-                                      default=None, return_dtype=pl.Int64).alias("day_s")
+    return day_numbers.replace_strict(
+        pl.Series(known.astype(np.int32)), pl.Series(length), default=None, return_dtype=pl.Int64
+    ).alias("day_s")
 
 
 def local_day_seconds_expr(days: pl.Expr, tz: str) -> pl.Expr:
@@ -94,15 +97,20 @@ def local_day_seconds_expr(days: pl.Expr, tz: str) -> pl.Expr:
 def month_days(month: str, tz: str) -> pl.DataFrame:
     """Local calendar days of ``month`` (``local_date``) with their length (``day_s``)."""
     days, _, length = day_table(month_day_numbers(month), tz)
-    return pl.DataFrame({"local_date": pl.Series(days.astype(np.int32)).cast(pl.Date),
-                         "day_s": length})
+    return pl.DataFrame(
+        {"local_date": pl.Series(days.astype(np.int32)).cast(pl.Date), "day_s": length}
+    )
 
 
 def nominal_interval(interval_s: pl.Expr) -> pl.Expr:
     """Interval length as a reading type: local-day reads of 23/25 hours are 86,400 s (a
     utility's daily reads are one reading type, not three split by the calendar)."""
-    return pl.when(interval_s.is_between(*LOCAL_DAY_RANGE)).then(DAY_S) \
-        .otherwise(interval_s).cast(pl.Int64)
+    return (
+        pl.when(interval_s.is_between(*LOCAL_DAY_RANGE))
+        .then(DAY_S)
+        .otherwise(interval_s)
+        .cast(pl.Int64)
+    )
 
 
 def intervals_per_day(day_s: pl.Expr, interval_s: pl.Expr) -> pl.Expr:
@@ -114,6 +122,7 @@ def intervals_per_day(day_s: pl.Expr, interval_s: pl.Expr) -> pl.Expr:
 
 
 # --------------------------------------------------------------------------- the grid
+
 
 def key(sid: np.ndarray, t: np.ndarray) -> np.ndarray:
     """A series and an instant (seconds since ``Grid.base``) packed into one int64."""
@@ -130,21 +139,39 @@ def series_frame(df: pl.DataFrame, utility: str) -> tuple[np.ndarray, pl.DataFra
     and VEE parameters. Series are numbered in (meter_id, channel) order, so a partition
     cut into sorted meter ranges numbers them in the same order (chunked VEE adds rows in
     the same order)."""
-    series = (df.group_by("meter_id", "channel")
-              .agg(pl.col(SERIES_COLUMNS[2:]).first())
-              .sort("meter_id", "channel").with_row_index("sid")
-              .with_columns(pl.col("sid").cast(pl.Int64), pl.col("interval_s").cast(pl.Int64))
-              .with_columns(interval=interval_class(pl.col("interval_s"))))
-    sid = df.select("meter_id", "channel").join(
-        series.select("meter_id", "channel", "sid"), on=["meter_id", "channel"], how="left",
-        nulls_equal=True, maintain_order="left")["sid"].to_numpy()
+    series = (
+        df.group_by("meter_id", "channel")
+        .agg(pl.col(SERIES_COLUMNS[2:]).first())
+        .sort("meter_id", "channel")
+        .with_row_index("sid")
+        .with_columns(pl.col("sid").cast(pl.Int64), pl.col("interval_s").cast(pl.Int64))
+        .with_columns(interval=interval_class(pl.col("interval_s")))
+    )
+    sid = (
+        df.select("meter_id", "channel")
+        .join(
+            series.select("meter_id", "channel", "sid"),
+            on=["meter_id", "channel"],
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )["sid"]
+        .to_numpy()
+    )
     types = series.select("measurement", "direction", "reading_kind", "interval").unique(
-        maintain_order=True)
+        maintain_order=True
+    )
     typed = pl.concat([types, params_for(utility, types)], how="horizontal")
-    series = series.join(typed, on=["measurement", "direction", "reading_kind", "interval"],
-                         how="left", nulls_equal=True, maintain_order="left")
-    return sid, series.with_columns(daily=pl.col("interval") == "daily",
-                                    judged=pl.col("reading_kind").is_in(JUDGED_KINDS))
+    series = series.join(
+        typed,
+        on=["measurement", "direction", "reading_kind", "interval"],
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
+    return sid, series.with_columns(
+        daily=pl.col("interval") == "daily", judged=pl.col("reading_kind").is_in(JUDGED_KINDS)
+    )
 
 
 @dataclass
@@ -187,16 +214,16 @@ class Grid:
 
     def steps(self, sid: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Grid step of series ``sid`` on ``days``: its interval, or the local day."""
-        return np.where(self.s("daily")[sid], self.day_len[self.day_index(days)],
-                        self.s("interval_s")[sid])
+        return np.where(
+            self.s("daily")[sid], self.day_len[self.day_index(days)], self.s("interval_s")[sid]
+        )
 
 
 def build_grid(df: pl.DataFrame, inp: VeeInput) -> Grid:
     sid, series = series_frame(df, inp.utility)
     day = df["local_date"].cast(pl.Date).to_physical().to_numpy().astype(np.int64)
     month_days = month_day_numbers(inp.month)
-    days, day_start, day_len = day_table(np.concatenate([np.unique(day), month_days]),
-                                         inp.timezone)
+    days, day_start, day_len = day_table(np.concatenate([np.unique(day), month_days]), inp.timezone)
     start_abs = epoch_seconds(df["start_utc"])
     base = int(min(start_abs.min(initial=day_start.min()), day_start.min())) - 8 * DAY_S
     start = start_abs - base
@@ -208,12 +235,28 @@ def build_grid(df: pl.DataFrame, inp: VeeInput) -> Grid:
     step = np.maximum(np.where(daily, day_len[di], df["interval_s"].to_numpy()), 1)
     pos = start - day_start[di]
     aligned = (pos >= 0) & (pos < day_len[di]) & (pos % step == 0)
-    delivered = df["source_row"].is_not_null().to_numpy() if "source_row" in df.columns \
+    delivered = (
+        df["source_row"].is_not_null().to_numpy()
+        if "source_row" in df.columns
         else np.ones(len(df), dtype=bool)
-    return Grid(sid=sid, series=series, judged=judged, delivered=delivered, day=day,
-                start=start, end=end, step=step, aligned=aligned,
-                in_month=np.isin(day, month_days), month_days=month_days, days=days,
-                day_start=day_start, day_len=day_len, base=base)
+    )
+    return Grid(
+        sid=sid,
+        series=series,
+        judged=judged,
+        delivered=delivered,
+        day=day,
+        start=start,
+        end=end,
+        step=step,
+        aligned=aligned,
+        in_month=np.isin(day, month_days),
+        month_days=month_days,
+        days=days,
+        day_start=day_start,
+        day_len=day_len,
+        base=base,
+    )
 
 
 @dataclass
@@ -260,16 +303,31 @@ def expected_intervals(g: Grid) -> Expected:
     steps = g.steps(sid, day)
     day_len = g.day_len[g.day_index(day)]
     ok = has & g.aligned
-    counts = np.bincount(g.sid[ok] * n_days + (g.day[ok] - first_day),
-                         minlength=int(pairs.max(initial=-1)) + 1)
-    return Expected(sid=sid, day=day, expected=np.maximum(day_len // steps, 1),
-                    found=counts[pairs], day_len=day_len)
+    counts = np.bincount(
+        g.sid[ok] * n_days + (g.day[ok] - first_day), minlength=int(pairs.max(initial=-1)) + 1
+    )
+    return Expected(
+        sid=sid,
+        day=day,
+        expected=np.maximum(day_len // steps, 1),
+        found=counts[pairs],
+        day_len=day_len,
+    )
 
 
-EMPTY_COVERAGE = {"expected_intervals": 0, "present_intervals": 0, "missing_intervals": 0,
-                  "interval_coverage": None, "expected_days": 0, "covered_days": 0,
-                  "day_coverage": None, "incomplete_days": 0, "series": 0,
-                  "series_below_half": 0, "days_by_length": {}}
+EMPTY_COVERAGE = {
+    "expected_intervals": 0,
+    "present_intervals": 0,
+    "missing_intervals": 0,
+    "interval_coverage": None,
+    "expected_days": 0,
+    "covered_days": 0,
+    "day_coverage": None,
+    "incomplete_days": 0,
+    "series": 0,
+    "series_below_half": 0,
+    "days_by_length": {},
+}
 
 
 def coverage(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> dict:
@@ -292,15 +350,20 @@ def coverage(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> dict:
         "present_intervals": int(found.sum()),
         "missing_intervals": int(expected_total - found.sum()),
         "interval_coverage": float(found.sum() / expected_total) if expected_total else None,
-        "expected_days": len(e.sid), "covered_days": int(covered.sum()),
+        "expected_days": len(e.sid),
+        "covered_days": int(covered.sum()),
         "day_coverage": float(covered.mean()) if len(e.sid) else None,
         "incomplete_days": int((found < e.expected).sum()),
         "series": int(in_series.sum()),
         "series_below_half": int((s_found < 0.5 * s_expected)[in_series].sum()),
-        "days_by_length": {f"{h} h": {"series_days": int((hours == h).sum()),
-                                      "expected_intervals": int(e.expected[hours == h].sum()),
-                                      "present_intervals": int(found[hours == h].sum())}
-                           for h in np.unique(hours)},
+        "days_by_length": {
+            f"{h} h": {
+                "series_days": int((hours == h).sum()),
+                "expected_intervals": int(e.expected[hours == h].sum()),
+                "present_intervals": int(found[hours == h].sum()),
+            }
+            for h in np.unique(hours)
+        },
     }
 
 
@@ -311,23 +374,44 @@ def month_coverage(iv: pl.DataFrame | pd.DataFrame, month: str, tz: str) -> dict
     the month for every series seen (a day not delivered at all counts). Series are meter
     × channel × nominal interval; delivered interval and register readings only."""
     days = month_days(month, tz)
-    known = as_polars(iv).lazy().filter(
-        pl.col("source_row").is_not_null() & pl.col("reading_kind").is_in(JUDGED_KINDS)
-        & pl.col("local_date").cast(pl.Date).is_in(days["local_date"].implode()))
-    present = (known.group_by("meter_id", "channel",
-                              nominal_interval(pl.col("interval_s")).alias("interval_s"),
-                              pl.col("local_date").cast(pl.Date)).agg(present=pl.len())
-               .join(days.lazy(), on="local_date", how="left")
-               .with_columns(expected=intervals_per_day(pl.col("day_s"), pl.col("interval_s")))
-               .collect())
+    known = (
+        as_polars(iv)
+        .lazy()
+        .filter(
+            pl.col("source_row").is_not_null()
+            & pl.col("reading_kind").is_in(JUDGED_KINDS)
+            & pl.col("local_date").cast(pl.Date).is_in(days["local_date"].implode())
+        )
+    )
+    present = (
+        known.group_by(
+            "meter_id",
+            "channel",
+            nominal_interval(pl.col("interval_s")).alias("interval_s"),
+            pl.col("local_date").cast(pl.Date),
+        )
+        .agg(present=pl.len())
+        .join(days.lazy(), on="local_date", how="left")
+        .with_columns(expected=intervals_per_day(pl.col("day_s"), pl.col("interval_s")))
+        .collect()
+    )
     if present.is_empty():
-        return {"interval_coverage": None, "day_coverage": None, "series": 0,
-                "channels_with_gaps": 0, "days_in_month": len(days)}
+        return {
+            "interval_coverage": None,
+            "day_coverage": None,
+            "series": 0,
+            "channels_with_gaps": 0,
+            "days_in_month": len(days),
+        }
     series = ["meter_id", "channel", "interval_s"]
     n_series = present.select(series).n_unique()
     gappy = present.filter(pl.col("present") < pl.col("expected")).select(series).n_unique()
     found = present.select(pl.min_horizontal("present", "expected")).to_series().sum()
     covered = int((present["present"] >= 0.5 * present["expected"]).sum())
-    return {"interval_coverage": float(found / present["expected"].sum()),
-            "day_coverage": covered / (n_series * len(days)),
-            "series": n_series, "channels_with_gaps": gappy, "days_in_month": len(days)}
+    return {
+        "interval_coverage": float(found / present["expected"].sum()),
+        "day_coverage": covered / (n_series * len(days)),
+        "series": n_series,
+        "channels_with_gaps": gappy,
+        "days_in_month": len(days),
+    }

@@ -54,14 +54,23 @@ def spike_thresholds(g: Grid, value: np.ndarray, usable: np.ndarray) -> np.ndarr
     mask = usable & (g.s("reading_kind") == "interval")[g.sid]
     if not mask.any():
         return thr
-    q = pl.DataFrame({"sid": g.sid[mask], "v": value[mask]}).group_by("sid").agg(
-        pl.len().alias("n"), *(pl.col("v").quantile(x, "linear").alias(f"q{i}")
-                               for i, x in enumerate((0.25, 0.5, 0.75))))
+    q = (
+        pl.DataFrame({"sid": g.sid[mask], "v": value[mask]})
+        .group_by("sid")
+        .agg(
+            pl.len().alias("n"),
+            *(
+                pl.col("v").quantile(x, "linear").alias(f"q{i}")
+                for i, x in enumerate((0.25, 0.5, 0.75))
+            ),
+        )
+    )
     groups, counts = q["sid"].to_numpy(), q["n"].to_numpy()
     iqr = q["q2"].to_numpy() - q["q0"].to_numpy()
     enough = counts >= g.s("spike_min_readings")[groups]
-    thr[groups] = np.where(enough & (iqr > 0),
-                           q["q1"].to_numpy() + g.s("spike_iqr_factor")[groups] * iqr, np.nan)
+    thr[groups] = np.where(
+        enough & (iqr > 0), q["q1"].to_numpy() + g.s("spike_iqr_factor")[groups] * iqr, np.nan
+    )
     return thr
 
 
@@ -70,8 +79,9 @@ def frozen_runs(g: Grid, value: np.ndarray, mask: np.ndarray) -> np.ndarray:
     values of one series (consecutive = the next interval starts where the last ended)."""
     order = g.in_series_order(mask)
     s, v = g.sid[order], value[order]
-    same = np.r_[False, (s[1:] == s[:-1]) & (g.start[order][1:] == g.end[order][:-1])
-                 & (v[1:] == v[:-1])] & (v != 0)
+    same = np.r_[
+        False, (s[1:] == s[:-1]) & (g.start[order][1:] == g.end[order][:-1]) & (v[1:] == v[:-1])
+    ] & (v != 0)
     run = np.cumsum(~same)
     length = np.bincount(run)[run]
     need = g.s("frozen_run_min")[s]
@@ -80,16 +90,16 @@ def frozen_runs(g: Grid, value: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def limits(g: Grid, sid: np.ndarray, step: np.ndarray,
-           load_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def limits(
+    g: Grid, sid: np.ndarray, step: np.ndarray, load_kw: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """V4 low and high limits for readings of series ``sid`` lasting ``step`` seconds: the
     configured low limit, and the high limit as kW × hours, from a fixed power or from the
     service point's sanctioned load (``load_kw``, NaN when unknown) × a factor."""
     low = g.s("low_limit")[sid]
     kw = g.s("high_limit_kw")[sid]
     kw = np.where(np.isnan(kw), load_kw * g.s("high_limit_load_factor")[sid], kw)
-    return (np.where(np.isnan(low), -np.inf, low),
-            np.where(np.isnan(kw), np.inf, kw * step / 3600))
+    return (np.where(np.isnan(low), -np.inf, low), np.where(np.isnan(kw), np.inf, kw * step / 3600))
 
 
 @dataclass
@@ -101,8 +111,9 @@ class RegisterPoints:
     opening: Lookup  # key(sid, start) -> register at a valid row's start (column registers)
 
 
-def register_points(g: Grid, df: pl.DataFrame, value: np.ndarray, valid: np.ndarray,
-                    utility: str) -> RegisterPoints:
+def register_points(
+    g: Grid, df: pl.DataFrame, value: np.ndarray, valid: np.ndarray, utility: str
+) -> RegisterPoints:
     """Registers at interval ends from the valid readings: a register column beside the
     value (IESCO ``register_kwh``) or a paired register channel (UTILITY2 9 → 1)."""
     keys, vals, tols = [], [], []
@@ -122,8 +133,10 @@ def register_points(g: Grid, df: pl.DataFrame, value: np.ndarray, valid: np.ndar
     for p in vee_config.register_pairs(utility).iter_rows(named=True):
         # register series -> the same meter's interval series it must agree with
         pair = channels.filter(pl.col("channel") == p["register_channel"]).join(
-            channels.filter(pl.col("channel") == p["interval_channel"]), on="meter_id",
-            suffix="_target")
+            channels.filter(pl.col("channel") == p["interval_channel"]),
+            on="meter_id",
+            suffix="_target",
+        )
         target = np.full(len(g.series), -1, dtype=np.int64)
         target[pair["sid"].to_numpy()] = pair["sid_target"].to_numpy()
         rows = np.flatnonzero(valid & (target >= 0)[g.sid])
@@ -139,11 +152,13 @@ def register_points(g: Grid, df: pl.DataFrame, value: np.ndarray, valid: np.ndar
     return RegisterPoints(
         at=Lookup(uniq, joined(vals, "float64")[first]),
         tolerance=joined(tols, "float64")[first],
-        opening=Lookup.first_of(joined(open_keys, "int64"), joined(open_vals, "float64")))
+        opening=Lookup.first_of(joined(open_keys, "int64"), joined(open_vals, "float64")),
+    )
 
 
-def register_mismatch(g: Grid, value: np.ndarray, valid: np.ndarray,
-                      pts: RegisterPoints) -> np.ndarray:
+def register_mismatch(
+    g: Grid, value: np.ndarray, valid: np.ndarray, pts: RegisterPoints
+) -> np.ndarray:
     """V7: an interval value differs from the register difference across it by more than
     the tolerance. Which side is wrong is unknown, so the reading is flagged, not failed."""
     out = np.zeros(len(value), dtype=bool)
