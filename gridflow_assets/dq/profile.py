@@ -221,7 +221,8 @@ def quality(iv: pd.DataFrame) -> dict:
 def time_range(iv: pd.DataFrame, month: str) -> dict:
     if iv.empty:
         return {"first_start_utc": None, "last_end_utc": None, "rows_outside_month": 0}
-    outside = iv.local_date.dt.strftime("%Y-%m") != month
+    year, mon = (int(x) for x in month.split("-"))
+    outside = (iv.local_date.dt.year != year) | (iv.local_date.dt.month != mon)
     return {
         "first_start_utc": iv.start_utc.min().isoformat(),
         "last_end_utc": iv.end_utc.max().isoformat(),
