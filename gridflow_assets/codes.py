@@ -97,7 +97,7 @@ _CODES = [
         "Delivered as failed validation (common quality 10, e.g. UTILITY2 51 'no read', IESCO "
         "meter_fault): VEE treats the reading as missing and estimates it where E1-E3 can.",
     ),
-    # VEE (domain.md): validation rules V1-V9 and estimation rules E1-E4. Thresholds per
+    # VEE (docs/formats/domain-rules.md): validation rules V1-V9 and estimation rules E1-E4. Thresholds per
     # utility and reading type: utilities/code_tables/vee_rules.csv.
     (
         "V1",

@@ -1,6 +1,6 @@
 """The landing folder: finding complete drops, verifying them and reading them as text.
 
-Contract (drop-formats.md): ``<landing>/<UTILITY_ID>/<YYYY-MM>/<file>.csv`` with ``_SUCCESS``
+Contract (docs/formats/): ``<landing>/<UTILITY_ID>/<YYYY-MM>/<file>.csv`` with ``_SUCCESS``
 written last and an optional ``manifest.json`` (sha256 and row count per file) verified
 before anything is read. Every problem that makes a file unreadable raises ``DropError``
 naming the drop, the file, the column and the row.

@@ -16,7 +16,7 @@ from gridflow_assets.warehouse import Warehouse
 
 
 class GridflowPaths(dg.ConfigurableResource):
-    """Folders of the platform (see interfaces.md; env vars override the defaults)."""
+    """Folders of the platform (see docs/architecture.md; env vars override the defaults)."""
 
     landing: str
     warehouse: str

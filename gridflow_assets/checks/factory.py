@@ -1,6 +1,6 @@
 """The check factory: from a registry entry, the asset checks of that table.
 
-Check names start with their kind (interfaces.md): ``schema__``, ``duplicates__``,
+Check names start with their kind (docs/architecture.md): ``schema__``, ``duplicates__``,
 ``orphans__``, ``range__``, ``conservation__``, ``vee__``, ``reconcile__``. Severity follows
 whose fault a failure is: problems in what a utility delivered (orphans, delivered
 duplicates, ranges) are WARN; broken guarantees of the pipeline (its own schema, a primary
@@ -270,7 +270,7 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
     partitions = month_utility_partitions if spec.partitioned else None
     with warnings.catch_warnings():
         # Per-partition check results are "preview" in Dagster 1.13; without them a
-        # steward would only see the latest partition's result (dagster-notes.md).
+        # steward would only see the latest partition's result (Dagster 1.13).
         warnings.simplefilter("ignore", dg.PreviewWarning)
         specs = [_spec(plan, asset_key, partitions, key) for plan in plans]
 

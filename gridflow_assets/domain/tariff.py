@@ -10,7 +10,7 @@ Methods of a scheme's slabs:
 A scheme's last finite ``to_units`` is also its eligibility limit: a lifeline consumer above
 it is billed as protected (when protected) or unprotected, a protected consumer above it as
 unprotected. Money is rounded half-up to paisa at each printed component, exactly as the
-delivered bills show it (drop-formats.md), so recomputation reproduces printed figures.
+delivered bills show it (docs/formats/), so recomputation reproduces printed figures.
 """
 
 from __future__ import annotations

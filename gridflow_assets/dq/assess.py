@@ -1,6 +1,6 @@
 """Judging a partition: its status, the issues in words, and the trend since last month.
 
-Severity follows interfaces.md. What the utility delivered (duplicates, rejects, orphans,
+Severity follows docs/architecture.md. What the utility delivered (duplicates, rejects, orphans,
 gaps, estimates, ranges) never blocks: it becomes an issue to raise with the utility and the
 partition is "ready with warnings". A broken pipeline guarantee (a failed ERROR check, an
 accounting that does not reconcile, a table that was not built) blocks sign-off.
@@ -31,7 +31,7 @@ EXPLAINED_KINDS = ("duplicates", "orphans", "conservation")
 class Thresholds:
     """Limits below (or above) which a measure becomes an issue for the utility.
 
-    Defaults follow domain.md (V9 coverage, E4 estimates); a utility overrides them with
+    Defaults follow docs/formats/domain-rules.md (V9 coverage, E4 estimates); a utility overrides them with
     ``Utility.settings["dq"]`` (e.g. a contract allowing more estimates).
     """
 

@@ -1,4 +1,4 @@
-"""The DQ snapshot in the format asked for: ``text``, ``markdown``, ``json`` (interfaces.md)
+"""The DQ snapshot in the format asked for: ``text``, ``markdown``, ``json`` (docs/architecture.md)
 or ``html`` (the dashboard). Each renderer reads the snapshot dict only, never the
 warehouse: building the snapshot is ``dq/snapshot.py``."""
 

@@ -37,9 +37,9 @@ def build_snapshot(
     month: str | None = None,
     thresholds: Thresholds | None = None,
 ) -> dict:
-    """The snapshot of interfaces.md (``gridflow dq --format json``) and more.
+    """The snapshot of docs/architecture.md (``gridflow dq --format json``) and more.
 
-    Keys of interfaces.md: ``generated_at, partitions, tables, accounting, checks``. Added:
+    Keys of docs/architecture.md: ``generated_at, partitions, tables, accounting, checks``. Added:
     ``status`` (per partition), ``summary``, ``scorecard`` (one card per partition),
     ``rejects``, ``value_stats``, ``tickets`` (issues per utility) and ``thresholds``.
     """

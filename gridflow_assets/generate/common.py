@@ -2,7 +2,7 @@
 
 Generators build Polars frames (small reference tables may still be pandas); this module
 turns them into files exactly as a utility would deliver them (encoding quirks included) and
-lands them with the drop protocol of ``drop-formats.md``: data files first, then
+lands them with the drop protocol of ``docs/formats/``: data files first, then
 ``manifest.json``, then ``_SUCCESS`` last. It also holds the two text builders that keep
 per-row Python out of the readings files: :func:`labels` and :func:`clock_text`.
 """

@@ -1,7 +1,7 @@
 """Synthetic IESCO drops: consumer master, hourly smart-meter reads, bills and payments.
 
 The generator exists so the pipeline can be exercised end to end on data that behaves like
-an IESCO delivery (drop-formats.md, domain.md): realistic consumer mixes per area, feeder-wide
+an IESCO delivery (docs/formats/, docs/formats/domain-rules.md): realistic consumer mixes per area, feeder-wide
 load shedding, outages, prosumers, theft, meter faults, and bills priced with the tariff in
 force for the month (:mod:`gridflow_assets.domain.tariff`). Everything descriptive (consumer
 types, areas, load profiles, climate, names) is data under ``gridflow_assets/domain``.

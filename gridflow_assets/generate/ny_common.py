@@ -1,7 +1,7 @@
 """What the two New York generators (UTILITY1, UTILITY2) share: arguments, fault counts,
 random streams, the local calendar and the text forms of New York times.
 
-Both write files in the delivered shape (``drop-formats.md``: BOM, LF, no final newline,
+Both write files in the delivered shape (``docs/formats/``: BOM, LF, no final newline,
 text IDs, local offsets, integer dates) and add the faults real files carry, at a rate chosen
 by ``faults``:
 

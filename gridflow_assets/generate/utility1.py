@@ -1,5 +1,5 @@
 """Synthetic UTILITY1 drops: service points, a meter read log, 5/15-minute intervals with
-local offsets (the "service point" vocabulary of drop-formats.md)."""
+local offsets (the "service point" vocabulary of docs/formats/)."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ class U1Population:
 
 
 def _sp_digits(rng: np.random.Generator, zip_code: str, taken: set[str]) -> str:
-    """Eight digits, most starting with the ZIP: the leak drop-formats.md warns about."""
+    """Eight digits, most starting with the ZIP: the leak docs/formats/ warns about."""
     while True:
         if rng.random() < 0.7:
             digits = f"{zip_code}{int(rng.integers(0, 1000)):03d}"

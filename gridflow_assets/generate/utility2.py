@@ -1,5 +1,5 @@
 """Synthetic UTILITY2 drops: versioned premises, effective-dated meter installations and
-heavily repeated daily integer reads (the "premise" vocabulary of drop-formats.md)."""
+heavily repeated daily integer reads (the "premise" vocabulary of docs/formats/)."""
 
 from __future__ import annotations
 

@@ -71,7 +71,9 @@ CHECK_RESULTS = Table(
         ),
         Column("asset", "string", "Checked table, layer/name", nullable=False),
         Column("check_name", "string", "Check name; starts with its kind", nullable=False),
-        Column("kind", "string", "Check kind (interfaces.md)", nullable=False, isin=CHECK_KINDS),
+        Column(
+            "kind", "string", "Check kind (docs/architecture.md)", nullable=False, isin=CHECK_KINDS
+        ),
         Column("utility_id", "string", UTILITY.description),
         Column("month", "string", MONTH.description),
         Column("partition_key", "string", "Dagster partition key (month|utility)"),

@@ -83,7 +83,10 @@ CHANNEL_RE = (
     r"^(?P<quantity>KWH|KVARH)(?: (?P<flow>Net|Received))? (?P<minutes>\d+) Minute "
     r"Interval Read Interval$"
 )
-QUALITY = {"VAL": 0, "NV": 14}  # domain.md: VAL validated → 0, NV not validated → 14
+QUALITY = {
+    "VAL": 0,
+    "NV": 14,
+}  # docs/formats/domain-rules.md: VAL validated → 0, NV not validated → 14
 NULL = pl.lit(None)
 
 

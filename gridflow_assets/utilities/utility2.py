@@ -1,6 +1,6 @@
 """UTILITY2 (New York, "premise" vocabulary): files, ids and the silver transform.
 
-Quirks handled (drop-formats.md): premises delivered in several address versions; meters
+Quirks handled (docs/formats/): premises delivered in several address versions; meters
 linked to premises by effective-dated installations; daily reads with integer local dates,
 duration 0, integer channel and quality codes resolved through code tables; heavy
 duplication with conflicting values and no update time.

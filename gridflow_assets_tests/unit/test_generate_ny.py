@@ -1,4 +1,4 @@
-"""The New York generators write drops exactly as drop-formats.md describes, deterministically,
+"""The New York generators write drops exactly as docs/formats/ describes, deterministically,
 with faults only when asked for."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""VEE: validation, estimation and editing of interval data (domain.md, rules V1–V9, E1–E4).
+"""VEE: validation, estimation and editing of interval data (docs/formats/domain-rules.md, rules V1–V9, E1–E4).
 
 Utilities do not bill raw interval data: they validate every reading, estimate what is
 missing or wrong, and keep an audit trail. ``apply_vee`` does that for one month × utility
