@@ -1,12 +1,13 @@
 """The asset graph through Dagster's own execution: checks per partition, blocking, reruns."""
 
 import hashlib
+from types import SimpleNamespace
 
 import dagster as dg
 import pandas as pd
 import pytest
 
-from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
+from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
 from gridflow_assets.partitions import month_utility_partitions, partition_key
 from gridflow_assets.utilities import register, unregister
 from gridflow_assets.warehouse import Warehouse
@@ -29,13 +30,37 @@ def _checks(result):
     return out
 
 
-@pytest.fixture
-def ran(defs, folders, instance):
-    land_utility1(folders[0])
-    land_utility2(folders[0])
+def _land_and_run(defs, landing, warehouse, instance):
+    land_utility1(landing)
+    land_utility2(landing)
     assert defs.resolve_job_def(REFERENCE_JOB).execute_in_process(instance=instance).success
     results = {u: _run(defs, instance, u) for u in ("UTILITY1", "UTILITY2")}
-    return results, Warehouse(folders[1])
+    return results, Warehouse(warehouse)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Both crafted New York partitions run once for the tests that only read the result
+    (or rerun a partition, which must give the same files)."""
+    root = tmp_path_factory.mktemp("pipeline")
+    landing, warehouse, reports = (root / n for n in ("landing", "warehouse", "reports"))
+    for folder in (landing, warehouse, reports, root / "home"):
+        folder.mkdir()
+    defs = build_defs(str(landing), str(warehouse), str(reports))
+    with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
+        results, store = _land_and_run(defs, landing, warehouse, instance)
+        yield SimpleNamespace(results=results, store=store, defs=defs, instance=instance)
+
+
+@pytest.fixture
+def ran(world):
+    return world.results, world.store
+
+
+@pytest.fixture
+def ran_alone(defs, folders, instance):
+    """A world of its own, for a test that changes the landed files."""
+    return _land_and_run(defs, folders[0], folders[1], instance)
 
 
 def test_every_layer_materialized_per_partition(ran):
@@ -74,8 +99,8 @@ def test_check_results_carry_counts_samples_and_severity(ran):
     assert kinds == {"schema", "duplicates", "orphans", "range", "conservation", "vee"}
 
 
-def test_rerun_is_idempotent_and_byte_identical(ran, defs, instance):
-    _, store = ran
+def test_rerun_is_idempotent_and_byte_identical(world):
+    store, defs, instance = world.store, world.defs, world.instance
     files = sorted(store.root.rglob("*.parquet"))
     before = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
     assert _run(defs, instance, "UTILITY1").success
@@ -116,8 +141,10 @@ def test_conservation_catches_a_silently_dropped_row_and_blocks(defs, folders, i
     assert not store.exists("experience/daily_summaries", "LOSSY", "2025-03")
 
 
-def test_unreadable_drop_fails_run_and_leaves_warehouse_as_it_was(ran, defs, folders, instance):
-    _, store = ran
+def test_unreadable_drop_fails_run_and_leaves_warehouse_as_it_was(
+    ran_alone, defs, folders, instance
+):
+    _, store = ran_alone
     before = store.read("bronze/service_points", "UTILITY1", "2025-03")
     folder = folders[0] / "UTILITY1" / "2025-03"
     (folder / "utility1_service_points.csv").write_text("SERVICE_POINT_ID\nSP-1")
@@ -149,9 +176,7 @@ def test_materializations_carry_column_lineage_of_carried_columns(ran):
     assert {"/".join(d.asset_key.path) for d in summary["local_date"]} >= {"silver/intervals"}
 
 
-def test_checks_run_alone_on_a_table_the_utility_does_not_deliver_pass_and_say_so(
-    ran, defs, instance
-):
+def test_checks_run_alone_on_a_table_the_utility_does_not_deliver_pass_and_say_so(world):
     """The UI's Materialize (the asset with its checks) for a New York partition of
     silver/payments: no payments are delivered, so each check passes at its own severity
     and says why, rather than being left skipped (which the UI paints red)."""
@@ -163,9 +188,9 @@ def test_checks_run_alone_on_a_table_the_utility_does_not_deliver_pass_and_say_s
         ).required_multi_asset_neighbors(),
         partitions_def=month_utility_partitions,
     )
-    job = dg.Definitions.merge(defs, dg.Definitions(jobs=[recheck])).resolve_job_def("recheck")
-    result = job.execute_in_process(
-        instance=instance, partition_key=partition_key("UTILITY1", "2025-03")
+    defs = dg.Definitions.merge(world.defs, dg.Definitions(jobs=[recheck]))
+    result = defs.resolve_job_def("recheck").execute_in_process(
+        instance=world.instance, partition_key=partition_key("UTILITY1", "2025-03")
     )
     evaluations = [
         e
