@@ -3,20 +3,25 @@
 Facts only (counts, shares, examples); judging them (status, issues in words) is
 ``dq/assess.py``. Everything is computed from the Parquet partitions, so a profile does not
 depend on which runs the Dagster instance remembers.
+
+Partitions are read as Polars frames, only the columns a figure needs: a month of a large
+utility holds millions of interval rows. Day lengths, nominal intervals and coverage come
+from the interval grid (``silver/vee/grid.py``) and quality codes from ``domain/readings``,
+so the profile counts days and estimates as VEE and the summaries do.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+import math
+
 import polars as pl
 
 from gridflow_assets.checks import rules
-from gridflow_assets.domain.readings import ESTIMATED, FAILED_VALIDATION
-from gridflow_assets.experience.daily import local_day_seconds
-from gridflow_assets.frames import as_pandas
-from gridflow_assets.registry import TABLES, Table
+from gridflow_assets.domain.readings import is_estimated, is_failed
+from gridflow_assets.registry import TABLES, Table, table
+from gridflow_assets.registry.derive import polars_schema
 from gridflow_assets.silver.vee import delivered_count
+from gridflow_assets.silver.vee.grid import DAY_S, month_coverage, nominal_interval
 from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
 
@@ -33,13 +38,9 @@ CRITICAL_FIELDS: dict[str, tuple[str, ...]] = {
     "silver/payments": ("bill_amount",),
 }
 
-# A daily read covers one local calendar day: 82,800 to 90,000 s around DST changes. Those
-# lengths are one reading type ("1 day"), not three: grouping by raw interval_s would split
-# a utility's daily reads by the calendar, not by what they measure.
-DAY_S = 86_400
-LOCAL_DAY_RANGE = (82_800, 90_000)
+# Daily reads of 23/25-hour local days are one reading type ("1 day"): statistics group by
+# the nominal interval (``grid.nominal_interval``), not by raw interval_s.
 READING_TYPE = ["measurement", "direction", "reading_kind", "interval_s", "unit"]
-SERIES = ["meter_id", "channel", "interval_s"]
 INTERVAL_COLUMNS = [
     "meter_id",
     "channel",
@@ -54,6 +55,17 @@ INTERVAL_COLUMNS = [
     "end_utc",
     "local_date",
     "source_row",
+]
+# What ``grid.month_coverage`` reads.
+COVERAGE_COLUMNS = ["meter_id", "channel", "interval_s", "reading_kind", "local_date", "source_row"]
+REJECT_COLUMNS = [
+    "target_table",
+    "category",
+    "reason_code",
+    "source_file",
+    "source_row",
+    "column_name",
+    "detail",
 ]
 
 
@@ -97,146 +109,124 @@ def _source_of(utility: str, spec: Table) -> str:
     return u.source_of(spec.name, spec.source) if u is not None else spec.source
 
 
-def nominal_interval(interval_s: pd.Series) -> pd.Series:
-    """Interval length as a reading type: local-day reads of 23/25 hours are 86,400 s."""
-    s = interval_s.astype("int64")
-    return s.where(~s.between(*LOCAL_DAY_RANGE), DAY_S)
+def _json_value(v):
+    """A statistic as JSON: floats rounded to 6 places, NaN as None."""
+    if isinstance(v, float):
+        return None if math.isnan(v) else round(v, 6)
+    return v
 
 
-def month_days(month: str, tz: str) -> pd.DataFrame:
-    """Local calendar days of ``month`` with their length in seconds (DST-aware)."""
-    days = pd.Series(pd.date_range(f"{month}-01", periods=pd.Period(month).days_in_month, freq="D"))
-    day_s = local_day_seconds(pl.from_pandas(days), tz).to_numpy()
-    return pd.DataFrame({"local_date": days, "day_s": day_s})
-
-
-def coverage(iv: pd.DataFrame, month: str, tz: str) -> dict:
-    """Interval coverage (V1/V9) of a partition's delivered readings (intervals VEE added
-    as estimates have no ``source_row``: they are not coverage).
-
-    ``interval_coverage``: readings present / expected inside the local days each meter
-    channel delivered (a gap inside a day); ``day_coverage``: days with at least half their
-    readings (CalTRACK) over every day of the month for every meter channel seen (a day not
-    delivered at all). Expected readings per day honour 23/25-hour DST days.
-    """
-    days = month_days(month, tz)
-    known = iv[
-        iv.source_row.notna()
-        & iv.reading_kind.isin(["interval", "register"])
-        & iv.local_date.isin(days.local_date)
-    ]
-    if known.empty:
-        return {
-            "interval_coverage": None,
-            "day_coverage": None,
-            "series": 0,
-            "channels_with_gaps": 0,
-            "days_in_month": len(days),
-        }
-    frame = known.assign(interval_s=nominal_interval(known.interval_s))
-    present = frame.groupby([*SERIES, "local_date"], sort=False).size().rename("present")
-    present = present.reset_index().merge(days, on="local_date", how="left")
-    per_day = np.round(present.day_s / present.interval_s)
-    present["expected"] = np.maximum(1, per_day).astype("int64")
-    found = np.minimum(present.present, present.expected)
-    series = present[SERIES].drop_duplicates()
-    gappy = present.loc[present.present < present.expected, SERIES].drop_duplicates()
-    covered = int((present.present >= 0.5 * present.expected).sum())
-    return {
-        "interval_coverage": float(found.sum() / present.expected.sum()),
-        "day_coverage": covered / (len(series) * len(days)),
-        "series": len(series),
-        "channels_with_gaps": len(gappy),
-        "days_in_month": len(days),
-    }
-
-
-def value_stats(iv: pd.DataFrame) -> list[dict]:
+def value_stats(iv: pl.DataFrame | pl.LazyFrame) -> list[dict]:
     """Statistics per reading type: values of different types are never put together.
 
     Totals only for interval (usage) readings; a register read is cumulative and its sum
     means nothing. Readings that failed validation are counted and left out of the values,
-    as ``experience/daily_summaries`` does.
+    as ``experience/daily_summaries`` does; a type with no other reading has no values.
+
+    Counts come from one group-by; the median and 99th percentile are taken type by type
+    (a partition has a handful of types): a group-by median over string keys holds every
+    value in per-group lists, ~400 MB more at 1.4 M rows.
     """
-    if iv.empty:
-        return []
-    frame = iv.assign(
-        interval_s=nominal_interval(iv.interval_s),
-        _failed=iv.quality_code == FAILED_VALIDATION,
-        _estimated=iv.quality_code.isin(ESTIMATED),
-        _negative=iv.value < 0,
-    )
-    counts = frame.groupby(READING_TYPE, sort=True).agg(
-        rows=("value", "size"),
-        failed_validation=("_failed", "sum"),
-        estimated=("_estimated", "sum"),
-        negative=("_negative", "sum"),
-        meters=("meter_id", "nunique"),
-    )
-    valid = frame[~frame._failed].groupby(READING_TYPE, sort=True).value
-    stats = pd.DataFrame(
-        {
-            "min": valid.min(),
-            "p50": valid.median(),
-            "mean": valid.mean(),
-            "p99": valid.quantile(0.99),
-            "max": valid.max(),
-            "sum": valid.sum(),
-        }
-    )
-    out = counts.join(stats).reset_index()
-    out.loc[out.reading_kind != "interval", "sum"] = np.nan
-    rows = []
-    for rec in out.to_dict("records"):
-        rows.append(
-            {
-                k: (
-                    None
-                    if isinstance(v, float) and np.isnan(v)
-                    else round(v, 6)
-                    if isinstance(v, float)
-                    else int(v)
-                    if isinstance(v, np.integer)
-                    else v
-                )
-                for k, v in rec.items()
-            }
+    failed = is_failed() | pl.col("quality_code").is_null()  # non-nullable: never null
+    value = pl.col("_value")  # the value of a reading that passed validation, else null
+    frame = (
+        iv.lazy()
+        .select(
+            *(c for c in READING_TYPE if c != "interval_s"),
+            nominal_interval(pl.col("interval_s")).alias("interval_s"),
+            "meter_id",
+            "value",
+            "quality_code",
         )
-    return rows
+        .drop_nulls(READING_TYPE)
+        .with_columns(_value=pl.when(~failed).then(pl.col("value").fill_nan(None)))
+    )
+    counts = (
+        frame.group_by(READING_TYPE)
+        .agg(
+            rows=pl.len(),
+            failed_validation=is_failed().sum(),
+            estimated=is_estimated().sum(),
+            negative=(pl.col("value") < 0).fill_null(False).sum(),
+            meters=pl.col("meter_id").drop_nulls().n_unique(),
+            min=value.min(),
+            mean=value.mean(),
+            max=value.max(),
+            sum=pl.when((~failed).any()).then(value.sum().cast(pl.Float64)),
+        )
+        .sort(READING_TYPE)
+        .collect()
+    )
+    out = []
+    for rec in counts.iter_rows(named=True):
+        same_type = pl.all_horizontal(pl.col(k) == rec[k] for k in READING_TYPE)
+        pct = (
+            frame.filter(same_type)
+            .select(p50=value.median(), p99=value.quantile(0.99, interpolation="linear"))
+            .collect()
+            .row(0, named=True)
+        )
+        row = {
+            **{k: rec[k] for k in READING_TYPE},
+            **{k: rec[k] for k in ("rows", "failed_validation", "estimated", "negative", "meters")},
+            "min": rec["min"],
+            "p50": pct["p50"],
+            "mean": rec["mean"],
+            "p99": pct["p99"],
+            "max": rec["max"],
+            "sum": rec["sum"] if rec["reading_kind"] == "interval" else None,
+        }
+        out.append({k: _json_value(v) for k, v in row.items()})
+    return out
 
 
-def quality(iv: pd.DataFrame) -> dict:
+def quality(iv: pl.DataFrame | pl.LazyFrame) -> dict:
     """Readings per common quality code, and the estimated and failed-validation shares."""
-    n = len(iv)
-    codes = {str(int(k)): int(v) for k, v in iv.quality_code.value_counts().sort_index().items()}
+    frame = iv.lazy().select("quality_code")
+    codes = frame.drop_nulls().group_by("quality_code").len().sort("quality_code").collect()
+    shares = (
+        frame.select(n=pl.len(), estimated=is_estimated().sum(), failed=is_failed().sum())
+        .collect()
+        .row(0, named=True)
+    )
+    n = shares["n"]
     return {
-        "codes": codes,
-        "estimated_share": float(iv.quality_code.isin(ESTIMATED).sum() / n) if n else None,
-        "failed_validation_share": float((iv.quality_code == FAILED_VALIDATION).sum() / n)
-        if n
-        else None,
+        "codes": {str(int(k)): int(v) for k, v in codes.iter_rows()},
+        "estimated_share": float(shares["estimated"] / n) if n else None,
+        "failed_validation_share": float(shares["failed"] / n) if n else None,
     }
 
 
-def time_range(iv: pd.DataFrame, month: str) -> dict:
-    if iv.empty:
-        return {"first_start_utc": None, "last_end_utc": None, "rows_outside_month": 0}
+def time_range(iv: pl.DataFrame | pl.LazyFrame, month: str) -> dict:
+    """First start and last end (UTC), and rows whose local day is outside ``month`` (a
+    row without a local day counts as outside)."""
     year, mon = (int(x) for x in month.split("-"))
-    outside = (iv.local_date.dt.year != year) | (iv.local_date.dt.month != mon)
+    day = pl.col("local_date")
+    out = (
+        iv.lazy()
+        .select(
+            n=pl.len(),
+            first=pl.col("start_utc").min(),
+            last=pl.col("end_utc").max(),
+            outside=(day.dt.year().ne_missing(year) | day.dt.month().ne_missing(mon)).sum(),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    if not out["n"]:
+        return {"first_start_utc": None, "last_end_utc": None, "rows_outside_month": 0}
     return {
-        "first_start_utc": iv.start_utc.min().isoformat(),
-        "last_end_utc": iv.end_utc.max().isoformat(),
-        "rows_outside_month": int(outside.sum()),
+        "first_start_utc": out["first"].isoformat(),
+        "last_end_utc": out["last"].isoformat(),
+        "rows_outside_month": int(out["outside"]),
     }
 
 
-def _examples(sample: pd.DataFrame, columns: list[str], pii: bool, n: int = 3) -> list[str]:
+def _examples(sample: pl.DataFrame | None, columns: list[str], pii: bool, n: int = 3) -> list[str]:
     """Example failing keys a steward can quote, unless the registry tags them as PII."""
-    if pii or sample.empty:
+    if pii or sample is None or sample.is_empty():
         return []
-    return [
-        "|".join(str(v) for v in row) for row in sample[columns].head(n).itertuples(index=False)
-    ]
+    return ["|".join(str(v) for v in row) for row in sample.select(columns).head(n).iter_rows()]
 
 
 def orphans(store: Warehouse, utility: str, month: str) -> list[dict]:
@@ -246,12 +236,12 @@ def orphans(store: Warehouse, utility: str, month: str) -> list[dict]:
         if spec.layer != "silver" or not spec.foreign_keys or not store.exists(key, utility, month):
             continue
         for fk in spec.foreign_keys:
-            child = store.read(key, utility, month, columns=list(fk.columns))
+            child = store.read_pl(key, utility, month, columns=list(fk.columns))
             parent_spec = TABLES[fk.ref_table]
             parent = (
-                store.read(fk.ref_table, utility, month, columns=list(fk.ref_columns))
+                store.read_pl(fk.ref_table, utility, month, columns=list(fk.ref_columns))
                 if parent_spec.partitioned and fk.same_partition
-                else store.read(fk.ref_table, columns=list(fk.ref_columns))
+                else store.read_pl(fk.ref_table, columns=list(fk.ref_columns))
             )
             res = rules.find_orphans(child, parent, fk)
             pii = any(spec.column(c).pii for c in fk.columns)
@@ -264,34 +254,40 @@ def orphans(store: Warehouse, utility: str, month: str) -> list[dict]:
                     "total": res.total,
                     "keys": int(res.details.get("orphan_keys", 0)),
                     "pii": pii,
-                    "examples": _examples(as_pandas(res.sample), list(fk.columns), pii),
+                    "examples": _examples(res.sample, list(fk.columns), pii),
                 }
             )
     return out
 
 
+def _filled(col: str, dtype: pl.DataType) -> pl.Expr:
+    """A value is there: not null, and not NaN in a float column (as pandas counts it)."""
+    c = pl.col(col)
+    return (c.is_not_null() & ~c.is_nan()) if dtype.is_float() else c.is_not_null()
+
+
 def completeness(store: Warehouse, utility: str, month: str) -> list[dict]:
     out = []
     for key, cols in CRITICAL_FIELDS.items():
-        df = store.read(key, utility, month, columns=list(cols))
+        df = store.read_pl(key, utility, month, columns=list(cols))
         if df is None:
             continue
-        for col in cols:
-            filled = int(df[col].notna().sum())
+        filled = df.select(_filled(c, df.schema[c]).sum().alias(c) for c in cols).row(0)
+        for col, n in zip(cols, filled):
             out.append(
                 {
                     "table": key,
                     "column": col,
-                    "rows": len(df),
-                    "filled": filled,
-                    "share": filled / len(df) if len(df) else None,
+                    "rows": df.height,
+                    "filled": int(n),
+                    "share": int(n) / df.height if df.height else None,
                 }
             )
     return out
 
 
 def accounting(
-    store: Warehouse, utility: str, month: str, rejects: pd.DataFrame | None
+    store: Warehouse, utility: str, month: str, rejects: pl.DataFrame | None
 ) -> list[dict]:
     """Row accounting per silver table (``checks.rules.accounting``, as the blocking
     ``conservation__accounting`` check computes it)."""
@@ -300,7 +296,7 @@ def accounting(
         if spec.layer != "silver" or not spec.source or not store.exists(key, utility, month):
             continue
         source = _source_of(utility, spec)
-        kept = delivered_count(store.read(key, utility, month, columns=["source_row"]))
+        kept = delivered_count(store.read_pl(key, utility, month, columns=["source_row"]))
         acc = rules.accounting(
             store.row_count(f"bronze/{source}", utility, month), kept, rejects, spec.name
         )
@@ -320,43 +316,75 @@ def accounting(
     return rows
 
 
-def rejects_detail(rejects: pd.DataFrame | None) -> list[dict]:
-    """Set-aside rows per target table and reason, with the first one as an example."""
-    if rejects is None or rejects.empty:
+def rejects_detail(rejects: pl.DataFrame | None) -> list[dict]:
+    """Set-aside rows per target table and reason, with the first one (by source file and
+    row) as an example."""
+    if rejects is None or rejects.is_empty():
         return []
-    ordered = rejects.sort_values(["source_file", "source_row"], kind="stable")
     keys = ["target_table", "reason_code", "category"]
-    first = ordered.groupby(keys, sort=True).head(1).set_index(keys)
-    counts = ordered.groupby(keys, sort=True).size()
+    groups = (
+        rejects.lazy()
+        .drop_nulls(keys)
+        .sort(["source_file", "source_row"], nulls_last=True, maintain_order=True)
+        .group_by(keys)
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("source_file", "source_row", "column_name", "detail").first(),
+        )
+        .sort(keys)
+        .collect()
+    )
     return [
         {
-            "table": f"silver/{t}",
-            "reason_code": r,
-            "category": c,
-            "rows": int(n),
-            "example_file": first.at[(t, r, c), "source_file"],
-            "example_row": int(first.at[(t, r, c), "source_row"]),
-            "column": first.at[(t, r, c), "column_name"],
-            "detail": first.at[(t, r, c), "detail"],
+            "table": f"silver/{g['target_table']}",
+            "reason_code": g["reason_code"],
+            "category": g["category"],
+            "rows": int(g["rows"]),
+            "example_file": g["source_file"],
+            "example_row": int(g["source_row"]),
+            "column": g["column_name"],
+            "detail": g["detail"],
         }
-        for (t, r, c), n in counts.items()
+        for g in groups.iter_rows(named=True)
     ]
 
 
 def flags(store: Warehouse, utility: str, month: str) -> dict[str, dict[str, int]]:
-    """Rows per rule id (``rule_ids``) of each silver table: what was resolved or flagged."""
+    """Rows per rule id (``rule_ids``) of each silver table: what was resolved or flagged.
+    Distinct ``rule_ids`` values are counted first, then split: a partition has millions of
+    rows and a handful of rule combinations."""
     out = {}
     for key, spec in data_tables().items():
         if spec.layer != "silver" or "rule_ids" not in spec.column_names:
             continue
-        df = store.read(key, utility, month, columns=["rule_ids"])
-        if df is None:
+        scan = store.scan(key, utility, month)
+        if scan is None:
             continue
-        ids = df.rule_ids.dropna().str.split(";").explode()
-        counts = ids[ids != ""].value_counts().sort_index()
-        if len(counts):
-            out[key] = {str(k): int(v) for k, v in counts.items()}
+        counts = (
+            scan.select(pl.col("rule_ids").drop_nulls())
+            .group_by("rule_ids")
+            .len()
+            .with_columns(pl.col("rule_ids").str.split(";"))
+            .explode("rule_ids")
+            .filter(pl.col("rule_ids") != "")
+            .group_by("rule_ids")
+            .agg(pl.col("len").sum())
+            .sort("rule_ids")
+            .collect()
+        )
+        if counts.height:
+            out[key] = {str(k): int(v) for k, v in counts.iter_rows()}
     return out
+
+
+def _intervals(store: Warehouse, utility: str, month: str) -> pl.LazyFrame:
+    """The partition's intervals as a lazy scan (each figure reads only its columns), or an
+    empty frame of the registry's types when the partition was never written."""
+    scan = store.scan("silver/intervals", utility, month)
+    if scan is not None:
+        return scan.select(INTERVAL_COLUMNS)
+    schema = polars_schema(table("silver/intervals"))
+    return pl.LazyFrame(schema={c: schema[c] for c in INTERVAL_COLUMNS})
 
 
 def profile_partition(store: Warehouse, utility: str, month: str) -> dict:
@@ -366,25 +394,10 @@ def profile_partition(store: Warehouse, utility: str, month: str) -> dict:
         k: store.row_count(k, utility, month) for k in tables if store.exists(k, utility, month)
     }
     missing = sorted(expected_tables(utility, set(rows)) - set(rows))
-    rejects = store.read(
-        "silver/rejects",
-        utility,
-        month,
-        columns=[
-            "target_table",
-            "category",
-            "reason_code",
-            "source_file",
-            "source_row",
-            "column_name",
-            "detail",
-        ],
-    )
+    rejects = store.read_pl("silver/rejects", utility, month, columns=REJECT_COLUMNS)
     u = _utility(utility)
     tz = u.timezone if u is not None else "UTC"
-    iv = store.read("silver/intervals", utility, month, columns=INTERVAL_COLUMNS)
-    if iv is None:
-        iv = pd.DataFrame({c: pd.Series(dtype="object") for c in INTERVAL_COLUMNS})
+    iv = _intervals(store, utility, month)
     by_layer = {
         layer: sum(n for k, n in rows.items() if tables[k].layer == layer and k != "silver/rejects")
         for layer in DATA_LAYERS
@@ -401,7 +414,7 @@ def profile_partition(store: Warehouse, utility: str, month: str) -> dict:
         "orphans": orphans(store, utility, month),
         "completeness": completeness(store, utility, month),
         "value_stats": value_stats(iv),
-        "coverage": coverage(iv, month, tz),
+        "coverage": month_coverage(iv.select(COVERAGE_COLUMNS).collect(), month, tz),
         "quality": quality(iv),
         "time_range": time_range(iv, month),
         "flags": flags(store, utility, month),

@@ -125,9 +125,12 @@ def _worker_run(drop) -> _Result:
 
 
 def _summary(store: Warehouse, drop, took: float) -> str:
+    """One line per partition: row counts from the Parquet metadata, and the one column
+    (``source_row``) that tells delivered intervals from VEE's estimates."""
     readings = store.row_count("bronze/readings", drop.utility, drop.month)
-    rows = store.read("silver/intervals", drop.utility, drop.month, columns=["source_row"])
-    total, kept = len(rows), delivered_count(rows)
+    total = store.row_count("silver/intervals", drop.utility, drop.month)
+    rows = store.read_pl("silver/intervals", drop.utility, drop.month, columns=["source_row"])
+    kept = delivered_count(rows) if rows is not None else 0
     rejects = store.row_count("silver/rejects", drop.utility, drop.month)
     return (
         f"{readings:,} readings landed → {kept:,} intervals kept (+{total - kept:,} "

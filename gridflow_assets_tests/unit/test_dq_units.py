@@ -1,16 +1,18 @@
 """DQ building blocks on hand-made frames: no Dagster run needed."""
 
 import pandas as pd
+import polars as pl
 import pytest
 
 from gridflow_assets.dq import assess, svg
 from gridflow_assets.dq.history import sample_keys
 from gridflow_assets.dq.html import render_html
-from gridflow_assets.dq.profile import coverage, nominal_interval, value_stats
+from gridflow_assets.dq.profile import value_stats
 from gridflow_assets.dq.render import render
 from gridflow_assets.dq.text import text_table
 from gridflow_assets.registry.derive import conform
 from gridflow_assets.registry.dq import CHECK_RESULTS, DQ, PARTITION_SCORECARD
+from gridflow_assets.silver.vee.grid import month_coverage, nominal_interval
 from gridflow_assets.utilities import get_utility, register, unregister
 from gridflow_assets.utilities.base import Utility
 
@@ -62,10 +64,10 @@ def test_sample_rows_stored_as_data_read_back_as_text_cells():
 def test_coverage_counts_a_spring_forward_day_as_23_hours():
     # 2025-03-09 in New York has 23 hours: 92 quarter hours, all delivered.
     full = _readings("2025-03-09", 92)
-    cov = coverage(full, "2025-03", NY)
+    cov = month_coverage(full, "2025-03", NY)
     assert cov["interval_coverage"] == 1.0 and cov["channels_with_gaps"] == 0
     assert cov["day_coverage"] == pytest.approx(1 / 31)
-    gap = coverage(full.drop(index=[10, 11]), "2025-03", NY)
+    gap = month_coverage(full.drop(index=[10, 11]), "2025-03", NY)
     assert gap["interval_coverage"] == pytest.approx(90 / 92)
     assert gap["channels_with_gaps"] == 1
 
@@ -74,7 +76,7 @@ def test_coverage_counts_delivered_readings_not_vee_estimates():
     full = _readings("2025-03-10", 96)
     estimated = full.index.isin([10, 11])  # VEE added these two: no source row
     full["source_row"] = full.source_row.mask(estimated)
-    cov = coverage(full, "2025-03", NY)
+    cov = month_coverage(full, "2025-03", NY)
     assert cov["interval_coverage"] == pytest.approx(94 / 96)
     assert cov["channels_with_gaps"] == 1
 
@@ -83,10 +85,11 @@ def test_daily_reads_of_23_and_24_hours_are_one_reading_type():
     dst = _readings("2025-03-09", 1, interval_s=82_800, channel="1")
     normal = _readings("2025-03-10", 1, interval_s=86_400, channel="1")
     both = pd.concat([dst, normal], ignore_index=True)
-    assert nominal_interval(both.interval_s).tolist() == [86_400, 86_400]
-    stats = value_stats(both)
+    nominal = pl.from_pandas(both).select(nominal_interval(pl.col("interval_s"))).to_series()
+    assert nominal.to_list() == [86_400, 86_400]
+    stats = value_stats(pl.from_pandas(both))
     assert len(stats) == 1 and stats[0]["rows"] == 2 and stats[0]["interval_s"] == 86_400
-    assert coverage(both, "2025-03", NY)["interval_coverage"] == 1.0
+    assert month_coverage(both, "2025-03", NY)["interval_coverage"] == 1.0
 
 
 def test_value_stats_never_mix_units_and_never_sum_registers():
@@ -97,7 +100,7 @@ def test_value_stats_never_mix_units_and_never_sum_registers():
     )
     stats = {
         (s["measurement"], s["reading_kind"]): s
-        for s in value_stats(pd.concat([kwh, kvarh, register_], ignore_index=True))
+        for s in value_stats(pl.from_pandas(pd.concat([kwh, kvarh, register_], ignore_index=True)))
     }
     assert set(stats) == {("kWh", "interval"), ("kVArh", "interval"), ("kWh", "register")}
     # The failed validation (quality 10) is counted, not used.
