@@ -222,7 +222,16 @@ def main() -> None:
         help="worker processes for the partition runs (gridflow run --workers)",
     )
     args = parser.parse_args()
-    names = list(WORKLOADS) if args.workload == "all" else [args.workload]
+    # 72 M readings in one partition do not fit this 24 GiB machine until a partition is
+    # processed in meter chunks end to end: run it by name only, never as part of "all".
+    unbounded = {"iesco-100000x1"}
+    names = (
+        [n for n in WORKLOADS if n not in unbounded] if args.workload == "all" else [args.workload]
+    )
+    if args.workload == "all":
+        print(
+            f"skipped (by name only, needs more memory than bounded today): {', '.join(unbounded)}"
+        )
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {platform.platform()}"
