@@ -6,7 +6,7 @@ column metadata, asset checks, the data dictionary) is generated from the declar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DTYPES = ("string", "int", "float", "bool", "timestamp", "date")
 
@@ -65,7 +65,6 @@ class Table:
     # delivered (bronze) tables this table is built from: a utility that does not deliver
     # all of them has no partition of it (NY utilities send no bills)
     requires: tuple[str, ...] = ()
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def key(self) -> str:
