@@ -88,11 +88,10 @@ class Warehouse:
         month: str | None = None,
         columns: list[str] | None = None,
     ) -> pd.DataFrame | None:
-        """One partition as a DataFrame, or None when it was never written."""
-        path = self.partition_path(key, utility, month)
-        if not path.exists():
-            return None
-        return from_arrow(pq.ParquetFile(path).read(columns=columns))
+        """One partition as a pandas frame (for people and reports), or None when never
+        written."""
+        arrow = self.read_arrow(key, utility, month, columns)
+        return None if arrow is None else from_arrow(arrow)
 
     def read_pl(
         self,
@@ -102,10 +101,20 @@ class Warehouse:
         columns: list[str] | None = None,
     ) -> pl.DataFrame | None:
         """One partition as a Polars frame (the engine's form), or None when never written."""
+        arrow = self.read_arrow(key, utility, month, columns)
+        return None if arrow is None else pl.from_arrow(arrow)
+
+    def read_arrow(
+        self,
+        key: str,
+        utility: str | None = None,
+        month: str | None = None,
+        columns: list[str] | None = None,
+    ) -> pa.Table | None:
+        """One partition's file as Arrow (no hive columns added), or None when never
+        written."""
         path = self.partition_path(key, utility, month)
-        if not path.exists():
-            return None
-        return pl.from_arrow(pq.ParquetFile(path).read(columns=columns))
+        return pq.ParquetFile(path).read(columns=columns) if path.exists() else None
 
     def scan(
         self, key: str, utility: str | None = None, month: str | None = None

@@ -17,34 +17,11 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from gridflow_assets.utilities.iesco import METER_COLUMNS as ADAPTER_METER_COLUMNS
+
 UTILITY = "IESCO"
 
-METER_COLUMNS = (
-    "consumer_id",
-    "meter_number",
-    "reference_no",
-    "name",
-    "father_name",
-    "address",
-    "tariff_category",
-    "connection_date",
-    "connected_load_kw",
-    "division",
-    "sub_division",
-    "feeder_name",
-    "phase_type",
-    "meter_type",
-    "meter_make",
-    "installation_date",
-    "warranty_expiry",
-    "last_maintenance_date",
-    "latitude",
-    "longitude",
-    "status",
-    "sanctioned_load_kw",
-    "consumer_type",
-    "district",
-)
+METER_COLUMNS = ADAPTER_METER_COLUMNS  # the meter master's columns, as the adapter reads them
 READING_COLUMNS = (
     "meter_number",
     "timestamp",
