@@ -119,7 +119,16 @@ def _workers(text: str) -> int:
 
 def cmd_run(args) -> int:
     from gridflow_assets.orchestration.runner import run_drops
+    from gridflow_assets.utilities import all_utilities
 
+    known = sorted(u.utility_id for u in all_utilities())
+    if args.utility and args.utility not in known:
+        print(
+            f"gridflow run: unknown utility {args.utility!r}: no adapter is registered for "
+            f"it (known: {', '.join(known)})",
+            file=sys.stderr,
+        )
+        return 2
     landing = args.landing or default_path("landing")
     warehouse = args.warehouse or default_path("warehouse")
     instance = _instance()
@@ -197,7 +206,13 @@ def main(argv: list[str] | None = None) -> int:
         "dq": cmd_dq,
         "dictionary": cmd_dictionary,
     }[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except BrokenPipeError:
+        # The reader stopped early (`gridflow dq | head`): not an error. Point stdout at
+        # /dev/null so the interpreter's last flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The sensor-free CLI path: `gridflow run` and `gridflow dq`, exit codes, JSON shape."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -94,3 +96,25 @@ def test_bad_arguments_exit_2(env, argv):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+def test_run_for_a_utility_without_an_adapter_exits_2_and_says_so(env, capsys):
+    assert main(["run", "--utility", "FOO"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown utility 'FOO'" in err and "IESCO" in err
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error():
+    """`gridflow dictionary | true`: the reader is gone before gridflow writes (as `| head`
+    is after its lines); no traceback, exit 0."""
+    run = subprocess.run(
+        f"{sys.executable} -m gridflow_assets.cli dictionary | true; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr
