@@ -8,12 +8,12 @@ composes bills), so a fact table and the check that judges it cannot drift apart
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
 import numpy as np
 import polars as pl
 
 from gridflow_assets.domain import tariff
+from gridflow_assets.domain.reference import reference_table
 
 BILL_COMPONENTS = tariff.BILL_COMPONENTS  # what total_amount is the sum of
 BILL_AMOUNTS = tariff.BILL_COLUMNS  # every money column of a bill
@@ -24,10 +24,7 @@ UNKNOWN_CONSUMER_TYPE = "UNKNOWN"
 @cache
 def consumer_types() -> pl.DataFrame:
     """IESCO consumer types with tariff code, sector and residential slab flags (data)."""
-    path = resources.files("gridflow_assets.domain") / "iesco_consumer_types.csv"
-    with path.open("rb") as fh:
-        df = pl.read_csv(fh, infer_schema=False)
-    return df.select(
+    return reference_table("gridflow_assets.domain", "iesco_consumer_types.csv").select(
         "consumer_type",
         "tariff_category",
         "sector",

@@ -16,16 +16,15 @@ fractional units.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import pandas as pd
+
+from gridflow_assets.domain.reference import reference_table
 
 RESIDENTIAL = "residential"
 LIFELINE_SCHEME = "residential_lifeline"
@@ -63,8 +62,7 @@ class Bands:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("gridflow_assets.domain").joinpath(name).read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
+    return reference_table("gridflow_assets.domain", name).to_dicts()
 
 
 def _upper(value: str) -> float:

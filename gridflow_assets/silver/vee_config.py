@@ -47,8 +47,8 @@ def interval_class(interval_s: pl.Expr) -> pl.Expr:
 
 
 def _table(name: str) -> pl.DataFrame:
-    """A code table as text columns (whichever engine the loader hands it over in)."""
-    return as_polars(code_tables.load(name))
+    """A code table as text columns."""
+    return code_tables.load_pl(name)
 
 
 @cache

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
-import pandas as pd
 import polars as pl
 
-HERE = Path(__file__).parent / "code_tables"
+from gridflow_assets.domain.reference import reference_table
 
 
-@cache
 def load_pl(name: str) -> pl.DataFrame:
     """A code table, every column as text (empty fields stay empty strings)."""
-    return pl.read_csv(HERE / f"{name}.csv", infer_schema=False).with_columns(
-        pl.all().fill_null("")
-    )
-
-
-def load(name: str) -> pd.DataFrame:
-    """A pandas copy of ``load_pl``, for callers not yet on Polars (vee_config converts it
-    back: it can call ``load_pl`` instead)."""
-    return load_pl(name).to_pandas()
+    return reference_table("gridflow_assets.utilities", "code_tables", f"{name}.csv")
