@@ -156,24 +156,29 @@ def test_only_the_definitions_and_the_orchestration_import_the_asset_modules():
 
 
 # Run in one fresh interpreter: the third-party libraries are imported once, then each
-# gridflow module is imported in a forked child that has imported nothing of gridflow yet.
+# gridflow module is imported in a forked child that has imported nothing of gridflow yet
+# (as many children at a time as there are cores).
 _IMPORT_EACH = """
 import os, sys, traceback
 import dagster, pandas, polars, pyarrow, pandera.polars  # third-party, loaded once
-failed = []
-for name in sys.argv[1:]:
-    pid = os.fork()
-    if pid == 0:
-        try:
-            __import__(name)
-        except BaseException:
-            traceback.print_exc(limit=1)
-            os._exit(1)
-        os._exit(0)
-    _, status = os.waitpid(pid, 0)
+failed, running, names = [], {}, list(sys.argv[1:])
+while names or running:
+    while names and len(running) < (os.cpu_count() or 1):
+        name = names.pop(0)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                __import__(name)
+            except BaseException:
+                traceback.print_exc(limit=1)
+                os._exit(1)
+            os._exit(0)
+        running[pid] = name
+    pid, status = os.wait()
     if status:
-        failed.append(name)
-print("FAILED:" + ",".join(failed))
+        failed.append(running[pid])
+    del running[pid]
+print("FAILED:" + ",".join(sorted(failed)))
 """
 
 
