@@ -23,7 +23,7 @@ def env(folders, tmp_path, monkeypatch):
 def test_run_then_dq_json_reconciles(env, capsys):
     land_utility1(env[0])
     land_utility2(env[0])
-    assert main(["run"]) == 0
+    assert main(["run", "--workers", "1"]) == 0  # (workers are the fault tests' subject)
     out = capsys.readouterr().out
     assert "[1/2] UTILITY1/2025-03" in out and "Row accounting" in out
     assert main(["dq", "--format", "json"]) == 0
