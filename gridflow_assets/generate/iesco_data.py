@@ -17,54 +17,15 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from gridflow_assets.utilities.iesco import METER_COLUMNS as ADAPTER_METER_COLUMNS
+from gridflow_assets.utilities.iesco import SOURCES
 
 UTILITY = "IESCO"
 
-METER_COLUMNS = ADAPTER_METER_COLUMNS  # the meter master's columns, as the adapter reads them
-READING_COLUMNS = (
-    "meter_number",
-    "timestamp",
-    "reading_kwh",
-    "consumption_kwh",
-    "voltage_v",
-    "current_a",
-    "power_factor",
-    "frequency_hz",
-    "status",
-)
-BILL_COLUMNS = (
-    "bill_id",
-    "billing_month",
-    "issue_date",
-    "due_date",
-    "units_consumed",
-    "variable_charges",
-    "fixed_charges",
-    "gst",
-    "electricity_duty",
-    "tv_fee",
-    "late_payment_surcharge",
-    "total_amount",
-    "amount_within_due_date",
-    "amount_after_due_date",
-    "tariff_applied",
-    "reference_no",
-    "meter_number",
-    "consumer_id",
-    "consumer_name",
-    "address",
-)
-PAYMENT_COLUMNS = (
-    "payment_id",
-    "bill_id",
-    "meter_number",
-    "bill_amount",
-    "amount_paid",
-    "payment_date",
-    "payment_method",
-    "status",
-)
+# The delivered files' columns, as the adapter declares and reads them: one declaration.
+METER_COLUMNS = tuple(SOURCES["meters"].columns)
+READING_COLUMNS = tuple(SOURCES["readings"].columns)
+BILL_COLUMNS = tuple(SOURCES["bills"].columns)
+PAYMENT_COLUMNS = tuple(SOURCES["payments"].columns)
 
 # Multiplier applied to FAULT_RATES: "heavy" is about three times "realistic".
 FAULT_LEVELS = {"none": 0, "realistic": 1, "heavy": 3}

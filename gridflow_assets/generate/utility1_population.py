@@ -23,44 +23,14 @@ from gridflow_assets.generate.ny_common import (
     unique_ints,
     utc_iso,
 )
+from gridflow_assets.utilities.utility1 import SOURCES
 
 UTILITY1 = "UTILITY1"
 U1_SERVICE_POINTS = "utility1_service_points.csv"
 U1_METERS = "utility1_meters.csv"
 U1_INTERVALS = "utility1_intervals.csv"
-U1_COLUMNS = {
-    U1_SERVICE_POINTS: [
-        "SERVICE_POINT_ID",
-        "SERVICE_POINT_NUMBER",
-        "SERVICE_POINT_STREET",
-        "SERVICE_POINT_CITY",
-        "SERVICE_POINT_ZIP",
-        "SERVICE_POINT_STATE",
-        "INSTALLED_AT",
-        "REMOVED_AT",
-        "CREATED",
-        "UPDATED",
-    ],
-    U1_METERS: [
-        "meter_id",
-        "meter_timestamp",
-        "meter_duration",
-        "meter_value",
-        "meter_type",
-        "meter_category",
-    ],
-    U1_INTERVALS: [
-        "service_delivery_point_id",
-        "meter_id",
-        "channel",
-        "duration",
-        "value",
-        "quality",
-        "timestamp",
-        "last_update_time",
-        "exported_at",
-    ],
-}
+# Each delivered file's columns, in order, as the adapter declares and reads them.
+U1_COLUMNS = {source.filename: list(source.columns) for source in SOURCES.values()}
 # channel name -> (interval seconds, flow); the name encodes both, so they must agree.
 U1_CHANNELS: dict[str, tuple[int, str]] = {
     "KWH 15 Minute Interval Read Interval": (900, "delivered"),

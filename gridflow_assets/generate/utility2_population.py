@@ -22,36 +22,14 @@ from gridflow_assets.generate.ny_common import (
     ny_zip,
     unique_ints,
 )
+from gridflow_assets.utilities.utility2 import SOURCES
 
 UTILITY2 = "UTILITY2"
 U2_SERVICE_POINTS = "utility2_service_points.csv"
 U2_METERS = "utility2_meters.csv"
 U2_INTERVALS = "utility2_intervals.csv"
-U2_COLUMNS = {
-    U2_SERVICE_POINTS: [
-        "premise_id",
-        "created_date",
-        "premise_house_num",
-        "premise_street",
-        "premise_house_supp",
-        "premise_city",
-        "premise_zip",
-        "premise_region",
-    ],
-    U2_METERS: [
-        "premise_id",
-        "meter_id",
-        "meter_number",
-        "meter_type",
-        "meter_status",
-        "meter_channel",
-        "installed_at",
-        "removed_at",
-        "created",
-        "updated",
-    ],
-    U2_INTERVALS: ["channel", "duration", "meter_id", "quality", "timestamp", "value"],
-}
+# Each delivered file's columns, in order, as the adapter declares and reads them.
+U2_COLUMNS = {source.filename: list(source.columns) for source in SOURCES.values()}
 # Channel sets by kind of customer (codes as in utilities/code_tables/utility2_channels.csv).
 U2_PROFILES: dict[str, tuple[tuple[int, ...], float, tuple[str, ...]]] = {
     "residential": ((1, 9), 0.55, ("KWH", "L+G Self-Cont Mesh", "AMI Cell")),
