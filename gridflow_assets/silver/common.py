@@ -15,7 +15,7 @@ import polars as pl
 from gridflow_assets.codes import CATEGORY
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl, polars_schema
-from gridflow_assets.silver.parsing import Parsed, col
+from gridflow_assets.silver.parsing import Parsed, col, matches
 
 REJECTED = "_rejected"  # marks rows already sent to rejects (see _set_aside)
 REJECTS = table("silver/rejects")
@@ -181,6 +181,22 @@ def reject_where(
         detail=why,
     )
     return _set_aside(df, mask)
+
+
+def reject_invalid_id(
+    df: pl.DataFrame, rejects: Rejects, column: str, pattern: str, detail: str, **where
+) -> pl.DataFrame:
+    """Reject rows whose ``column`` does not match the utility's id ``pattern``
+    (``INVALID_ID``); ``where``: the ``target``/``source``/``delivered`` of ``reject_where``."""
+    return reject_where(
+        df,
+        ~matches(column, pattern),
+        rejects,
+        reason="INVALID_ID",
+        column=column,
+        detail=detail,
+        **where,
+    )
 
 
 def parse_or_reject(

@@ -20,6 +20,7 @@ from gridflow_assets.silver.common import (
     namespaced,
     no_rules,
     parse_or_reject,
+    reject_invalid_id,
     reject_where,
     resolve_duplicates,
     silver_frame,
@@ -28,7 +29,6 @@ from gridflow_assets.silver.common import (
 )
 from gridflow_assets.silver.parsing import (
     blank,
-    matches,
     on_distinct_pl,
     parse_date,
     parse_float,
@@ -192,15 +192,7 @@ def _master(df: pl.DataFrame, rejects: Rejects, target: str, key: str):
         detail="consumer id is empty",
         **kw,
     )
-    df = reject_where(
-        df,
-        ~matches("meter_number", METER_NUMBER),
-        rejects,
-        reason="INVALID_ID",
-        column="meter_number",
-        detail="expected 11 digits",
-        **kw,
-    )
+    df = reject_invalid_id(df, rejects, "meter_number", METER_NUMBER, "expected 11 digits", **kw)
     df = _numbers(
         df, ["latitude", "longitude", "connected_load_kw", "sanctioned_load_kw"], rejects, kw
     )
@@ -282,15 +274,7 @@ def intervals(
     delivered = list(SOURCES["readings"].columns)
     kw = {"target": "intervals", "source": "readings", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(
-        df,
-        ~matches("meter_number", METER_NUMBER),
-        rejects,
-        reason="INVALID_ID",
-        column="meter_number",
-        detail="expected 11 digits",
-        **kw,
-    )
+    df = reject_invalid_id(df, rejects, "meter_number", METER_NUMBER, "expected 11 digits", **kw)
     df = parse_or_reject(
         df,
         parse_date("timestamp", "%Y-%m-%d %H:%M:%S"),

@@ -12,6 +12,7 @@ from gridflow_assets.silver.common import (
     namespaced,
     no_rules,
     parse_or_reject,
+    reject_invalid_id,
     reject_where,
     resolve_duplicates,
     silver_frame,
@@ -19,7 +20,6 @@ from gridflow_assets.silver.common import (
     text_or_null,
 )
 from gridflow_assets.silver.parsing import (
-    matches,
     parse_date,
     parse_float,
     parse_utc,
@@ -90,23 +90,11 @@ QUALITY = {
 NULL = pl.lit(None)
 
 
-def _bad_id(column: str, pattern: str) -> pl.Expr:
-    return ~matches(column, pattern)
-
-
 def service_points(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     delivered = list(SOURCES["service_points"].columns)
     kw = {"target": "service_points", "source": "service_points", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(
-        df,
-        _bad_id("SERVICE_POINT_ID", SP_ID),
-        rejects,
-        reason="INVALID_ID",
-        column="SERVICE_POINT_ID",
-        detail="expected SP- + 8 digits",
-        **kw,
-    )
+    df = reject_invalid_id(df, rejects, "SERVICE_POINT_ID", SP_ID, "expected SP- + 8 digits", **kw)
     df = parse_or_reject(
         df,
         parse_date("CREATED", "%Y-%m-%d"),
@@ -150,15 +138,7 @@ def meters(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     delivered = list(SOURCES["meters"].columns)
     kw = {"target": "meters", "source": "meters", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(
-        df,
-        _bad_id("meter_id", METER_ID),
-        rejects,
-        reason="INVALID_ID",
-        column="meter_id",
-        detail="expected MTR- + 8 digits",
-        **kw,
-    )
+    df = reject_invalid_id(df, rejects, "meter_id", METER_ID, "expected MTR- + 8 digits", **kw)
     df = parse_or_reject(
         df,
         parse_utc("meter_timestamp"),
@@ -234,23 +214,9 @@ def intervals(
     delivered = list(SOURCES["readings"].columns)
     kw = {"target": "intervals", "source": "readings", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(
-        df,
-        _bad_id("meter_id", METER_ID),
-        rejects,
-        reason="INVALID_ID",
-        column="meter_id",
-        detail="expected MTR- + 8 digits",
-        **kw,
-    )
-    df = reject_where(
-        df,
-        _bad_id("service_delivery_point_id", SP_ID),
-        rejects,
-        reason="INVALID_ID",
-        column="service_delivery_point_id",
-        detail="expected SP- + 8 digits",
-        **kw,
+    df = reject_invalid_id(df, rejects, "meter_id", METER_ID, "expected MTR- + 8 digits", **kw)
+    df = reject_invalid_id(
+        df, rejects, "service_delivery_point_id", SP_ID, "expected SP- + 8 digits", **kw
     )
     df = parse_or_reject(
         df,

@@ -20,6 +20,7 @@ from gridflow_assets.silver.common import (
     namespaced,
     no_rules,
     parse_or_reject,
+    reject_invalid_id,
     reject_where,
     resolve_duplicates,
     silver_frame,
@@ -27,7 +28,6 @@ from gridflow_assets.silver.common import (
     text_or_null,
 )
 from gridflow_assets.silver.parsing import (
-    matches,
     parse_date,
     parse_float,
     parse_utc,
@@ -81,23 +81,11 @@ PREMISE_ID = r"^PREM-\d{8}$"
 METER_ID = r"^\d{9,10}$"
 
 
-def _bad_id(column: str, pattern: str) -> pl.Expr:
-    return ~matches(column, pattern)
-
-
 def service_points(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     delivered = list(SOURCES["service_points"].columns)
     kw = {"target": "service_points", "source": "service_points", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(
-        df,
-        _bad_id("premise_id", PREMISE_ID),
-        rejects,
-        reason="INVALID_ID",
-        column="premise_id",
-        detail="expected PREM- + 8 digits",
-        **kw,
-    )
+    df = reject_invalid_id(df, rejects, "premise_id", PREMISE_ID, "expected PREM- + 8 digits", **kw)
     df = parse_or_reject(
         df,
         parse_date("created_date", "%Y-%m-%d"),
@@ -142,24 +130,8 @@ def meters(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
     delivered = list(SOURCES["meters"].columns)
     kw = {"target": "meters", "source": "meters", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(
-        df,
-        _bad_id("meter_id", METER_ID),
-        rejects,
-        reason="INVALID_ID",
-        column="meter_id",
-        detail="expected 9-10 digits",
-        **kw,
-    )
-    df = reject_where(
-        df,
-        _bad_id("premise_id", PREMISE_ID),
-        rejects,
-        reason="INVALID_ID",
-        column="premise_id",
-        detail="expected PREM- + 8 digits",
-        **kw,
-    )
+    df = reject_invalid_id(df, rejects, "meter_id", METER_ID, "expected 9-10 digits", **kw)
+    df = reject_invalid_id(df, rejects, "premise_id", PREMISE_ID, "expected PREM- + 8 digits", **kw)
     for col in ("installed_at", "removed_at", "created", "updated"):
         df = parse_or_reject(
             df,
@@ -256,15 +228,7 @@ def intervals(
     delivered = list(SOURCES["readings"].columns)
     kw = {"target": "intervals", "source": "readings", "delivered": delivered}
     df = split_malformed(df, rejects, **kw)
-    df = reject_where(
-        df,
-        _bad_id("meter_id", METER_ID),
-        rejects,
-        reason="INVALID_ID",
-        column="meter_id",
-        detail="expected 9-10 digits",
-        **kw,
-    )
+    df = reject_invalid_id(df, rejects, "meter_id", METER_ID, "expected 9-10 digits", **kw)
     day = parse_date("timestamp", "%Y%m%d").then(lambda v: v.dt.date())
     df = parse_or_reject(
         df,
