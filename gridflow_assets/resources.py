@@ -6,7 +6,6 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
-from gridflow_assets.partitions import split_key
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import column_schema
 from gridflow_assets.registry.model import Table
@@ -57,68 +56,36 @@ def column_lineage(
     return dg.TableColumnLineage(deps_by_column=deps) if deps else None
 
 
-def _parents(context: dg.OutputContext) -> list[str]:
-    """Upstream asset keys (layer/name) of the asset being stored, from the job's graph."""
-    node = context.step_context.job_def.asset_layer.get(context.asset_key)
-    return sorted("/".join(k.path) for k in node.parent_keys)
-
-
 class ParquetIOManager(dg.ConfigurableIOManager):
-    """Stores each partition as one Parquet file, swapped in atomically.
+    """Stores the unpartitioned tables (reference dimensions, reason codes, dq) as one
+    Parquet file each, swapped in atomically.
 
-    Outputs of runs over several partitions at once may be a dict of partition key → frame.
+    Month × utility tables do not pass through an IO manager: each layer's step writes and
+    checks them itself (``assets/layer.py``) and downstream layers read the warehouse.
     """
 
     warehouse: str
 
-    def _key(self, context) -> str:
+    def _key(self, context: dg.OutputContext | dg.InputContext) -> str:
+        if context.has_asset_partitions:
+            raise TypeError(
+                f"{context.asset_key.to_user_string()} is partitioned: its layer step writes "
+                "it and readers use the warehouse (Warehouse.read_pl), not an IO manager"
+            )
         return "/".join(context.asset_key.path)
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | dict | None) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | None) -> None:
         if obj is None:
             return
-        key = self._key(context)
-        store = Warehouse(self.warehouse)
-        if not context.has_asset_partitions:
-            path = store.write(key, obj)
-            context.add_output_metadata({"path": str(path), "dagster/row_count": len(obj)})
-            return
-        frames = obj if isinstance(obj, dict) else {context.asset_partition_key: obj}
-        rows = 0
-        for pkey, frame in frames.items():
-            utility, month = split_key(pkey)
-            spec = storage_spec(key, utility)
-            store.write(key, frame, utility, month, spec=spec)
-            rows += len(frame)
-        meta = {"dagster/row_count": rows, "path": str(store.table_dir(key))}
-        if len(frames) == 1:
-            lineage = column_lineage(key, _parents(context), utility)
-            if lineage is not None:
-                meta["dagster/column_lineage"] = lineage
-        context.add_output_metadata(meta)
+        path = Warehouse(self.warehouse).write(self._key(context), obj)
+        context.add_output_metadata({"path": str(path), "dagster/row_count": len(obj)})
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame | dict:
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         key = self._key(context)
-        store = Warehouse(self.warehouse)
-        if not context.has_asset_partitions:
-            df = store.read(key)
-            if df is None:
-                raise FileNotFoundError(f"{key} has not been materialized yet")
-            return df
-        keys = context.asset_partition_keys
-        frames = {}
-        for pkey in keys:
-            utility, month = split_key(pkey)
-            df = store.read(key, utility, month)
-            if df is None and not delivered(key, utility):
-                frames[pkey] = None  # the utility does not deliver what this table needs
-                continue
-            if df is None:
-                raise FileNotFoundError(
-                    f"{key} partition {utility}/{month} has not been materialized yet"
-                )
-            frames[pkey] = df
-        return frames[keys[0]] if len(keys) == 1 else frames
+        df = Warehouse(self.warehouse).read(key)
+        if df is None:
+            raise FileNotFoundError(f"{key} has not been materialized yet")
+        return df
 
 
 def delivered(key: str, utility: str) -> bool:

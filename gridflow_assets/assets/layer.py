@@ -54,7 +54,7 @@ def asset_spec(key: str, deps: Iterable[str] = ()) -> dg.AssetSpec:
         tags={"layer": spec.layer},
         deps=[dg.AssetKey(d.split("/")) for d in deps],
         skippable=True,
-    ).with_io_manager_key("warehouse_io")  # how an asset that takes it as input loads it
+    )
 
 
 def assert_check_order(keys: list[str]) -> None:
