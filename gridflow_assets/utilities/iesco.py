@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from gridflow_assets.domain.billing import BILL_AMOUNTS
 from gridflow_assets.landing import SourceFile
 from gridflow_assets.silver.common import (
     Rejects,
@@ -130,18 +131,8 @@ SOURCES = {
 
 METER_NUMBER = r"^\d{11}$"
 NET_METERING = "Net Metering"
-BILL_AMOUNTS = (
-    "units_consumed",
-    "variable_charges",
-    "fixed_charges",
-    "gst",
-    "electricity_duty",
-    "tv_fee",
-    "late_payment_surcharge",
-    "total_amount",
-    "amount_within_due_date",
-    "amount_after_due_date",
-)
+# The numbers a bill carries: billed units and every money column (domain.billing).
+BILL_NUMBERS = ("units_consumed", *BILL_AMOUNTS)
 
 
 def _numbers(
@@ -396,7 +387,7 @@ def bills(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
         **kw,
     )
     df = _dates(df, ["issue_date", "due_date"], rejects, kw)
-    df = _numbers(df, list(BILL_AMOUNTS), rejects, kw, optional=False)
+    df = _numbers(df, list(BILL_NUMBERS), rejects, kw, optional=False)
     dd = resolve_duplicates(df, ["bill_id"], delivered, ["_source_row"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=pl.col("bill_id"), **kw)
     rejects.add(
@@ -416,7 +407,7 @@ def bills(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
             "billing_month_original": pl.col("billing_month"),
             "issue_date": pl.col("_issue_date"),
             "due_date": pl.col("_due_date"),
-            **{col: pl.col(f"_{col}") for col in BILL_AMOUNTS},
+            **{col: pl.col(f"_{col}") for col in BILL_NUMBERS},
             "tariff_applied": pl.col("tariff_applied"),
             "reference_no": text_or_null("reference_no"),
             "meter_id": namespaced(utility, "meter_number"),
