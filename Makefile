@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export GRIDFLOW_LANDING ?= $(CURDIR)/data/landing
 export GRIDFLOW_WAREHOUSE ?= $(CURDIR)/data/warehouse
 export GRIDFLOW_REPORTS ?= $(CURDIR)/data/reports
@@ -21,9 +20,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The embedded Dagster instance (pooled SQLite storage) that the CLI, `make dev`, sensors
-# and backfills share; a dagster.yaml of your own in DAGSTER_HOME is kept.
+# and backfills share, bound to GRIDFLOW_WAREHOUSE: DAGSTER_HOME if set (refused when it
+# holds another warehouse's runs), else .dagster_home for data/warehouse and
+# <warehouse>/.dagster_home for any other. A dagster.yaml of your own there is kept.
 instance: $(STAMP)
-	$(BIN)/python -c 'import sys; from gridflow_assets.instance import ensure_instance_yaml as e; e(sys.argv[1])' "$(DAGSTER_HOME)"
+	$(BIN)/python -m gridflow_assets.instance
 
 demo: instance
 	$(BIN)/gridflow generate --utility UTILITY1 --start 2025-02 --end 2025-03
@@ -43,8 +44,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check gridflow_assets gridflow_assets_tests benchmarks .ci
 	$(BIN)/ruff format --check gridflow_assets gridflow_assets_tests benchmarks .ci
 
-dev: instance
-	$(BIN)/dagster dev -h $(DAGSTER_HOST) -p $(DAGSTER_PORT) -w workspace.yaml
+# Dagster's UI (dagster-webserver, on 127.0.0.1 only) and daemon (sensors, schedules) on
+# that instance; Ctrl-C stops both.
+dev: $(STAMP)
+	$(BIN)/python -m gridflow_assets.orchestration.dev --host $(DAGSTER_HOST) --port $(DAGSTER_PORT)
 
 audit: $(STAMP)
 	$(BIN)/python .ci/audit.py

@@ -21,6 +21,7 @@ exist and that every record reads back through the stock classes.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -45,6 +46,8 @@ from dagster._core.storage.sqlite_storage import (
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+
+from gridflow_assets.settings import BindingError, check_binding, default_path, instance_home
 
 BUSY_TIMEOUT_S = 30  # as stock: wait for another process's write rather than fail
 MAX_ENGINES = 8  # per-run event files: keep the newest few open
@@ -172,7 +175,7 @@ class PooledSqliteStorage(DagsterSqliteStorage):
         return cls.from_local(inst_data=inst_data, **config_value)
 
 
-INSTANCE_YAML = """\
+_STORAGE_YAML = """\
 # Written by gridflow (gridflow_assets/instance.py): the embedded instance of `make dev`,
 # `gridflow run`, sensors and backfills. Stock SQLite files, written through pooled
 # connections; delete this file to fall back to Dagster's stock storage (same files).
@@ -182,12 +185,17 @@ storage:
     class: PooledSqliteStorage
     config:
       base_dir: {base_dir}
-telemetry:
-  enabled: false
 """
-
-
-LEGACY_YAML = "telemetry:\n  enabled: false\n"  # what earlier gridflow versions wrote
+_LOG_LEVEL_YAML = """\
+# Runs launched by the daemon (sensors, schedules, the UI) print INFO and above on the
+# console, not every DEBUG event; the UI and the event log keep every event.
+python_logs:
+  python_log_level: INFO
+"""
+LEGACY_YAML = "telemetry:\n  enabled: false\n"  # what the first gridflow versions wrote
+INSTANCE_YAML = _STORAGE_YAML + _LOG_LEVEL_YAML + LEGACY_YAML
+# What earlier gridflow versions wrote is replaced; a user's own dagster.yaml is kept.
+EARLIER_YAML = (LEGACY_YAML, _STORAGE_YAML + LEGACY_YAML)
 
 
 def ensure_instance_yaml(home: str | Path) -> Path:
@@ -196,8 +204,34 @@ def ensure_instance_yaml(home: str | Path) -> Path:
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
-    if not path.exists() or path.read_text() == LEGACY_YAML:
+    earlier = {text.format(base_dir=home) for text in EARLIER_YAML}
+    if not path.exists() or path.read_text() in earlier:
         tmp = path.with_suffix(".yaml.tmp")
         tmp.write_text(INSTANCE_YAML.format(base_dir=home))
         os.replace(tmp, path)
     return path
+
+
+def open_home(warehouse: str, record: bool) -> Path:
+    """The instance folder bound to ``warehouse`` (see ``settings.instance_home``), with its
+    ``dagster.yaml``; ``record`` binds an unbound instance. Raises ``BindingError`` when the
+    instance records another warehouse."""
+    home, explicit = instance_home(warehouse)
+    check_binding(home, warehouse, explicit, record)
+    ensure_instance_yaml(home)
+    return home
+
+
+def main() -> int:
+    """``python -m gridflow_assets.instance``: print the instance folder bound to the
+    warehouse of the environment (``make dev``, ``make demo``), or why there is none."""
+    try:
+        print(open_home(default_path("warehouse"), record=True))
+    except BindingError as exc:
+        print(f"gridflow: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,8 +3,11 @@
 Used by ``gridflow run``: discovers complete drops (``drops.scan_landing``, as the drop
 sensor does), registers new utilities as dynamic partitions, materializes the reference
 dimensions, then one ``partition_job`` run per month × utility partition, as a backfill
-launched from the UI does, reporting progress and the reason of any failure (naming drop,
-file, column and row for unreadable drops). Runs carry the drop sensor's tags, so the sensor
+launched from the UI does. It reports each partition's progress (steps done, readings
+landed) to a ``Watcher`` and returns what happened: rows, checks failing by severity, and
+for a failed run a ``failures.Failure`` naming drop, file, column, row and what to do.
+Dagster's own log (every event, stack traces) goes to ``log`` when one is given, else to
+the terminal. Runs carry the drop sensor's tags, so the sensor
 does not materialize the same files again.
 
 One run per partition rather than one run over many (``BackfillPolicy.single_run``) keeps
@@ -17,25 +20,43 @@ pattern a Celery or Kubernetes run launcher applies across machines.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import queue
+import sys
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import dagster as dg
 
 from gridflow_assets.assets.layer import OWN_SECONDS
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
-from gridflow_assets.landing import fingerprint
+from gridflow_assets.landing import Drop, fingerprint
 from gridflow_assets.orchestration.downstream import REFRESH_JOB
 from gridflow_assets.orchestration.drops import drop_tags, new_utilities, only, scan_landing
+from gridflow_assets.orchestration.failures import (
+    BLOCKED,
+    REJECTED,
+    Failure,
+    drop_advice,
+    failure_of,
+)
 from gridflow_assets.partitions import UTILITY_DIMENSION, partition_key
 from gridflow_assets.silver.vee import delivered_count
 from gridflow_assets.warehouse import Warehouse
 
+# Every event of Dagster's console logger: into the run's log file, or onto the terminal
+# with --verbose. (The instance's dagster.yaml sets INFO for daemon-launched runs.)
+FULL_LOG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+FIRST_STEP = "bronze_tables"  # after it, the partition's landed readings are known
 
 
 @dataclass
@@ -47,31 +68,94 @@ class PartitionOutcome:
     message: str = ""
     run_id: str | None = None
     own_seconds: float | None = None  # inside gridflow's step code (the rest is Dagster's)
+    failure: Failure | None = None
+    readings: int = 0  # landed (bronze/readings)
+    kept: int = 0  # delivered intervals kept in silver/intervals
+    estimated: int = 0  # intervals VEE estimated
+    rejected: int = 0  # rows in silver/rejects
+    warn_failed: int = 0  # failing WARN checks
+    error_failed: int = 0  # failing ERROR checks
+
+    @property
+    def name(self) -> str:
+        return f"{self.utility}/{self.month}"
+
+    @property
+    def status(self) -> str:
+        """ok, warnings, blocked (a blocking check failed) or failed (no result)."""
+        if self.failure is not None and self.failure.kind == BLOCKED or self.error_failed:
+            return "blocked"
+        if not self.ok:
+            return "failed"
+        return "warnings" if self.warn_failed else "ok"
 
 
 @dataclass
 class RunOutcome:
     partitions: list[PartitionOutcome] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    refreshed: bool = False  # the DQ tables describe this run
+    refresh_failure: str = ""
+    log: Path | None = None
 
     @property
     def ok(self) -> bool:
         return all(p.ok for p in self.partitions)
 
 
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The most useful line of a failed run: the user error, not Dagster's wrapper."""
+class Watcher(Protocol):
+    """Told how each partition run goes (the terminal draws it as progress bars)."""
+
+    def queued(self, name: str, steps: int) -> None: ...
+
+    def started(self, name: str) -> None: ...
+
+    def advanced(self, name: str, readings: int | None) -> None: ...
+
+    def finished(self, outcome: PartitionOutcome) -> None: ...
+
+
+class NoWatcher:
+    def queued(self, name: str, steps: int) -> None:
+        pass
+
+    def started(self, name: str) -> None:
+        pass
+
+    def advanced(self, name: str, readings: int | None) -> None:
+        pass
+
+    def finished(self, outcome: PartitionOutcome) -> None:
+        pass
+
+
+def _errors(result: dg.ExecuteInProcessResult) -> list[tuple[str | None, list[tuple[str, str]]]]:
+    """Each failed step's error chain, outermost first, as (class name, message)."""
+    failed = []
     for event in result.all_events:
         if event.event_type_value != "STEP_FAILURE":
             continue
-        err = event.event_specific_data.error
-        chain = []
+        err, chain = event.event_specific_data.error, []
         while err is not None:
-            chain.append(err)
+            chain.append((err.cls_name, err.message))
             err = err.cause
-        user = next((e for e in chain if e.cls_name == "DropError"), chain[-1])
-        return f"[{event.step_key}] {user.cls_name}: {user.message.strip()}"
+        failed.append((event.step_key, chain))
+    return failed
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The most useful line of a failed run: the user error, not Dagster's wrapper."""
+    for step, chain in _errors(result):
+        cls_name, message = next((c for c in chain if c[0] == "DropError"), chain[-1])
+        return f"[{step}] {cls_name}: {message.strip()}"
     return "run failed"
+
+
+def quiet_dagster_warnings() -> None:
+    """Dagster's notices about its own API stages (beta, preview, superseded) say nothing a
+    gridflow user can act on: off the console, by category (other warnings still show)."""
+    for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+        warnings.filterwarnings("ignore", category=category)
 
 
 class _UndeliveredTableFilter(logging.Filter):
@@ -85,93 +169,173 @@ class _UndeliveredTableFilter(logging.Filter):
 logging.getLogger("dagster._core.execution.plan.active").addFilter(_UndeliveredTableFilter())
 
 
-# success, run id, seconds, failure message, seconds inside gridflow's own step code
-_Result = tuple[bool, str, float, str, float | None]
+@dataclass
+class _Result:
+    """What a partition run sends back (from a worker process too)."""
+
+    success: bool
+    run_id: str
+    seconds: float
+    failure: Failure | None
+    own_seconds: float | None
+    warn_failed: int
+    error_failed: int
+    message: str
+
+
+def _check_counts(result: dg.ExecuteInProcessResult) -> tuple[int, int]:
+    """Failing WARN and failing ERROR checks of the run."""
+    warn = error = 0
+    for ev in result.get_asset_check_evaluations():
+        if not ev.passed:
+            if ev.severity == dg.AssetCheckSeverity.ERROR:
+                error += 1
+            else:
+                warn += 1
+    return warn, error
 
 
 def _execute(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, drop, run_config: dict
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    drop: Drop,
+    run_config: dict,
+    on_step: Callable[[str, str, str], None],
 ) -> _Result:
+    """Run one partition; ``on_step(drop name, event type, step key)`` as its first step
+    starts and as each step succeeds."""
     started = time.perf_counter()
+    run_id = str(uuid.uuid4())
+
+    def listen(entry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        kind = event.event_type_value
+        if kind == "STEP_SUCCESS" or (kind == "STEP_START" and event.step_key == FIRST_STEP):
+            on_step(drop.name, kind, event.step_key)
+
+    instance.add_event_listener(run_id, listen)
     res = job.execute_in_process(
         instance=instance,
         run_config=run_config,
         partition_key=partition_key(drop.utility, drop.month),
         tags=drop_tags(drop, fingerprint(drop)),
         raise_on_error=False,
+        run_id=run_id,
     )
     took = time.perf_counter() - started
-    return (
+    warn, error = _check_counts(res)
+    return _Result(
         res.success,
         res.run_id,
         took,
-        "" if res.success else failure_message(res),
+        None if res.success else failure_of(_errors(res), drop.utility, drop.month),
         OWN_SECONDS.pop(res.run_id, None),
+        warn,
+        error,
+        "" if res.success else failure_message(res),
     )
 
 
 _WORKER: dict = {}
 
 
-def _worker_init(home: str, landing: str, warehouse: str, run_config: dict) -> None:
-    """Each worker process opens the instance and builds the definitions once."""
+def _worker_init(
+    home: str, landing: str, warehouse: str, run_config: dict, log: str | None, steps
+) -> None:
+    """Each worker process opens the instance and builds the definitions once; its
+    Dagster log goes to the run's log file."""
+    if log:
+        sys.stderr = open(log, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (process-long)
     _WORKER["instance"] = dg.DagsterInstance.from_config(home)
     _WORKER["job"] = build_defs(landing=landing, warehouse=warehouse).resolve_job_def(PARTITION_JOB)
     _WORKER["run_config"] = run_config
+    _WORKER["steps"] = steps
 
 
-def _worker_run(drop) -> _Result:
-    return _execute(_WORKER["job"], _WORKER["instance"], drop, _WORKER["run_config"])
+def _worker_run(drop: Drop) -> _Result:
+    steps = _WORKER["steps"]
+    return _execute(
+        _WORKER["job"],
+        _WORKER["instance"],
+        drop,
+        _WORKER["run_config"],
+        lambda *event: steps.put(event),
+    )
 
 
-def _summary(store: Warehouse, drop, took: float) -> str:
-    """One line per partition: row counts from the Parquet metadata, and the one column
-    (``source_row``) that tells delivered intervals from VEE's estimates."""
-    readings = store.row_count("bronze/readings", drop.utility, drop.month)
-    total = store.row_count("silver/intervals", drop.utility, drop.month)
-    rows = store.read_pl("silver/intervals", drop.utility, drop.month, columns=["source_row"])
-    kept = delivered_count(rows) if rows is not None else 0
-    rejects = store.row_count("silver/rejects", drop.utility, drop.month)
+@contextlib.contextmanager
+def _stderr_to(log: Path | None) -> Iterator[None]:
+    """Dagster's console logger writes to ``sys.stderr`` at each record: point it at the log."""
+    if log is None:
+        yield
+        return
+    with open(log, "a", encoding="utf-8", buffering=1) as f, contextlib.redirect_stderr(f):
+        yield
+
+
+def _rows(store: Warehouse, out: PartitionOutcome) -> None:
+    """Row counts from the Parquet metadata, and the one column (``source_row``) that tells
+    delivered intervals from VEE's estimates."""
+    out.readings = store.row_count("bronze/readings", out.utility, out.month)
+    total = store.row_count("silver/intervals", out.utility, out.month)
+    rows = store.read_pl("silver/intervals", out.utility, out.month, columns=["source_row"])
+    out.kept = delivered_count(rows) if rows is not None else 0
+    out.estimated = total - out.kept
+    out.rejected = store.row_count("silver/rejects", out.utility, out.month)
+
+
+def _summary(out: PartitionOutcome) -> str:
+    rate = out.readings / out.seconds if out.seconds else 0
     return (
-        f"{readings:,} readings landed → {kept:,} intervals kept (+{total - kept:,} "
-        f"estimated by VEE), {rejects:,} rows in rejects ({readings / took:,.0f} "
-        "readings/s)"
+        f"{out.readings:,} readings → {out.kept:,} kept (+{out.estimated:,} estimated by "
+        f"VEE), {out.rejected:,} rejected · {rate:,.0f} readings/s"
     )
 
 
 def _run_partitions(
-    runnable: list,
+    runnable: list[Drop],
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
-    landing: str,
-    warehouse: str,
+    paths: tuple[str, str, Path | None],
     run_config: dict,
     workers: int,
-    out: Callable[[str], None],
-    done: Callable,
+    on_step: Callable[[str, str, str], None],
+    done: Callable[[Drop, _Result], None],
 ) -> None:
-    """Run every runnable drop's partition; ``done(drop, result, prefix)`` as each ends."""
-    n = len(runnable)
+    """Run every runnable drop's partition; ``done(drop, result)`` as each ends."""
+    landing, warehouse, log = paths
     if workers == 1:
         job = defs.resolve_job_def(PARTITION_JOB)
-        for i, drop in enumerate(runnable, start=1):
-            out(f"[{i}/{n}] {drop.name} …")
-            done(drop, _execute(job, instance, drop, run_config), "    ")
+        for drop in runnable:
+            with _stderr_to(log):
+                result = _execute(job, instance, drop, run_config, on_step)
+            done(drop, result)
         return
-    out(f"{n} partitions on {workers} worker processes …")
     ctx = multiprocessing.get_context("spawn")  # no forked Dagster or SQLite state
+    steps = ctx.Queue()
     with ProcessPoolExecutor(
         workers,
         mp_context=ctx,
         initializer=_worker_init,
-        initargs=(instance.root_directory, landing, warehouse, run_config),
+        initargs=(
+            instance.root_directory,
+            landing,
+            warehouse,
+            run_config,
+            str(log) if log else None,
+            steps,
+        ),
     ) as pool:
-        futures = {
-            pool.submit(_worker_run, drop): (i, drop) for i, drop in enumerate(runnable, start=1)
-        }
-        for fut in as_completed(futures):
-            i, drop = futures[fut]
-            done(drop, fut.result(), f"[{i}/{n}] {drop.name} ")
+        pending = {pool.submit(_worker_run, drop): drop for drop in runnable}
+        while pending:
+            finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    on_step(*steps.get_nowait())
+            for fut in finished:
+                done(pending.pop(fut), fut.result())
 
 
 def run_drops(
@@ -183,8 +347,14 @@ def run_drops(
     verbose: bool = False,
     out: Callable[[str], None] = print,
     workers: int = 1,
+    watcher: Watcher | None = None,
+    log: Path | None = None,
 ) -> RunOutcome:
-    outcome = RunOutcome()
+    """Run every complete drop (or the one asked for). ``log``: where Dagster's own log
+    goes (every event, stack traces); without it, ``verbose`` prints it on the terminal
+    and otherwise only errors are printed there."""
+    watcher = watcher or NoWatcher()
+    outcome = RunOutcome(log=log)
     scan = only(scan_landing(landing), utility, month)
     outcome.skipped = scan.skipped
     for name, reason in scan.skipped:
@@ -196,47 +366,82 @@ def run_drops(
         )
         return outcome
     for drop, reason in scan.unrunnable:
-        outcome.partitions.append(
-            PartitionOutcome(
-                drop.utility, drop.month, False, 0.0, f"drop {drop.name} rejected: {reason}"
-            )
+        rejected = PartitionOutcome(
+            drop.utility,
+            drop.month,
+            False,
+            0.0,
+            f"drop {drop.name} rejected: {reason}",
+            failure=Failure(REJECTED, reason, action=drop_advice(reason, None, None)),
         )
-        out(f"✗ {drop.name}: rejected: {reason}")
+        outcome.partitions.append(rejected)
+        watcher.finished(rejected)
     runnable = scan.runnable
     new = new_utilities(instance, runnable)
     if new:
         instance.add_dynamic_partitions(UTILITY_DIMENSION, new)
-        out(f"new utility partition(s): {', '.join(new)}")
     defs = build_defs(landing=landing, warehouse=warehouse)
-    run_config = {} if verbose else QUIET
+    run_config = FULL_LOG if verbose or log else QUIET
     store = Warehouse(warehouse)
     if not store.exists("gold/dim_date"):
-        res = defs.resolve_job_def(REFERENCE_JOB).execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False
-        )
-        out(f"reference dimensions: {'ok' if res.success else failure_message(res)}")
+        with _stderr_to(log):
+            res = defs.resolve_job_def(REFERENCE_JOB).execute_in_process(
+                instance=instance, run_config=run_config, raise_on_error=False
+            )
+        if not res.success:
+            out(f"reference dimensions: {failure_message(res)}")
     workers = max(1, min(workers, len(runnable)))
     if workers > 1 and instance.is_ephemeral:
         raise ValueError(
             "workers > 1 needs a persistent instance (DAGSTER_HOME) that "
             "every worker process can open"
         )
+    steps = len(defs.resolve_job_def(PARTITION_JOB).nodes)
+    by_name = {d.name: d for d in runnable}
+    for drop in runnable:
+        watcher.queued(drop.name, steps)
 
-    def done(drop, result: _Result, prefix: str) -> None:
-        success, run_id, took, failure, own = result
-        msg = _summary(store, drop, took) if success else failure
-        out(f"{prefix}{'✓' if success else '✗'} {took:.1f}s: {msg}")
-        outcome.partitions.append(
-            PartitionOutcome(drop.utility, drop.month, success, took, msg, run_id, own)
+    def on_step(name: str, kind: str, step: str) -> None:
+        if kind == "STEP_START":
+            watcher.started(name)
+            return
+        drop = by_name[name]
+        landed = (
+            store.row_count("bronze/readings", drop.utility, drop.month)
+            if step == FIRST_STEP
+            else None
         )
+        watcher.advanced(name, landed)
 
-    _run_partitions(runnable, defs, instance, landing, warehouse, run_config, workers, out, done)
+    def done(drop: Drop, r: _Result) -> None:
+        part = PartitionOutcome(
+            drop.utility,
+            drop.month,
+            r.success,
+            r.seconds,
+            r.message,
+            r.run_id,
+            r.own_seconds,
+            r.failure,
+            warn_failed=r.warn_failed,
+            error_failed=r.error_failed,
+        )
+        if r.success:
+            _rows(store, part)
+            part.message = _summary(part)
+        outcome.partitions.append(part)
+        watcher.finished(part)
+
+    paths = (landing, warehouse, log)
+    _run_partitions(runnable, defs, instance, paths, run_config, workers, on_step, done)
     # The DQ tables (check history, scorecard, dashboard) describe what just ran, as the
     # refresh sensor would make them after a batch of sensor-launched runs.
-    res = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False
-    )
-    out(f"DQ tables: {'refreshed' if res.success else failure_message(res)}")
+    with _stderr_to(log):
+        res = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False
+        )
+    outcome.refreshed = res.success
+    outcome.refresh_failure = "" if res.success else failure_message(res)
     order = {(d.utility, d.month): i for i, d in enumerate(runnable)}
     outcome.partitions.sort(key=lambda p: order.get((p.utility, p.month), -1))
     return outcome

@@ -1,0 +1,110 @@
+"""What ``gridflow run`` prints: a line per partition as it ends, a short block for a
+partition that failed (drop, file, column, row, reason, what to do, where its run is), and a
+closing summary (partitions ok / with warnings / blocked / failed, and where to look next).
+
+Dagster's own log, with its stack traces, is in the run's log file (its path is printed)
+or on the terminal with ``--verbose``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gridflow_assets.assets.dq import DASHBOARD_FILE
+from gridflow_assets.dq.text import text_table
+from gridflow_assets.orchestration.runner import PartitionOutcome, RunOutcome
+from gridflow_assets.terminal import Bars
+
+UI = "http://127.0.0.1:3000"  # `make dev` (DAGSTER_HOST, DAGSTER_PORT)
+STATUSES = ("ok", "warnings", "blocked", "failed")
+_MARK = {"ok": "✓", "warnings": "✓", "blocked": "✗", "failed": "✗"}
+
+
+def partition_line(p: PartitionOutcome) -> str:
+    head = f"{_MARK[p.status]} {p.name}"
+    if p.ok:
+        warn = f" · {p.warn_failed} WARN check(s) failing" if p.warn_failed else ""
+        return f"{head} {p.seconds:.1f}s: {p.message}{warn}"
+    what = p.failure.kind if p.failure else p.status
+    return f"{head} {what}" + (f" after {p.seconds:.1f}s" if p.seconds else "")
+
+
+def failure_block(p: PartitionOutcome, ui: str = UI) -> list[str]:
+    """The partition's line and, for a partition that did not finish clean of ERRORs,
+    what went wrong and what to do (at most five lines)."""
+    lines = [partition_line(p)]
+    f = p.failure
+    if f is None:
+        return lines
+    if f.where:
+        lines.append(f"    where   drop {p.name}, {f.where}")
+    lines.append(f"    reason  {f.reason}")
+    rerun = f"`gridflow run --utility {p.utility} --month {p.month}`"
+    lines.append(f"    do      {f.action}; then {rerun}")
+    if p.run_id:
+        lines.append(f"    run     {ui}/runs/{p.run_id} (with `make dev` up)")
+    return lines
+
+
+class RunView:
+    """A ``runner.Watcher`` on the terminal: bars while partitions run, then their lines."""
+
+    def __init__(self, bars: Bars) -> None:
+        self.bars = bars
+
+    def queued(self, name: str, steps: int) -> None:
+        self.bars.add(name, steps, "waiting", start=False)
+
+    def started(self, name: str) -> None:
+        self.bars.begin(name, "reading the drop …")
+
+    def advanced(self, name: str, readings: int | None) -> None:
+        self.bars.advance(name, readings)
+
+    def finished(self, outcome: PartitionOutcome) -> None:
+        if outcome.run_id is not None:  # a drop rejected before any run has no bar
+            self.bars.done(outcome.name)
+        for line in failure_block(outcome):
+            self.bars.line(line)
+
+
+def _cell(p: PartitionOutcome, value: int) -> str:
+    return f"{value:,}" if p.ok else "—"
+
+
+def summary(outcome: RunOutcome, reports: str | Path) -> list[str]:
+    """The closing lines: a table of the partitions, the counts by status, where next."""
+    parts = outcome.partitions
+    if not parts:
+        return ["Nothing ran: no complete drop matched."]
+    head = ["partition", "status", "readings", "kept", "estimated", "rejected", "WARN", "ERROR"]
+    rows = [
+        [
+            p.name,
+            p.status,
+            _cell(p, p.readings),
+            _cell(p, p.kept),
+            _cell(p, p.estimated),
+            _cell(p, p.rejected),
+            str(p.warn_failed) if p.run_id else "—",
+            str(p.error_failed) if p.run_id else "—",
+        ]
+        for p in parts
+    ]
+    counts = {s: sum(p.status == s for p in parts) for s in STATUSES}
+    dq = (
+        "DQ tables refreshed"
+        if outcome.refreshed
+        else f"DQ tables NOT refreshed ({outcome.refresh_failure or 'nothing ran'})"
+    )
+    lines = [
+        "",
+        text_table(head, rows),
+        f"{len(parts)} partition(s): {counts['ok']} ok · {counts['warnings']} with warnings · "
+        f"{counts['blocked']} blocked · {counts['failed']} failed. {dq}.",
+        f"next    `gridflow dq` (the DQ snapshot) · {Path(reports) / DASHBOARD_FILE} · "
+        f"{UI}/runs (with `make dev` up)",
+    ]
+    if outcome.log is not None:
+        lines.append(f"log     {outcome.log} (Dagster's log and stack traces)")
+    return lines
