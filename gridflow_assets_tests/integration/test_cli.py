@@ -1,12 +1,18 @@
-"""The sensor-free CLI path: `gridflow run` and `gridflow dq`, exit codes, JSON shape."""
+"""The sensor-free CLI path: `gridflow run` and `gridflow dq`, what they print, exit codes,
+JSON shape, help texts, and the instance bound to the warehouse."""
 
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from gridflow_assets.cli import main
+from gridflow_assets.orchestration.dev import commands
+from gridflow_assets.settings import BINDING_FILE, bound_warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
 
@@ -25,7 +31,11 @@ def test_run_then_dq_json_reconciles(env, capsys):
     land_utility2(env[0])
     assert main(["run", "--workers", "1"]) == 0  # (workers are the fault tests' subject)
     out = capsys.readouterr().out
-    assert "[1/2] UTILITY1/2025-03" in out and "Row accounting" in out
+    assert "✓ UTILITY1/2025-03" in out and "✓ UTILITY2/2025-03" in out
+    assert "2 partition(s): 0 ok · 2 with warnings · 0 blocked · 0 failed." in out
+    assert "DQ tables refreshed" in out
+    row = next(line for line in out.splitlines() if line.startswith("UTILITY1/2025-03 "))
+    assert row.split()[1:6] == ["warnings", "10", "5", "6", "8"]  # landed, kept, est., rejects
     assert main(["dq", "--format", "json"]) == 0
     snap = json.loads(capsys.readouterr().out)
     assert {"generated_at", "partitions", "tables", "accounting", "checks"} <= set(snap)
@@ -65,7 +75,7 @@ def test_run_one_partition_only(env, capsys):
     land_utility2(env[0])
     assert main(["run", "--utility", "UTILITY2", "--month", "2025-03"]) == 0
     out = capsys.readouterr().out
-    assert "UTILITY2/2025-03" in out and "UTILITY1/2025-03 …" not in out
+    assert "UTILITY2/2025-03" in out and "UTILITY1/2025-03" not in out
 
 
 def test_bad_drop_exits_1_naming_drop_file_and_column(env, capsys):
@@ -118,3 +128,91 @@ def test_output_cut_short_by_the_reader_is_not_an_error():
     )
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr
+
+
+BAD_RUN_LINES = 15
+
+
+def test_a_bad_drop_prints_a_short_block_and_its_stack_trace_goes_to_the_log(env):
+    """One drop without a column among good ones: a few plain lines name the drop, file and
+    column and say what to do; Dagster's log and the trace are in the log file. Piped, so
+    no progress bar control characters either."""
+    folder = land_utility1(env[0])
+    (folder / "utility1_meters.csv").write_text("meter_id,meter_timestamp\nMTR-1,x")
+    land_utility2(env[0])
+    run = subprocess.run(
+        [sys.executable, "-m", "gridflow_assets.cli", "run", "--workers", "1"],
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) <= BAD_RUN_LINES, run.stdout
+    assert run.stderr == ""
+    out = run.stdout
+    assert "drop UTILITY1/2025-03, file utility1_meters.csv, column meter_duration" in out
+    assert "re-deliver utility1_meters.csv with column `meter_duration`" in out
+    assert "Traceback" not in out and "Stack Trace" not in out and "dagster - " not in out
+    assert not re.search(r"[\x1b\r]", out)  # no cursor movement or colours in a pipe
+    assert "2 partition(s): 0 ok · 1 with warnings · 0 blocked · 1 failed." in out
+    log = Path(re.search(r"^log +(\S+)", out, re.MULTILINE).group(1))
+    trace = log.read_text()
+    assert "Stack Trace" in trace and "DropError: drop UTILITY1/2025-03" in trace
+    assert log.parent.parent == Path(os.environ["DAGSTER_HOME"])
+
+
+def _help(capsys, argv) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_help_texts_are_plain_and_explain_every_option(capsys):
+    top = _help(capsys, ["--help"])
+    run = _help(capsys, ["run", "--help"])
+    for text in (top, run):
+        assert "``" not in text and ":func:" not in text  # no reStructuredText
+    assert all(cmd in top for cmd in ("generate", "run", "dq", "dictionary"))
+    options = re.findall(r"^  (--[a-z]+)", run, re.MULTILINE)
+    assert options == ["--landing", "--warehouse", "--utility", "--month", "--workers", "--verbose"]
+    for name in ("GRIDFLOW_LANDING", "GRIDFLOW_WAREHOUSE", "GRIDFLOW_REPORTS", "DAGSTER_HOME"):
+        assert re.search(rf"^  {name} ", run, re.MULTILINE), name
+    assert run.count("(default:") == 5  # every option but the --verbose switch
+    assert "<landing>/<UTILITY>/<YYYY-MM>/" in run and "exit codes:" in run
+
+
+def test_another_warehouse_gets_its_own_instance_and_a_mismatch_is_refused(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    empty = tmp_path / "landing"
+    empty.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    assert main(["run", "--warehouse", str(elsewhere), "--landing", str(empty)]) == 0
+    assert bound_warehouse(elsewhere / ".dagster_home") == str(elsewhere)
+    assert not (tmp_path / ".dagster_home").exists()  # the project's instance is untouched
+    assert "Nothing ran" in capsys.readouterr().out
+
+    monkeypatch.setenv("DAGSTER_HOME", str(elsewhere / ".dagster_home"))
+    third = tmp_path / "third"
+    assert main(["run", "--warehouse", str(third), "--landing", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert f"records the runs of warehouse {elsewhere}, not {third}" in err
+    assert main(["dq", "--warehouse", str(third)]) == 2
+    assert not (third / ".dagster_home" / BINDING_FILE).exists()
+
+
+def test_make_dev_serves_the_ui_on_loopback_with_the_supported_commands():
+    daemon, web = commands("127.0.0.1", 3000)
+    assert Path(daemon[0]).name == "dagster-daemon" and Path(daemon[0]).exists()
+    assert Path(web[0]).name == "dagster-webserver" and Path(web[0]).exists()
+    assert web[web.index("-h") + 1] == "127.0.0.1"
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text()
+    dev = makefile.split("\ndev:", 1)[1].split("\n\n", 1)[0]
+    assert "gridflow_assets.orchestration.dev" in dev and "dagster dev" not in dev
+    assert "DAGSTER_HOST ?= 127.0.0.1" in makefile

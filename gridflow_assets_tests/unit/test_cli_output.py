@@ -1,0 +1,201 @@
+"""What `gridflow` tells a person: the failure of a partition from its error chain and the
+advice for it, the closing summary, progress bars only on a terminal, the warnings kept off
+the console, and which Dagster instance describes which warehouse."""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from gridflow_assets.landing import DropError, find_drop, read_source
+from gridflow_assets.orchestration.failures import (
+    BLOCKED,
+    ERROR,
+    REJECTED,
+    failure_of,
+    parse_drop_error,
+)
+from gridflow_assets.orchestration.report import failure_block, summary
+from gridflow_assets.orchestration.runner import PartitionOutcome, RunOutcome
+from gridflow_assets.settings import (
+    BINDING_FILE,
+    BindingError,
+    bound_warehouse,
+    check_binding,
+    instance_home,
+)
+from gridflow_assets.terminal import Bars, quiet_library_warnings
+from gridflow_assets.utilities.utility1 import SOURCES as U1
+from gridflow_assets_tests.crafted import U1_METERS, land_utility1
+
+CONTROL = re.compile(r"[\x1b\r]")  # cursor movement, colour, carriage returns
+
+
+def _drop_failure(folders, text: str | bytes):
+    """The failure `gridflow run` reports for utility1_meters.csv delivered as ``text``."""
+    folder = land_utility1(folders[0])
+    data = text.encode() if isinstance(text, str) else text
+    (folder / "utility1_meters.csv").write_bytes(data)
+    drop = find_drop(folders[0], "UTILITY1", "2025-03")
+    with pytest.raises(DropError) as exc:
+        read_source(drop, U1["meters"])
+    # as Dagster stores it: the class path, then the message
+    chain = [("DagsterExecutionStepExecutionError", "Error occurred while executing op")]
+    chain.append(("DropError", f"gridflow_assets.landing.DropError: {exc.value}\n"))
+    return failure_of([("bronze_tables", chain)], "UTILITY1", "2025-03")
+
+
+def test_missing_column_names_file_column_and_what_to_redeliver(folders):
+    f = _drop_failure(folders, "meter_id,meter_timestamp\nMTR-1,x")
+    assert (f.kind, f.step, f.file, f.column) == (
+        REJECTED,
+        "bronze_tables",
+        "utility1_meters.csv",
+        "meter_duration",
+    )
+    assert f.reason.startswith("required column missing")
+    assert f.action == "re-deliver utility1_meters.csv with column `meter_duration`"
+
+
+def test_unexpected_column_and_bad_bytes_get_their_own_advice(folders):
+    extra = _drop_failure(folders, U1_METERS.replace("meter_category", "meter_category,x", 1))
+    assert extra.column == "x" and "without column `x`" in extra.action
+    utf8 = _drop_failure(folders, U1_METERS.encode().replace(b"meter_id", b"meter_\xffid", 1))
+    assert utf8.row == 0 and utf8.reason.startswith("header is not UTF-8")
+    assert utf8.action == "re-deliver utility1_meters.csv encoded as UTF-8"
+    assert utf8.where == "file utility1_meters.csv, header row"
+
+
+def test_an_error_that_is_no_drop_error_keeps_its_class_and_first_line():
+    f = failure_of(
+        [("silver_tables", [("Wrapper", "w"), ("KeyError", "'sp_id'\nmore detail")])],
+        "UTILITY1",
+        "2025-03",
+    )
+    assert (f.kind, f.reason, f.step) == (ERROR, "KeyError: 'sp_id'", "silver_tables")
+    assert parse_drop_error("KeyError: 'sp_id'") is None
+
+
+def test_blocking_checks_are_named_and_point_at_gridflow_dq():
+    message = (
+        "2 blocking asset checks failed with ERROR severity:\n"
+        "silver/intervals: conservation__accounting,schema__intervals"
+    )
+    f = failure_of(
+        [("silver_tables", [("DagsterAssetCheckFailedError", message)])], "IESCO", "2025-06"
+    )
+    assert f.kind == BLOCKED
+    assert f.reason == (
+        "blocking check failed: silver/intervals conservation__accounting; "
+        "silver/intervals schema__intervals"
+    )
+    assert "`gridflow dq --utility IESCO --month 2025-06`" in f.action
+
+
+def _outcome(**kw) -> PartitionOutcome:
+    base = {"utility": "UTILITY2", "month": "2025-03", "ok": True, "seconds": 2.0, "run_id": "r1"}
+    return PartitionOutcome(**{**base, **kw})
+
+
+def test_partition_status_from_the_run_and_its_checks():
+    blocked = failure_of([("s", [("DagsterAssetCheckFailedError", "x:\na: c")])], "U", "M")
+    assert _outcome().status == "ok"
+    assert _outcome(warn_failed=3).status == "warnings"
+    assert _outcome(ok=False, failure=blocked, error_failed=1).status == "blocked"
+    assert _outcome(ok=False).status == "failed"
+
+
+def test_failure_block_is_short_and_names_drop_file_column_and_the_run(folders):
+    f = _drop_failure(folders, "meter_id,meter_timestamp\nMTR-1,x")
+    part = _outcome(utility="UTILITY1", ok=False, failure=f, run_id="abc")
+    block = failure_block(part, ui="http://127.0.0.1:3000")
+    assert len(block) <= 5
+    text = "\n".join(block)
+    assert "drop UTILITY1/2025-03, file utility1_meters.csv, column meter_duration" in text
+    assert "`gridflow run --utility UTILITY1 --month 2025-03`" in text
+    assert "http://127.0.0.1:3000/runs/abc" in text
+    assert failure_block(_outcome()) == [failure_block(_outcome())[0]]  # ok: one line
+
+
+def test_summary_counts_every_status_and_says_where_to_look(tmp_path):
+    rejected = failure_of([], "ACME", "2025-03")
+    run = RunOutcome(
+        partitions=[
+            _outcome(readings=7, kept=5, rejected=3),
+            _outcome(utility="IESCO", warn_failed=2),
+            _outcome(utility="UTILITY1", ok=False, failure=rejected, run_id=None),
+        ],
+        refreshed=True,
+        log=tmp_path / "run.log",
+    )
+    lines = summary(run, tmp_path / "reports")
+    text = "\n".join(lines)
+    assert "3 partition(s): 1 ok · 1 with warnings · 0 blocked · 1 failed." in text
+    assert "DQ tables refreshed" in text
+    assert str(tmp_path / "reports" / "dq_dashboard.html") in text
+    assert f"log     {tmp_path / 'run.log'}" in text
+    row = next(line for line in text.splitlines() if line.startswith("UTILITY1/2025-03"))
+    assert row.split()[1:3] == ["failed", "—"]  # no figures for a partition that did not run
+    run.refreshed, run.refresh_failure = False, "[check_results] boom"
+    assert "DQ tables NOT refreshed ([check_results] boom)" in "\n".join(summary(run, "r"))
+    assert summary(RunOutcome(), "r") == ["Nothing ran: no complete drop matched."]
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_bars_are_drawn_on_a_terminal_only(terminal):
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=terminal, width=100, highlight=False)
+    with Bars(console) as bars:
+        bars.add("UTILITY1/2025-03", 4, start=False)
+        bars.begin("UTILITY1/2025-03")
+        bars.advance("UTILITY1/2025-03", readings=1000)
+        bars.progress.refresh()
+        bars.done("UTILITY1/2025-03")
+        bars.line("✓ UTILITY1/2025-03 done")
+    text = out.getvalue()
+    assert "✓ UTILITY1/2025-03 done" in text
+    assert bool(CONTROL.search(text)) is terminal
+    assert ("readings/s" in text) is terminal
+
+
+def test_library_deprecations_are_quiet_and_everything_else_still_shows():
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        quiet_library_warnings()
+        for module in ("pandas.core.frame", "pyarrow.lib", "gridflow_assets.checks.rules"):
+            warnings.warn_explicit("old", DeprecationWarning, "x.py", 1, module=module)
+        warnings.warn_explicit("later", FutureWarning, "x.py", 1, module="polars.frame")
+        warnings.warn_explicit("odd", UserWarning, "x.py", 1, module="pandas.io")
+    assert [(w.category, str(w.message)) for w in seen] == [
+        (DeprecationWarning, "old"),  # ours: someone can act on it
+        (UserWarning, "odd"),
+    ]
+
+
+def test_instance_home_follows_the_warehouse(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    project = tmp_path / ".dagster_home"
+    assert instance_home(str(tmp_path / "data/warehouse"), env={}) == (project, False)
+    assert instance_home("/srv/wh", env={}) == (Path("/srv/wh/.dagster_home"), False)
+    assert instance_home("s3://bucket/wh", env={}) == (project, False)
+    assert instance_home("/srv/wh", env={"DAGSTER_HOME": "/x/home"}) == (Path("/x/home"), True)
+
+
+def test_an_instance_records_its_warehouse_and_refuses_another(tmp_path):
+    home = tmp_path / "home"
+    check_binding(home, str(tmp_path / "a"), explicit=True, record=False)
+    assert not (home / BINDING_FILE).exists()  # reading binds nothing
+    check_binding(home, str(tmp_path / "a"), explicit=True, record=True)
+    assert bound_warehouse(home) == str(tmp_path / "a")
+    check_binding(home, str(tmp_path / "a") + "/", explicit=True, record=True)  # same folder
+    with pytest.raises(BindingError) as exc:
+        check_binding(home, str(tmp_path / "b"), explicit=True, record=True)
+    message = str(exc.value)
+    assert f"DAGSTER_HOME={home}" in message
+    assert str(tmp_path / "a") in message and str(tmp_path / "b") in message
+    assert bound_warehouse(home) == str(tmp_path / "a")  # unchanged
