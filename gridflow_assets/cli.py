@@ -222,15 +222,18 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def _instance(warehouse: str, record: bool):
-    """The Dagster instance bound to ``warehouse`` (``record``: bind an unbound one).
-    ``DAGSTER_HOME`` is set to it, so worker processes open the same instance."""
-    import dagster as dg
-
+def _bind(warehouse: str, record: bool) -> None:
+    """Point ``DAGSTER_HOME`` at the instance bound to ``warehouse`` (``record``: bind an
+    unbound one), so this process and its workers open the same instance. Raises
+    ``BindingError`` when the instance records another warehouse."""
     from gridflow_assets.instance import open_home
 
-    home = open_home(warehouse, record=record)
-    os.environ[HOME_ENV] = str(home)
+    os.environ[HOME_ENV] = str(open_home(warehouse, record=record))
+
+
+def _instance():
+    import dagster as dg
+
     return dg.DagsterInstance.get()
 
 
@@ -267,10 +270,11 @@ def cmd_run(args) -> int:
     landing = args.landing or default_path("landing")
     warehouse = args.warehouse or default_path("warehouse")
     try:
-        instance = _instance(warehouse, record=True)
+        _bind(warehouse, record=True)
     except BindingError as exc:
         print(f"gridflow run: {exc}", file=sys.stderr)
         return 2
+    instance = _instance()
     log = None if args.verbose else _run_log(instance)
     with Bars() as bars:
         outcome = run_drops(
@@ -309,11 +313,11 @@ def _print_snapshot(instance, warehouse: str, fmt: str, utility=None, month=None
 def cmd_dq(args) -> int:
     warehouse = args.warehouse or default_path("warehouse")
     try:
-        instance = _instance(warehouse, record=False)
+        _bind(warehouse, record=False)
     except BindingError as exc:
         print(f"gridflow dq: {exc}", file=sys.stderr)
         return 2
-    _print_snapshot(instance, warehouse, args.format, args.utility, args.month)
+    _print_snapshot(_instance(), warehouse, args.format, args.utility, args.month)
     return 0
 
 

@@ -20,8 +20,10 @@ STATUSES = ("ok", "warnings", "blocked", "failed")
 _MARK = {"ok": "✓", "warnings": "✓", "blocked": "✗", "failed": "✗"}
 
 
-def partition_line(p: PartitionOutcome) -> str:
-    head = f"{_MARK[p.status]} {p.name}"
+def partition_line(p: PartitionOutcome, position: str = "") -> str:
+    """``[i/n] U/M ✓ seconds: figures`` (``position`` is ``[i/n]``, or "" for a drop
+    rejected before any run)."""
+    head = f"{position} {p.name} {_MARK[p.status]}".lstrip()
     if p.ok:
         warn = f" · {p.warn_failed} WARN check(s) failing" if p.warn_failed else ""
         return f"{head} {p.seconds:.1f}s: {p.message}{warn}"
@@ -29,10 +31,10 @@ def partition_line(p: PartitionOutcome) -> str:
     return f"{head} {what}" + (f" after {p.seconds:.1f}s" if p.seconds else "")
 
 
-def failure_block(p: PartitionOutcome, ui: str = UI) -> list[str]:
+def failure_block(p: PartitionOutcome, ui: str = UI, position: str = "") -> list[str]:
     """The partition's line and, for a partition that did not finish clean of ERRORs,
     what went wrong and what to do (at most five lines)."""
-    lines = [partition_line(p)]
+    lines = [partition_line(p, position)]
     f = p.failure
     if f is None:
         return lines
@@ -51,8 +53,10 @@ class RunView:
 
     def __init__(self, bars: Bars) -> None:
         self.bars = bars
+        self.order: list[str] = []
 
     def queued(self, name: str, steps: int) -> None:
+        self.order.append(name)
         self.bars.add(name, steps, "waiting", start=False)
 
     def started(self, name: str) -> None:
@@ -62,9 +66,11 @@ class RunView:
         self.bars.advance(name, readings)
 
     def finished(self, outcome: PartitionOutcome) -> None:
-        if outcome.run_id is not None:  # a drop rejected before any run has no bar
+        position = ""
+        if outcome.name in self.order:  # a drop rejected before any run has no bar
             self.bars.done(outcome.name)
-        for line in failure_block(outcome):
+            position = f"[{self.order.index(outcome.name) + 1}/{len(self.order)}]"
+        for line in failure_block(outcome, position=position):
             self.bars.line(line)
 
 

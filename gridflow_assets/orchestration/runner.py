@@ -303,6 +303,7 @@ def _run_partitions(
     workers: int,
     on_step: Callable[[str, str, str], None],
     done: Callable[[Drop, _Result], None],
+    out: Callable[[str], None],
 ) -> None:
     """Run every runnable drop's partition; ``done(drop, result)`` as each ends."""
     landing, warehouse, log = paths
@@ -313,6 +314,7 @@ def _run_partitions(
                 result = _execute(job, instance, drop, run_config, on_step)
             done(drop, result)
         return
+    out(f"{len(runnable)} partitions on {workers} worker processes")
     ctx = multiprocessing.get_context("spawn")  # no forked Dagster or SQLite state
     steps = ctx.Queue()
     with ProcessPoolExecutor(
@@ -433,7 +435,7 @@ def run_drops(
         watcher.finished(part)
 
     paths = (landing, warehouse, log)
-    _run_partitions(runnable, defs, instance, paths, run_config, workers, on_step, done)
+    _run_partitions(runnable, defs, instance, paths, run_config, workers, on_step, done, out)
     # The DQ tables (check history, scorecard, dashboard) describe what just ran, as the
     # refresh sensor would make them after a batch of sensor-launched runs.
     with _stderr_to(log):

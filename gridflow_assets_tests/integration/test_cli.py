@@ -31,7 +31,7 @@ def test_run_then_dq_json_reconciles(env, capsys):
     land_utility2(env[0])
     assert main(["run", "--workers", "1"]) == 0  # (workers are the fault tests' subject)
     out = capsys.readouterr().out
-    assert "✓ UTILITY1/2025-03" in out and "✓ UTILITY2/2025-03" in out
+    assert "[1/2] UTILITY1/2025-03 ✓" in out and "[2/2] UTILITY2/2025-03 ✓" in out
     assert "2 partition(s): 0 ok · 2 with warnings · 0 blocked · 0 failed." in out
     assert "DQ tables refreshed" in out
     row = next(line for line in out.splitlines() if line.startswith("UTILITY1/2025-03 "))
