@@ -31,6 +31,7 @@ demo: instance
 	$(BIN)/gridflow generate --utility UTILITY2 --start 2025-02 --end 2025-03
 	$(BIN)/gridflow generate --utility IESCO --start 2025-06 --end 2025-07 --meters 100
 	$(BIN)/gridflow run
+	$(BIN)/gridflow dq
 	$(BIN)/gridflow dq --format html
 
 test: $(STAMP)

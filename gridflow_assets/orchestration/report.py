@@ -92,8 +92,8 @@ def summary(outcome: RunOutcome, reports: str | Path) -> list[str]:
             _cell(p, p.kept),
             _cell(p, p.estimated),
             _cell(p, p.rejected),
-            str(p.warn_failed) if p.run_id else "—",
-            str(p.error_failed) if p.run_id else "—",
+            str(p.warn_failed) if p.status != "failed" else "—",
+            str(p.error_failed) if p.status != "failed" else "—",
         ]
         for p in parts
     ]
