@@ -90,7 +90,12 @@ def test_unknown_utility_is_rejected_with_exit_1(env, capsys):
     land_utility1(env[0])
     (env[0] / "UTILITY1").rename(env[0] / "ACME")
     assert main(["run"]) == 1
-    assert "no adapter registered for utility 'ACME'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "no adapter registered for utility 'ACME'" in out
+    assert "add an adapter for the utility" in out
+    # a true summary: the drop that failed, not "no partitions in the warehouse yet"
+    assert "1 partition(s): 0 ok · 0 with warnings · 0 blocked · 1 failed." in out
+    assert "No partitions" not in out
 
 
 @pytest.mark.parametrize(
