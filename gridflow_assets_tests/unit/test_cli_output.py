@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from gridflow_assets.cli import main
+from gridflow_assets.generate import GENERATORS
 from gridflow_assets.landing import DropError, find_drop, read_source
 from gridflow_assets.orchestration.failures import (
     BLOCKED,
@@ -199,3 +201,27 @@ def test_an_instance_records_its_warehouse_and_refuses_another(tmp_path):
     assert f"DAGSTER_HOME={home}" in message
     assert str(tmp_path / "a") in message and str(tmp_path / "b") in message
     assert bound_warehouse(home) == str(tmp_path / "a")  # unchanged
+
+
+def test_generate_shows_each_drop_and_writes_what_one_call_over_the_months_writes(tmp_path, capsys):
+    """`generate` makes one month at a time (a bar each); the files are the generators'
+    own output over all months, byte for byte."""
+    months = ["2025-06", "2025-07"]
+    for gen in GENERATORS.values():
+        gen(tmp_path / "whole", months, meters=4, seed=3)
+    argv = ["generate", "--utility", "all", "--meters", "4", "--seed", "3"]
+    argv += ["--start", months[0], "--end", months[1], "--landing", str(tmp_path / "cli")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    whole = sorted(p.relative_to(tmp_path / "whole") for p in (tmp_path / "whole").rglob("*"))
+    cli = sorted(p.relative_to(tmp_path / "cli") for p in (tmp_path / "cli").rglob("*"))
+    assert whole == cli
+    for rel in whole:
+        if (tmp_path / "whole" / rel).is_file():
+            assert (tmp_path / "whole" / rel).read_bytes() == (tmp_path / "cli" / rel).read_bytes()
+    lines = out.splitlines()
+    assert len(lines) == len(GENERATORS) * len(months)
+    assert all(
+        re.match(r"^[A-Z0-9_]+/2025-0[67]: [\d,]+ readings in .* readings/s\) → ", x) for x in lines
+    )
+    assert not CONTROL.search(out)
