@@ -40,4 +40,4 @@ def test_secret_comes_from_the_environment_or_a_private_file(tmp_path, monkeypat
 def test_ui_binds_to_loopback_by_default():
     text = (Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
     assert "DAGSTER_HOST ?= 127.0.0.1" in text
-    assert "dagster dev -h $(DAGSTER_HOST)" in text
+    assert "gridflow_assets.orchestration.dev --host $(DAGSTER_HOST)" in text
