@@ -83,7 +83,7 @@ class PartitionOutcome:
     @property
     def status(self) -> str:
         """ok, warnings, blocked (a blocking check failed) or failed (no result)."""
-        if self.failure is not None and self.failure.kind == BLOCKED or self.error_failed:
+        if (self.failure is not None and self.failure.kind == BLOCKED) or self.error_failed:
             return "blocked"
         if not self.ok:
             return "failed"
