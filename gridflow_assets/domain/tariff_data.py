@@ -2,9 +2,9 @@
 
 Every rate, slab boundary, charge and threshold lives in the CSV files next to this module
 (``iesco_tariff.csv``, ``iesco_fixed_charges.csv``, ``iesco_levies.csv``,
-``iesco_tariff_codes.csv``), each row carrying an ``effective_from`` date. Tariffs change
-every fiscal year and levies change on their own dates, so a bill must be priced with the
-rows in force for *its* month; keeping them as data lets generators and reconciliation
+``iesco_tariff_codes.csv``, ``iesco_tariff_subcategories.csv``), each rate and charge row
+carrying an ``effective_from`` date. Tariffs change every fiscal year and levies change on
+their own dates, so a bill must be priced with the rows in force for *its* month; keeping them as data lets generators and reconciliation
 checks share one source of truth and lets a new tariff year be added without code changes.
 
 Effective-dating works per key: for each scheme (energy), category (fixed charges) and
@@ -124,10 +124,52 @@ def _levy_versions() -> dict[str, list[tuple[date, float]]]:
     return {k: sorted(v) for k, v in versions.items()}
 
 
+@dataclass(frozen=True)
+class SubCategory:
+    """A NEPRA sub-category code (``A-1a``): its tariff code and its sanctioned-load band
+    ``(load_kw_above, load_kw_upto]`` (the first band of a code is open below)."""
+
+    code: str
+    parent: str
+    load_kw_above: float
+    load_kw_upto: float
+
+    def covers(self, load_kw: float) -> bool:
+        return self.load_kw_above < load_kw <= self.load_kw_upto
+
+
+def _lower(value: str) -> float:
+    return -math.inf if value.strip() == "" else float(value)
+
+
+@cache
+def tariff_subcategories() -> tuple[SubCategory, ...]:
+    """NEPRA sub-categories (``iesco_tariff_subcategories.csv``) in file order."""
+    return tuple(
+        SubCategory(r["code"], r["parent"], _lower(r["load_kw_above"]), _upper(r["load_kw_upto"]))
+        for r in _rows("iesco_tariff_subcategories.csv")
+    )
+
+
 @cache
 def tariff_codes() -> dict[str, str]:
-    """IESCO ``tariff_category`` code (``A-1``, ``B-2``, ...) → tariff category name."""
-    return {row["code"]: row["category"] for row in _rows("iesco_tariff_codes.csv")}
+    """IESCO tariff code (``A-1``, ``B-2``, ...) or NEPRA sub-category (``A-1a``, ``A-2b``,
+    ...) → tariff category name; a sub-category is priced as its tariff code."""
+    codes = {row["code"]: row["category"] for row in _rows("iesco_tariff_codes.csv")}
+    subs = {s.code: codes[s.parent] for s in tariff_subcategories()}
+    clash = set(subs) & set(codes)
+    if clash:
+        raise ValueError(f"tariff data: {sorted(clash)} both a tariff code and a sub-category")
+    return codes | subs
+
+
+def subcategory(code: str, load_kw: float) -> str:
+    """The sub-category a consumer of tariff ``code`` with this sanctioned load is billed
+    under; ``code`` itself where the schedule has no sub-categories for it (``B-1``)."""
+    for sub in tariff_subcategories():
+        if sub.parent == code and sub.covers(load_kw):
+            return sub.code
+    return code
 
 
 def earliest_effective_date() -> date:
@@ -163,7 +205,8 @@ def scheme_in_force(scheme: str, when: date) -> EnergyScheme:
 
 
 def category_name(category: str) -> str:
-    """Accept an IESCO code (``A-2``) or a category name (``commercial``)."""
+    """Accept an IESCO code (``A-2``), a NEPRA sub-category (``A-2a``) or a category name
+    (``commercial``)."""
     codes = tariff_codes()
     if category in codes:
         return codes[category]
