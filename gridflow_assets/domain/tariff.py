@@ -38,6 +38,7 @@ from gridflow_assets.domain.tariff_data import (
     scheme_in_force,
     subcategory,
     tariff_codes,
+    tariff_subcategories,
 )
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "scheme_for",
     "subcategory",
     "tariff_codes",
+    "tariff_subcategories",
 ]
 
 BILL_COMPONENTS = (

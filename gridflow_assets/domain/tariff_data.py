@@ -127,15 +127,15 @@ def _levy_versions() -> dict[str, list[tuple[date, float]]]:
 @dataclass(frozen=True)
 class SubCategory:
     """A NEPRA sub-category code (``A-1a``): its tariff code and its sanctioned-load band
-    ``(load_kw_above, load_kw_upto]`` (the first band of a code is open below)."""
+    ``[load_kw_from, load_kw_below)`` ("below 5 kW", "5 kW and above"; empty is open)."""
 
     code: str
     parent: str
-    load_kw_above: float
-    load_kw_upto: float
+    load_kw_from: float
+    load_kw_below: float
 
     def covers(self, load_kw: float) -> bool:
-        return self.load_kw_above < load_kw <= self.load_kw_upto
+        return self.load_kw_from <= load_kw < self.load_kw_below
 
 
 def _lower(value: str) -> float:
@@ -146,7 +146,7 @@ def _lower(value: str) -> float:
 def tariff_subcategories() -> tuple[SubCategory, ...]:
     """NEPRA sub-categories (``iesco_tariff_subcategories.csv``) in file order."""
     return tuple(
-        SubCategory(r["code"], r["parent"], _lower(r["load_kw_above"]), _upper(r["load_kw_upto"]))
+        SubCategory(r["code"], r["parent"], _lower(r["load_kw_from"]), _upper(r["load_kw_below"]))
         for r in _rows("iesco_tariff_subcategories.csv")
     )
 
