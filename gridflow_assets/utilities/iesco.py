@@ -70,21 +70,14 @@ METER_COLUMNS = (
     "consumer_type",
     "district",
 )
+# The numbers a bill carries: billed units and every money column (domain.billing).
+BILL_NUMBERS = ("units_consumed", *BILL_AMOUNTS)
 BILL_COLUMNS = (
     "bill_id",
     "billing_month",
     "issue_date",
     "due_date",
-    "units_consumed",
-    "variable_charges",
-    "fixed_charges",
-    "gst",
-    "electricity_duty",
-    "tv_fee",
-    "late_payment_surcharge",
-    "total_amount",
-    "amount_within_due_date",
-    "amount_after_due_date",
+    *BILL_NUMBERS,
     "tariff_applied",
     "reference_no",
     "meter_number",
@@ -93,21 +86,23 @@ BILL_COLUMNS = (
     "address",
 )
 
-# IESCO's legacy billing export: the same files without the columns below, which are
-# derived (docs/formats/iesco.md); its tariff codes are NEPRA sub-categories (A-1a, ...).
+# IESCO's legacy billing export: the same files without the columns its variant derives
+# (docs/formats/iesco.md); its tariff codes are NEPRA sub-categories (A-1a, ...).
 LEGACY = "legacy"
-LEGACY_METERS_LACK = ("consumer_type", "district")
-LEGACY_BILLS_LACK = ("bill_id",)
 
 
-def _legacy(columns: tuple[str, ...], lacks: tuple[str, ...], *derived: Derivation):
-    return FormatVariant(
+def _variants(columns: tuple[str, ...], *derived: Derivation) -> tuple[FormatVariant, ...]:
+    """The standard format (every column), then the legacy export, which may lack the
+    ``derived`` columns (they are derived when it does)."""
+    lacks = tuple(d.column for d in derived)
+    legacy = FormatVariant(
         LEGACY,
         required=tuple(c for c in columns if c not in lacks),
         optional=lacks,
         derived=derived,
         description="the export of IESCO's smart-billing scripts",
     )
+    return (FormatVariant(STANDARD, columns), legacy)
 
 
 SOURCES = {
@@ -115,14 +110,10 @@ SOURCES = {
         "meters.csv",
         METER_COLUMNS,
         pii_columns=("reference_no", "name", "father_name", "address", "latitude", "longitude"),
-        variants=(
-            FormatVariant(STANDARD, METER_COLUMNS),
-            _legacy(
-                METER_COLUMNS,
-                LEGACY_METERS_LACK,
-                Derivation("district", tuple(iesco_derive.DISTRICT_RULES.items())),
-                Derivation("consumer_type", tuple(iesco_derive.CONSUMER_TYPE_RULES.items())),
-            ),
+        variants=_variants(
+            METER_COLUMNS,
+            Derivation("district", tuple(iesco_derive.DISTRICT_RULES.items())),
+            Derivation("consumer_type", tuple(iesco_derive.CONSUMER_TYPE_RULES.items())),
         ),
     ),
     "readings": SourceFile(
@@ -143,13 +134,9 @@ SOURCES = {
         "bills.csv",
         BILL_COLUMNS,
         pii_columns=("reference_no", "consumer_name", "address"),
-        variants=(
-            FormatVariant(STANDARD, BILL_COLUMNS),
-            _legacy(
-                BILL_COLUMNS,
-                LEGACY_BILLS_LACK,
-                Derivation("bill_id", tuple(iesco_derive.BILL_ID_RULES.items())),
-            ),
+        variants=_variants(
+            BILL_COLUMNS,
+            Derivation("bill_id", tuple(iesco_derive.BILL_ID_RULES.items())),
         ),
     ),
     "payments": SourceFile(
@@ -179,8 +166,6 @@ DERIVE = {
 
 METER_NUMBER = r"^\d{11}$"
 NET_METERING = "Net Metering"
-# The numbers a bill carries: billed units and every money column (domain.billing).
-BILL_NUMBERS = ("units_consumed", *BILL_AMOUNTS)
 
 
 def _numbers(

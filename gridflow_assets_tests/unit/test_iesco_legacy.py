@@ -23,19 +23,25 @@ from gridflow_assets.registry.formats import (
 )
 from gridflow_assets.silver.derived import RULES, derive_missing, original
 from gridflow_assets.utilities import SilverInput, get_utility
-from gridflow_assets.utilities.iesco import (
-    BILL_COLUMNS,
-    LEGACY,
-    LEGACY_BILLS_LACK,
-    LEGACY_METERS_LACK,
-    METER_COLUMNS,
-    SOURCES,
-)
+from gridflow_assets.utilities.iesco import BILL_COLUMNS, LEGACY, METER_COLUMNS, SOURCES
 from gridflow_assets_tests.polars_frames import frame
 
 MONTH = "2025-06"
-LEGACY_METERS = [c for c in METER_COLUMNS if c not in LEGACY_METERS_LACK]
-LEGACY_BILLS = [c for c in BILL_COLUMNS if c not in LEGACY_BILLS_LACK]
+# the legacy export: the standard columns, in the same order, without these
+LEGACY_METERS = [c for c in METER_COLUMNS if c not in ("consumer_type", "district")]
+LEGACY_BILLS = [c for c in BILL_COLUMNS if c != "bill_id"]
+
+
+def test_the_legacy_variant_requires_the_exported_columns_and_lacks_the_derived_ones():
+    assert (len(LEGACY_METERS), len(LEGACY_BILLS)) == (22, 19)
+    for name, exported, lacks in (
+        ("meters", LEGACY_METERS, {"consumer_type", "district"}),
+        ("bills", LEGACY_BILLS, {"bill_id"}),
+    ):
+        standard, legacy = SOURCES[name].formats
+        assert list(legacy.required) == exported
+        assert set(legacy.optional) == {d.column for d in legacy.derived} == lacks
+        assert not standard.derived and set(standard.required) == set(exported) | lacks
 
 
 # ----------------------------------------------------------------- variants
