@@ -86,6 +86,9 @@ def cmd_generate(args) -> int:
     if not months:
         print(f"gridflow generate: --end {end} is before --start {args.start}", file=sys.stderr)
         return 2
+    if args.format != "standard" and args.utility != "IESCO":
+        print(f"gridflow generate: --format {args.format} is for IESCO only", file=sys.stderr)
+        return 2
     gens = _generators()
     utilities = sorted(gens) if args.utility == "all" else [args.utility]
     for utility in utilities:
@@ -95,9 +98,6 @@ def cmd_generate(args) -> int:
         started = time.perf_counter()
         kwargs = {"seed": args.seed, "faults": args.faults}
         if args.format != "standard":
-            if utility != "IESCO":
-                print(f"gridflow generate: --format {args.format} is IESCO's", file=sys.stderr)
-                return 2
             kwargs["fmt"] = args.format
         if args.meters is not None:
             kwargs["meters"] = args.meters
