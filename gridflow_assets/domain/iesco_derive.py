@@ -22,7 +22,7 @@ from functools import cache
 import polars as pl
 
 from gridflow_assets.domain.billing import UNKNOWN_CONSUMER_TYPE as UNKNOWN
-from gridflow_assets.domain.reference import reference_table
+from gridflow_assets.domain.reference import lower_bound, reference_table, upper_bound
 
 # rule name → meaning, in the order the rules are tried
 DISTRICT_RULES = {
@@ -117,18 +117,14 @@ def district(division: pl.Expr, sub_division: pl.Expr, address: pl.Expr) -> tupl
     return value, rule
 
 
-def _bound(text: str, missing: float) -> float:
-    return missing if text.strip() == "" else float(text)
-
-
 @cache
 def consumer_type_rules() -> tuple[tuple[str, float, float, str], ...]:
     """(tariff code, load above, load up to, consumer type) in file order."""
     return tuple(
         (
             r["tariff_code"],
-            _bound(r["load_kw_above"], -math.inf),
-            _bound(r["load_kw_upto"], math.inf),
+            lower_bound(r["load_kw_above"]),
+            upper_bound(r["load_kw_upto"]),
             r["consumer_type"],
         )
         for r in _table("iesco_consumer_type_rules.csv").to_dicts()

@@ -16,7 +16,6 @@ fractional units.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -24,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from gridflow_assets.domain.reference import reference_table
+from gridflow_assets.domain.reference import lower_bound, reference_table, upper_bound
 
 RESIDENTIAL = "residential"
 LIFELINE_SCHEME = "residential_lifeline"
@@ -65,10 +64,6 @@ def _rows(name: str) -> list[dict[str, str]]:
     return reference_table("gridflow_assets.domain", name).to_dicts()
 
 
-def _upper(value: str) -> float:
-    return math.inf if value.strip() == "" else float(value)
-
-
 @cache
 def _energy_versions() -> dict[str, list[EnergyScheme]]:
     grouped: dict[tuple[str, date], list[dict[str, str]]] = {}
@@ -87,7 +82,7 @@ def _energy_versions() -> dict[str, list[EnergyScheme]]:
                 scheme=scheme,
                 method=methods.pop(),
                 lows=tuple(float(r["from_units"]) - 1 for r in rows),
-                highs=tuple(_upper(r["to_units"]) for r in rows),
+                highs=tuple(upper_bound(r["to_units"]) for r in rows),
                 rates=tuple(float(r["rate_rs_per_kwh"]) for r in rows),
             )
         )
@@ -107,7 +102,7 @@ def _fixed_versions() -> dict[str, list[Bands]]:
             Bands(
                 effective_from=eff,
                 lows=tuple(float(r["from_units"]) - 1 for r in rows),
-                highs=tuple(_upper(r["to_units"]) for r in rows),
+                highs=tuple(upper_bound(r["to_units"]) for r in rows),
                 charges=tuple(float(r["fixed_charge_rs"]) for r in rows),
             )
         )
@@ -138,15 +133,13 @@ class SubCategory:
         return self.load_kw_from <= load_kw < self.load_kw_below
 
 
-def _lower(value: str) -> float:
-    return -math.inf if value.strip() == "" else float(value)
-
-
 @cache
 def tariff_subcategories() -> tuple[SubCategory, ...]:
     """NEPRA sub-categories (``iesco_tariff_subcategories.csv``) in file order."""
     return tuple(
-        SubCategory(r["code"], r["parent"], _lower(r["load_kw_from"]), _upper(r["load_kw_below"]))
+        SubCategory(
+            r["code"], r["parent"], lower_bound(r["load_kw_from"]), upper_bound(r["load_kw_below"])
+        )
         for r in _rows("iesco_tariff_subcategories.csv")
     )
 
