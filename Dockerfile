@@ -17,16 +17,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # A fixed numeric id, so Kubernetes can check runAsNonRoot without a user database.
 RUN groupadd --system --gid 10001 gridflow \
     && useradd --system --uid 10001 --gid gridflow --no-create-home gridflow \
-    && mkdir -p "$DAGSTER_HOME" \
-    && chown gridflow:gridflow "$DAGSTER_HOME"
+    && mkdir -p "$DAGSTER_HOME" /opt/gridflow \
+    && chown gridflow:gridflow "$DAGSTER_HOME" /opt/gridflow
+
+# The package (not editable) with the PostgreSQL storage and the Kubernetes run launcher:
+# run pods load the instance from the chart's dagster.yaml, which names both. The sources
+# are removed afterwards, so only the installed package can be imported.
+COPY pyproject.toml README.md /tmp/src/
+COPY gridflow_assets /tmp/src/gridflow_assets
+RUN pip install "/tmp/src[k8s]" && rm -rf /tmp/src
 
 WORKDIR /opt/gridflow
-COPY pyproject.toml README.md ./
-COPY gridflow_assets ./gridflow_assets
-# The package (not editable) with the PostgreSQL storage and the Kubernetes run launcher:
-# run pods load the instance from the chart's dagster.yaml, which names both.
-RUN pip install ".[k8s]" && rm -rf build gridflow.egg-info
-
 USER 10001:10001
 EXPOSE 3030
 

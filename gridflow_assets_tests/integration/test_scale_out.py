@@ -12,8 +12,8 @@ check history and the row accounting (``gridflow dq --format json``, which reads
 warehouse) come back complete and reconciling.
 
 The warehouse is wherever ``GRIDFLOW_WAREHOUSE`` points (the ``warehouse`` fixture); the
-test reads it only through gridflow. Skipped, saying why, where no PostgreSQL server
-binaries are installed.
+test reads it only through gridflow, so pointing it at object storage changes that fixture
+only. Skipped, saying why, where no PostgreSQL server binaries are installed.
 """
 
 from __future__ import annotations
@@ -134,9 +134,11 @@ def postgres():
 
 
 @pytest.fixture
-def warehouse(tmp_path) -> str:
-    """The deployment's warehouse: the value of GRIDFLOW_WAREHOUSE for every process."""
-    return str(tmp_path / "warehouse")
+def warehouse(tmp_path) -> dict[str, str]:
+    """Where the deployment's warehouse is, as the environment every process gets: a local
+    folder here. An object store is the same mapping with an ``s3://`` URL and the standard
+    ``AWS_*`` variables of its endpoint and credentials; nothing else in the test changes."""
+    return {"GRIDFLOW_WAREHOUSE": str(tmp_path / "warehouse")}
 
 
 def _partition_runs(instance: dg.DagsterInstance) -> list[dg.RunRecord]:
@@ -211,8 +213,8 @@ def test_daemon_launches_queued_partition_runs_within_the_utility_limit(
     deployment = {
         **postgres,
         "DAGSTER_HOME": str(home),
+        **warehouse,
         "GRIDFLOW_LANDING": str(landing),
-        "GRIDFLOW_WAREHOUSE": warehouse,
         "GRIDFLOW_REPORTS": str(reports),
         "GRIDFLOW_MAX_CONCURRENT_RUNS": "2",
         "GRIDFLOW_CODE_SERVER_PORT": str(free_port()),
