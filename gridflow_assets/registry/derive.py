@@ -113,7 +113,9 @@ def to_arrow(df: pd.DataFrame | pl.DataFrame | pa_arrow.Table, table: Table) -> 
     if isinstance(df, pa_arrow.Table):
         df = pl.from_arrow(df)
     if isinstance(df, pl.DataFrame):
-        arrow = conform_pl(df, table).to_arrow()
+        # String views out of Polars without a copy; the one cast below makes them the
+        # stored string type.
+        arrow = conform_pl(df, table).to_arrow(compat_level=pl.CompatLevel.newest())
         # A null where the registry says "not null" is stored as it is (the field marked
         # nullable) so that schema__structure reports it, rather than failing the write.
         return arrow.cast(
