@@ -137,7 +137,7 @@ class LayerRun:
         # The frame as stored (registry order and Polars types: what a reader of the file
         # gets back), which the checks then judge without converting the Arrow table back.
         frame = conform_pl(as_polars(df), spec)
-        path, _ = self.store.write_table(key, frame, self.utility, self.month, spec=spec)
+        path = self.store.write_frame(key, frame, self.utility, self.month, spec=spec)
         meta = {"dagster/row_count": frame.height, "path": str(path), **(metadata or {})}
         lineage = column_lineage(key, sorted(parents), self.utility)
         if lineage is not None:
