@@ -51,29 +51,30 @@ def _kwh(readings: pl.DataFrame, by: str, direction: str, name: str) -> pl.DataF
 def agg_monthly_consumption(readings: pl.DataFrame, utility: str) -> pl.DataFrame:
     """Usage per service point, local month and reading type (failed readings counted).
 
-    Lazy, so only the columns used are filtered, and grouped by the month's first day: the
+    Only the columns used are filtered, and rows are grouped by the month's first day: the
     month's text is made once per group, not once per reading."""
-    keys = ["service_point_id", "_month", *TYPE_KEYS]
-    failed = is_failed()
-    valid = pl.col("value").filter(~failed)
-    out = (
-        readings.lazy()
+    used = ["service_point_id", "local_date", *TYPE_KEYS, "reading_kind", "quality_code", "value"]
+    r = (
+        readings.select(used)
         .filter(is_known_interval())
         .with_columns(
             pl.col("service_point_id").fill_null(unresolved(utility)),
             _month=pl.col("local_date").dt.truncate("1mo"),
+            _failed=is_failed(),
+            _estimated=is_estimated(),
         )
-        .group_by(keys)
-        .agg(
-            total_value=valid.sum(),
-            reading_count=valid.count().cast(pl.Int64),
-            failed_count=failed.sum().cast(pl.Int64),
-            estimated_count=is_estimated().sum().cast(pl.Int64),
-            days_with_data=pl.col("local_date").n_unique().cast(pl.Int64),
-        )
-        .sort(keys)
-        .with_columns(year_month=pl.col("_month").dt.strftime("%Y-%m"), utility_id=pl.lit(utility))
-        .collect()
+    )
+    keys = ["service_point_id", "_month", *TYPE_KEYS]
+    valid = pl.col("value").filter(~pl.col("_failed"))
+    out = r.group_by(keys).agg(
+        total_value=valid.sum(),
+        reading_count=valid.count().cast(pl.Int64),
+        failed_count=pl.col("_failed").sum().cast(pl.Int64),
+        estimated_count=pl.col("_estimated").sum().cast(pl.Int64),
+        days_with_data=pl.col("local_date").n_unique().cast(pl.Int64),
+    )
+    out = out.sort(keys).with_columns(
+        year_month=pl.col("_month").dt.strftime("%Y-%m"), utility_id=pl.lit(utility)
     )
     return shaped(out, "agg_monthly_consumption")
 
