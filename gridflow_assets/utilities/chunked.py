@@ -13,7 +13,7 @@ same meter always fall in the same bucket, so duplicates are found across them a
 The small tables (service points, meters, bills, payments) are built once, from the first
 bucket's run; the later runs keep only their readings' silver rows and rejects.
 
-Partitions up to ``GRIDFLOW_CHUNK_READINGS`` readings (default 1,500,000) run whole, exactly
+Partitions up to ``GRIDFLOW_CHUNK_READINGS`` readings (default 500,000) run whole, exactly
 as before; the order of silver rows in a bucketed partition is bucket by bucket.
 """
 
@@ -31,7 +31,7 @@ from gridflow_assets.silver.vee import VeeInput, apply_vee, delivered_count
 from gridflow_assets.utilities.base import SilverInput, Utility
 
 CHUNK_ENV = "GRIDFLOW_CHUNK_READINGS"
-CHUNK_READINGS = 1_500_000
+CHUNK_READINGS = 500_000
 INTERVALS = "intervals"
 
 
