@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--end", type=_month, default=None, help="last month (default: --start)")
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--faults", choices=FAULTS, default="realistic")
+    g.add_argument(
+        "--format",
+        choices=["standard", "legacy"],
+        default="standard",
+        help="IESCO only: legacy writes the legacy billing export's format variant",
+    )
     g.add_argument("--landing", default=None)
 
     r = sub.add_parser("run", help="materialize every complete drop through Dagster")
@@ -80,6 +86,9 @@ def cmd_generate(args) -> int:
     if not months:
         print(f"gridflow generate: --end {end} is before --start {args.start}", file=sys.stderr)
         return 2
+    if args.format != "standard" and args.utility != "IESCO":
+        print(f"gridflow generate: --format {args.format} is for IESCO only", file=sys.stderr)
+        return 2
     gens = _generators()
     utilities = sorted(gens) if args.utility == "all" else [args.utility]
     for utility in utilities:
@@ -88,6 +97,8 @@ def cmd_generate(args) -> int:
             return 2
         started = time.perf_counter()
         kwargs = {"seed": args.seed, "faults": args.faults}
+        if args.format != "standard":
+            kwargs["fmt"] = args.format
         if args.meters is not None:
             kwargs["meters"] = args.meters
         folders = gens[utility](landing, months, **kwargs)

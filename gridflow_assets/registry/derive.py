@@ -261,5 +261,21 @@ def data_dictionary_markdown(tables: list[Table], sources: dict[str, dict] | Non
                 pii = set(spec.pii_columns)
                 cols = ", ".join(f"{n}{' (PII)' if n in pii else ''}" for n in spec.columns)
                 lines.append(f"- `bronze/{table_name}` ← `{spec.filename}`: {cols}")
+                lines += _variant_lines(spec.variants)
             lines.append("")
     return "\n".join(lines)
+
+
+def _variant_lines(variants) -> list[str]:
+    """A file's format variants (when it declares several): what each lacks and the rules
+    that derive it, each rule with its meaning."""
+    lines = []
+    for v in variants:
+        lacks = [d.column for d in v.derived]
+        what = f" ({v.description})" if v.description else ""
+        shape = f"lacks {', '.join(lacks)}" if lacks else "every column delivered"
+        lines.append(f"  - format variant `{v.name}`{what}: {shape}")
+        for d in v.derived:
+            for name, meaning in d.rules:
+                lines.append(f"    - `{d.column}` ← `{name}`: {meaning}")
+    return lines
