@@ -131,15 +131,18 @@ def billed_units(bills: Frame, intervals: Frame | None) -> RuleResult:
         }
     )
     if iv is not None and iv.height:
-        register = pl.col("register_kwh").drop_nulls()
+        # Each meter's readings in time order (ties as delivered), sorted within its group
+        # rather than as a copy of the whole partition.
+        def in_time(col: str) -> pl.Expr:
+            return pl.col(col).sort_by("start_utc", maintain_order=True)
+
+        register = in_time("register_kwh").drop_nulls()
         usage = (
             iv.filter((pl.col("measurement") == "kWh") & (pl.col("reading_kind") == "interval"))
-            .with_columns(billing_month=pl.col("local_date").dt.month_start())
-            .sort("meter_id", "start_utc", maintain_order=True)
-            .group_by("meter_id", "billing_month")
+            .group_by("meter_id", billing_month=pl.col("local_date").dt.month_start())
             .agg(
-                _hourly=pl.col("value").sum(),
-                _register=register.last() - (register.first() - pl.col("value").first()),
+                _hourly=in_time("value").sum(),
+                _register=register.last() - (register.first() - in_time("value").first()),
             )
         )
     b = b.join(usage, on=["meter_id", "billing_month"], how="left", maintain_order="left")

@@ -542,4 +542,5 @@ UTILITY = Utility(
     to_silver=to_silver,
     expected_delivery_day=7,
     silver_sources={"service_points": "meters"},
+    meter_column="meter_number",
 )
