@@ -105,11 +105,24 @@ def version_dir(part_dir: str, version: str) -> str:
     return f"{part_dir}/{VERSION_PREFIX}{version}"
 
 
-def current(loc: Location, part_dir: str) -> Manifest | None:
-    """The manifest the pointer of ``part_dir`` names, or None when nothing was published."""
+def current(loc: Location, part_dir: str, attempts: int = 5) -> Manifest | None:
+    """The manifest the pointer of ``part_dir`` names, or None when nothing was published.
+
+    An object store's reader asks for the object's size, then for that many bytes: when the
+    pointer is replaced in between, it gets the new pointer cut at the old one's length.
+    JSON that does not parse is read again; a pointer that stays unreadable is an error."""
     path = f"{part_dir}/{POINTER}"
-    data = loc.bytes_or_none(path)
-    return None if data is None else Manifest.from_json(data, loc.uri(path))
+    for attempt in range(attempts):
+        data = loc.bytes_or_none(path)
+        if data is None:
+            return None
+        try:
+            return Manifest.from_json(data, loc.uri(path))
+        except StorageError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    return None
 
 
 def current_files(loc: Location, part_dir: str) -> list[str] | None:
