@@ -138,23 +138,21 @@ class Warehouse:
     def files(self, key: str, utility: str | None = None, month: str | None = None) -> list[str]:
         """The current files of one partition, or of every partition of the table when
         ``utility`` is None, as paths or URLs: what DuckDB's ``read_parquet`` takes."""
-        if utility is None and table(key).partitioned:
-            found = [self._files(key, u, m) or [] for u, m in self.partitions(key)]
-            paths = [p for part in found for p in part]
-        else:
-            paths = self._files(key, utility, month) or []
-        return [self.loc.uri(p) for p in paths]
+        if utility is None:
+            return [self.loc.uri(p) for p in self._table_files(key)]
+        return [self.loc.uri(p) for p in self._files(key, utility, month) or []]
 
     def dataset(self, key: str) -> ds.Dataset:
         """Every current file of a table as one pyarrow dataset (``utility`` and ``month``
-        columns from the folders): DuckDB queries it directly on any filesystem."""
-        paths = [p for u, m in self.partitions(key) for p in self._files(key, u, m) or []]
+        columns from the folders of a partitioned table): DuckDB queries it directly on any
+        filesystem."""
+        partitioned = table(key).partitioned
         return ds.dataset(
-            paths,
+            self._table_files(key),
             filesystem=self.loc.fs,
             format="parquet",
-            partitioning=HIVE,
-            partition_base_dir=self.table_dir(key),
+            partitioning=HIVE if partitioned else None,
+            partition_base_dir=self.table_dir(key) if partitioned else None,
         )
 
     def read(
@@ -250,6 +248,12 @@ class Warehouse:
 
     def _files(self, key: str, utility: str | None, month: str | None) -> list[str] | None:
         return current_files(self.loc, self.partition_dir(key, utility, month))
+
+    def _table_files(self, key: str) -> list[str]:
+        """The current files of every partition of a table (of the table, unpartitioned)."""
+        if not table(key).partitioned:
+            return self._files(key, None, None) or []
+        return [p for u, m in self.partitions(key) for p in self._files(key, u, m) or []]
 
 
 class PartitionWriter:
