@@ -154,7 +154,10 @@ def publish(
         superseded=tuple((v, at) for v, at in superseded if now - at < grace_s and v != version),
     )
     loc.put(f"{part_dir}/{POINTER}", manifest.to_json())
-    sweep(loc, part_dir, grace_s, now, manifest)
+    try:
+        sweep(loc, part_dir, grace_s, now, manifest)
+    except OSError as exc:  # published all the same; the next publish or vacuum sweeps
+        warnings.warn(f"could not sweep {loc.uri(part_dir)}: {exc}")
     return manifest
 
 

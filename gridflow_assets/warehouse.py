@@ -325,9 +325,19 @@ class PartitionWriter:
                 self._store.loc, self._part_dir, self._version, self._files, self._store.grace_s
             )
         except BaseException:
-            self.discard()
+            # A PUT that failed on the client may still have landed: remove the version
+            # only when the pointer surely does not name it (else the sweep decides later).
+            if not self._maybe_current():
+                self.discard()
             raise
         self.path = self._store.loc.uri(self._dir)
+
+    def _maybe_current(self) -> bool:
+        try:
+            manifest = current(self._store.loc, self._part_dir)
+        except (OSError, ValueError):
+            return True
+        return manifest is not None and manifest.version == self._version
 
     def discard(self) -> None:
         """Remove the unpublished version (whatever part of it was written)."""

@@ -12,7 +12,7 @@ import pytest
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import to_arrow
 from gridflow_assets.settings import default_path
-from gridflow_assets.storage import StorageError, open_location
+from gridflow_assets.storage import Location, StorageError, open_location
 from gridflow_assets.versions import POINTER, Manifest, current, sweep
 from gridflow_assets.warehouse import Warehouse
 
@@ -197,3 +197,28 @@ def test_grace_period_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("GRIDFLOW_VERSION_GRACE_S", "soon")
     with pytest.raises(StorageError, match="GRIDFLOW_VERSION_GRACE_S='soon'"):
         Warehouse(tmp_path)
+
+
+def test_a_failed_pointer_put_removes_the_version_unless_it_landed(tmp_path, monkeypatch):
+    store = Warehouse(tmp_path)
+    store.write(KEY, _frame(2), U, M)
+    [old] = _versions(store)
+    real_put = Location.put
+
+    def refused(self, path, data):
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(Location, "put", refused)
+    with pytest.raises(OSError, match="connection reset"):
+        store.write(KEY, _frame(9), U, M)
+    assert _versions(store) == [old] and store.row_count(KEY, U, M) == 2
+
+    def landed_then_failed(self, path, data):  # the store committed, the answer was lost
+        real_put(self, path, data)
+        raise OSError("timeout reading the response")
+
+    monkeypatch.setattr(Location, "put", landed_then_failed)
+    with pytest.raises(OSError, match="timeout"):
+        store.write(KEY, _frame(9), U, M)
+    assert len(_versions(store)) == 2 and store.row_count(KEY, U, M) == 9
+    assert len(store.read_pl(KEY, U, M)) == 9  # the version the pointer names is still there
