@@ -4,6 +4,7 @@ point a client at it, set for one test at a time (``conftest.s3``)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -28,12 +29,16 @@ class S3Server:
     process: subprocess.Popen
 
     @classmethod
-    def start(cls, timeout: float = 60) -> S3Server:
+    def start(cls, timeout: float = 60, authenticate: bool = False) -> S3Server:
+        """``authenticate``: the server checks credentials (moto accepts any by default)
+        and refuses keys it does not know, as a real store does."""
         port = free_port()
+        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"} if authenticate else None
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=env,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -23,7 +23,7 @@ from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.storage import StorageError
 from gridflow_assets.versions import sweep
 from gridflow_assets.warehouse import Warehouse
-from gridflow_assets_tests.s3server import free_port
+from gridflow_assets_tests.s3server import S3Server, free_port
 
 KEY, MONTH = "bronze/readings", "2025-06"
 
@@ -253,6 +253,20 @@ def test_unusable_warehouse_urls_exit_2_with_one_line(s3, cli_env, capsys, monke
     assert main(["dq", "--warehouse", f"s3://{bucket}-elsewhere/wh"]) == 2
     assert "cannot reach the object store at http://127.0.0.1:" in capsys.readouterr().err
     assert s3.keys(bucket) == [] and not [p for p in Path().iterdir() if ":" in p.name]
+
+
+def test_credentials_the_store_refuses_exit_2(cli_env, capsys, monkeypatch):
+    server = S3Server.start(authenticate=True)
+    try:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        assert main(["dq", "--warehouse", "s3://any-bucket/wh"]) == 2
+    finally:
+        server.stop()
+    err = capsys.readouterr().err
+    assert (
+        "gridflow dq: warehouse s3://any-bucket/wh: the object store refused the credentials" in err
+    )
 
 
 def test_storage_errors_name_the_location(s3):
