@@ -141,7 +141,7 @@ def cmd_run(args) -> int:
         )
         return 2
     landing = args.landing or default_path("landing")
-    warehouse = args.warehouse or default_path("warehouse")
+    warehouse = _warehouse(args, secret=True)
     instance = _instance()
     outcome = run_drops(
         instance,
@@ -174,8 +174,29 @@ def _print_snapshot(instance, warehouse: str, fmt: str, utility=None, month=None
     print(text)
 
 
+def _warehouse(args, secret: bool = False) -> str:
+    """The warehouse folder or URL, reached once (bucket, credentials, endpoint): a location
+    that cannot be used raises ``BadLocation`` before anything runs. ``secret``: also the
+    PII key a run needs (a URL warehouse takes it from the environment only)."""
+    from gridflow_assets.pii import SecretMissing, check_secret
+    from gridflow_assets.storage import StorageError
+    from gridflow_assets.warehouse import Warehouse
+
+    try:
+        location = Warehouse(args.warehouse or default_path("warehouse")).check().location
+        if secret:
+            check_secret(location)
+    except (StorageError, SecretMissing) as exc:
+        raise BadLocation(str(exc)) from None
+    return location
+
+
+class BadLocation(ValueError):
+    """A --warehouse / GRIDFLOW_WAREHOUSE that cannot be used (exit 2)."""
+
+
 def cmd_dq(args) -> int:
-    warehouse = args.warehouse or default_path("warehouse")
+    warehouse = _warehouse(args)
     _print_snapshot(_instance(), warehouse, args.format, args.utility, args.month)
     return 0
 
@@ -219,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     }[args.command]
     try:
         return handler(args)
+    except BadLocation as exc:
+        print(f"gridflow {args.command}: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # The reader stopped early (`gridflow dq | head`): not an error. Point stdout at
         # /dev/null so the interpreter's last flush does not raise again.

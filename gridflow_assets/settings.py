@@ -5,6 +5,7 @@ loading the orchestration."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 DEFAULTS = {"landing": "data/landing", "warehouse": "data/warehouse", "reports": "data/reports"}
@@ -15,6 +16,16 @@ ENV = {
 }
 
 
+# "scheme:" at the start: a URL (s3://bucket/prefix), never a local folder of that name.
+URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def is_url(location: str) -> bool:
+    return bool(URL_RE.match(location))
+
+
 def default_path(kind: str) -> str:
-    """The environment variable if set, else the default under the working directory."""
-    return str(Path(os.environ.get(ENV[kind], DEFAULTS[kind])).resolve())
+    """The environment variable if set, else the default under the working directory; a
+    URL (the warehouse in object storage) as it is."""
+    value = os.environ.get(ENV[kind], DEFAULTS[kind])
+    return value if is_url(value) else str(Path(value).resolve())

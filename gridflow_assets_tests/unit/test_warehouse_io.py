@@ -4,6 +4,8 @@ byte for byte, and ``read_pl`` (Polars' reader) returns the frame ``read_arrow``
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
@@ -30,13 +32,15 @@ def silver(tmp_path_factory):
 
 
 def test_frame_writes_equal_table_writes(tmp_path, monkeypatch, silver):
-    monkeypatch.setattr(wh, "ROW_GROUP_ROWS", 1_000)  # several row groups per table
+    monkeypatch.setattr(wh, "ROW_GROUP", 1_000)  # several row groups per table
     store = wh.Warehouse(tmp_path)
     for key, df in silver.items():
-        by_table = store.write_table(key, df, "UTILITY2", "a")[0].read_bytes()
-        path = store.write_frame(key, df, "UTILITY2", "b")
-        assert path.read_bytes() == by_table, key
-        assert pq.ParquetFile(path).metadata.num_row_groups == -(-max(len(df), 1) // 1_000)
+        store.write_table(key, df, "UTILITY2", "2025-01")
+        store.write_frame(key, df, "UTILITY2", "2025-02")
+        [by_table] = store.files(key, "UTILITY2", "2025-01")
+        [by_frame] = store.files(key, "UTILITY2", "2025-02")
+        assert Path(by_frame).read_bytes() == Path(by_table).read_bytes(), key
+        assert pq.ParquetFile(by_frame).metadata.num_row_groups == -(-max(len(df), 1) // 1_000)
 
 
 def test_polars_reads_what_arrow_reads(tmp_path, silver):
@@ -51,6 +55,8 @@ def test_polars_reads_what_arrow_reads(tmp_path, silver):
 
 def test_a_null_in_a_not_null_column_is_stored_for_the_check(tmp_path, silver):
     df = silver["silver/intervals"].with_columns(meter_id=pl.lit(None, pl.String))
-    path = wh.Warehouse(tmp_path).write_frame("silver/intervals", df, "UTILITY2", MONTH)
+    store = wh.Warehouse(tmp_path)
+    store.write_frame("silver/intervals", df, "UTILITY2", MONTH)
+    [path] = store.files("silver/intervals", "UTILITY2", MONTH)
     field = pq.read_schema(path).field("meter_id")
     assert field.nullable and pq.read_table(path)["meter_id"].null_count == len(df)
