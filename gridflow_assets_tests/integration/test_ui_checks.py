@@ -338,6 +338,71 @@ def test_no_check_is_left_skipped_or_in_progress(ui):
     }
 
 
+def _ui_status(check: dict) -> str:
+    """The status Dagster 1.13's UI gives a partitioned check in the Checks list, its status
+    tag and the asset's "N / M Passed" (ui-core's aggregate check status, read in
+    dagster-webserver 1.13.27's bundle): if any partition failed, "WARN" (yellow
+    warning_outline) or "ERROR" (red cancel) by the severity of the check's
+    ``executionForLatestMaterialization``, and ERROR when that is null; else in progress,
+    skipped, succeeded, not evaluated. Only SUCCEEDED counts as passed."""
+    stats: dict[str, int] = {}
+    for rng in (check["partitionStatuses"] or {}).get("ranges", []):
+        for field, keys in rng["secondaryDim"].items():
+            stats[field] = stats.get(field, 0) + len(keys)
+    latest = check["executionForLatestMaterialization"]
+    warn = ((latest or {}).get("evaluation") or {}).get("severity") == "WARN"
+    if not any(stats.values()):  # not partitioned (or no partition evaluated): the latest
+        status = (latest or {}).get("status", "NOT_EVALUATED")
+        if status == "FAILED":
+            return "WARN" if warn else "ERROR"
+        return "ERROR" if status == "EXECUTION_FAILED" else status
+    if stats.get("failedPartitions") or stats.get("executionFailedPartitions"):
+        return "WARN" if warn else "ERROR"
+    for field, status in (
+        ("inProgressPartitions", "IN_PROGRESS"),
+        ("skippedPartitions", "SKIPPED"),
+        ("succeededPartitions", "SUCCEEDED"),
+    ):
+        if stats.get(field):
+            return status
+    raise AssertionError(stats)
+
+
+def test_severities_read_right_in_the_ui(ui):
+    """Issue 15's example: silver/payments' reconcile__payments, a WARN check failed in the
+    IESCO month, reads as a warning (yellow), not as a red failure, and the asset passes
+    every other check ("5 / 6 Passed", not "0 / 6"). For every asset: a check failed only
+    with WARN reads WARN, only with ERROR reads ERROR, a check that never failed reads
+    SUCCEEDED, and the asset's passed count is the checks that never failed. That needs
+    every evaluation to carry its severity and to target the materialization of its
+    partition (else ``executionForLatestMaterialization`` is null and the UI paints red),
+    and no partition left skipped (a skipped partition is not passed)."""
+    payments = _checks(ui.server, "silver/payments")
+    assert _ui_status(payments["reconcile__payments"]) == "WARN"
+    statuses = [_ui_status(c) for c in payments.values()]
+    assert statuses.count("SUCCEEDED") == len(payments) - 1
+    for key in sorted({key for key, _, _ in ui.evaluations}):
+        checks = _checks(ui.server, key)
+        for name, check in checks.items():
+            failed = {
+                ev.severity
+                for (k, c, _), ev in ui.evaluations.items()
+                if (k, c) == (key, name) and not ev.passed
+            }
+            if len(failed) == 1:  # (a check failed WARN here and ERROR there reads either)
+                assert _ui_status(check) == failed.pop(), (key, name)
+            elif not failed:
+                assert _ui_status(check) == "SUCCEEDED", (key, name)
+            assert check["executionForLatestMaterialization"]["evaluation"]["severity"], key
+        never_failed = {
+            name
+            for name in checks
+            if all(ev.passed for (k, c, _), ev in ui.evaluations.items() if (k, c) == (key, name))
+        }
+        passed = {name for name, check in checks.items() if _ui_status(check) == "SUCCEEDED"}
+        assert passed == never_failed, key
+
+
 def _check_rows(dom: str) -> dict[str, tuple[str, str]]:
     """The Checks page's list of checks: name → (status icon, status text)."""
     rows = re.findall(
