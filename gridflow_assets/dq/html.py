@@ -9,7 +9,7 @@ from gridflow_assets.codes import REASON_CODES
 from gridflow_assets.dq import svg
 from gridflow_assets.dq.assess import BLOCKED, READY, WARNINGS
 from gridflow_assets.dq.profile import data_tables
-from gridflow_assets.dq.rank import GRADES, utility_order
+from gridflow_assets.dq.rank import BLOCKED_GRADE, GRADES, utility_order
 from gridflow_assets.dq.rows import (
     RANKING_TITLE,
     TREND_BASIS,
@@ -189,12 +189,8 @@ def status_board(s: dict) -> str:
         rows.append(f"<tr><th>{esc(u)}</th>{''.join(cells)}</tr>")
     grid = f'<table class="board">{head}{"".join(rows)}</table>'
     grades = svg.legend(
-        {
-            f"{g} {meaning} (< {fmt_pct(upper)})": GRADE_COLORS[g]
-            for g, upper, meaning in GRADES[:-1]
-        }
-        | {f"{GRADES[-1][0]} {GRADES[-1][2]}": GRADE_COLORS[GRADES[-1][0]]}
-        | {"F blocked": GRADE_COLORS["F"]}
+        {f"{g} {meaning}": GRADE_COLORS[g] for g, _, meaning in GRADES}
+        | {" ".join(BLOCKED_GRADE): GRADE_COLORS[BLOCKED_GRADE[0]]}
     )
     return _section(
         "status",

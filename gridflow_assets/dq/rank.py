@@ -130,3 +130,19 @@ def main_reasons(card: dict, n: int = 2) -> str:
         reverse=True,
     )[:n]
     return ", ".join(f"{ROW_LABELS[k]} {rows:,}" for _, k, rows in top) or "nothing to act on"
+
+
+def ranking_entry(card: dict) -> dict:
+    """One partition of the snapshot's ``ranking``."""
+    a = card["action"]
+    return {
+        "rank": a["rank"],
+        "utility": card["utility"],
+        "month": card["month"],
+        "grade": a["grade"],
+        "grade_meaning": a["grade_meaning"],
+        "score": a["score"],
+        "status": card["status"],
+        "main_reasons": main_reasons(card),
+        "rows": a["rows"],
+    }

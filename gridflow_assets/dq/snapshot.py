@@ -13,7 +13,7 @@ from gridflow_assets.dq.assess import BLOCKED, READY, WARNINGS, Thresholds
 from gridflow_assets.dq.history import check_history
 from gridflow_assets.dq.markdown import status_markdown
 from gridflow_assets.dq.profile import data_tables
-from gridflow_assets.dq.rank import main_reasons, utility_order
+from gridflow_assets.dq.rank import ranking_entry, utility_order
 from gridflow_assets.dq.render import render
 from gridflow_assets.dq.scorecard import build_cards, check_dicts
 from gridflow_assets.warehouse import Warehouse
@@ -123,26 +123,12 @@ def build_snapshot(
                 "failed_checks": c["checks"]["failed"],
                 "blocking_reasons": c["blocking_reasons"],
                 "utility_issues": c["utility_issues"],
-                "rank": c["action"]["rank"],
-                "grade": c["action"]["grade"],
+                **{k: c["action"][k] for k in ("rank", "grade")},
                 "action_score": c["action"]["score"],
             }
             for c in cards
         ],
-        "ranking": [
-            {
-                "rank": c["action"]["rank"],
-                "utility": c["utility"],
-                "month": c["month"],
-                "grade": c["action"]["grade"],
-                "grade_meaning": c["action"]["grade_meaning"],
-                "score": c["action"]["score"],
-                "status": c["status"],
-                "main_reasons": main_reasons(c),
-                "rows": c["action"]["rows"],
-            }
-            for c in sorted(cards, key=lambda c: c["action"]["rank"])
-        ],
+        "ranking": [ranking_entry(c) for c in sorted(cards, key=lambda c: c["action"]["rank"])],
         "summary": {
             "partitions": len(cards),
             **counts,

@@ -31,11 +31,15 @@ import dagster as dg
 import pytest
 
 from gridflow_assets.checks.factory import plans_for
+from gridflow_assets.dq import assess
+from gridflow_assets.dq.history import check_history
+from gridflow_assets.dq.snapshot import build_snapshot
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.instance import ensure_instance_yaml
 from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry import table
+from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.browser import needs_chromium, render
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
@@ -401,6 +405,23 @@ def test_severities_read_right_in_the_ui(ui):
         }
         passed = {name for name, check in checks.items() if _ui_status(check) == "SUCCEEDED"}
         assert passed == never_failed, key
+
+
+def test_the_stewards_snapshot_of_the_same_runs_names_the_vee_rules_that_fired(ui):
+    """The generated IESCO month (realistic faults) fails ``vee__validation``: its ticket line
+    names every validation rule the check counted, with its count; and the snapshot ranks
+    the crafted New York months (conflicting duplicates, rejects, orphans in a few rows)
+    before it."""
+    with dg.DagsterInstance.from_config(str(ui.dirs["home"])) as instance:
+        snap = build_snapshot(Warehouse(ui.dirs["warehouse"]), check_history(instance))
+    card = next(c for c in snap["scorecard"] if c["utility"] == "IESCO")
+    by_rule = card["vee"]["by_rule"]
+    fired = {r: n for r, n in by_rule.items() if n and r in assess.VEE_RULES}
+    assert fired, by_rule
+    (line,) = [t for t in card["utility_issues"] if "vee__validation" in t]
+    for rule, n in fired.items():
+        assert f"{rule} {n:,} {assess.VEE_RULES[rule]}" in line, (rule, line)
+    assert [r["utility"] for r in snap["ranking"]][-1] == "IESCO"
 
 
 def _check_rows(dom: str) -> dict[str, tuple[str, str]]:
