@@ -435,7 +435,7 @@ def trends_chart(s: dict) -> str:
         )
     return _section(
         "trends",
-        "Duplicates and orphans over months",
+        "Rows to act on over months (shares of landed rows)",
         "Shares of the landed rows per month for each utility (a bigger month is not worse "
         f"for its size): is it getting better or worse? The trend is {TREND_BASIS}.",
         svg.legend(TREND_SERIES) + '<div class="panels">' + "".join(panels) + "</div>",
@@ -457,8 +457,12 @@ def coverage_chart(s: dict) -> str:
             )
             expected = c["measures"].get("expected_day_coverage")
             if expected is not None:
-                rows.append((f"{c['month']} days", [("days of the expected days", expected)]))
-            rows.append((f"{c['month']} days", [("days of the month", cov["day_coverage"] or 0)]))
+                rows.append(
+                    (f"{c['month']} expected days", [("days of the expected days", expected)])
+                )
+            rows.append(
+                (f"{c['month']} all days", [("days of the month", cov["day_coverage"] or 0)])
+            )
             rows_q.append(
                 [
                     u,
