@@ -11,6 +11,7 @@ resident size sampled (every 20 ms) while one of its steps ran (one worker).
 
     python -m benchmarks.bench                       # the reference workload
     python -m benchmarks.bench --workload all        # every workload (takes a while)
+    python -m benchmarks.bench --warehouse s3://bucket/bench   # the warehouse in object storage
 """
 
 from __future__ import annotations
@@ -92,14 +93,16 @@ class RssSampler:
         return max(inside, default=0.0)
 
 
-def run_workload(name: str, workdir: Path, workers: int = 1) -> dict:
+def run_workload(name: str, workdir: Path, workers: int = 1, warehouse: str | None = None) -> dict:
+    """``warehouse``: a folder or URL to write to (default: a folder in ``workdir``)."""
     from gridflow_assets.generate import GENERATORS
     from gridflow_assets.generate.common import month_range
     from gridflow_assets.orchestration.runner import run_drops
     from gridflow_assets.warehouse import Warehouse
 
     utility, meters, start, end = WORKLOADS[name]
-    landing, warehouse = workdir / "landing", workdir / "warehouse"
+    landing = workdir / "landing"
+    warehouse = warehouse or str(workdir / "warehouse")
     months = month_range(start, end)
     utilities = ["UTILITY1", "UTILITY2"] if utility == "NY" else [utility]
     sampler = RssSampler().start()
@@ -117,9 +120,7 @@ def run_workload(name: str, workdir: Path, workers: int = 1) -> dict:
     ensure_instance_yaml(workdir / "dagster_home")  # the instance `gridflow run` uses
     instance = dg.DagsterInstance.get()
     started = time.perf_counter()
-    outcome = run_drops(
-        instance, str(landing), str(warehouse), out=lambda _msg: None, workers=workers
-    )
+    outcome = run_drops(instance, str(landing), warehouse, out=lambda _msg: None, workers=workers)
     pipeline_s = time.perf_counter() - started
     if not outcome.ok:
         raise SystemExit(f"{name}: pipeline failed: {[p.message for p in outcome.partitions]}")
@@ -221,7 +222,18 @@ def main() -> None:
         default=1,
         help="worker processes for the partition runs (gridflow run --workers)",
     )
+    parser.add_argument(
+        "--warehouse",
+        default=None,
+        help="write the warehouse to this URL (e.g. s3://bucket/bench; AWS_* and "
+        "GRIDFLOW_PII_SECRET from the environment) instead of a temporary folder",
+    )
     args = parser.parse_args()
+    if args.warehouse:
+        from gridflow_assets.pii import check_secret
+        from gridflow_assets.warehouse import Warehouse
+
+        check_secret(Warehouse(args.warehouse).check().location)
     # 72 M readings in one partition do not fit this 24 GiB machine until a partition is
     # processed in meter chunks end to end: run it by name only, never as part of "all".
     unbounded = {"iesco-100000x1"}
@@ -238,7 +250,9 @@ def main() -> None:
     )
     for name in names:
         with tempfile.TemporaryDirectory(prefix=f"gridflow-bench-{name}-") as tmp:
-            print(report(run_workload(name, Path(tmp), args.workers)), flush=True)
+            # A URL warehouse gets a fresh prefix per workload (left in place: the bucket's).
+            target = f"{args.warehouse}/{name}-{int(time.time())}" if args.warehouse else None
+            print(report(run_workload(name, Path(tmp), args.workers, target)), flush=True)
 
 
 if __name__ == "__main__":

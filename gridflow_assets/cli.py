@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
         help="defects injected into the drops (default: realistic)",
     )
     g.add_argument(
+        "--format",
+        choices=["standard", "legacy"],
+        default="standard",
+        help="IESCO only: legacy writes the legacy billing export's format variant",
+    )
+    g.add_argument(
         "--landing",
         default=None,
         help="landing folder (default: $GRIDFLOW_LANDING, else data/landing)",
@@ -193,6 +199,9 @@ def cmd_generate(args) -> int:
     if not months:
         print(f"gridflow generate: --end {end} is before --start {args.start}", file=sys.stderr)
         return 2
+    if args.format != "standard" and args.utility != "IESCO":
+        print(f"gridflow generate: --format {args.format} is for IESCO only", file=sys.stderr)
+        return 2
     gens = _generators()
     utilities = sorted(gens) if args.utility == "all" else [args.utility]
     for utility in utilities:
@@ -200,6 +209,8 @@ def cmd_generate(args) -> int:
             print(f"gridflow generate: no generator for {utility}", file=sys.stderr)
             return 2
     kwargs = {"seed": args.seed, "faults": args.faults}
+    if args.format != "standard":
+        kwargs["fmt"] = args.format
     if args.meters is not None:
         kwargs["meters"] = args.meters
     with Bars() as bars:
@@ -268,12 +279,8 @@ def cmd_run(args) -> int:
         return 2
     quiet_dagster_warnings()
     landing = args.landing or default_path("landing")
-    warehouse = args.warehouse or default_path("warehouse")
-    try:
-        _bind(warehouse, record=True)
-    except BindingError as exc:
-        print(f"gridflow run: {exc}", file=sys.stderr)
-        return 2
+    warehouse = _warehouse(args, secret=True)
+    _bind(warehouse, record=True)
     instance = _instance()
     log = None if args.verbose else _run_log(instance)
     with Bars() as bars:
@@ -310,13 +317,30 @@ def _print_snapshot(instance, warehouse: str, fmt: str, utility=None, month=None
     print(text)
 
 
-def cmd_dq(args) -> int:
-    warehouse = args.warehouse or default_path("warehouse")
+def _warehouse(args, secret: bool = False) -> str:
+    """The warehouse folder or URL, reached once (bucket, credentials, endpoint): a location
+    that cannot be used raises ``BadLocation`` before anything runs. ``secret``: also the
+    PII key a run needs (a URL warehouse takes it from the environment only)."""
+    from gridflow_assets.pii import SecretMissing, check_secret
+    from gridflow_assets.storage import StorageError
+    from gridflow_assets.warehouse import Warehouse
+
     try:
-        _bind(warehouse, record=False)
-    except BindingError as exc:
-        print(f"gridflow dq: {exc}", file=sys.stderr)
-        return 2
+        location = Warehouse(args.warehouse or default_path("warehouse")).check().location
+        if secret:
+            check_secret(location)
+    except (StorageError, SecretMissing) as exc:
+        raise BadLocation(str(exc)) from None
+    return location
+
+
+class BadLocation(ValueError):
+    """A --warehouse / GRIDFLOW_WAREHOUSE that cannot be used (exit 2)."""
+
+
+def cmd_dq(args) -> int:
+    warehouse = _warehouse(args)
+    _bind(warehouse, record=False)
     _print_snapshot(_instance(), warehouse, args.format, args.utility, args.month)
     return 0
 
@@ -361,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     }[args.command]
     try:
         return handler(args)
+    except (BadLocation, BindingError) as exc:
+        print(f"gridflow {args.command}: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # The reader stopped early (`gridflow dq | head`): not an error. Point stdout at
         # /dev/null so the interpreter's last flush does not raise again.

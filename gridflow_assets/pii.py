@@ -1,8 +1,10 @@
 """Pseudonymisation for anything that leaves the utility: keyed hashes, never plain ids.
 
 The key comes from ``GRIDFLOW_PII_SECRET``. Without it, a random per-installation key is
-created once beside the warehouse (mode 0600, git-ignored) so that demo runs work and ids
-stay stable across reruns; production sets the variable. There is no key in the code.
+created once beside a local warehouse (mode 0600, git-ignored) so that demo runs work and
+ids stay stable across reruns; production sets the variable, and a warehouse at a URL
+(object storage, written by many processes that must share one key) requires it. There is
+no key in the code.
 """
 
 from __future__ import annotations
@@ -16,10 +18,26 @@ from pathlib import Path
 import pandas as pd
 import polars as pl
 
+from gridflow_assets.settings import is_url
+
 ENV_SECRET = "GRIDFLOW_PII_SECRET"
 
 
+class SecretMissing(ValueError):
+    """No key to pseudonymise with, and none may be made up here."""
+
+
+def check_secret(warehouse: str | Path) -> None:
+    """Raise ``SecretMissing`` when ``load_secret`` could not give a key for ``warehouse``."""
+    if not os.environ.get(ENV_SECRET) and is_url(str(warehouse)):
+        raise SecretMissing(
+            f"a warehouse at a URL ({warehouse}) needs {ENV_SECRET} set: the one key every "
+            "process writing it pseudonymises with"
+        )
+
+
 def load_secret(warehouse: str | Path) -> bytes:
+    check_secret(warehouse)
     value = os.environ.get(ENV_SECRET)
     if value:
         return value.encode()

@@ -58,7 +58,7 @@ def column_lineage(
 
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores the unpartitioned tables (reference dimensions, reason codes, dq) as one
-    Parquet file each, swapped in atomically.
+    Parquet file each, published atomically (a new version, then its pointer).
 
     Month × utility tables do not pass through an IO manager: each layer's step writes and
     checks them itself (``assets/layer.py``) and downstream layers read the warehouse.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,22 +22,28 @@ WAREHOUSE_HOME = ".dagster_home"  # the instance kept inside any other local war
 BINDING_FILE = "gridflow-binding.json"
 
 
+# "scheme:" at the start: a URL (s3://bucket/prefix), never a local folder of that name.
+URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def is_url(location: str) -> bool:
+    return bool(URL_RE.match(location))
+
+
 def default_path(kind: str) -> str:
-    """The environment variable if set, else the default under the working directory."""
-    return str(Path(os.environ.get(ENV[kind], DEFAULTS[kind])).resolve())
+    """The environment variable if set, else the default under the working directory; a
+    URL (the warehouse in object storage) as it is."""
+    value = os.environ.get(ENV[kind], DEFAULTS[kind])
+    return value if is_url(value) else str(Path(value).resolve())
 
 
 class BindingError(ValueError):
     """The Dagster instance records the runs of another warehouse than the one asked for."""
 
 
-def _is_url(warehouse: str) -> bool:
-    return "://" in warehouse
-
-
 def warehouse_id(warehouse: str) -> str:
     """How a binding names a warehouse: a URL as given, a folder as its absolute path."""
-    return warehouse.rstrip("/") if _is_url(warehouse) else str(Path(warehouse).resolve())
+    return warehouse.rstrip("/") if is_url(warehouse) else str(Path(warehouse).resolve())
 
 
 def instance_home(warehouse: str, env: Mapping[str, str] | None = None) -> tuple[Path, bool]:
@@ -50,7 +57,7 @@ def instance_home(warehouse: str, env: Mapping[str, str] | None = None) -> tuple
     if env.get(HOME_ENV):
         return Path(env[HOME_ENV]).resolve(), True
     wid = warehouse_id(warehouse)
-    if _is_url(wid) or wid == str(Path(DEFAULTS["warehouse"]).resolve()):
+    if is_url(wid) or wid == str(Path(DEFAULTS["warehouse"]).resolve()):
         return Path(PROJECT_HOME).resolve(), False
     return Path(wid) / WAREHOUSE_HOME, False
 

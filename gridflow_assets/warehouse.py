@@ -1,43 +1,104 @@
-"""The Parquet warehouse on disk: hive-style partition folders, atomic partition swaps.
+"""The Parquet warehouse, on a local disk or in object storage: hive-style partition folders,
+each partition a version published atomically by a pointer (``versions.py``).
 
-``<root>/<layer>/<table>/utility=<U>/month=<YYYY-MM>/part-0.parquet`` for month × utility
-tables, ``<root>/<layer>/<table>/part-0.parquet`` for the others. A partition is one file
-written aside and moved into place with ``os.replace``, so a reader sees the old partition or
-the new one, never half of either, and a rerun replaces exactly that partition.
+``<root>/<layer>/<table>/utility=<U>/month=<YYYY-MM>/`` for month × utility tables,
+``<root>/<layer>/<table>/`` for the others; inside, ``_current.json`` names the current
+``v=<id>/part-0.parquet``. ``root`` is a folder or a URL (``storage.py``). Readers follow
+the pointer, so they see the old partition or the new one, never half, and a rerun
+replaces exactly that partition.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from gridflow_assets.domain.names import is_valid_month, is_valid_utility_id
 from gridflow_assets.registry import Table, table
-from gridflow_assets.registry.derive import from_arrow, to_arrow
+from gridflow_assets.registry.derive import (
+    arrow_of,
+    conform_pl,
+    from_arrow,
+    polars_schema,
+    stored_schema,
+    to_arrow,
+)
+from gridflow_assets.storage import Location, open_location
+from gridflow_assets.versions import (
+    POINTER,
+    current,
+    current_files,
+    grace_seconds,
+    new_version,
+    publish,
+    sweep,
+    version_dir,
+)
 
-PART_FILE = "part-0.parquet"
+# Dictionary-encoded, zstd-compressed row groups of 256k rows: small files that DuckDB and
+# pyarrow scan fast; no wall-clock metadata so reruns are byte-identical.
+PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True}
+ROW_GROUP = 262_144
+HIVE = ds.partitioning(pa.schema([("utility", pa.string()), ("month", pa.string())]), flavor="hive")
 
 
 class Warehouse:
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
+    def __init__(self, root: str | Path, grace_s: float | None = None):
+        self.loc: Location = open_location(root)
+        self.grace_s = grace_seconds(grace_s)
 
-    def table_dir(self, key: str) -> Path:
+    @property
+    def location(self) -> str:
+        """The root as a person names it: an absolute folder or a URL."""
+        return self.loc.url
+
+    def check(self) -> Warehouse:
+        """Reach the storage once (bucket, credentials, endpoint); ``StorageError`` if not."""
+        self.loc.check()
+        return self
+
+    def table_dir(self, key: str) -> str:
         layer, name = key.split("/")
-        return self.root / layer / name
+        return self.loc.path(layer, name)
 
-    def partition_path(
-        self, key: str, utility: str | None = None, month: str | None = None
-    ) -> Path:
-        base = self.table_dir(key)
+    def partition_dir(self, key: str, utility: str | None = None, month: str | None = None) -> str:
+        """The folder of one partition inside the filesystem (``table_dir`` when the table is
+        not partitioned)."""
         if utility is None:
-            return base / PART_FILE
-        return base / f"utility={utility}" / f"month={month}" / PART_FILE
+            return self.table_dir(key)
+        if not (is_valid_utility_id(utility) and is_valid_month(month)):
+            raise ValueError(f"{key}: not a partition: utility {utility!r}, month {month!r}")
+        return f"{self.table_dir(key)}/utility={utility}/month={month}"
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def partition_writer(
+        self,
+        key: str,
+        utility: str | None = None,
+        month: str | None = None,
+        spec: Table | None = None,
+    ) -> Iterator[PartitionWriter]:
+        """Stream one partition: each ``w.write(frame)`` appends one row group. On a clean
+        exit the partition is published atomically; on an exception nothing becomes visible
+        and the partial version is removed. No write at all publishes an empty table."""
+        writer = PartitionWriter(self, key, utility, month, spec or table(key))
+        try:
+            yield writer
+            writer.close()
+        except BaseException:
+            writer.discard()
+            raise
+        writer.publish()
 
     def write(
         self,
@@ -46,8 +107,8 @@ class Warehouse:
         utility: str | None = None,
         month: str | None = None,
         spec: Table | None = None,
-    ) -> Path:
-        """Write one partition atomically; returns its path."""
+    ) -> str:
+        """Write one partition atomically; returns where it was published."""
         return self.write_table(key, df, utility, month, spec)[0]
 
     def write_table(
@@ -57,29 +118,69 @@ class Warehouse:
         utility: str | None = None,
         month: str | None = None,
         spec: Table | None = None,
-    ) -> tuple[Path, pa.Table]:
-        """Write one partition atomically; returns its path and the Arrow table stored (what
-        a reader gets back, for checks that run on it without reading the file again)."""
-        arrow = to_arrow(df, spec or table(key))
-        return self.write_arrow(arrow, self.partition_path(key, utility, month)), arrow
+    ) -> tuple[str, pa.Table]:
+        """Write one partition atomically; returns where it was published and the Arrow
+        table stored (what a reader gets back, for checks that run on it without reading the
+        file again)."""
+        with self.partition_writer(key, utility, month, spec) as w:
+            arrow = w.append(to_arrow(df, w.spec), ROW_GROUP)
+        return w.path, arrow
 
-    @staticmethod
-    def write_arrow(arrow: pa.Table, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-        try:
-            # Dictionary-encoded, zstd-compressed row groups of 256k rows: small files that
-            # DuckDB and pyarrow scan fast; no wall-clock metadata so reruns are byte-identical.
-            pq.write_table(
-                arrow, tmp, compression="zstd", row_group_size=262_144, write_statistics=True
-            )
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+    def write_frame(
+        self,
+        key: str,
+        frame: pl.DataFrame,
+        utility: str | None = None,
+        month: str | None = None,
+        spec: Table | None = None,
+    ) -> str:
+        """Write one partition atomically from a Polars frame, one row group at a time: only
+        one row group's Arrow copy exists beside the frame (the file is the one
+        ``write_table`` writes, byte for byte). Returns where it was published."""
+        spec = spec or table(key)
+        frame = conform_pl(frame, spec)
+        schema = stored_schema(frame, spec)
+        parts = [frame] if frame.height <= ROW_GROUP else frame.iter_slices(ROW_GROUP)
+        with self.partition_writer(key, utility, month, spec) as w:
+            for part in parts:
+                w.append(arrow_of(part, schema), ROW_GROUP)
+        return w.path
+
+    def vacuum(self) -> list[str]:
+        """Delete every superseded version past the grace period in the whole warehouse
+        (publishing a partition does this for that partition). Returns their folders."""
+        deleted = []
+        for info in self.loc.listing(self.loc.base, recursive=True):
+            if info.is_file and info.base_name == POINTER:
+                part_dir = info.path.rsplit("/", 1)[0]
+                for version in sweep(self.loc, part_dir, self.grace_s):
+                    deleted.append(self.loc.uri(version_dir(part_dir, version)))
+        return deleted
+
+    # -- reading ---------------------------------------------------------------------------
 
     def exists(self, key: str, utility: str | None = None, month: str | None = None) -> bool:
-        return self.partition_path(key, utility, month).exists()
+        return current(self.loc, self.partition_dir(key, utility, month)) is not None
+
+    def files(self, key: str, utility: str | None = None, month: str | None = None) -> list[str]:
+        """The current files of one partition, or of every partition of the table when
+        ``utility`` is None, as paths or URLs: what DuckDB's ``read_parquet`` takes."""
+        if utility is None:
+            return [self.loc.uri(p) for p in self._table_files(key)]
+        return [self.loc.uri(p) for p in self._files(key, utility, month) or []]
+
+    def dataset(self, key: str) -> ds.Dataset:
+        """Every current file of a table as one pyarrow dataset (``utility`` and ``month``
+        columns from the folders of a partitioned table): DuckDB queries it directly on any
+        filesystem."""
+        partitioned = table(key).partitioned
+        return ds.dataset(
+            self._table_files(key),
+            filesystem=self.loc.fs,
+            format="parquet",
+            partitioning=HIVE if partitioned else None,
+            partition_base_dir=self.table_dir(key) if partitioned else None,
+        )
 
     def read(
         self,
@@ -100,9 +201,15 @@ class Warehouse:
         month: str | None = None,
         columns: list[str] | None = None,
     ) -> pl.DataFrame | None:
-        """One partition as a Polars frame (the engine's form), or None when never written."""
-        arrow = self.read_arrow(key, utility, month, columns)
-        return None if arrow is None else pl.from_arrow(arrow)
+        """One partition as a Polars frame (the engine's form), or None when never written.
+        On a local disk, Polars' own reader: the text lands as Polars strings directly,
+        without an Arrow copy to convert (the same frame, tested)."""
+        paths = self._files(key, utility, month)
+        if paths is None:
+            return None
+        if self.loc.local:
+            return pl.read_parquet(paths, columns=columns)
+        return pl.from_arrow(self.read_arrow(key, utility, month, columns))
 
     def read_arrow(
         self,
@@ -111,26 +218,44 @@ class Warehouse:
         month: str | None = None,
         columns: list[str] | None = None,
     ) -> pa.Table | None:
-        """One partition's file as Arrow (no hive columns added), or None when never
-        written."""
-        path = self.partition_path(key, utility, month)
-        return pq.ParquetFile(path).read(columns=columns) if path.exists() else None
+        """One partition's current version as Arrow (no hive columns added), or None when
+        never written."""
+        paths = self._files(key, utility, month)
+        if paths is None:
+            return None
+        parts = []
+        for path in paths:
+            with self.loc.fs.open_input_file(path) as fh:
+                parts.append(pq.ParquetFile(fh).read(columns=columns))
+        # Files of one version differ at most in nullability (PartitionWriter).
+        return (
+            parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="permissive")
+        )
 
     def scan(
         self, key: str, utility: str | None = None, month: str | None = None
     ) -> pl.LazyFrame | None:
         """One partition as a lazy Polars scan (for work that streams or needs few columns)."""
-        path = self.partition_path(key, utility, month)
-        return pl.scan_parquet(path) if path.exists() else None
+        paths = self._files(key, utility, month)
+        if paths is None:
+            return None
+        if self.loc.local:
+            return pl.scan_parquet(paths)
+        return pl.scan_pyarrow_dataset(ds.dataset(paths, filesystem=self.loc.fs, format="parquet"))
 
     def partitions(self, key: str) -> list[tuple[str, str]]:
-        """``(utility, month)`` of every partition of a table on disk, sorted."""
-        base = self.table_dir(key)
+        """``(utility, month)`` of every published partition of a table, sorted."""
+        base = self.table_dir(key) + "/"
         found = []
-        for path in base.glob(f"utility=*/month=*/{PART_FILE}"):
-            utility = path.parent.parent.name.removeprefix("utility=")
-            month = path.parent.name.removeprefix("month=")
-            found.append((utility, month))
+        for info in self.loc.listing(self.table_dir(key), recursive=True):
+            parts = info.path[len(base) :].split("/")
+            if (
+                len(parts) == 3
+                and parts[2] == POINTER
+                and parts[0].startswith("utility=")
+                and parts[1].startswith("month=")
+            ):
+                found.append((parts[0].removeprefix("utility="), parts[1].removeprefix("month=")))
         return sorted(found)
 
     def read_all(self, key: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -142,11 +267,132 @@ class Warehouse:
         frames = []
         for utility, month in self.partitions(key):
             df = self.read(key, utility, month, columns=columns)
-            frames.append(df.assign(utility=utility, month=month))
+            if df is not None:
+                frames.append(df.assign(utility=utility, month=month))
         if not frames:
             return pd.DataFrame(columns=(columns or spec.column_names) + ["utility", "month"])
         return pd.concat(frames, ignore_index=True)
 
     def row_count(self, key: str, utility: str | None = None, month: str | None = None) -> int:
-        path = self.partition_path(key, utility, month)
-        return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
+        """Rows of one partition, from its pointer (no data file opened); 0 when never
+        written."""
+        manifest = current(self.loc, self.partition_dir(key, utility, month))
+        return 0 if manifest is None else manifest.rows
+
+    def _files(self, key: str, utility: str | None, month: str | None) -> list[str] | None:
+        return current_files(self.loc, self.partition_dir(key, utility, month))
+
+    def _table_files(self, key: str) -> list[str]:
+        """The current files of every partition of a table (of the table, unpartitioned)."""
+        if not table(key).partitioned:
+            return self._files(key, None, None) or []
+        return [p for u, m in self.partitions(key) for p in self._files(key, u, m) or []]
+
+
+class PartitionWriter:
+    """One partition being written as a new version (``Warehouse.partition_writer``).
+
+    The version is one Parquet file, one row group per ``write``. A chunk with nulls in a
+    field an earlier chunk wrote as not nullable cannot go into that file (a Parquet file
+    has one schema): the file is closed and the version goes on in a next file whose schema
+    has those fields nullable. Readers of the partition read the version's files as one.
+    """
+
+    def __init__(
+        self, store: Warehouse, key: str, utility: str | None, month: str | None, spec: Table
+    ):
+        self.spec = spec
+        self.rows = 0
+        self.path: str | None = None
+        self._store = store
+        self._part_dir = store.partition_dir(key, utility, month)
+        self._version = new_version()
+        self._dir = version_dir(self._part_dir, self._version)
+        self._files: list[tuple[str, int]] = []
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, frame: pl.DataFrame | pa.Table) -> pa.Table:
+        """Conform ``frame`` to the table's schema and append it as one row group; returns
+        the Arrow table written."""
+        arrow = to_arrow(frame, self.spec)
+        return self.append(arrow, max(arrow.num_rows, 1))
+
+    def append(self, arrow: pa.Table, row_group_size: int) -> pa.Table:
+        """Append an already conformed Arrow table in row groups of ``row_group_size``."""
+        schema = self._writer.schema if self._writer is not None else None
+        if schema is None or _widens(schema, arrow.schema):
+            self._open(arrow.schema if schema is None else _relaxed(schema, arrow.schema))
+        stored = arrow
+        if not self._writer.schema.equals(arrow.schema):
+            stored = arrow.cast(self._writer.schema)
+        if arrow.num_rows:
+            self._writer.write_table(stored, row_group_size=row_group_size)
+        self._files[-1] = (self._files[-1][0], self._files[-1][1] + arrow.num_rows)
+        self.rows += arrow.num_rows
+        return arrow
+
+    def _open(self, schema: pa.Schema) -> None:
+        self._close_file()
+        name = f"part-{len(self._files)}.parquet"
+        self._store.loc.ensure_dir(self._dir)
+        self._writer = pq.ParquetWriter(
+            f"{self._dir}/{name}", schema, filesystem=self._store.loc.fs, **PARQUET_OPTIONS
+        )
+        self._files.append((name, 0))
+
+    def _close_file(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def close(self) -> None:
+        """Finish the version's files (an empty table with the registry schema when nothing
+        was written)."""
+        if not self._files:
+            self.append(to_arrow(pl.DataFrame(schema=polars_schema(self.spec)), self.spec), 1)
+        self._close_file()
+
+    def publish(self) -> None:
+        try:
+            publish(
+                self._store.loc, self._part_dir, self._version, self._files, self._store.grace_s
+            )
+        except BaseException:
+            # A PUT that failed on the client may still have landed: remove the version
+            # only when the pointer surely does not name it (else the sweep decides later).
+            if not self._maybe_current():
+                self.discard()
+            raise
+        self.path = self._store.loc.uri(self._dir)
+
+    def _maybe_current(self) -> bool:
+        try:
+            manifest = current(self._store.loc, self._part_dir)
+        except (OSError, ValueError):
+            return True
+        return manifest is not None and manifest.version == self._version
+
+    def discard(self) -> None:
+        """Remove the unpublished version (whatever part of it was written)."""
+        try:
+            self._close_file()
+        except (OSError, ValueError):
+            pass  # a half-written file is deleted below either way
+        finally:
+            self._writer = None
+        try:
+            self._store.loc.delete_dir(self._dir)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # unpublished either way; sweep deletes it after the grace period
+            warnings.warn(f"could not remove {self._store.loc.uri(self._dir)}: {exc}")
+
+
+def _widens(schema: pa.Schema, new: pa.Schema) -> bool:
+    """Whether ``new`` has a nullable field where ``schema`` has it not nullable."""
+    return any(f.nullable and not schema.field(f.name).nullable for f in new)
+
+
+def _relaxed(schema: pa.Schema, new: pa.Schema) -> pa.Schema:
+    fields = [f.with_nullable(True) if new.field(f.name).nullable else f for f in schema]
+    return pa.schema(fields, metadata=schema.metadata)

@@ -15,6 +15,7 @@ from gridflow_assets.assets.layer import LayerRun, assert_check_order, asset_spe
 from gridflow_assets.gold import aggregates, dims, facts
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.pii import load_secret
+from gridflow_assets.registry import table
 from gridflow_assets.registry.gold import GOLD
 from gridflow_assets.resources import GridflowPaths, table_metadata
 from gridflow_assets.utilities import get_utility
@@ -54,6 +55,15 @@ def dim_time() -> pl.DataFrame:
 
 
 SILVER_INPUTS = ["service_points", "meters", "intervals", "bills", "payments"]
+# The interval columns gold reads (the largest table: only what the facts and dimensions
+# use); every other silver table is read whole.
+SILVER_COLUMNS = {
+    "intervals": [
+        c
+        for c in table("silver/intervals").column_names
+        if c in table("gold/fact_readings").column_names
+    ]
+}
 READING_COLUMNS = [
     "utility_id",
     "service_point_id",
@@ -167,7 +177,9 @@ def gold_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     run = LayerRun.start(context, paths.store())
     tz = get_utility(run.utility).timezone
     t: dict[str, pl.DataFrame | None] = {
-        f"silver/{name}": run.store.read_pl(f"silver/{name}", run.utility, run.month)
+        f"silver/{name}": run.store.read_pl(
+            f"silver/{name}", run.utility, run.month, columns=SILVER_COLUMNS.get(name)
+        )
         for name in SILVER_INPUTS
     }
     secret = load_secret(paths.warehouse)

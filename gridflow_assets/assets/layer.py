@@ -23,11 +23,12 @@ from functools import wraps
 import dagster as dg
 import pandas as pd
 import polars as pl
-import pyarrow as pa
 
 from gridflow_assets.checks.factory import plans_for, report_checks
+from gridflow_assets.frames import as_polars
 from gridflow_assets.partitions import split_key
 from gridflow_assets.registry import table
+from gridflow_assets.registry.derive import conform_pl
 from gridflow_assets.resources import column_lineage, storage_spec, table_metadata
 from gridflow_assets.warehouse import Warehouse
 
@@ -90,12 +91,6 @@ def timed_layer(body: Callable[..., Iterator]) -> Callable[..., Iterator]:
     return wrapper
 
 
-def frame_for_checks(arrow: pa.Table) -> pl.DataFrame:
-    """The stored table as the check rules take it: what a reader of the file gets, without
-    reading it (zero-copy from the Arrow table just written)."""
-    return pl.from_arrow(arrow)
-
-
 @dataclass
 class LayerRun:
     """One layer step of one partition: writes tables, reports their checks, and knows
@@ -139,12 +134,15 @@ class LayerRun:
             )
             return
         spec = storage_spec(key, self.utility)
-        path, arrow = self.store.write_table(key, df, self.utility, self.month, spec=spec)
-        meta = {"dagster/row_count": arrow.num_rows, "path": str(path), **(metadata or {})}
+        # The frame as stored (registry order and Polars types: what a reader of the file
+        # gets back), which the checks then judge without converting the Arrow table back.
+        frame = conform_pl(as_polars(df), spec)
+        path = self.store.write_frame(key, frame, self.utility, self.month, spec=spec)
+        meta = {"dagster/row_count": frame.height, "path": str(path), **(metadata or {})}
         lineage = column_lineage(key, sorted(parents), self.utility)
         if lineage is not None:
             meta["dagster/column_lineage"] = lineage
         yield dg.MaterializeResult(asset_key=asset_key, metadata=meta)
         self.failed += yield from report_checks(
-            self.context, self.store, key, frame_for_checks(arrow), self.utility, self.month
+            self.context, self.store, key, frame, self.utility, self.month
         )

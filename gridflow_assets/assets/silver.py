@@ -8,8 +8,8 @@ from gridflow_assets.codes import reason_code_table
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry.tables import BRONZE_TABLES, SILVER
 from gridflow_assets.resources import GridflowPaths, table_metadata
-from gridflow_assets.silver.vee import VeeInput, apply_vee, delivered_count
-from gridflow_assets.utilities import SilverInput, get_utility
+from gridflow_assets.utilities import get_utility
+from gridflow_assets.utilities.chunked import Readings, readings_source, standardize
 
 BRONZE_KEYS = [f"bronze/{name}" for name in BRONZE_TABLES]
 # Tables of a month × utility partition; the code table is reference data. Rejects first:
@@ -35,34 +35,45 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     """
     run = LayerRun.start(context, paths.store())
     utility = get_utility(run.utility)
-    bronze = {}
-    for name in utility.tables:
-        df = run.store.read_pl(f"bronze/{name}", run.utility, run.month)
-        if df is None:
-            raise FileNotFoundError(
-                f"bronze/{name} {run.utility}/{run.month} is missing: materialize bronze first"
-            )
-        bronze[name] = df
-    out = utility.to_silver(
-        SilverInput(utility=run.utility, month=run.month, timezone=utility.timezone, bronze=bronze)
-    )
+    source = readings_source(utility)
+    small = {
+        name: run.store.read_pl(_bronze_key(run, name), run.utility, run.month)
+        for name in utility.tables
+        if name != source
+    }
+    readings = None
+    if source is not None:
+        key = _bronze_key(run, source)
+        scan = run.store.scan(key, run.utility, run.month)
+        readings = Readings(
+            source,
+            run.store.row_count(key, run.utility, run.month),
+            lambda where: (scan if where is None else scan.filter(where)).collect(),
+        )
+    out = standardize(utility, run.month, small, readings)
     extra: dict[str, dict] = {}
     if out.tables.get("intervals") is not None:
-        vee = apply_vee(
-            out.tables["intervals"],
-            out.tables.get("service_points"),
-            VeeInput(run.utility, run.month, utility.timezone),
-        )
-        out.tables["intervals"] = vee.intervals
         extra["intervals"] = {
-            "delivered_rows": delivered_count(vee.intervals),
-            **{f"vee/{k}": v for k, v in vee.counts.items()},
+            "delivered_rows": out.delivered_rows,
+            "meter_buckets": out.buckets,
+            **{f"vee/{k}": v for k, v in out.vee_counts.items()},
         }
     by_reason = out.rejects.group_by(["target_table", "reason_code"]).len()
     extra["rejects"] = {f"rejects/{t}/{r}": int(n) for t, r, n in by_reason.iter_rows()}
+    del small, readings
     for name in PARTITIONED:
         df = out.rejects if name == "rejects" else out.tables.get(name)
         yield from run.publish(f"silver/{name}", df, parents=BRONZE_KEYS, metadata=extra.get(name))
+
+
+def _bronze_key(run: LayerRun, name: str) -> str:
+    """The key of the partition's bronze table ``name``, which must have been written."""
+    key = f"bronze/{name}"
+    if not run.store.exists(key, run.utility, run.month):
+        raise FileNotFoundError(
+            f"{key} {run.utility}/{run.month} is missing: materialize bronze first"
+        )
+    return key
 
 
 @dg.asset(

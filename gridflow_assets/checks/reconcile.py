@@ -18,6 +18,7 @@ from gridflow_assets.domain.billing import (
     expected_owed,
     money_off,
 )
+from gridflow_assets.domain.iesco_derive import not_derivable
 from gridflow_assets.frames import as_polars_typed
 
 UNITS_TOLERANCE_KWH = 1.0  # billed units are whole kWh: half a unit of rounding each way
@@ -130,15 +131,18 @@ def billed_units(bills: Frame, intervals: Frame | None) -> RuleResult:
         }
     )
     if iv is not None and iv.height:
-        register = pl.col("register_kwh").drop_nulls()
+        # Each meter's readings in time order (ties as delivered), sorted within its group
+        # rather than as a copy of the whole partition.
+        def in_time(col: str) -> pl.Expr:
+            return pl.col(col).sort_by("start_utc", maintain_order=True)
+
+        register = in_time("register_kwh").drop_nulls()
         usage = (
             iv.filter((pl.col("measurement") == "kWh") & (pl.col("reading_kind") == "interval"))
-            .with_columns(billing_month=pl.col("local_date").dt.month_start())
-            .sort("meter_id", "start_utc", maintain_order=True)
-            .group_by("meter_id", "billing_month")
+            .group_by("meter_id", billing_month=pl.col("local_date").dt.month_start())
             .agg(
-                _hourly=pl.col("value").sum(),
-                _register=register.last() - (register.first() - pl.col("value").first()),
+                _hourly=in_time("value").sum(),
+                _register=register.last() - (register.first() - in_time("value").first()),
             )
         )
     b = b.join(usage, on=["meter_id", "billing_month"], how="left", maintain_order="left")
@@ -203,6 +207,43 @@ def payments_vs_bills(payments: Frame, bills: Frame | None) -> RuleResult:
     )
 
 
+def not_derived(bills: Frame, service_points: Frame | None) -> RuleResult:
+    """Bills whose consumer's type or district the delivered format variant lacks and no
+    derivation rule could set (``UNKNOWN``): the bills are kept, but not priced against the
+    tariff (no consumer type) or placed in a district."""
+    b = as_polars_typed(bills, "silver/bills")
+    sp = as_polars_typed(service_points, "silver/service_points")
+    cols = ["consumer_type", "consumer_type_original", "district", "district_original"]
+    if sp is None:
+        sp = pl.DataFrame(schema={"service_point_id": pl.String, **dict.fromkeys(cols, pl.String)})
+    b = b.join(
+        sp.select("service_point_id", *cols),
+        on="service_point_id",
+        how="left",
+        maintain_order="left",
+    )
+    c = pl.col
+    return _result(
+        b,
+        {
+            "consumer_type": not_derivable(c("consumer_type"), c("consumer_type_original")),
+            "district": not_derivable(c("district"), c("district_original")),
+        },
+        ["bill_id", "meter_id", "tariff_applied", "consumer_type", "district"],
+    )
+
+
+def _not_derived(inp: CheckInput) -> RuleResult:
+    columns = [
+        "service_point_id",
+        "consumer_type",
+        "consumer_type_original",
+        "district",
+        "district_original",
+    ]
+    return not_derived(inp.df, same_partition(inp, "silver/service_points", columns))
+
+
 def _bill_arithmetic(inp: CheckInput) -> RuleResult:
     return bill_arithmetic(
         inp.df, same_partition(inp, "silver/service_points", ["service_point_id", "consumer_type"])
@@ -250,6 +291,15 @@ PLANS: dict[str, list[CheckPlan]] = {
             "billed units = the month's hourly readings = register difference",
             _billed_units,
             deps=("silver/intervals",),
+        ),
+        CheckPlan(
+            "reconcile__not_derived",
+            "reconcile",
+            WARN,
+            "every bill's consumer type and district delivered or derived (UNKNOWN: kept, "
+            "not priced against the tariff)",
+            _not_derived,
+            deps=("silver/service_points",),
         ),
     ],
     "silver/payments": [

@@ -23,13 +23,19 @@ UNKNOWN_CONSUMER_TYPE = "UNKNOWN"
 
 @cache
 def consumer_types() -> pl.DataFrame:
-    """IESCO consumer types with tariff code, sector and residential slab flags (data)."""
-    return reference_table("gridflow_assets.domain", "iesco_consumer_types.csv").select(
-        "consumer_type",
-        "tariff_category",
-        "sector",
-        is_protected=pl.col("protected") == "1",
-        is_lifeline=pl.col("lifeline") == "1",
+    """IESCO consumer types with tariff code, sector and residential slab flags (data): the
+    delivered types, then the generic ones a legacy export's consumers are derived as."""
+    return pl.concat(
+        [
+            reference_table("gridflow_assets.domain", name).select(
+                "consumer_type",
+                "tariff_category",
+                "sector",
+                is_protected=pl.col("protected") == "1",
+                is_lifeline=pl.col("lifeline") == "1",
+            )
+            for name in ("iesco_consumer_types.csv", "iesco_derived_consumer_types.csv")
+        ]
     )
 
 

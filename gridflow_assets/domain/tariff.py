@@ -36,7 +36,9 @@ from gridflow_assets.domain.tariff_data import (
     earliest_effective_date,
     rates_in_force,
     scheme_in_force,
+    subcategory,
     tariff_codes,
+    tariff_subcategories,
 )
 
 __all__ = [
@@ -52,7 +54,9 @@ __all__ = [
     "late_surcharges",
     "rates_in_force",
     "scheme_for",
+    "subcategory",
     "tariff_codes",
+    "tariff_subcategories",
 ]
 
 BILL_COMPONENTS = (
@@ -128,8 +132,9 @@ def energy_charge(
 ) -> float:
     """Energy (variable) charge in Rs, rounded to paisa, with the tariff of ``billing_month``.
 
-    ``category`` is an IESCO code (``A-1``) or a category name (``residential``); the
-    ``protected`` / ``lifeline`` flags only matter for residential consumers.
+    ``category`` is an IESCO code (``A-1``), a NEPRA sub-category (``A-1a``) or a category
+    name (``residential``); the ``protected`` / ``lifeline`` flags only matter for
+    residential consumers.
     """
     scheme = scheme_for(units, category, billing_month, protected, lifeline)
     return float(_paisa(_energy_scalar(float(units), scheme)))

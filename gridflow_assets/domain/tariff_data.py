@@ -2,9 +2,9 @@
 
 Every rate, slab boundary, charge and threshold lives in the CSV files next to this module
 (``iesco_tariff.csv``, ``iesco_fixed_charges.csv``, ``iesco_levies.csv``,
-``iesco_tariff_codes.csv``), each row carrying an ``effective_from`` date. Tariffs change
-every fiscal year and levies change on their own dates, so a bill must be priced with the
-rows in force for *its* month; keeping them as data lets generators and reconciliation
+``iesco_tariff_codes.csv``, ``iesco_tariff_subcategories.csv``), each rate and charge row
+carrying an ``effective_from`` date. Tariffs change every fiscal year and levies change on
+their own dates, so a bill must be priced with the rows in force for *its* month; keeping them as data lets generators and reconciliation
 checks share one source of truth and lets a new tariff year be added without code changes.
 
 Effective-dating works per key: for each scheme (energy), category (fixed charges) and
@@ -16,7 +16,6 @@ fractional units.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -24,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from gridflow_assets.domain.reference import reference_table
+from gridflow_assets.domain.reference import lower_bound, reference_table, upper_bound
 
 RESIDENTIAL = "residential"
 LIFELINE_SCHEME = "residential_lifeline"
@@ -65,10 +64,6 @@ def _rows(name: str) -> list[dict[str, str]]:
     return reference_table("gridflow_assets.domain", name).to_dicts()
 
 
-def _upper(value: str) -> float:
-    return math.inf if value.strip() == "" else float(value)
-
-
 @cache
 def _energy_versions() -> dict[str, list[EnergyScheme]]:
     grouped: dict[tuple[str, date], list[dict[str, str]]] = {}
@@ -87,7 +82,7 @@ def _energy_versions() -> dict[str, list[EnergyScheme]]:
                 scheme=scheme,
                 method=methods.pop(),
                 lows=tuple(float(r["from_units"]) - 1 for r in rows),
-                highs=tuple(_upper(r["to_units"]) for r in rows),
+                highs=tuple(upper_bound(r["to_units"]) for r in rows),
                 rates=tuple(float(r["rate_rs_per_kwh"]) for r in rows),
             )
         )
@@ -107,7 +102,7 @@ def _fixed_versions() -> dict[str, list[Bands]]:
             Bands(
                 effective_from=eff,
                 lows=tuple(float(r["from_units"]) - 1 for r in rows),
-                highs=tuple(_upper(r["to_units"]) for r in rows),
+                highs=tuple(upper_bound(r["to_units"]) for r in rows),
                 charges=tuple(float(r["fixed_charge_rs"]) for r in rows),
             )
         )
@@ -124,10 +119,50 @@ def _levy_versions() -> dict[str, list[tuple[date, float]]]:
     return {k: sorted(v) for k, v in versions.items()}
 
 
+@dataclass(frozen=True)
+class SubCategory:
+    """A NEPRA sub-category code (``A-1a``): its tariff code and its sanctioned-load band
+    ``[load_kw_from, load_kw_below)`` ("below 5 kW", "5 kW and above"; empty is open)."""
+
+    code: str
+    parent: str
+    load_kw_from: float
+    load_kw_below: float
+
+    def covers(self, load_kw: float) -> bool:
+        return self.load_kw_from <= load_kw < self.load_kw_below
+
+
+@cache
+def tariff_subcategories() -> tuple[SubCategory, ...]:
+    """NEPRA sub-categories (``iesco_tariff_subcategories.csv``) in file order."""
+    return tuple(
+        SubCategory(
+            r["code"], r["parent"], lower_bound(r["load_kw_from"]), upper_bound(r["load_kw_below"])
+        )
+        for r in _rows("iesco_tariff_subcategories.csv")
+    )
+
+
 @cache
 def tariff_codes() -> dict[str, str]:
-    """IESCO ``tariff_category`` code (``A-1``, ``B-2``, ...) → tariff category name."""
-    return {row["code"]: row["category"] for row in _rows("iesco_tariff_codes.csv")}
+    """IESCO tariff code (``A-1``, ``B-2``, ...) or NEPRA sub-category (``A-1a``, ``A-2b``,
+    ...) → tariff category name; a sub-category is priced as its tariff code."""
+    codes = {row["code"]: row["category"] for row in _rows("iesco_tariff_codes.csv")}
+    subs = {s.code: codes[s.parent] for s in tariff_subcategories()}
+    clash = set(subs) & set(codes)
+    if clash:
+        raise ValueError(f"tariff data: {sorted(clash)} both a tariff code and a sub-category")
+    return codes | subs
+
+
+def subcategory(code: str, load_kw: float) -> str:
+    """The sub-category a consumer of tariff ``code`` with this sanctioned load is billed
+    under; ``code`` itself where the schedule has no sub-categories for it (``B-1``)."""
+    for sub in tariff_subcategories():
+        if sub.parent == code and sub.covers(load_kw):
+            return sub.code
+    return code
 
 
 def earliest_effective_date() -> date:
@@ -163,7 +198,8 @@ def scheme_in_force(scheme: str, when: date) -> EnergyScheme:
 
 
 def category_name(category: str) -> str:
-    """Accept an IESCO code (``A-2``) or a category name (``commercial``)."""
+    """Accept an IESCO code (``A-2``), a NEPRA sub-category (``A-2a``) or a category name
+    (``commercial``)."""
     codes = tariff_codes()
     if category in codes:
         return codes[category]

@@ -25,6 +25,18 @@ UTILITY_FLAGS = (
     "METER_TYPE_FLIP",
 )
 EXPLAINED_KINDS = ("duplicates", "orphans", "conservation")
+# What each VEE validation rule counts (docs/formats/domain-rules.md), for ticket lines.
+VEE_RULES = {
+    "V1": "missing intervals",
+    "V2": "duplicates set aside",
+    "V3": "readings off the grid or outside the month",
+    "V4": "readings outside the high/low limits",
+    "V5": "spikes",
+    "V6": "readings in frozen runs",
+    "V7": "readings disagreeing with their register",
+    "V8": "readings of an unknown meter or service point",
+    "V9": "expected days not covered",
+}
 
 
 @dataclass(frozen=True)
@@ -157,7 +169,10 @@ def _value_issues(p: dict, checks: list[dict]) -> list[dict]:
     return out
 
 
-def _coverage_issues(p: dict, t: Thresholds) -> list[dict]:
+def _coverage_issues(p: dict, t: Thresholds, expected_days: float | None) -> list[dict]:
+    """Gaps inside delivered days, and days not covered. Days are judged over the days the
+    utility's format expects (``expected_days``: VEE's V9, when the check ran), not over
+    the calendar month: a New York drop carries a few whole days per meter by design."""
     out = []
     cov = p["coverage"]
     share = cov["interval_coverage"]
@@ -182,7 +197,19 @@ def _coverage_issues(p: dict, t: Thresholds) -> list[dict]:
                 f"delivered days (coverage {pct(share)}).",
             )
         )
-    if cov["day_coverage"] is not None and cov["day_coverage"] < t.day_coverage_min:
+    if expected_days is not None:
+        if expected_days < t.day_coverage_min:
+            out.append(
+                _issue(
+                    "warning",
+                    "utility",
+                    "coverage",
+                    f"Only {pct(expected_days)} of the days the {cov['series']:,} meter "
+                    "channels are expected to deliver are covered (V9; expected ≥ "
+                    f"{pct(t.day_coverage_min)}).",
+                )
+            )
+    elif cov["day_coverage"] is not None and cov["day_coverage"] < t.day_coverage_min:
         out.append(
             _issue(
                 "warning",
@@ -244,16 +271,31 @@ def _quality_issues(p: dict, t: Thresholds) -> list[dict]:
     return out
 
 
-def utility_issues(p: dict, checks: list[dict], t: Thresholds) -> list[dict]:
+def utility_issues(
+    p: dict, checks: list[dict], t: Thresholds, expected_days: float | None = None
+) -> list[dict]:
     """Issues to raise with the utility, in words, most actionable first: rows lost or set
-    aside (with an example row to look up), broken references, odd values, gaps, quality."""
+    aside (with an example row to look up), broken references, odd values, gaps, quality.
+    ``expected_days``: the share of expected days covered (``scorecard.expected_day_coverage``)."""
     return (
         _reject_issues(p)
         + _orphan_issues(p)
         + _value_issues(p, checks)
-        + _coverage_issues(p, t)
+        + _coverage_issues(p, t, expected_days)
         + _quality_issues(p, t)
     )
+
+
+def rules_fired(details: dict) -> str:
+    """The VEE validation rules a ``vee__validation`` result counted, with their counts, in
+    words ('rules fired: V1 21 missing intervals, V2 36 duplicates set aside; 25 readings
+    delivered as failed'); empty for a result without rule counts."""
+    by_rule = details.get("by_rule") or {}
+    fired = [f"{r} {by_rule[r]:,} {name}" for r, name in VEE_RULES.items() if by_rule.get(r)]
+    failed = details.get("delivered_failed") or 0
+    if failed:
+        fired.append(f"{count_of(failed, 'reading')} delivered as failed (QUALITY_FAILED)")
+    return "rules fired: " + ", ".join(fired) if fired else ""
 
 
 def pipeline_issues(p: dict, checks: list[dict], expected: set[tuple[str, str]]) -> list[dict]:
@@ -302,7 +344,7 @@ def pipeline_issues(p: dict, checks: list[dict], expected: set[tuple[str, str]])
                     "utility",
                     "checks",
                     f"{c['asset']} {c['check']}: {count_of(c['failed_count'])} failed"
-                    f" — {c.get('description') or c['kind']}.",
+                    f" — {rules_fired(c.get('details') or {}) or c.get('description') or c['kind']}.",
                 )
             )
     seen = {(c["asset"], c["check"]) for c in checks}
@@ -329,11 +371,15 @@ def status_of(issues: list[dict], checks: list[dict]) -> str:
     return READY
 
 
-TREND_MEASURES = (  # name, key in the card's measures, True when higher is better
+# name, key in the card's measures, True when higher is better. Shares only (a month with
+# more rows is not worse for it), and days over the days the format expects, not the
+# calendar (the same three days a channel are not worse in March for March's 31 days).
+TREND_MEASURES = (
+    ("rows to act on (score)", "action_score", False),
     ("share of landed rows not kept", "not_kept_share", False),
     ("orphan share", "orphan_share", False),
     ("interval coverage", "interval_coverage", True),
-    ("day coverage", "day_coverage", True),
+    ("day coverage of expected days", "expected_day_coverage", True),
     ("estimated share", "estimated_share", False),
 )
 

@@ -9,13 +9,17 @@ from gridflow_assets.codes import REASON_CODES
 from gridflow_assets.dq import svg
 from gridflow_assets.dq.assess import BLOCKED, READY, WARNINGS
 from gridflow_assets.dq.profile import data_tables
+from gridflow_assets.dq.rank import BLOCKED_GRADE, GRADES, utility_order
 from gridflow_assets.dq.rows import (
+    RANKING_TITLE,
+    TREND_BASIS,
     accounting_rows,
     fmt_int,
     fmt_pct,
     headline,
     is_number,
     partition_rows,
+    ranking_rows,
     reject_rows,
     value_rows,
     vee_rows,
@@ -25,13 +29,28 @@ from gridflow_assets.dq.scorecard import expected_checks
 esc = svg.esc
 STATUS_CLASS = {READY: "ready", WARNINGS: "warn", BLOCKED: "blocked"}
 TREND_SERIES = {
+    "score (rows to act on)": "#1f2328",
     "exact duplicates": "#0969da",
     "conflicting duplicates": "#8250df",
     "rejected": "#cf222e",
     "orphans": "#bc4c00",
 }
-COVERAGE_COLORS = {"interval coverage": "#1a7f37", "day coverage": "#0969da"}
+COVERAGE_COLORS = {
+    "interval coverage": "#1a7f37",
+    "days of the expected days": "#8250df",
+    "days of the month": "#0969da",
+}
+# One background per grade, green (A) to deep orange (E); F (blocked) is solid red.
+GRADE_COLORS = {
+    "A": "#dafbe1",
+    "B": "#eaf5c8",
+    "C": "#fff1a8",
+    "D": "#ffd3a1",
+    "E": "#ff9f87",
+    "F": "#cf222e",
+}
 
+GRADE_CSS = "".join(f".grade-{g}{{background:{c}}}" for g, c in GRADE_COLORS.items())
 CSS = """
 :root{--ready:#2da44e;--warn:#d4a72c;--blocked:#cf222e;--ink:#1f2328;--mute:#57606a;
 --line:#d0d7de;--bg:#f6f8fa}
@@ -49,8 +68,8 @@ table{border-collapse:collapse;font-size:12.5px;margin:6px 0}
 th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 th{background:var(--bg)}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .board td.status{min-width:150px;font-weight:600;border:2px solid #fff}
-.board td.ready{background:#dafbe1}.board td.warn{background:#fff8c5}
-.board td.blocked{background:#ffebe9}.board small{display:block;font-weight:400;color:var(--mute)}
+.board small{display:block;font-weight:400;color:var(--ink)}.board td.grade-F{color:#fff}
+.board td.grade-F small{color:#fff}.grade{font-size:20px;margin-right:6px}
 .panels{display:flex;flex-wrap:wrap;gap:18px}.panel{border:1px solid var(--line);
 border-radius:6px;padding:8px 12px}.panel h3{margin-top:2px}
 .legend{display:flex;flex-wrap:wrap;gap:12px;font-size:12px;margin:6px 0}
@@ -158,33 +177,54 @@ def status_board(s: dict) -> str:
             if c is None:
                 cells.append('<td class="mute">no drop</td>')
                 continue
-            k = c["checks"]
+            k, a = c["checks"], c["action"]
             tip = "\n".join(c["blocking_reasons"] + c["utility_issues"]) or "nothing to raise"
             cells.append(
-                f'<td class="status {STATUS_CLASS[c["status"]]}" title="{esc(tip)}">'
-                f"{esc(c['status'])}<small>{len(c['issues'])} issues · "
-                f"{k['failed_warn'] + k['failed_error']} failing checks · trend "
-                f"{esc(c['trend'])}</small></td>"
+                f'<td class="status {STATUS_CLASS[c["status"]]} grade-{esc(a["grade"])}" '
+                f'title="{esc(tip)}"><span class="grade">{esc(a["grade"])}</span>'
+                f"#{a['rank']} · score {esc(fmt_pct(a['score']))}<small>{esc(c['status'])} · "
+                f"{len(c['issues'])} issues · {k['failed_warn'] + k['failed_error']} failing "
+                f"checks · trend {esc(c['trend'])}</small></td>"
             )
         rows.append(f"<tr><th>{esc(u)}</th>{''.join(cells)}</tr>")
     grid = f'<table class="board">{head}{"".join(rows)}</table>'
+    grades = svg.legend(
+        {f"{g} {meaning}": GRADE_COLORS[g] for g, _, meaning in GRADES}
+        | {" ".join(BLOCKED_GRADE): GRADE_COLORS[BLOCKED_GRADE[0]]}
+    )
     return _section(
         "status",
         "Partition status",
-        "ready: nothing to raise · ready with warnings: the data flows, the issues "
-        "are the utility's · blocked: a pipeline guarantee is broken, do not sign "
-        "off. Hover a cell for its issues.",
-        grid + _table(*partition_rows(s)),
+        "Each cell: the grade of its score (rows to act on, weighted, per landed row), its "
+        "rank (#1: act on it first), then its status. ready: nothing to raise · ready with "
+        "warnings: the data flows, the issues are the utility's · blocked: a pipeline "
+        "guarantee is broken, do not sign off. Hover a cell for its issues.",
+        grades + grid + _table(*partition_rows(s)),
+    )
+
+
+def ranking(s: dict) -> str:
+    """The partitions in the order a steward should act on them, with what weighs most."""
+    return _section(
+        "ranking",
+        RANKING_TITLE,
+        "Weights: 1 for conflicting duplicates, rejected rows, orphan references and rows "
+        "failing an ERROR check; 0.5 for rows failing a WARN check on values (ranges, "
+        "reconciliation, VEE validation); 0.1 for exact duplicates. A blocked partition "
+        "ranks first whatever its score.",
+        _table(*ranking_rows(s)),
     )
 
 
 def tickets(s: dict) -> str:
-    """Per utility: what to raise with them (and, in red, what is ours to fix)."""
+    """Per utility, the one to act on first first: what to raise with them (and, in red,
+    what is ours to fix)."""
     by_utility: dict[str, list[dict]] = {}
     for c in s["scorecard"]:
         by_utility.setdefault(c["utility"], []).append(c)
     parts = []
-    for u, cards in sorted(by_utility.items()):
+    for u in utility_order(s["scorecard"]):
+        cards = by_utility[u]
         theirs = [
             (c["month"], i["text"])
             for c in cards
@@ -352,6 +392,11 @@ def rejects_chart(s: dict) -> str:
     )
 
 
+def _share(card: dict, key: str) -> float | None:
+    landed = card["totals"]["landed"]
+    return card["totals"][key] / landed if landed else None
+
+
 def trends_chart(s: dict) -> str:
     by_utility: dict[str, list[dict]] = {}
     for c in s["scorecard"]:
@@ -360,10 +405,16 @@ def trends_chart(s: dict) -> str:
     for u, cards in sorted(by_utility.items()):
         months = [c["month"] for c in cards]
         series = {
-            "exact duplicates": [c["totals"]["duplicates_exact"] for c in cards],
-            "conflicting duplicates": [c["totals"]["duplicates_conflicting"] for c in cards],
-            "rejected": [c["totals"]["rejected"] for c in cards],
-            "orphans": [c["totals"]["orphans"] for c in cards],
+            "score (rows to act on)": [c["action"]["score"] for c in cards],
+            **{
+                name: [_share(c, key) for c in cards]
+                for name, key in (
+                    ("exact duplicates", "duplicates_exact"),
+                    ("conflicting duplicates", "duplicates_conflicting"),
+                    ("rejected", "rejected"),
+                    ("orphans", "orphans"),
+                )
+            },
         }
         notes = "".join(
             f"<li>{esc(c['month'])}: {esc(c['trend'])}"
@@ -374,15 +425,19 @@ def trends_chart(s: dict) -> str:
         panels.append(
             f'<div class="panel"><h3>{esc(u)}</h3>'
             + svg.lines(
-                months, series, TREND_SERIES, f"Duplicates, rejects and orphans per month, {u}"
+                months,
+                series,
+                TREND_SERIES,
+                f"Score, duplicates, rejects and orphans per landed row, {u}",
+                fmt=fmt_pct,
             )
             + f'<ul class="mute">{notes}</ul></div>'
         )
     return _section(
         "trends",
-        "Duplicates and orphans over months",
-        "Rows per month for each utility: is it getting better or worse? The "
-        "trend compares shares with the utility's previous month.",
+        "Rows to act on over months (shares of landed rows)",
+        "Shares of the landed rows per month for each utility (a bigger month is not worse "
+        f"for its size): is it getting better or worse? The trend is {TREND_BASIS}.",
         svg.legend(TREND_SERIES) + '<div class="panels">' + "".join(panels) + "</div>",
     )
 
@@ -400,12 +455,20 @@ def coverage_chart(s: dict) -> str:
             rows.append(
                 (f"{c['month']} intervals", [("interval coverage", cov["interval_coverage"] or 0)])
             )
-            rows.append((f"{c['month']} days", [("day coverage", cov["day_coverage"] or 0)]))
+            expected = c["measures"].get("expected_day_coverage")
+            if expected is not None:
+                rows.append(
+                    (f"{c['month']} expected days", [("days of the expected days", expected)])
+                )
+            rows.append(
+                (f"{c['month']} all days", [("days of the month", cov["day_coverage"] or 0)])
+            )
             rows_q.append(
                 [
                     u,
                     c["month"],
                     fmt_pct(cov["interval_coverage"]),
+                    fmt_pct(c["measures"].get("expected_day_coverage")),
                     fmt_pct(cov["day_coverage"]),
                     fmt_int(cov["series"]),
                     fmt_int(cov["channels_with_gaps"]),
@@ -424,7 +487,7 @@ def coverage_chart(s: dict) -> str:
                 fmt=fmt_pct,
                 markers={
                     "interval coverage": t["interval_coverage_min"],
-                    "day coverage": t["day_coverage_min"],
+                    "days of the expected days": t["day_coverage_min"],
                 },
                 width=460,
             )
@@ -434,7 +497,8 @@ def coverage_chart(s: dict) -> str:
         "utility",
         "month",
         "interval coverage",
-        "day coverage",
+        "days (expected)",
+        "days (month)",
         "meter channels",
         "with gaps",
         "estimated",
@@ -445,9 +509,11 @@ def coverage_chart(s: dict) -> str:
         "coverage",
         "Coverage per utility",
         "Interval coverage: readings present / expected inside the days a meter "
-        "channel delivered (23/25-hour DST days counted right). Day coverage: "
-        "days with at least half their readings / every day of the month. "
-        "Dashed lines are the targets.",
+        "channel delivered (23/25-hour DST days counted right). Days (expected): days "
+        "with at least half their readings / the days the utility's format expects a "
+        "channel to deliver (VEE V9; New York: its delivered days), judged against the "
+        "target and compared month to month. Days (month): the same over every day of the "
+        "month, for reference. Dashed lines are the targets.",
         svg.legend(COVERAGE_COLORS)
         + '<div class="panels">'
         + "".join(panels)
@@ -487,12 +553,13 @@ def render_html(s: dict) -> str:
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
             "<meta name='viewport' content='width=device-width, initial-scale=1'>",
             "<title>gridflow — data quality dashboard</title>",
-            f"<style>{CSS}</style></head><body>",
+            f"<style>{CSS}{GRADE_CSS}</style></head><body>",
             "<header><h1>gridflow — data quality dashboard</h1>",
             f"<p>{esc(headline(s))} · generated {esc(s['generated_at'])}</p></header><main>",
             _banner(s),
             _kpis(s),
             status_board(s),
+            ranking(s),
             tickets(s),
             checks_heatmap(s),
             rejects_chart(s),

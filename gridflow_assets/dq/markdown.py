@@ -4,11 +4,14 @@ Dagster UI."""
 from __future__ import annotations
 
 from gridflow_assets.dq.rows import (
+    RANKING_TITLE,
+    TREND_BASIS,
     VEE_TITLE,
     accounting_rows,
     failing_rows,
     headline,
     partition_rows,
+    ranking_rows,
     reject_rows,
     value_rows,
     vee_rows,
@@ -29,7 +32,13 @@ def md_table(head: list[str], rows: list[list[str]]) -> str:
 def status_markdown(s: dict) -> str:
     """The part a steward reads first: statuses, blockers and tickets (also the Markdown
     metadata of the scorecard asset in the Dagster UI)."""
-    parts = [headline(s) + ".", "## Partitions", md_table(*partition_rows(s))]
+    parts = [
+        headline(s) + ".",
+        f"## {RANKING_TITLE}",
+        md_table(*ranking_rows(s)),
+        "## Partitions (in rank order)",
+        md_table(*partition_rows(s)),
+    ]
     blocked = [c for c in s["scorecard"] if c["blocking_reasons"]]
     if blocked:
         parts.append("## Blocked — fix in the pipeline before sign-off")
@@ -56,7 +65,7 @@ def markdown(s: dict) -> str:
         [
             f"# gridflow DQ snapshot\n\nGenerated {s['generated_at']}.",
             status_markdown(s),
-            "## Trend\n\nCompared with the utility's previous month.\n\n"
+            f"## Trend\n\n{TREND_BASIS[:1].upper()}{TREND_BASIS[1:]}.\n\n"
             + "\n".join(
                 f"- {c['utility']} {c['month']}: **{c['trend']}**"
                 + (f" — {'; '.join(c['trend_notes'])}" if c["trend_notes"] else "")

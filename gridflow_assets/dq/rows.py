@@ -28,8 +28,44 @@ VEE_TITLE = (
 )
 
 
+RANKING_TITLE = (
+    "Act on these first (score: weighted rows to act on / landed rows; grade A < 0.1% · "
+    "B < 1% · C < 5% · D < 20% · E ≥ 20% · F blocked)"
+)
+
+
+TREND_BASIS = (
+    "compared with the utility's previous month: shares of landed rows, and days covered "
+    "over the days the format expects, so months of other lengths compare like with like"
+)
+
+
+def by_rank(s: dict) -> list[dict]:
+    """The snapshot's cards, the partition to act on first first."""
+    return sorted(s["scorecard"], key=lambda c: c["action"]["rank"])
+
+
+def ranking_rows(s: dict) -> tuple[list[str], list[list[str]]]:
+    head = ["rank", "grade", "utility", "month", "score", "status", "mostly"]
+    rows = [
+        [
+            str(r["rank"]),
+            f"{r['grade']} {r['grade_meaning']}",
+            r["utility"],
+            r["month"],
+            fmt_pct(r["score"]),
+            r["status"],
+            r["main_reasons"],
+        ]
+        for r in s["ranking"]
+    ]
+    return head, rows
+
+
 def partition_rows(s: dict) -> tuple[list[str], list[list[str]]]:
     head = [
+        "rank",
+        "grade",
         "utility",
         "month",
         "status",
@@ -45,14 +81,16 @@ def partition_rows(s: dict) -> tuple[list[str], list[list[str]]]:
         "rejected",
         "orphans",
         "coverage",
-        "days",
+        "days (exp.)",
         "estimated",
     ]
     rows = []
-    for c in s["scorecard"]:
+    for c in by_rank(s):
         t, k = c["totals"], c["checks"]
         rows.append(
             [
+                str(c["action"]["rank"]),
+                c["action"]["grade"],
                 c["utility"],
                 c["month"],
                 c["status"],
@@ -68,7 +106,7 @@ def partition_rows(s: dict) -> tuple[list[str], list[list[str]]]:
                 fmt_int(t["rejected"]),
                 fmt_int(t["orphans"]),
                 fmt_pct(c["coverage"]["interval_coverage"]),
-                fmt_pct(c["coverage"]["day_coverage"]),
+                fmt_pct(c["measures"].get("expected_day_coverage")),
                 fmt_pct(c["quality"]["estimated_share"]),
             ]
         )

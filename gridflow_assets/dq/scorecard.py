@@ -12,7 +12,7 @@ import json
 import pandas as pd
 
 from gridflow_assets.checks.factory import plans_for
-from gridflow_assets.dq import assess
+from gridflow_assets.dq import assess, rank
 from gridflow_assets.dq.history import latest
 from gridflow_assets.dq.profile import data_tables, profile_partition
 from gridflow_assets.registry.dq import PARTITION_SCORECARD
@@ -81,7 +81,18 @@ def vee_counts(checks: list[dict]) -> dict | None:
     }
 
 
-def _measures(p: dict) -> dict:
+def expected_day_coverage(checks: list[dict]) -> float | None:
+    """Days covered over the days the utility's format expects a channel to deliver (VEE's
+    V9 from the ``vee__coverage`` check: a New York channel's delivered days, an IESCO or
+    UTILITY2 channel's first to last day), not over the calendar month. A drop of the same
+    three days a channel is then 100 % in February and in March alike."""
+    for c in checks:
+        if (c["asset"], c["check"]) == ("silver/intervals", "vee__coverage"):
+            return c["details"].get("day_coverage")
+    return None
+
+
+def _measures(p: dict, checks: list[dict]) -> dict:
     landed = sum(a["landed"] for a in p["accounting"])
     kept = sum(a["kept"] for a in p["accounting"])
     fk_rows = sum(o["total"] for o in p["orphans"])
@@ -94,6 +105,7 @@ def _measures(p: dict) -> dict:
         "estimated_share": p["quality"]["estimated_share"],
         "failed_validation_share": p["quality"]["failed_validation_share"],
         "completeness_min": min(shares) if shares else None,
+        "expected_day_coverage": expected_day_coverage(checks),
     }
 
 
@@ -111,7 +123,9 @@ def build_card(
     """Judge one profiled partition against its latest check results."""
     t = thresholds.for_utility(p["utility"])
     expected = expected_checks(set(p["rows"]) | set(p["missing_tables"]))
-    issues = assess.pipeline_issues(p, checks, expected) + assess.utility_issues(p, checks, t)
+    issues = assess.pipeline_issues(p, checks, expected) + assess.utility_issues(
+        p, checks, t, expected_day_coverage(checks)
+    )
     failed = [c for c in checks if not c["passed"]]
     seen = {(c["asset"], c["check"]) for c in checks}
     card = {
@@ -129,10 +143,12 @@ def build_card(
             "failed": sorted(f"{c['asset']}:{c['check']}" for c in failed),
         },
         "totals": _totals(p),
-        "measures": _measures(p),
+        "measures": _measures(p, checks),
         "thresholds": t.as_dict(),
         "vee": vee_counts(checks),
     }
+    card["action"] = rank.action(card["totals"], checks, card["status"])
+    card["measures"]["action_score"] = card["action"]["score"]
     card["trend"], card["trend_notes"] = assess.trend(card, previous, t)
     return card
 
@@ -144,7 +160,8 @@ def build_cards(
     month: str | None = None,
     thresholds: assess.Thresholds | None = None,
 ) -> list[dict]:
-    """Cards of every partition (or those of ``utility`` / ``month``), by utility and month.
+    """Cards of every partition (or those of ``utility`` / ``month``), by utility and month,
+    each ranked among them (``action.rank``, ``dq/rank.py``).
 
     The previous month of each wanted partition is profiled too, for the trend, and left
     out of the result.
@@ -171,6 +188,7 @@ def build_cards(
         cards[(u, m)] = build_card(
             profile, by_partition.get((u, m), []), cards.get((u, previous_month(m))), thresholds
         )
+    rank.rank_cards([cards[p] for p in wanted])
     return [cards[p] for p in wanted]
 
 

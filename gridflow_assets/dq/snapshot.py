@@ -13,6 +13,7 @@ from gridflow_assets.dq.assess import BLOCKED, READY, WARNINGS, Thresholds
 from gridflow_assets.dq.history import check_history
 from gridflow_assets.dq.markdown import status_markdown
 from gridflow_assets.dq.profile import data_tables
+from gridflow_assets.dq.rank import ranking_entry, utility_order
 from gridflow_assets.dq.render import render
 from gridflow_assets.dq.scorecard import build_cards, check_dicts
 from gridflow_assets.warehouse import Warehouse
@@ -41,7 +42,8 @@ def build_snapshot(
 
     Keys of docs/architecture.md: ``generated_at, partitions, tables, accounting, checks``. Added:
     ``status`` (per partition), ``summary``, ``scorecard`` (one card per partition),
-    ``rejects``, ``value_stats``, ``tickets`` (issues per utility) and ``thresholds``.
+    ``ranking`` (partitions by how much needs acting on, ``dq/rank.py``), ``rejects``,
+    ``value_stats``, ``tickets`` (issues per utility) and ``thresholds``.
     """
     thresholds = thresholds or Thresholds()
     cards = build_cards(store, history, utility, month, thresholds)
@@ -101,10 +103,11 @@ def build_snapshot(
         if _wanted(c, utility, month)
     ]
     counts = {s: sum(c["status"] == s for c in cards) for s in STATUSES}
-    tickets = {}
+    tickets = {u: [] for u in utility_order(cards)}  # the utility to act on first first
     for c in cards:
         for text in c["utility_issues"]:
-            tickets.setdefault(c["utility"], []).append({"month": c["month"], "text": text})
+            tickets[c["utility"]].append({"month": c["month"], "text": text})
+    tickets = {u: issues for u, issues in tickets.items() if issues}
     return {
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "partitions": [{"utility": c["utility"], "month": c["month"]} for c in cards],
@@ -120,9 +123,12 @@ def build_snapshot(
                 "failed_checks": c["checks"]["failed"],
                 "blocking_reasons": c["blocking_reasons"],
                 "utility_issues": c["utility_issues"],
+                **{k: c["action"][k] for k in ("rank", "grade")},
+                "action_score": c["action"]["score"],
             }
             for c in cards
         ],
+        "ranking": [ranking_entry(c) for c in sorted(cards, key=lambda c: c["action"]["rank"])],
         "summary": {
             "partitions": len(cards),
             **counts,
@@ -140,6 +146,6 @@ def build_snapshot(
             for c in cards
             for v in c["value_stats"]
         ],
-        "tickets": [{"utility": u, "issues": issues} for u, issues in sorted(tickets.items())],
+        "tickets": [{"utility": u, "issues": issues} for u, issues in tickets.items()],
         "thresholds": thresholds.as_dict(),
     }

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from gridflow_assets.dq.rows import (
+    RANKING_TITLE,
+    TREND_BASIS,
     VEE_TITLE,
     accounting_rows,
     failing_rows,
     headline,
     is_number,
     partition_rows,
+    ranking_rows,
     reject_rows,
     value_rows,
     vee_rows,
@@ -35,7 +38,8 @@ def text(s: dict) -> str:
     out = [f"gridflow DQ snapshot — {s['generated_at']}"]
     if not s["partitions"]:
         return "\n".join(out + ["", "No partitions in the warehouse yet: run `gridflow run`."])
-    out += [headline(s), "", "Partitions", text_table(*partition_rows(s)), ""]
+    out += [headline(s), "", RANKING_TITLE, text_table(*ranking_rows(s)), ""]
+    out += ["Partitions (in rank order)", text_table(*partition_rows(s)), ""]
     blocked = [c for c in s["scorecard"] if c["blocking_reasons"]]
     if blocked:
         out.append("Blocked — fix in the pipeline before sign-off")
@@ -51,7 +55,7 @@ def text(s: dict) -> str:
         out.append(f"  {t['utility']}")
         for i in t["issues"]:
             out.append(f"    {i['month']}  {i['text']}")
-    out += ["", "Trend (compared with the utility's previous month)"]
+    out += ["", f"Trend ({TREND_BASIS})"]
     out += [
         f"  {c['utility']} {c['month']}: {c['trend']}"
         + (f" — {'; '.join(c['trend_notes'])}" if c["trend_notes"] else "")

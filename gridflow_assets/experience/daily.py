@@ -8,6 +8,8 @@ from gridflow_assets.domain.readings import TYPE_KEYS, is_estimated, is_failed, 
 from gridflow_assets.gold.keys import shaped
 
 KEYS = ["service_point_id", "local_date", *TYPE_KEYS]
+# The silver/intervals columns the summaries read (a caller reads only these).
+COLUMNS = [*KEYS, "meter_id", "reading_kind", "quality_code", "value", "start_utc"]
 
 
 def local_day_seconds(days: pl.Series, tz: str) -> pl.Series:

@@ -48,6 +48,7 @@ from gridflow_assets.generate.iesco_data import (
     READING_COLUMNS,
     UTILITY,
 )
+from gridflow_assets.generate.iesco_legacy import FORMATS, STANDARD_FORMAT, legacy_frames
 from gridflow_assets.generate.iesco_master import Master, build_master, meters_snapshot
 from gridflow_assets.generate.iesco_readings import monthly_targets, opening_register, readings
 
@@ -63,36 +64,45 @@ __all__ = [
 
 
 def _month_frames(
-    master: Master, month: str, net_by_month: dict[int, np.ndarray]
+    master: Master, month: str, net_by_month: dict[int, np.ndarray], fmt: str
 ) -> dict[str, pl.DataFrame | pd.DataFrame]:
-    """The four files of one month, in delivery order; ``net_by_month`` caches monthly
-    net energy so that opening registers are summed once per run."""
+    """The four files of one month, in delivery order, in format ``fmt``; ``net_by_month``
+    caches monthly net energy so that opening registers are summed once per run."""
     year, mon = int(month[:4]), int(month[5:7])
     ordinal = year * 12 + mon - 1
     consumption_wh, solar_wh = monthly_targets(master, ordinal)
     net_by_month[ordinal] = consumption_wh - solar_wh
     opening = opening_register(master, ordinal, net_by_month)
     month_bills, issue, due = bills(master, year, mon, consumption_wh - solar_wh)
-    return {
+    frames = {
         "meters.csv": meters_snapshot(master, year, mon),
         "readings.csv": readings(master, year, mon, opening, consumption_wh, solar_wh),
         "bills.csv": month_bills,
         "payments.csv": payments(master, year, mon, month_bills, issue, due),
     }
+    return frames if fmt == STANDARD_FORMAT else legacy_frames(master, frames, year, mon)
 
 
 def generate_iesco(
-    landing: Path, months: list[str], meters: int = 100, seed: int = 7, faults: str = "realistic"
+    landing: Path,
+    months: list[str],
+    meters: int = 100,
+    seed: int = 7,
+    faults: str = "realistic",
+    fmt: str = STANDARD_FORMAT,
 ) -> list[Path]:
     """Write one complete IESCO drop per month to ``<landing>/IESCO/<YYYY-MM>/``.
 
     Files: ``meters.csv``, ``readings.csv``, ``bills.csv``, ``payments.csv`` (UTF-8, no BOM,
     final newline) plus ``manifest.json`` and ``_SUCCESS`` via :func:`write_drop`. Output is
     byte-identical for the same arguments; each month depends only on seed, meters, faults
-    and the month itself. Returns the drop folders in the order of ``months``.
+    and the month itself. ``fmt="legacy"`` writes the legacy billing export of the same
+    data (:mod:`.iesco_legacy`). Returns the drop folders in the order of ``months``.
     """
     if faults not in FAULT_LEVELS:
         raise ValueError(f"faults must be one of {sorted(FAULT_LEVELS)}, got {faults!r}")
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {list(FORMATS)}, got {fmt!r}")
     if int(meters) < 1:
         raise ValueError(f"meters must be >= 1, got {meters!r}")
     first = tariff.earliest_effective_date()
@@ -107,7 +117,7 @@ def generate_iesco(
     net_by_month: dict[int, np.ndarray] = {}
     folders = []
     for month in months:
-        frames = _month_frames(master, month, net_by_month)
+        frames = _month_frames(master, month, net_by_month, fmt)
         folders.append(
             write_drop(
                 Path(landing),

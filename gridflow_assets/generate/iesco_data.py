@@ -43,6 +43,9 @@ FAULT_RATES = {
     "duplicate_rows": 0.0005,  # readings delivered twice (exact repeats)
     "tampered_bills": 0.01,  # bills whose printed arithmetic does not add up
     "overpayments": 0.01,  # payments exceeding the amount due
+    # legacy format only: consumers whose district (and others whose consumer type) the
+    # legacy export gives no way to derive
+    "underivable_consumers": 0.01,
 }
 
 CONSUMER_STATUS = {"Active": 0.955, "Suspended": 0.03, "Disconnected": 0.015}

@@ -49,14 +49,22 @@ def _kwh(readings: pl.DataFrame, by: str, direction: str, name: str) -> pl.DataF
 
 
 def agg_monthly_consumption(readings: pl.DataFrame, utility: str) -> pl.DataFrame:
-    """Usage per service point, local month and reading type (failed readings counted)."""
-    r = readings.filter(is_known_interval()).with_columns(
-        pl.col("service_point_id").fill_null(unresolved(utility)),
-        year_month=pl.col("local_date").dt.strftime("%Y-%m"),
-        _failed=is_failed(),
-        _estimated=is_estimated(),
+    """Usage per service point, local month and reading type (failed readings counted).
+
+    Only the columns used are filtered, and rows are grouped by the month's first day: the
+    month's text is made once per group, not once per reading."""
+    used = ["service_point_id", "local_date", *TYPE_KEYS, "reading_kind", "quality_code", "value"]
+    r = (
+        readings.select(used)
+        .filter(is_known_interval())
+        .with_columns(
+            pl.col("service_point_id").fill_null(unresolved(utility)),
+            _month=pl.col("local_date").dt.truncate("1mo"),
+            _failed=is_failed(),
+            _estimated=is_estimated(),
+        )
     )
-    keys = ["service_point_id", "year_month", *TYPE_KEYS]
+    keys = ["service_point_id", "_month", *TYPE_KEYS]
     valid = pl.col("value").filter(~pl.col("_failed"))
     out = r.group_by(keys).agg(
         total_value=valid.sum(),
@@ -65,9 +73,10 @@ def agg_monthly_consumption(readings: pl.DataFrame, utility: str) -> pl.DataFram
         estimated_count=pl.col("_estimated").sum().cast(pl.Int64),
         days_with_data=pl.col("local_date").n_unique().cast(pl.Int64),
     )
-    return shaped(
-        out.sort(keys).with_columns(utility_id=pl.lit(utility)), "agg_monthly_consumption"
+    out = out.sort(keys).with_columns(
+        year_month=pl.col("_month").dt.strftime("%Y-%m"), utility_id=pl.lit(utility)
     )
+    return shaped(out, "agg_monthly_consumption")
 
 
 def agg_daily_consumption(

@@ -145,7 +145,9 @@ def dim_meter(meters: pl.DataFrame, readings: pl.DataFrame, utility: str) -> pl.
         ["meter_id", "installed_at_utc"], nulls_last=False, maintain_order=True
     )
     from_records = linked.group_by("meter_id").agg(_records=pl.col("service_point_id").last())
-    read = readings.filter(pl.col("service_point_id").is_not_null())
+    read = readings.select("meter_id", "service_point_id", "start_utc").filter(
+        pl.col("service_point_id").is_not_null()
+    )
     from_reads = (
         read.sort("start_utc", maintain_order=True)
         .group_by("meter_id")

@@ -65,6 +65,12 @@ LOCAL_DATE = Column(
 RULE_IDS = Column(
     "rule_ids", "string", "';'-separated ids of the rules that touched the row (see reason codes)"
 )
+DERIVED_RULES = Column(
+    "derived_rules",
+    "string",
+    "';'-separated rules that derived values the delivered format variant lacks (see the "
+    "source schemas: format variants); null when every value was delivered",
+)
 IS_ESTIMATED = Column(
     "is_estimated",
     "bool",

@@ -107,25 +107,33 @@ def conform_pl(df: pl.DataFrame, table: Table) -> pl.DataFrame:
     )
 
 
+def stored_schema(df: pl.DataFrame, table: Table) -> pa_arrow.Schema:
+    """The Arrow schema a frame conformed to ``table`` is stored with: the registry's,
+    except that a null where the registry says "not null" is stored as it is (the field
+    marked nullable) so that schema__structure reports it, rather than failing the write."""
+    schema = arrow_schema(table)
+    return pa_arrow.schema(
+        [f.with_nullable(True) if df[f.name].null_count() else f for f in schema],
+        metadata=schema.metadata,
+    )
+
+
+def arrow_of(frame: pl.DataFrame, schema: pa_arrow.Schema) -> pa_arrow.Table:
+    """A conformed Polars frame as Arrow in the stored schema: string views leave Polars
+    without a copy, and the one cast makes them the stored string type."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest()).cast(schema)
+
+
 def to_arrow(df: pd.DataFrame | pl.DataFrame | pa_arrow.Table, table: Table) -> pa_arrow.Table:
     """A frame (Polars, pandas or Arrow) as the Arrow table the warehouse stores."""
-    schema = arrow_schema(table)
     if isinstance(df, pa_arrow.Table):
         df = pl.from_arrow(df)
     if isinstance(df, pl.DataFrame):
-        arrow = conform_pl(df, table).to_arrow()
-        # A null where the registry says "not null" is stored as it is (the field marked
-        # nullable) so that schema__structure reports it, rather than failing the write.
-        return arrow.cast(
-            pa_arrow.schema(
-                [
-                    f.with_nullable(True) if arrow.column(i).null_count else f
-                    for i, f in enumerate(schema)
-                ],
-                metadata=schema.metadata,
-            )
-        )
-    return pa_arrow.Table.from_pandas(conform(df, table), schema=schema, preserve_index=False)
+        frame = conform_pl(df, table)
+        return arrow_of(frame, stored_schema(frame, table))
+    return pa_arrow.Table.from_pandas(
+        conform(df, table), schema=arrow_schema(table), preserve_index=False
+    )
 
 
 _TYPES_MAPPER = {pa_arrow.int64(): pd.Int64Dtype(), pa_arrow.bool_(): pd.BooleanDtype()}
@@ -253,5 +261,21 @@ def data_dictionary_markdown(tables: list[Table], sources: dict[str, dict] | Non
                 pii = set(spec.pii_columns)
                 cols = ", ".join(f"{n}{' (PII)' if n in pii else ''}" for n in spec.columns)
                 lines.append(f"- `bronze/{table_name}` ← `{spec.filename}`: {cols}")
+                lines += _variant_lines(spec.variants)
             lines.append("")
     return "\n".join(lines)
+
+
+def _variant_lines(variants) -> list[str]:
+    """A file's format variants (when it declares several): what each lacks and the rules
+    that derive it, each rule with its meaning."""
+    lines = []
+    for v in variants:
+        lacks = [d.column for d in v.derived]
+        what = f" ({v.description})" if v.description else ""
+        shape = f"lacks {', '.join(lacks)}" if lacks else "every column delivered"
+        lines.append(f"  - format variant `{v.name}`{what}: {shape}")
+        for d in v.derived:
+            for name, meaning in d.rules:
+                lines.append(f"    - `{d.column}` ← `{name}`: {meaning}")
+    return lines

@@ -79,7 +79,12 @@ SILVER_SERVICE_POINTS = Table(
         Column("city", "string", "City"),
         Column("zip", "string", "Postal code as text (leading zeros kept)"),
         Column("state", "string", "State / province"),
-        Column("district", "string", "District (IESCO)"),
+        Column(
+            "district",
+            "string",
+            "District (IESCO); derived from sub-division, division or the address's city "
+            "where the format variant lacks it, UNKNOWN when none is known",
+        ),
         Column("division", "string", "Division (IESCO)"),
         Column("sub_division", "string", "Sub-division (IESCO)"),
         Column("feeder_name", "string", "Feeder (IESCO)"),
@@ -88,8 +93,22 @@ SILVER_SERVICE_POINTS = Table(
         Column("customer_name", "string", "Consumer name (IESCO)", pii=True),
         Column("father_name", "string", "Consumer's father's name (IESCO)", pii=True),
         Column("reference_no", "string", "Bill reference number (IESCO)", pii=True),
-        Column("consumer_type", "string", "Consumer type (IESCO)"),
-        Column("tariff_category", "string", "Tariff category (IESCO)"),
+        Column(
+            "consumer_type",
+            "string",
+            "Consumer type (IESCO); derived from tariff sub-category and sanctioned load where "
+            "the format variant lacks it, UNKNOWN when no rule holds",
+        ),
+        Column(
+            "consumer_type_original",
+            "string",
+            "Consumer type as delivered (null: not delivered, derived)",
+        ),
+        Column(
+            "district_original", "string", "District as delivered (null: not delivered, derived)"
+        ),
+        c.DERIVED_RULES,
+        Column("tariff_category", "string", "Tariff code or NEPRA sub-category (IESCO)"),
         Column("status", "string", "Connection status"),
         Column("sanctioned_load_kw", "float", "Sanctioned load", unit="kW", ge=0),
         Column("connected_load_kw", "float", "Connected load", unit="kW", ge=0),
@@ -245,7 +264,15 @@ SILVER_BILLS = Table(
     foreign_keys=(ForeignKey(("meter_id",), "silver/meters", ("meter_id",)),),
     columns=(
         c.UTILITY_ID,
-        Column("bill_id", "string", "Bill id as delivered", nullable=False),
+        Column(
+            "bill_id",
+            "string",
+            "Bill id as delivered, or BILL-<meter_number>-<YYYYMM> where the format variant "
+            "lacks it",
+            nullable=False,
+        ),
+        Column("bill_id_original", "string", "Bill id as delivered (null: not delivered)"),
+        c.DERIVED_RULES,
         Column("billing_month", "date", "First day of the billed month", nullable=False),
         Column("billing_month_original", "string", "Billing month as delivered (e.g. JAN 24)"),
         Column("issue_date", "date", "Issue date"),
@@ -260,7 +287,7 @@ SILVER_BILLS = Table(
         Column("total_amount", "float", "Total", unit="PKR", ge=0),
         Column("amount_within_due_date", "float", "Payable within due date", unit="PKR", ge=0),
         Column("amount_after_due_date", "float", "Payable after due date", unit="PKR", ge=0),
-        Column("tariff_applied", "string", "Tariff category applied"),
+        Column("tariff_applied", "string", "Tariff code or NEPRA sub-category applied"),
         Column("reference_no", "string", "Bill reference number", pii=True),
         c.METER_ID,
         c.SERVICE_POINT_ID,

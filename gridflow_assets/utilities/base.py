@@ -43,6 +43,9 @@ class Utility:
     # default (IESCO's service points come from its meters file)
     silver_sources: dict[str, str] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
+    # the bronze readings column naming the meter: every per-meter rule keys on it, and a
+    # large partition is processed in buckets of it (``utilities.chunked``)
+    meter_column: str = "meter_id"
 
     @property
     def tables(self) -> list[str]:

@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from gridflow_assets.domain import iesco_derive
 from gridflow_assets.domain.billing import BILL_AMOUNTS
 from gridflow_assets.landing import SourceFile
+from gridflow_assets.registry.formats import STANDARD, Derivation, FormatVariant, derivations
 from gridflow_assets.silver.common import (
     Rejects,
     add_rule,
@@ -28,6 +30,7 @@ from gridflow_assets.silver.common import (
     split_malformed,
     text_or_null,
 )
+from gridflow_assets.silver.derived import RULES, delivered_columns, derive_missing, original
 from gridflow_assets.silver.parsing import (
     blank,
     on_distinct_pl,
@@ -67,12 +70,51 @@ METER_COLUMNS = (
     "consumer_type",
     "district",
 )
+# The numbers a bill carries: billed units and every money column (domain.billing).
+BILL_NUMBERS = ("units_consumed", *BILL_AMOUNTS)
+BILL_COLUMNS = (
+    "bill_id",
+    "billing_month",
+    "issue_date",
+    "due_date",
+    *BILL_NUMBERS,
+    "tariff_applied",
+    "reference_no",
+    "meter_number",
+    "consumer_id",
+    "consumer_name",
+    "address",
+)
+
+# IESCO's legacy billing export: the same files without the columns its variant derives
+# (docs/formats/iesco.md); its tariff codes are NEPRA sub-categories (A-1a, ...).
+LEGACY = "legacy"
+
+
+def _variants(columns: tuple[str, ...], *derived: Derivation) -> tuple[FormatVariant, ...]:
+    """The standard format (every column), then the legacy export, which may lack the
+    ``derived`` columns (they are derived when it does)."""
+    lacks = tuple(d.column for d in derived)
+    legacy = FormatVariant(
+        LEGACY,
+        required=tuple(c for c in columns if c not in lacks),
+        optional=lacks,
+        derived=derived,
+        description="the export of IESCO's smart-billing scripts",
+    )
+    return (FormatVariant(STANDARD, columns), legacy)
+
 
 SOURCES = {
     "meters": SourceFile(
         "meters.csv",
         METER_COLUMNS,
         pii_columns=("reference_no", "name", "father_name", "address", "latitude", "longitude"),
+        variants=_variants(
+            METER_COLUMNS,
+            Derivation("district", tuple(iesco_derive.DISTRICT_RULES.items())),
+            Derivation("consumer_type", tuple(iesco_derive.CONSUMER_TYPE_RULES.items())),
+        ),
     ),
     "readings": SourceFile(
         "readings.csv",
@@ -90,29 +132,12 @@ SOURCES = {
     ),
     "bills": SourceFile(
         "bills.csv",
-        (
-            "bill_id",
-            "billing_month",
-            "issue_date",
-            "due_date",
-            "units_consumed",
-            "variable_charges",
-            "fixed_charges",
-            "gst",
-            "electricity_duty",
-            "tv_fee",
-            "late_payment_surcharge",
-            "total_amount",
-            "amount_within_due_date",
-            "amount_after_due_date",
-            "tariff_applied",
-            "reference_no",
-            "meter_number",
-            "consumer_id",
-            "consumer_name",
-            "address",
-        ),
+        BILL_COLUMNS,
         pii_columns=("reference_no", "consumer_name", "address"),
+        variants=_variants(
+            BILL_COLUMNS,
+            Derivation("bill_id", tuple(iesco_derive.BILL_ID_RULES.items())),
+        ),
     ),
     "payments": SourceFile(
         "payments.csv",
@@ -128,11 +153,19 @@ SOURCES = {
         ),
     ),
 }
+# How each derived column is computed (the rules are declared above, with the variant).
+DERIVE = {
+    "district": lambda: iesco_derive.district(
+        pl.col("division"), pl.col("sub_division"), pl.col("address")
+    ),
+    "consumer_type": lambda: iesco_derive.consumer_type(
+        pl.col("tariff_category"), pl.col("_sanctioned_load_kw")
+    ),
+    "bill_id": lambda: iesco_derive.bill_id(pl.col("meter_number"), pl.col("_month")),
+}
 
 METER_NUMBER = r"^\d{11}$"
 NET_METERING = "Net Metering"
-# The numbers a bill carries: billed units and every money column (domain.billing).
-BILL_NUMBERS = ("units_consumed", *BILL_AMOUNTS)
 
 
 def _numbers(
@@ -170,10 +203,12 @@ def _dates(df: pl.DataFrame, cols, rejects: Rejects, kw: dict) -> pl.DataFrame:
 
 
 def _master(df: pl.DataFrame, rejects: Rejects, target: str, key: str):
-    """Common validation of the meters file for one target table, then de-duplication."""
-    delivered = list(METER_COLUMNS)
+    """Common validation of the meters file for one target table, derivation of what its
+    variant lacks (district, consumer type), then de-duplication."""
+    declared = derivations(SOURCES["meters"].formats)
+    df = split_malformed(df, rejects, target=target, source="meters", delivered=list(METER_COLUMNS))
+    delivered = delivered_columns(df, METER_COLUMNS, declared)
     kw = {"target": target, "source": "meters", "delivered": delivered}
-    df = split_malformed(df, rejects, **kw)
     df = reject_where(
         df,
         blank("consumer_id"),
@@ -188,6 +223,7 @@ def _master(df: pl.DataFrame, rejects: Rejects, target: str, key: str):
         df, ["latitude", "longitude", "connected_load_kw", "sanctioned_load_kw"], rejects, kw
     )
     df = _dates(df, ["connection_date", "installation_date"], rejects, kw)
+    df = derive_missing(df, declared, DERIVE)
     dd = resolve_duplicates(df, [key], delivered, ["_source_row"])
     rejects.add(dd.exact, reason="DUP_EXACT", key=pl.col(key), **kw)
     rejects.add(
@@ -209,7 +245,9 @@ def service_points(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataF
         {
             "service_point_id": namespaced(utility, "consumer_id"),
             "street": text_or_null("address"),
-            "city": pl.col("district").str.to_titlecase(),
+            "city": pl.when(
+                ~iesco_derive.not_derivable(pl.col("district"), pl.col(original("district")))
+            ).then(pl.col("district").str.to_titlecase()),
             "state": pl.lit("Punjab / ICT"),
             "district": pl.col("district"),
             "division": pl.col("division"),
@@ -221,6 +259,9 @@ def service_points(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataF
             "father_name": text_or_null("father_name"),
             "reference_no": text_or_null("reference_no"),
             "consumer_type": pl.col("consumer_type"),
+            "consumer_type_original": pl.col(original("consumer_type")),
+            "district_original": pl.col(original("district")),
+            "derived_rules": pl.col(RULES),
             "tariff_category": pl.col("tariff_category"),
             "status": pl.col("status"),
             "sanctioned_load_kw": pl.col("_sanctioned_load_kw"),
@@ -364,9 +405,21 @@ def _billing_month(texts: pl.Series) -> pl.Series:
 
 
 def bills(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
-    delivered = list(SOURCES["bills"].columns)
+    declared = derivations(SOURCES["bills"].formats)
+    df = split_malformed(df, rejects, target="bills", source="bills", delivered=list(BILL_COLUMNS))
+    delivered = delivered_columns(df, BILL_COLUMNS, declared)
     kw = {"target": "bills", "source": "bills", "delivered": delivered}
-    df = split_malformed(df, rejects, **kw)
+    month = on_distinct_pl("billing_month", _billing_month, pl.Datetime("us"))
+    df = derive_missing(df.with_columns(_month=month.dt.date()), declared, DERIVE)
+    df = reject_where(
+        df,
+        pl.col(original("bill_id")).is_null() & pl.col("bill_id").is_null(),
+        rejects,
+        reason="MISSING_REQUIRED",
+        column="bill_id",
+        detail="bill id not delivered and not derivable (needs meter number and billing month)",
+        **kw,
+    )
     df = reject_where(
         df,
         blank("bill_id"),
@@ -376,9 +429,8 @@ def bills(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
         detail="bill id is empty",
         **kw,
     )
-    month = on_distinct_pl("billing_month", _billing_month, pl.Datetime("us"))
     df = reject_where(
-        df.with_columns(_month=month.dt.date()),
+        df,
         pl.col("_month").is_null(),
         rejects,
         reason="INVALID_TIMESTAMP",
@@ -403,6 +455,8 @@ def bills(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
         utility,
         {
             "bill_id": pl.col("bill_id"),
+            "bill_id_original": pl.col(original("bill_id")),
+            "derived_rules": pl.col(RULES),
             "billing_month": pl.col("_month"),
             "billing_month_original": pl.col("billing_month"),
             "issue_date": pl.col("_issue_date"),
@@ -488,4 +542,5 @@ UTILITY = Utility(
     to_silver=to_silver,
     expected_delivery_day=7,
     silver_sources={"service_points": "meters"},
+    meter_column="meter_number",
 )

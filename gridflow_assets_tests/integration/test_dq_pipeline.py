@@ -12,6 +12,7 @@ covered by test_cli.py).
 """
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -44,6 +45,7 @@ INTERFACE_KEYS = {"generated_at", "partitions", "tables", "accounting", "checks"
 SECTIONS = (
     "verdict",
     "status",
+    "ranking",
     "tickets",
     "checks",
     "rejects",
@@ -157,6 +159,7 @@ def test_json_keeps_the_interface_keys_and_adds_the_scorecard(world, capsys):
         "status",
         "summary",
         "scorecard",
+        "ranking",
         "rejects",
         "value_stats",
         "tickets",
@@ -204,6 +207,29 @@ def test_json_keeps_the_interface_keys_and_adds_the_scorecard(world, capsys):
         k: snap["summary"][k] for k in ("partitions", "ready", "ready with warnings", "blocked")
     }
     assert counts == {"partitions": 4, "ready": 1, "ready with warnings": 2, "blocked": 1}
+
+
+def test_partitions_are_ranked_by_how_much_needs_acting_on(world, capsys):
+    """Blocked first; then by score (weighted rows to act on per landed row); the clean
+    month last, graded A. JSON, text and the dashboard agree on the order."""
+    ranking = world.snap["ranking"]
+    order = [(r["utility"], r["month"]) for r in ranking]
+    assert order[0] == ("LOSSY", "2025-03") and ranking[0]["grade"] == "F"
+    assert order[-1] == ("UTILITY1", "2025-04") and ranking[-1]["grade"] == "A"
+    assert ranking[-1]["score"] == 0 and ranking[-1]["main_reasons"] == "nothing to act on"
+    assert [r["rank"] for r in ranking] == [1, 2, 3, 4]
+    assert {s["rank"] for s in world.snap["status"]} == {1, 2, 3, 4}
+    u1 = world.cards[("UTILITY1", "2025-03")]["action"]
+    # 2 conflicting duplicates + 4 rejected + 1 orphan + 0.1 x 2 exact, of 18 landed rows
+    assert u1["rows"]["duplicates_conflicting"] == 2 and u1["rows"]["rejected"] == 4
+    assert u1["score"] > 0.3 and u1["grade"] == "E"
+    text = _dq(capsys)
+    ranked = text.split("Act on these first")[1].split("Partitions (in rank order)")[0]
+    assert re.findall(r"(LOSSY|UTILITY\d)\s+(\d{4}-\d{2})", ranked) == order
+    html = _dq(capsys, "--format", "html")
+    assert "wrote" in html
+    page = (world.dirs["reports"] / "dq_dashboard.html").read_text(encoding="utf-8")
+    assert {g for g in "ABCDEF" if f'grade-{g}"' in page} == {r["grade"] for r in ranking}
 
 
 def test_accounting_totals_on_the_crafted_partition(world):

@@ -1,6 +1,8 @@
 """The asset graph through Dagster's own execution: checks per partition, blocking, reruns."""
 
 import hashlib
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import dagster as dg
@@ -9,6 +11,7 @@ import pytest
 
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
 from gridflow_assets.partitions import month_utility_partitions, partition_key
+from gridflow_assets.registry import TABLES
 from gridflow_assets.utilities import register, unregister
 from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2, lossy_utility
@@ -78,9 +81,9 @@ def test_every_layer_materialized_per_partition(ran):
         assert store.partitions(key) == [("UTILITY1", "2025-03"), ("UTILITY2", "2025-03")]
     # The NY utilities deliver no bills: no partition of them exists.
     assert store.partitions("bronze/bills") == [] and store.partitions("silver/bills") == []
-    path = store.partition_path("silver/intervals", "UTILITY1", "2025-03")
-    assert path.as_posix().endswith(
-        "silver/intervals/utility=UTILITY1/month=2025-03/part-0.parquet"
+    [path] = store.files("silver/intervals", "UTILITY1", "2025-03")
+    assert re.search(
+        r"silver/intervals/utility=UTILITY1/month=2025-03/v=[0-9a-f]{32}/part-0\.parquet$", path
     )
 
 
@@ -99,26 +102,49 @@ def test_check_results_carry_counts_samples_and_severity(ran):
     assert kinds == {"schema", "duplicates", "orphans", "range", "conservation", "vee"}
 
 
+def _current(store: Warehouse) -> dict[tuple, tuple[list[str], list[str]]]:
+    """Every published partition: its current files and their content hashes."""
+    out = {}
+    for key, spec in TABLES.items():
+        parts = store.partitions(key) if spec.partitioned else [(None, None)]
+        for utility, month in parts:
+            files = store.files(key, utility, month)
+            hashes = [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files]
+            out[(key, utility, month)] = (files, hashes)
+    return out
+
+
 def test_rerun_is_idempotent_and_byte_identical(world):
+    """A rerun publishes new versions whose Parquet files are byte-identical to the ones
+    they replace; the replaced versions stay on disk for the grace period."""
     store, defs, instance = world.store, world.defs, world.instance
-    files = sorted(store.root.rglob("*.parquet"))
-    before = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    before = _current(store)
     assert _run(defs, instance, "UTILITY1").success
-    after = {
-        f: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(store.root.rglob("*.parquet"))
-    }
-    assert before == after
-    assert not list(store.root.rglob("*.tmp"))
+    after = _current(store)
+    assert before.keys() == after.keys()
+    assert {k: v[1] for k, v in before.items()} == {k: v[1] for k, v in after.items()}
+    rerun = [k for k in before if k[1] == "UTILITY1"]
+    assert rerun and all(before[k][0] != after[k][0] for k in rerun)  # new versions
+    assert all(Path(f).exists() for k in rerun for f in before[k][0])  # old ones kept
+    assert all(before[k][0] == after[k][0] for k in before if k[1] == "UTILITY2")
+    assert not list(Path(store.location).rglob("*.tmp"))
 
 
 def test_warehouse_readable_by_duckdb(ran):
     duckdb = pytest.importorskip("duckdb")
     _, store = ran
-    glob = (store.root / "silver" / "intervals" / "**" / "*.parquet").as_posix()
+    files = store.files("silver/intervals")
     rows = duckdb.sql(
-        f"select utility, month, count(*) n from read_parquet('{glob}', "
+        f"select utility, month, count(*) n from read_parquet({files}, "
         "hive_partitioning=true) group by all order by 1"
     ).fetchall()
+    dataset = store.dataset("silver/intervals")  # noqa: F841 (DuckDB finds it by name)
+    assert (
+        rows
+        == duckdb.sql(
+            "select utility, month, count(*) n from dataset group by all order by 1"
+        ).fetchall()
+    )
     # UTILITY1: 5 delivered rows + 6 quarter hours of its 1.5-hour gap interpolated (VEE E1)
     assert rows == [("UTILITY1", "2025-03", 11), ("UTILITY2", "2025-03", 5)]
 

@@ -31,11 +31,15 @@ import dagster as dg
 import pytest
 
 from gridflow_assets.checks.factory import plans_for
+from gridflow_assets.dq import assess
+from gridflow_assets.dq.history import check_history
+from gridflow_assets.dq.snapshot import build_snapshot
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.instance import ensure_instance_yaml
 from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry import table
+from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.browser import needs_chromium, render
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
@@ -336,6 +340,88 @@ def test_no_check_is_left_skipped_or_in_progress(ui):
     assert {part for check in payments.values() for part in _partition_statuses(check)} == {
         partition_key("IESCO", MONTH)
     }
+
+
+def _ui_status(check: dict) -> str:
+    """The status Dagster 1.13's UI gives a partitioned check in the Checks list, its status
+    tag and the asset's "N / M Passed" (ui-core's aggregate check status, read in
+    dagster-webserver 1.13.27's bundle): if any partition failed, "WARN" (yellow
+    warning_outline) or "ERROR" (red cancel) by the severity of the check's
+    ``executionForLatestMaterialization``, and ERROR when that is null; else in progress,
+    skipped, succeeded, not evaluated. Only SUCCEEDED counts as passed."""
+    stats: dict[str, int] = {}
+    for rng in (check["partitionStatuses"] or {}).get("ranges", []):
+        for field, keys in rng["secondaryDim"].items():
+            stats[field] = stats.get(field, 0) + len(keys)
+    latest = check["executionForLatestMaterialization"]
+    warn = ((latest or {}).get("evaluation") or {}).get("severity") == "WARN"
+    if not any(stats.values()):  # not partitioned (or no partition evaluated): the latest
+        status = (latest or {}).get("status", "NOT_EVALUATED")
+        if status == "FAILED":
+            return "WARN" if warn else "ERROR"
+        return "ERROR" if status == "EXECUTION_FAILED" else status
+    if stats.get("failedPartitions") or stats.get("executionFailedPartitions"):
+        return "WARN" if warn else "ERROR"
+    for field, status in (
+        ("inProgressPartitions", "IN_PROGRESS"),
+        ("skippedPartitions", "SKIPPED"),
+        ("succeededPartitions", "SUCCEEDED"),
+    ):
+        if stats.get(field):
+            return status
+    raise AssertionError(stats)
+
+
+def test_severities_read_right_in_the_ui(ui):
+    """Issue 15's example: silver/payments' reconcile__payments, a WARN check failed in the
+    IESCO month, reads as a warning (yellow), not as a red failure, and the asset passes
+    every other check ("5 / 6 Passed", not "0 / 6"). For every asset: a check failed only
+    with WARN reads WARN, only with ERROR reads ERROR, a check that never failed reads
+    SUCCEEDED, and the asset's passed count is the checks that never failed. That needs
+    every evaluation to carry its severity and to target the materialization of its
+    partition (else ``executionForLatestMaterialization`` is null and the UI paints red),
+    and no partition left skipped (a skipped partition is not passed)."""
+    payments = _checks(ui.server, "silver/payments")
+    assert _ui_status(payments["reconcile__payments"]) == "WARN"
+    statuses = [_ui_status(c) for c in payments.values()]
+    assert statuses.count("SUCCEEDED") == len(payments) - 1
+    for key in sorted({key for key, _, _ in ui.evaluations}):
+        checks = _checks(ui.server, key)
+        for name, check in checks.items():
+            failed = {
+                ev.severity
+                for (k, c, _), ev in ui.evaluations.items()
+                if (k, c) == (key, name) and not ev.passed
+            }
+            if len(failed) == 1:  # (a check failed WARN here and ERROR there reads either)
+                assert _ui_status(check) == failed.pop(), (key, name)
+            elif not failed:
+                assert _ui_status(check) == "SUCCEEDED", (key, name)
+            assert check["executionForLatestMaterialization"]["evaluation"]["severity"], key
+        never_failed = {
+            name
+            for name in checks
+            if all(ev.passed for (k, c, _), ev in ui.evaluations.items() if (k, c) == (key, name))
+        }
+        passed = {name for name, check in checks.items() if _ui_status(check) == "SUCCEEDED"}
+        assert passed == never_failed, key
+
+
+def test_the_stewards_snapshot_of_the_same_runs_names_the_vee_rules_that_fired(ui):
+    """The generated IESCO month (realistic faults) fails ``vee__validation``: its ticket line
+    names every validation rule the check counted, with its count; and the snapshot ranks
+    the crafted New York months (conflicting duplicates, rejects, orphans in a few rows)
+    before it."""
+    with dg.DagsterInstance.from_config(str(ui.dirs["home"])) as instance:
+        snap = build_snapshot(Warehouse(ui.dirs["warehouse"]), check_history(instance))
+    card = next(c for c in snap["scorecard"] if c["utility"] == "IESCO")
+    by_rule = card["vee"]["by_rule"]
+    fired = {r: n for r, n in by_rule.items() if n and r in assess.VEE_RULES}
+    assert fired, by_rule
+    (line,) = [t for t in card["utility_issues"] if "vee__validation" in t]
+    for rule, n in fired.items():
+        assert f"{rule} {n:,} {assess.VEE_RULES[rule]}" in line, (rule, line)
+    assert [r["utility"] for r in snap["ranking"]][-1] == "IESCO"
 
 
 def _check_rows(dom: str) -> dict[str, tuple[str, str]]:

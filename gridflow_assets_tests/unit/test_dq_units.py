@@ -223,6 +223,7 @@ def test_empty_warehouse_renders_every_format():
         "checks": [],
         "status": [],
         "scorecard": [],
+        "ranking": [],
         "rejects": [],
         "value_stats": [],
         "tickets": [],

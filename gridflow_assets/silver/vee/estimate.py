@@ -189,13 +189,14 @@ def scale_to_registers(
     total = np.bincount(h.run, weights=np.nan_to_num(base), minlength=len(runs.n))
     complete = np.bincount(h.run, weights=np.isnan(base), minlength=len(runs.n)) == 0
     with np.errstate(invalid="ignore", divide="ignore"):
+        # every branch is computed, including those of runs that take another mode
         ratio = target / total
-    scaled = usable & complete & (total != 0) & (ratio >= 0)
-    even = usable & ~scaled
-    mode = np.select([scaled[h.run], even[h.run]], [1, 2], 0)
-    out = np.where(
-        mode == 1, base * ratio[h.run], np.where(mode == 2, (target / runs.n)[h.run], base)
-    )
+        scaled = usable & complete & (total != 0) & (ratio >= 0)
+        even = usable & ~scaled
+        mode = np.select([scaled[h.run], even[h.run]], [1, 2], 0)
+        out = np.where(
+            mode == 1, base * ratio[h.run], np.where(mode == 2, (target / runs.n)[h.run], base)
+        )
     return out, mode, r0, r1, target
 
 
