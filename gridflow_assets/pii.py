@@ -43,10 +43,19 @@ def load_secret(warehouse: str | Path) -> bytes:
         return value.encode()
     path = Path(warehouse).parent / ".pii_secret"
     if not path.exists():
+        # Worker processes may get here together: each writes a whole key to a file of
+        # its own and links it into place; the first link wins, the others read that key.
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = path.with_name(f".pii_secret.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip().encode()
 
 

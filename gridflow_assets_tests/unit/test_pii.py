@@ -37,6 +37,16 @@ def test_secret_comes_from_the_environment_or_a_private_file(tmp_path, monkeypat
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
+def test_processes_making_the_key_together_all_get_the_first_one(tmp_path, monkeypatch):
+    """Worker processes of one run may each find no key yet: the one that lost the race
+    reads the winner's key instead of failing (FileExistsError) or making another."""
+    monkeypatch.delenv(ENV_SECRET, raising=False)
+    first = load_secret(tmp_path / "wh")
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # as if it saw no key yet
+    assert load_secret(tmp_path / "wh") == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".pii_secret"]  # no leftovers
+
+
 def test_ui_binds_to_loopback_by_default():
     text = (Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
     assert "DAGSTER_HOST ?= 127.0.0.1" in text
