@@ -54,7 +54,11 @@ def world(tmp_path_factory):
     with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
         results, store = _land_and_run(defs, landing, warehouse, instance)
         yield SimpleNamespace(
-            results=results, store=store, defs=defs, instance=instance, landing=landing
+            results=results,
+            store=store,
+            defs=defs,
+            instance=instance,
+            folders=(landing, warehouse),
         )
 
 
@@ -67,7 +71,7 @@ def ran(world):
 def ran_alone(world, folders):
     """A copy of the world's landed files and warehouse, for a test that changes the landed
     files (and runs on its own instance)."""
-    for src, dst in zip((world.landing, world.store.root), folders[:2], strict=True):
+    for src, dst in zip(world.folders, folders[:2], strict=True):
         shutil.copytree(src, dst, dirs_exist_ok=True)
     return world.results, Warehouse(folders[1])
 
