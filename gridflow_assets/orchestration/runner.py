@@ -183,7 +183,10 @@ def run_drops(
     verbose: bool = False,
     out: Callable[[str], None] = print,
     workers: int = 1,
+    refresh: bool = True,
 ) -> RunOutcome:
+    """``refresh=False`` leaves the DQ tables as they were (for a caller that reads only
+    the partitions and the instance's check results)."""
     outcome = RunOutcome()
     scan = only(scan_landing(landing), utility, month)
     outcome.skipped = scan.skipped
@@ -233,10 +236,11 @@ def run_drops(
     _run_partitions(runnable, defs, instance, landing, warehouse, run_config, workers, out, done)
     # The DQ tables (check history, scorecard, dashboard) describe what just ran, as the
     # refresh sensor would make them after a batch of sensor-launched runs.
-    res = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False
-    )
-    out(f"DQ tables: {'refreshed' if res.success else failure_message(res)}")
+    if refresh:
+        res = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False
+        )
+        out(f"DQ tables: {'refreshed' if res.success else failure_message(res)}")
     order = {(d.utility, d.month): i for i, d in enumerate(runnable)}
     outcome.partitions.sort(key=lambda p: order.get((p.utility, p.month), -1))
     return outcome

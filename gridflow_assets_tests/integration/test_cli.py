@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from gridflow_assets.cli import main
+from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
 
@@ -26,6 +27,9 @@ def test_run_then_dq_json_reconciles(env, capsys):
     assert main(["run", "--workers", "1"]) == 0  # (workers are the fault tests' subject)
     out = capsys.readouterr().out
     assert "[1/2] UTILITY1/2025-03" in out and "Row accounting" in out
+    # `gridflow run` refreshes the DQ tables after the partitions, as the refresh sensor does
+    assert "DQ tables: refreshed" in out
+    assert Warehouse(env[1]).exists("dq/partition_scorecard")
     assert main(["dq", "--format", "json"]) == 0
     snap = json.loads(capsys.readouterr().out)
     assert {"generated_at", "partitions", "tables", "accounting", "checks"} <= set(snap)
