@@ -34,8 +34,11 @@ demo: instance
 	$(BIN)/gridflow dq
 	$(BIN)/gridflow dq --format html
 
+# The whole suite on PYTEST_WORKERS processes (pytest-xdist; 0: in this one). A test module
+# runs whole in one process (--dist loadfile), so its shared warehouse is built once.
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # Unit tests only: pure functions on crafted frames, no Dagster run, server or browser.
 test-fast: $(STAMP)

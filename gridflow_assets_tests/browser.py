@@ -29,7 +29,8 @@ def render(
     virtual_time_ms: int | None = None,
     timeout: float = 90,
 ) -> str:
-    """The DOM of ``url`` (``--dump-dom``) and a screenshot of it written to ``screenshot``.
+    """The DOM of ``url`` (``--dump-dom``) and a screenshot of the same page, at
+    ``window_size``, written to ``screenshot``: one browser start for both.
 
     ``virtual_time_ms``: let the page's scripts and requests run that long (virtual time)
     before the DOM is dumped or the picture taken; a single-page app needs it to fetch its
@@ -49,25 +50,21 @@ def render(
     if virtual_time_ms:
         flags.append(f"--virtual-time-budget={virtual_time_ms}")
     try:
+        # One browser start for both: the DOM is dumped, then the same page photographed.
         dom = subprocess.run(
-            [str(CHROMIUM), *flags, "--dump-dom", url],
+            [
+                str(CHROMIUM),
+                *flags,
+                f"--window-size={window_size}",
+                "--dump-dom",
+                f"--screenshot={screenshot}",
+                url,
+            ],
             capture_output=True,
             text=True,
             timeout=timeout,
             check=True,
         ).stdout
-        subprocess.run(
-            [
-                str(CHROMIUM),
-                *flags,
-                f"--screenshot={screenshot}",
-                f"--window-size={window_size}",
-                url,
-            ],
-            capture_output=True,
-            timeout=timeout,
-            check=True,
-        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     return dom

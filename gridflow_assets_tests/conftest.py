@@ -1,13 +1,29 @@
 """Shared fixtures: temporary landing/warehouse folders and a Dagster instance that knows
-the utility partitions."""
+the utility partitions.
+
+Temporary folders (pytest's ``tmp_path``, ``tempfile`` here and in the processes the tests
+start) go to memory (``/dev/shm``) where the machine has it and ``TMPDIR`` does not say
+otherwise: the SQLite instances and the warehouse files the tests write are thrown away, and
+on disk every SQLite commit waits for its ``fsync``.
+"""
 
 from __future__ import annotations
+
+import os
+import shutil
+import tempfile
 
 import dagster as dg
 import pytest
 
 from gridflow_assets.definitions import build_defs
 from gridflow_assets_tests.s3server import S3Server
+
+MEMORY_TMP = "/dev/shm"
+
+if "TMPDIR" not in os.environ and os.access(MEMORY_TMP, os.W_OK | os.X_OK):
+    os.environ["TMPDIR"] = MEMORY_TMP
+    tempfile.tempdir = MEMORY_TMP
 
 
 @pytest.fixture
@@ -18,10 +34,21 @@ def folders(tmp_path):
     return landing, warehouse, reports
 
 
+@pytest.fixture(scope="session")
+def empty_instance_home(tmp_path_factory):
+    """The storage of an empty test instance, made once per test process: creating the
+    SQLite schemas costs more than most tests that use an instance, copying them little."""
+    home = tmp_path_factory.mktemp("empty_instance")
+    with dg.instance_for_test(temp_dir=str(home)):
+        pass
+    return home
+
+
 @pytest.fixture
-def instance(tmp_path):
+def instance(tmp_path, empty_instance_home):
+    """A Dagster instance of the test's own (SQLite in its tmp_path), empty."""
     home = tmp_path / "dagster_home"
-    home.mkdir()
+    shutil.copytree(empty_instance_home, home)
     with dg.instance_for_test(temp_dir=str(home)) as inst:
         yield inst
 

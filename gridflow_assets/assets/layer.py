@@ -101,6 +101,8 @@ class LayerRun:
     utility: str | None = None
     month: str | None = None
     failed: list[str] = field(default_factory=list)
+    # tables written by this step, as stored: later checks of the step read them from here
+    published: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     @classmethod
     def start(cls, context: dg.AssetExecutionContext, store: Warehouse) -> LayerRun:
@@ -138,11 +140,12 @@ class LayerRun:
         # gets back), which the checks then judge without converting the Arrow table back.
         frame = conform_pl(as_polars(df), spec)
         path = self.store.write_frame(key, frame, self.utility, self.month, spec=spec)
+        self.published[key] = frame
         meta = {"dagster/row_count": frame.height, "path": str(path), **(metadata or {})}
         lineage = column_lineage(key, sorted(parents), self.utility)
         if lineage is not None:
             meta["dagster/column_lineage"] = lineage
         yield dg.MaterializeResult(asset_key=asset_key, metadata=meta)
         self.failed += yield from report_checks(
-            self.context, self.store, key, frame, self.utility, self.month
+            self.context, self.store, key, frame, self.utility, self.month, self.published
         )

@@ -20,7 +20,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster._core.storage.event_log.base import AssetRecordsFilter
 
 from gridflow_assets.checks import rules
-from gridflow_assets.checks.plan import ERROR, WARN, CheckInput, CheckPlan
+from gridflow_assets.checks.plan import ERROR, WARN, CheckInput, CheckPlan, same_partition
 from gridflow_assets.checks.table_plans import table_plans
 from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry import Table, table
@@ -39,9 +39,7 @@ def _orphan_plan(spec: Table, fk) -> CheckPlan:
     def run(inp: CheckInput) -> rules.RuleResult:
         parent_spec = table(fk.ref_table)
         if parent_spec.partitioned:
-            parent = inp.store.read_pl(
-                fk.ref_table, inp.utility, inp.month, columns=list(fk.ref_columns)
-            )
+            parent = same_partition(inp, fk.ref_table, list(fk.ref_columns))
         else:
             parent = inp.store.read_pl(fk.ref_table, columns=list(fk.ref_columns))
         return rules.find_orphans(inp.df, parent, fk)
@@ -61,12 +59,7 @@ def _conservation_plan(spec: Table) -> CheckPlan:
         source = get_utility(inp.utility).source_of(spec.name, spec.source)
         landed = inp.store.row_count(f"bronze/{source}", inp.utility, inp.month)
         kept = delivered_count(inp.df)  # VEE's added estimates did not land
-        rejects = inp.store.read_pl(
-            "silver/rejects",
-            inp.utility,
-            inp.month,
-            columns=["target_table", "category", "reason_code"],
-        )
+        rejects = same_partition(inp, "silver/rejects", ["target_table", "category", "reason_code"])
         acc = rules.accounting(landed, kept, rejects, spec.name)
         result = rules.check_conservation(acc)
         result.details["rejects_by_reason"] = rules.rejects_by_reason(rejects, spec.name)
@@ -211,9 +204,12 @@ def report_checks(
     df: pl.DataFrame,
     utility: str | None,
     month: str | None,
+    published: dict[str, pl.DataFrame] | None = None,
 ) -> Iterator[dg.AssetCheckEvaluation]:
     """Evaluate every check of ``key`` on the partition the asset step just stored (``df``:
     the frame as stored) and yield each as an asset-check evaluation of that partition.
+    ``published``: the tables the step has written so far (as stored), which checks read
+    from memory instead of the files.
 
     This is how a partition run evaluates its checks: inside the asset's step, on the frame
     in memory, one event per check (no planned event, no check step re-reading the table).
@@ -232,6 +228,7 @@ def report_checks(
     partition = context.partition_key if spec.partitioned else None
     failed = []
     inp = CheckInput(store, storage_spec(key, utility), df, utility, month)
+    inp.published = published or {}
     for plan, res in evaluate(plans, inp):
         severity = _severity(plan, res)
         yield dg.AssetCheckEvaluation(

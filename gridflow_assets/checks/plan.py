@@ -28,6 +28,9 @@ class CheckInput:
     utility: str | None
     month: str | None
     memo: dict = field(default_factory=dict)  # values several checks derive from df
+    # tables the same step has just written for this partition, by key, as stored: a check
+    # reading one of them takes it from memory rather than reading the file back
+    published: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,5 +50,9 @@ class CheckPlan:
 def same_partition(
     inp: CheckInput, key: str, columns: list[str] | None = None
 ) -> pl.DataFrame | None:
-    """Another table's partition of the same utility and month (None when not written)."""
+    """Another table's partition of the same utility and month (None when not written):
+    from memory when the same step has just written it (the frame as stored), else read."""
+    frame = inp.published.get(key)
+    if frame is not None:
+        return frame if columns is None else frame.select(columns)
     return inp.store.read_pl(key, inp.utility, inp.month, columns=columns)

@@ -148,13 +148,16 @@ def dim_meter(meters: pl.DataFrame, readings: pl.DataFrame, utility: str) -> pl.
     read = readings.select("meter_id", "service_point_id", "start_utc").filter(
         pl.col("service_point_id").is_not_null()
     )
-    from_reads = (
-        read.sort("start_utc", maintain_order=True)
-        .group_by("meter_id")
-        .agg(_reads=pl.col("service_point_id").last())
+    # each meter's readings in time order (ties as delivered), sorted within the meter's
+    # group rather than as a copy of the partition; its distinct service points first
+    from_reads = read.group_by("meter_id").agg(
+        _reads=pl.col("service_point_id").sort_by("start_utc", maintain_order=True).last()
     )
     pairs = pl.concat(
-        [linked.select("meter_id", "service_point_id"), read.select("meter_id", "service_point_id")]
+        [
+            linked.select("meter_id", "service_point_id"),
+            read.select("meter_id", "service_point_id").unique(),
+        ]
     ).unique()
     sp_count = pairs.group_by("meter_id").agg(service_point_count=pl.len().cast(pl.Int64))
     out = (

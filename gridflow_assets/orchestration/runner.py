@@ -351,10 +351,13 @@ def run_drops(
     workers: int = 1,
     watcher: Watcher | None = None,
     log: Path | None = None,
+    refresh: bool = True,
 ) -> RunOutcome:
     """Run every complete drop (or the one asked for). ``log``: where Dagster's own log
     goes (every event, stack traces); without it, ``verbose`` prints it on the terminal
-    and otherwise only errors are printed there."""
+    and otherwise only errors are printed there. ``refresh=False`` leaves the DQ tables as
+    they were (for a caller that reads only the partitions and the instance's check
+    results)."""
     watcher = watcher or NoWatcher()
     outcome = RunOutcome(log=log)
     scan = only(scan_landing(landing), utility, month)
@@ -438,12 +441,15 @@ def run_drops(
     _run_partitions(runnable, defs, instance, paths, run_config, workers, on_step, done, out)
     # The DQ tables (check history, scorecard, dashboard) describe what just ran, as the
     # refresh sensor would make them after a batch of sensor-launched runs.
-    with _stderr_to(log):
-        res = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False
-        )
-    outcome.refreshed = res.success
-    outcome.refresh_failure = "" if res.success else failure_message(res)
+    if refresh:
+        with _stderr_to(log):
+            res = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
+                instance=instance, run_config=run_config, raise_on_error=False
+            )
+        outcome.refreshed = res.success
+        outcome.refresh_failure = "" if res.success else failure_message(res)
+    else:
+        outcome.refresh_failure = "not asked for"
     order = {(d.utility, d.month): i for i, d in enumerate(runnable)}
     outcome.partitions.sort(key=lambda p: order.get((p.utility, p.month), -1))
     return outcome

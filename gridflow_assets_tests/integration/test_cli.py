@@ -13,6 +13,7 @@ import pytest
 from gridflow_assets.cli import main
 from gridflow_assets.orchestration.dev import commands
 from gridflow_assets.settings import BINDING_FILE, bound_warehouse
+from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
 
@@ -33,9 +34,11 @@ def test_run_then_dq_json_reconciles(env, capsys):
     out = capsys.readouterr().out
     assert "[1/2] UTILITY1/2025-03 ✓" in out and "[2/2] UTILITY2/2025-03 ✓" in out
     assert "2 partition(s): 0 ok · 2 with warnings · 0 blocked · 0 failed." in out
-    assert "DQ tables refreshed" in out
     row = next(line for line in out.splitlines() if line.startswith("UTILITY1/2025-03 "))
     assert row.split()[1:6] == ["warnings", "10", "5", "6", "8"]  # landed, kept, est., rejects
+    # `gridflow run` refreshes the DQ tables after the partitions, as the refresh sensor does
+    assert "DQ tables refreshed" in out
+    assert Warehouse(env[1]).exists("dq/partition_scorecard")
     assert main(["dq", "--format", "json"]) == 0
     snap = json.loads(capsys.readouterr().out)
     assert {"generated_at", "partitions", "tables", "accounting", "checks"} <= set(snap)

@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 
+import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -80,19 +81,8 @@ def test_concurrent_runs_of_different_partitions_do_not_interfere(folders, tmp_p
     }
     (tmp_path / "home").mkdir()
     # Register both utilities first so the two runs don't race to create the partitions.
-    assert (
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import dagster as dg; dg.DagsterInstance.get()"
-                ".add_dynamic_partitions('utility', ['UTILITY1', 'UTILITY2'])",
-            ],
-            env=env,
-            check=False,
-        ).returncode
-        == 0
-    )
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        instance.add_dynamic_partitions("utility", ["UTILITY1", "UTILITY2"])
     procs = [_gridflow(["run", "--utility", u], env) for u in ("UTILITY1", "UTILITY2")]
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
@@ -105,8 +95,6 @@ def test_concurrent_runs_of_different_partitions_do_not_interfere(folders, tmp_p
 
 
 def test_workers_run_partitions_in_separate_processes_on_one_instance(folders, tmp_path):
-    import dagster as dg
-
     landing, warehouse, reports = folders
     generate_utility1(landing, ["2025-02", "2025-03"], meters=4, seed=5)
     env = {

@@ -157,11 +157,35 @@ def test_only_the_definitions_and_the_orchestration_import_the_asset_modules():
 
 # Run in one fresh interpreter: the third-party libraries are imported once, then each
 # gridflow module is imported in a forked child that has imported nothing of gridflow yet
-# (as many children at a time as there are cores).
+# (as many children at a time as there are cores). Which third-party modules the package
+# loads is asked of a first child that imports all of it, so that the parent loads them
+# all before forking and each child imports gridflow's own code only.
 _IMPORT_EACH = """
 import os, sys, traceback
 import dagster, pandas, polars, pyarrow, pandera.polars  # third-party, loaded once
 failed, running, names = [], {}, list(sys.argv[1:])
+read, write = os.pipe()
+scout = os.fork()
+if scout == 0:
+    os.close(read)
+    for name in names:
+        try:
+            __import__(name)
+        except BaseException:
+            pass  # reported by its own child below
+    with os.fdopen(write, "w") as pipe:
+        pipe.write(" ".join(m for m in sys.modules if m.split(".")[0] != "gridflow_assets"))
+    os._exit(0)
+os.close(write)
+with os.fdopen(read) as pipe:
+    third_party = pipe.read().split()
+os.waitpid(scout, 0)
+for module in third_party:
+    try:
+        __import__(module)
+    except BaseException:
+        pass
+assert not [m for m in sys.modules if m.split(".")[0] == "gridflow_assets"]
 while names or running:
     while names and len(running) < (os.cpu_count() or 1):
         name = names.pop(0)

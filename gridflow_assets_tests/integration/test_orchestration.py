@@ -153,9 +153,11 @@ def test_backfill_of_two_partitions_runs_each_and_the_sensor_does_not_repeat_the
     landing, warehouse, _ = folders
     land_utility1(landing)
     land_utility2(landing)
-    outcome = run_drops(instance, str(landing), str(warehouse), out=lambda _: None)
+    outcome = run_drops(instance, str(landing), str(warehouse), out=lambda _: None, refresh=False)
     assert outcome.ok and len({p.run_id for p in outcome.partitions}) == 2
     store = Warehouse(warehouse)
+    # refresh=False: the partitions only, the DQ tables left as they were (none yet)
+    assert not store.exists("dq/check_results") and not store.exists("dq/partition_scorecard")
     for key in ("silver/intervals", "gold/fact_readings", "experience/daily_summaries"):
         assert store.partitions(key) == [("UTILITY1", "2025-03"), ("UTILITY2", "2025-03")]
     # 5 delivered rows + 6 quarter hours of a 1.5-hour gap interpolated by VEE (E1)

@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -52,7 +53,13 @@ def world(tmp_path_factory):
     defs = build_defs(str(landing), str(warehouse), str(reports))
     with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
         results, store = _land_and_run(defs, landing, warehouse, instance)
-        yield SimpleNamespace(results=results, store=store, defs=defs, instance=instance)
+        yield SimpleNamespace(
+            results=results,
+            store=store,
+            defs=defs,
+            instance=instance,
+            folders=(landing, warehouse),
+        )
 
 
 @pytest.fixture
@@ -61,9 +68,12 @@ def ran(world):
 
 
 @pytest.fixture
-def ran_alone(defs, folders, instance):
-    """A world of its own, for a test that changes the landed files."""
-    return _land_and_run(defs, folders[0], folders[1], instance)
+def ran_alone(world, folders):
+    """A copy of the world's landed files and warehouse, for a test that changes the landed
+    files (and runs on its own instance)."""
+    for src, dst in zip(world.folders, folders[:2], strict=True):
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+    return world.results, Warehouse(folders[1])
 
 
 def test_every_layer_materialized_per_partition(ran):
