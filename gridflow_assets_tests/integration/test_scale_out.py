@@ -11,9 +11,10 @@ first, no two runs of one utility overlapped, every partition is materialized, a
 check history and the row accounting (``gridflow dq --format json``, which reads the
 warehouse) come back complete and reconciling.
 
-The warehouse is wherever ``GRIDFLOW_WAREHOUSE`` points (the ``warehouse`` fixture); the
-test reads it only through gridflow, so pointing it at object storage changes that fixture
-only. Skipped, saying why, where no PostgreSQL server binaries are installed.
+The warehouse is a bucket of the local S3 server (moto on 127.0.0.1, the ``warehouse``
+fixture): the code server, the daemon, every run process and ``gridflow dq`` find it
+through ``GRIDFLOW_WAREHOUSE`` and the standard ``AWS_*`` variables, as pods would. Skipped,
+saying why, where no PostgreSQL server binaries are installed.
 """
 
 from __future__ import annotations
@@ -134,11 +135,16 @@ def postgres():
 
 
 @pytest.fixture
-def warehouse(tmp_path) -> dict[str, str]:
-    """Where the deployment's warehouse is, as the environment every process gets: a local
-    folder here. An object store is the same mapping with an ``s3://`` URL and the standard
-    ``AWS_*`` variables of its endpoint and credentials; nothing else in the test changes."""
-    return {"GRIDFLOW_WAREHOUSE": str(tmp_path / "warehouse")}
+def warehouse(s3) -> dict[str, str]:
+    """Where the deployment's warehouse is, as the environment every process gets: a bucket
+    of the local S3 server (moto, on 127.0.0.1), its endpoint and credentials in the
+    standard ``AWS_*`` variables, and the one pseudonymisation key every writer of a URL
+    warehouse must share: the same shape as production."""
+    return {
+        "GRIDFLOW_WAREHOUSE": f"s3://{s3.bucket()}/warehouse",
+        "GRIDFLOW_PII_SECRET": "deployment-in-a-box-test-key",
+        **s3.env(),
+    }
 
 
 def _partition_runs(instance: dg.DagsterInstance) -> list[dg.RunRecord]:
