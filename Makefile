@@ -32,7 +32,6 @@ demo: instance
 	$(BIN)/gridflow generate --utility IESCO --start 2025-06 --end 2025-07 --meters 100
 	$(BIN)/gridflow run
 	$(BIN)/gridflow dq
-	$(BIN)/gridflow dq --format html
 
 # The whole suite on PYTEST_WORKERS processes (pytest-xdist; 0: in this one). A test module
 # runs whole in one process (--dist loadfile), so its shared warehouse is built once.
