@@ -51,27 +51,32 @@ def _kwh(readings: pl.DataFrame, by: str, direction: str, name: str) -> pl.DataF
 def agg_monthly_consumption(readings: pl.DataFrame, utility: str) -> pl.DataFrame:
     """Usage per service point, local month and reading type (failed readings counted).
 
-    Only the columns used are filtered, and rows are grouped by the month's first day: the
-    month's text is made once per group, not once per reading."""
-    used = ["service_point_id", "local_date", *TYPE_KEYS, "reading_kind", "quality_code", "value"]
-    r = (
-        readings.select(used)
-        .filter(is_known_interval())
-        .with_columns(
+    Rows are grouped by the month's first day (its text is made once per group, not once
+    per reading) and by whether they are known intervals, and only those groups are kept:
+    the same rows in the same order as filtering first, without a filtered copy of the
+    partition."""
+    keys = ["service_point_id", "_month", *TYPE_KEYS]
+    valid = pl.col("value").filter(~pl.col("_failed"))
+    out = (
+        readings.select(
+            *TYPE_KEYS,
+            "local_date",
+            "value",
             pl.col("service_point_id").fill_null(unresolved(utility)),
             _month=pl.col("local_date").dt.truncate("1mo"),
             _failed=is_failed(),
             _estimated=is_estimated(),
+            _known=is_known_interval(),
         )
-    )
-    keys = ["service_point_id", "_month", *TYPE_KEYS]
-    valid = pl.col("value").filter(~pl.col("_failed"))
-    out = r.group_by(keys).agg(
-        total_value=valid.sum(),
-        reading_count=valid.count().cast(pl.Int64),
-        failed_count=pl.col("_failed").sum().cast(pl.Int64),
-        estimated_count=pl.col("_estimated").sum().cast(pl.Int64),
-        days_with_data=pl.col("local_date").n_unique().cast(pl.Int64),
+        .group_by([*keys, "_known"])
+        .agg(
+            total_value=valid.sum(),
+            reading_count=valid.count().cast(pl.Int64),
+            failed_count=pl.col("_failed").sum().cast(pl.Int64),
+            estimated_count=pl.col("_estimated").sum().cast(pl.Int64),
+            days_with_data=pl.col("local_date").n_unique().cast(pl.Int64),
+        )
+        .filter(pl.col("_known"))
     )
     out = out.sort(keys).with_columns(
         year_month=pl.col("_month").dt.strftime("%Y-%m"), utility_id=pl.lit(utility)
