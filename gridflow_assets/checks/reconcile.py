@@ -19,6 +19,7 @@ from gridflow_assets.domain.billing import (
     money_off,
 )
 from gridflow_assets.domain.iesco_derive import not_derivable
+from gridflow_assets.domain.readings import in_time_order
 from gridflow_assets.frames import as_polars_typed
 
 UNITS_TOLERANCE_KWH = 1.0  # billed units are whole kWh: half a unit of rounding each way
@@ -131,18 +132,13 @@ def billed_units(bills: Frame, intervals: Frame | None) -> RuleResult:
         }
     )
     if iv is not None and iv.height:
-        # Each meter's readings in time order (ties as delivered), sorted within its group
-        # rather than as a copy of the whole partition.
-        def in_time(col: str) -> pl.Expr:
-            return pl.col(col).sort_by("start_utc", maintain_order=True)
-
-        register = in_time("register_kwh").drop_nulls()
+        register = in_time_order("register_kwh").drop_nulls()
         usage = (
             iv.filter((pl.col("measurement") == "kWh") & (pl.col("reading_kind") == "interval"))
             .group_by("meter_id", billing_month=pl.col("local_date").dt.month_start())
             .agg(
-                _hourly=in_time("value").sum(),
-                _register=register.last() - (register.first() - in_time("value").first()),
+                _hourly=in_time_order("value").sum(),
+                _register=register.last() - (register.first() - in_time_order("value").first()),
             )
         )
     b = b.join(usage, on=["meter_id", "billing_month"], how="left", maintain_order="left")

@@ -20,6 +20,13 @@ def unresolved(utility: str) -> str:
     return f"{utility}:UNRESOLVED"
 
 
+def in_time_order(col: str) -> pl.Expr:
+    """``col`` in the order its readings were measured (``start_utc``; ties as delivered).
+    Inside a group (a meter's readings) it sorts that group only, never a copy of the
+    partition."""
+    return pl.col(col).sort_by("start_utc", maintain_order=True)
+
+
 def is_failed() -> pl.Expr:
     """The reading failed validation (a missing quality code is not a failure)."""
     return pl.col("quality_code").eq_missing(FAILED_VALIDATION)

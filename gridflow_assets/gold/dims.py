@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 
 from gridflow_assets.domain.billing import UNKNOWN_CONSUMER_TYPE, consumer_types
+from gridflow_assets.domain.readings import in_time_order
 from gridflow_assets.gold.keys import date_key, shaped
 from gridflow_assets.pii import pseudonymize
 from gridflow_assets.utilities import all_utilities
@@ -148,11 +149,8 @@ def dim_meter(meters: pl.DataFrame, readings: pl.DataFrame, utility: str) -> pl.
     read = readings.select("meter_id", "service_point_id", "start_utc").filter(
         pl.col("service_point_id").is_not_null()
     )
-    # each meter's readings in time order (ties as delivered), sorted within the meter's
-    # group rather than as a copy of the partition; its distinct service points first
-    from_reads = read.group_by("meter_id").agg(
-        _reads=pl.col("service_point_id").sort_by("start_utc", maintain_order=True).last()
-    )
+    # the service point of each meter's latest reading; its distinct service points first
+    from_reads = read.group_by("meter_id").agg(_reads=in_time_order("service_point_id").last())
     pairs = pl.concat(
         [
             linked.select("meter_id", "service_point_id"),
