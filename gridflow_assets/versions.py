@@ -72,6 +72,9 @@ class Manifest:
     files: tuple[tuple[str, int], ...]
     written_at: float
     superseded: tuple[tuple[str, float], ...] = field(default=())
+    # rows of each meter bucket, in file order, when the partition was written in buckets
+    # (``Warehouse.write_buckets``); empty for a partition written whole
+    buckets: tuple[int, ...] = field(default=())
 
     @property
     def rows(self) -> int:
@@ -85,6 +88,8 @@ class Manifest:
             "written_at": _stamp(self.written_at),
             "superseded": [{"version": v, "at": _stamp(at)} for v, at in self.superseded],
         }
+        if self.buckets:
+            doc["buckets"] = list(self.buckets)
         return json.dumps(doc, indent=1).encode()
 
     @classmethod
@@ -96,6 +101,7 @@ class Manifest:
                 files=tuple((f["name"], int(f["rows"])) for f in doc["files"]),
                 written_at=_seconds(doc["written_at"]),
                 superseded=tuple((s["version"], _seconds(s["at"])) for s in doc["superseded"]),
+                buckets=tuple(int(n) for n in doc.get("buckets", ())),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"{where}: not a readable partition pointer ({exc})") from None
@@ -141,6 +147,7 @@ def publish(
     files: list[tuple[str, int]],
     grace_s: float,
     now: float | None = None,
+    buckets: tuple[int, ...] = (),
 ) -> Manifest:
     """Make ``version`` (already written in full) the current one: one pointer put. The
     version it replaces is kept for ``grace_s`` seconds; expired ones are deleted."""
@@ -152,6 +159,7 @@ def publish(
         files=tuple(files),
         written_at=now,
         superseded=tuple((v, at) for v, at in superseded if now - at < grace_s and v != version),
+        buckets=tuple(buckets),
     )
     loc.put(f"{part_dir}/{POINTER}", manifest.to_json())
     try:

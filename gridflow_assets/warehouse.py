@@ -11,7 +11,7 @@ replaces exactly that partition.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -138,13 +138,28 @@ class Warehouse:
         one row group's Arrow copy exists beside the frame (the file is the one
         ``write_table`` writes, byte for byte). Returns where it was published."""
         spec = spec or table(key)
-        frame = conform_pl(frame, spec)
-        schema = stored_schema(frame, spec)
-        parts = [frame] if frame.height <= ROW_GROUP else frame.iter_slices(ROW_GROUP)
         with self.partition_writer(key, utility, month, spec) as w:
-            for part in parts:
-                w.append(arrow_of(part, schema), ROW_GROUP)
+            w.append_frame(frame)
         return w.path
+
+    def write_buckets(
+        self,
+        key: str,
+        frames: Iterable[pl.DataFrame],
+        utility: str | None = None,
+        month: str | None = None,
+        spec: Table | None = None,
+    ) -> tuple[str, list[int]]:
+        """Write one partition atomically from its meter buckets, one frame each, as they
+        come (only one bucket in memory); a bucket's rows are contiguous and no row group
+        spans two buckets, so ``iter_buckets`` reads them back one by one. Returns where it
+        was published and the rows of each bucket."""
+        spec = spec or table(key)
+        with self.partition_writer(key, utility, month, spec) as w:
+            for frame in frames:
+                w.append_frame(frame)
+                w.end_bucket()
+        return w.path, w.buckets
 
     def vacuum(self) -> list[str]:
         """Delete every superseded version past the grace period in the whole warehouse
@@ -243,6 +258,60 @@ class Warehouse:
             return pl.scan_parquet(paths)
         return pl.scan_pyarrow_dataset(ds.dataset(paths, filesystem=self.loc.fs, format="parquet"))
 
+    def bucket_rows(
+        self, key: str, utility: str | None = None, month: str | None = None
+    ) -> list[int] | None:
+        """Rows of each meter bucket of a partition (one entry, all its rows, for a
+        partition written whole), or None when never written."""
+        manifest = current(self.loc, self.partition_dir(key, utility, month))
+        if manifest is None:
+            return None
+        return list(manifest.buckets) or [manifest.rows]
+
+    def iter_buckets(
+        self,
+        key: str,
+        utility: str | None = None,
+        month: str | None = None,
+        columns: list[str] | None = None,
+    ) -> Iterator[pl.DataFrame]:
+        """A partition's meter buckets one at a time (the whole partition once when it
+        was written whole), all from the version current when iteration starts. Reads only
+        the row groups of the bucket at hand; nothing when never written."""
+        part_dir = self.partition_dir(key, utility, month)
+        manifest = current(self.loc, part_dir)
+        if manifest is None:
+            return
+        folder = version_dir(part_dir, manifest.version)
+        paths = [f"{folder}/{name}" for name, _ in manifest.files]
+        offset = 0
+        for rows in manifest.buckets or [manifest.rows]:
+            yield self._rows(paths, offset, rows, columns)
+            offset += rows
+
+    def _rows(
+        self, paths: list[str], offset: int, rows: int, columns: list[str] | None
+    ) -> pl.DataFrame:
+        """Rows ``offset`` … ``offset + rows`` of a version's files read as one table."""
+        if self.loc.local:
+            scan = pl.scan_parquet(paths)
+            return (scan if columns is None else scan.select(columns)).slice(offset, rows).collect()
+        parts, start = [], 0
+        for path in paths:
+            with self.loc.fs.open_input_file(path) as fh:
+                pf = pq.ParquetFile(fh)
+                if not parts:
+                    parts.append(
+                        pf.schema_arrow.empty_table().select(columns or pf.schema_arrow.names)
+                    )
+                for group in range(pf.num_row_groups):
+                    n = pf.metadata.row_group(group).num_rows
+                    lo, hi = max(offset - start, 0), min(offset + rows - start, n)
+                    if lo < hi:
+                        parts.append(pf.read_row_group(group, columns=columns).slice(lo, hi - lo))
+                    start += n
+        return pl.from_arrow(pa.concat_tables(parts, promote_options="permissive"))
+
     def partitions(self, key: str) -> list[tuple[str, str]]:
         """``(utility, month)`` of every published partition of a table, sorted."""
         base = self.table_dir(key) + "/"
@@ -310,6 +379,24 @@ class PartitionWriter:
         self._dir = version_dir(self._part_dir, self._version)
         self._files: list[tuple[str, int]] = []
         self._writer: pq.ParquetWriter | None = None
+        self._buckets: list[int] = []
+
+    @property
+    def buckets(self) -> list[int]:
+        return list(self._buckets)
+
+    def append_frame(self, frame: pl.DataFrame) -> None:
+        """Conform a Polars frame to the table's schema and append it in row groups of
+        ``ROW_GROUP`` rows, converting one row group at a time to Arrow."""
+        frame = conform_pl(frame, self.spec)
+        schema = stored_schema(frame, self.spec)
+        parts = [frame] if frame.height <= ROW_GROUP else frame.iter_slices(ROW_GROUP)
+        for part in parts:
+            self.append(arrow_of(part, schema), ROW_GROUP)
+
+    def end_bucket(self) -> None:
+        """Close the current meter bucket: the rows appended since the last one."""
+        self._buckets.append(self.rows - sum(self._buckets))
 
     def write(self, frame: pl.DataFrame | pa.Table) -> pa.Table:
         """Conform ``frame`` to the table's schema and append it as one row group; returns
@@ -355,7 +442,12 @@ class PartitionWriter:
     def publish(self) -> None:
         try:
             publish(
-                self._store.loc, self._part_dir, self._version, self._files, self._store.grace_s
+                self._store.loc,
+                self._part_dir,
+                self._version,
+                self._files,
+                self._store.grace_s,
+                buckets=tuple(self._buckets),
             )
         except BaseException:
             # A PUT that failed on the client may still have landed: remove the version
