@@ -100,6 +100,17 @@ class Warehouse:
             raise
         writer.publish()
 
+    def open_partition(
+        self,
+        key: str,
+        utility: str | None = None,
+        month: str | None = None,
+        spec: Table | None = None,
+    ) -> PartitionWriter:
+        """A partition writer for a caller that publishes it later than a ``with`` block
+        allows (``close`` then ``publish``, or ``discard``)."""
+        return PartitionWriter(self, key, utility, month, spec or table(key))
+
     def write(
         self,
         key: str,

@@ -24,13 +24,13 @@ import dagster as dg
 import pandas as pd
 import polars as pl
 
-from gridflow_assets.checks.factory import plans_for, report_checks
+from gridflow_assets.checks.factory import TableChecks, plans_for, report_checks
 from gridflow_assets.frames import as_polars
 from gridflow_assets.partitions import split_key
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl
 from gridflow_assets.resources import column_lineage, storage_spec, table_metadata
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.warehouse import PartitionWriter, Warehouse
 
 # Seconds spent in gridflow's own code per run id, in this process (the runner reads it to
 # tell the data work from Dagster's bookkeeping around it). A long-lived code server keeps
@@ -115,6 +115,41 @@ class LayerRun:
     def blocked(self) -> bool:
         return bool(self.failed)
 
+    def bucketed(self, key: str) -> BucketedTable:
+        """A table of this partition to be written meter bucket by meter bucket
+        (``BucketedTable.add``), published later with ``publish_buckets``."""
+        spec = storage_spec(key, self.utility)
+        writer = self.store.open_partition(key, self.utility, self.month, spec)
+        checks = TableChecks(
+            self.context, self.store, key, self.utility, self.month, self.published
+        )
+        return BucketedTable(key, writer, checks)
+
+    def publish_buckets(
+        self, table_: BucketedTable, parents: Iterable[str] = (), metadata: dict | None = None
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
+        """Publish a bucketed table (every bucket added), materialize it and report its
+        checks, read the other tables from ``published`` or the warehouse."""
+        writer = table_.writer
+        writer.close()
+        writer.publish()
+        meta = {
+            "dagster/row_count": writer.rows,
+            "path": str(writer.path),
+            "meter_buckets": len(writer.buckets),
+            **(metadata or {}),
+        }
+        yield from self._materialized(table_.key, parents, meta)
+        self.failed += yield from table_.checks.report()
+
+    def _materialized(
+        self, key: str, parents: Iterable[str], meta: dict
+    ) -> Iterator[dg.MaterializeResult]:
+        lineage = column_lineage(key, sorted(parents), self.utility)
+        if lineage is not None:
+            meta["dagster/column_lineage"] = lineage
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(key.split("/")), metadata=meta)
+
     def publish(
         self,
         key: str,
@@ -142,10 +177,27 @@ class LayerRun:
         path = self.store.write_frame(key, frame, self.utility, self.month, spec=spec)
         self.published[key] = frame
         meta = {"dagster/row_count": frame.height, "path": str(path), **(metadata or {})}
-        lineage = column_lineage(key, sorted(parents), self.utility)
-        if lineage is not None:
-            meta["dagster/column_lineage"] = lineage
-        yield dg.MaterializeResult(asset_key=asset_key, metadata=meta)
+        yield from self._materialized(key, parents, meta)
         self.failed += yield from report_checks(
             self.context, self.store, key, frame, self.utility, self.month, self.published
         )
+
+
+@dataclass
+class BucketedTable:
+    """A table being written bucket by bucket: each bucket is appended to the unpublished
+    partition and fed to the table's checks, then dropped (``LayerRun.bucketed``)."""
+
+    key: str
+    writer: PartitionWriter
+    checks: TableChecks
+
+    def add(self, frame: pl.DataFrame) -> None:
+        frame = conform_pl(frame, self.writer.spec)
+        self.writer.append_frame(frame)
+        self.writer.end_bucket()
+        self.checks.add(frame)
+
+    def discard(self) -> None:
+        """Remove what was written (the step failed before publishing)."""
+        self.writer.discard()

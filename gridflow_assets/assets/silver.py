@@ -50,20 +50,32 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
             run.store.row_count(key, run.utility, run.month),
             lambda where: (scan if where is None else scan.filter(where)).collect(),
         )
-    out = standardize(utility, run.month, small, readings)
+    # The intervals are written bucket by bucket as VEE finishes each, never gathered.
+    intervals = run.bucketed("silver/intervals") if readings is not None else None
+    try:
+        out = standardize(
+            utility, run.month, small, readings, sink=intervals.add if intervals else None
+        )
+    except BaseException:
+        if intervals is not None:
+            intervals.discard()
+        raise
     extra: dict[str, dict] = {}
-    if out.tables.get("intervals") is not None:
+    if intervals is not None:
         extra["intervals"] = {
             "delivered_rows": out.delivered_rows,
-            "meter_buckets": out.buckets,
             **{f"vee/{k}": v for k, v in out.vee_counts.items()},
         }
     by_reason = out.rejects.group_by(["target_table", "reason_code"]).len()
     extra["rejects"] = {f"rejects/{t}/{r}": int(n) for t, r, n in by_reason.iter_rows()}
     del small, readings
     for name in PARTITIONED:
+        key, meta = f"silver/{name}", extra.get(name)
+        if name == "intervals" and intervals is not None:
+            yield from run.publish_buckets(intervals, parents=BRONZE_KEYS, metadata=meta)
+            continue
         df = out.rejects if name == "rejects" else out.tables.get(name)
-        yield from run.publish(f"silver/{name}", df, parents=BRONZE_KEYS, metadata=extra.get(name))
+        yield from run.publish(key, df, parents=BRONZE_KEYS, metadata=meta)
 
 
 def _bronze_key(run: LayerRun, name: str) -> str:

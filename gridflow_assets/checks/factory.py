@@ -10,7 +10,7 @@ data flows on, flagged.
 """
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import dagster as dg
 import polars as pl
@@ -195,6 +195,39 @@ def _target(
     return AssetCheckEvaluationTargetMaterializationData(
         run_id=mat.run_id, storage_id=mat.storage_id, timestamp=mat.timestamp
     )
+
+
+class TableChecks:
+    """The checks of one table's partition, fed the partition bucket by bucket as it is
+    written (``add``), reported once it and every table they read are published
+    (``report``). A partition written whole is one bucket."""
+
+    def __init__(
+        self,
+        context: dg.AssetExecutionContext,
+        store: Warehouse,
+        key: str,
+        utility: str | None,
+        month: str | None,
+        published: dict[str, pl.DataFrame] | None = None,
+    ):
+        self.context, self.store, self.key = context, store, key
+        self.utility, self.month = utility, month
+        self.published = published if published is not None else {}
+        self._frames: list[pl.DataFrame] = []
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """One meter bucket of the partition, as stored (every row of a meter is in one)."""
+        self._frames.append(frame)
+
+    def report(self) -> Generator[dg.AssetCheckEvaluation, None, list[str]]:
+        frames, self._frames = self._frames, []
+        df = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
+        return (
+            yield from report_checks(
+                self.context, self.store, self.key, df, self.utility, self.month, self.published
+            )
+        )
 
 
 def report_checks(

@@ -95,15 +95,19 @@ def standardize(
     small: dict[str, pl.DataFrame],
     readings: Readings | None,
     per_bucket: int | None = None,
+    sink: Callable[[pl.DataFrame], None] | None = None,
 ) -> Standardized:
     """The partition's silver tables and rejects, with VEE run over its intervals: in one
-    go up to ``per_bucket`` readings, in meter buckets beyond."""
+    go up to ``per_bucket`` readings, in meter buckets beyond. With a ``sink``, each
+    bucket's intervals go to it as soon as VEE is done with them (and are not gathered:
+    ``tables`` then has no intervals)."""
     per_bucket = per_bucket or chunk_readings()
     buckets = 1 if readings is None else bucket_count(readings.rows, per_bucket)
     parts: list[pl.DataFrame] = []
     rejects: list[pl.DataFrame] = []
     counts: dict[str, int] = {}
     tables: dict[str, pl.DataFrame] = {}
+    delivered = 0
     for b in range(buckets):
         bronze = dict(small)
         if readings is not None:
@@ -114,23 +118,27 @@ def standardize(
                 utility=utility.utility_id, month=month, timezone=utility.timezone, bronze=bronze
             )
         )
-        if b == 0:
-            tables = out.tables
+        if b == 0:  # the small tables (the intervals go through VEE below)
+            tables = {k: v for k, v in out.tables.items() if k != INTERVALS}
             rejects.append(out.rejects)
         else:
             rejects.append(out.rejects.filter(pl.col("target_table") == INTERVALS))
         if out.tables.get(INTERVALS) is None:
             continue
         intervals, bucket_counts = _vee(out.tables, utility, month)
-        parts.append(intervals)
+        delivered += delivered_count(intervals)
         for rule, n in bucket_counts.items():
             counts[rule] = counts.get(rule, 0) + n
         del bronze, out
-    result = Standardized(tables, pl.concat(rejects, how="vertical"), counts, buckets=buckets)
+        if sink is None:
+            parts.append(intervals)
+        else:
+            sink(intervals)
+        del intervals
     if parts:
         tables[INTERVALS] = parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
-        result.delivered_rows = delivered_count(tables[INTERVALS])
-    return result
+    rejects_all = pl.concat(rejects, how="vertical")
+    return Standardized(tables, rejects_all, counts, delivered, buckets)
 
 
 def readings_source(utility: Utility) -> str | None:
