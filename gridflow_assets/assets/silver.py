@@ -45,10 +45,13 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     if source is not None:
         key = _bronze_key(run, source)
         scan = run.store.scan(key, run.utility, run.month)
+        stored = run.store.bucket_rows(key, run.utility, run.month)
         readings = Readings(
             source,
-            run.store.row_count(key, run.utility, run.month),
+            sum(stored),
             lambda where: (scan if where is None else scan.filter(where)).collect(),
+            stored=lambda: run.store.iter_buckets(key, run.utility, run.month),
+            stored_buckets=len(stored),
         )
     # The intervals are written bucket by bucket as VEE finishes each, never gathered.
     intervals = run.bucketed("silver/intervals") if readings is not None else None

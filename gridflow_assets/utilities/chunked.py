@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -64,11 +64,24 @@ def meter_bucket(column: str, buckets: int) -> pl.Expr:
 @dataclass
 class Readings:
     """The partition's bronze readings: how many, and how to fetch the rows a filter keeps
-    (a lazy scan of the bronze file, so a bucket decodes only its own rows)."""
+    (a lazy scan of the bronze file, so a bucket decodes only its own rows). ``stored``:
+    the buckets the bronze table was written in, when it was (read one by one instead)."""
 
     source: str  # bronze table name
     rows: int
     fetch: Callable[[pl.Expr | None], pl.DataFrame]
+    stored: Callable[[], Iterator[pl.DataFrame]] | None = None
+    stored_buckets: int = 1
+
+    def buckets(self, meter_column: str, per_bucket: int) -> tuple[int, Iterator[pl.DataFrame]]:
+        """How many buckets, and each bucket's rows in turn: the buckets bronze was
+        written in, else ``bucket_count`` buckets filtered from the scan."""
+        if self.stored is not None and self.stored_buckets > 1:
+            return self.stored_buckets, self.stored()
+        n = bucket_count(self.rows, per_bucket)
+        if n == 1:
+            return 1, iter([self.fetch(None)])
+        return n, (self.fetch(meter_bucket(meter_column, n) == b) for b in range(n))
 
 
 @dataclass
@@ -102,17 +115,19 @@ def standardize(
     bucket's intervals go to it as soon as VEE is done with them (and are not gathered:
     ``tables`` then has no intervals)."""
     per_bucket = per_bucket or chunk_readings()
-    buckets = 1 if readings is None else bucket_count(readings.rows, per_bucket)
+    buckets, frames = 1, iter([None])
+    if readings is not None:
+        buckets, frames = readings.buckets(utility.meter_column, per_bucket)
     parts: list[pl.DataFrame] = []
     rejects: list[pl.DataFrame] = []
     counts: dict[str, int] = {}
     tables: dict[str, pl.DataFrame] = {}
     delivered = 0
-    for b in range(buckets):
+    for b, frame in enumerate(frames):
         bronze = dict(small)
         if readings is not None:
-            where = None if buckets == 1 else meter_bucket(utility.meter_column, buckets) == b
-            bronze[readings.source] = readings.fetch(where)
+            bronze[readings.source] = frame
+        del frame
         out = utility.to_silver(
             SilverInput(
                 utility=utility.utility_id, month=month, timezone=utility.timezone, bronze=bronze

@@ -64,6 +64,33 @@ def test_buckets_give_the_whole_partitions_result(tmp_path, utility):
     assert "DUP_EXACT" in reasons
 
 
+def test_buckets_stored_by_bronze_are_read_as_they_are(tmp_path):
+    """When bronze was written in buckets, silver takes them one by one (no filter scan)."""
+    u, month, small, readings = _partition(tmp_path, "UTILITY2")
+    whole = standardize(u, month, small, readings, per_bucket=readings.rows)
+    frame = readings.fetch(None)
+    stored = frame.with_columns(_b=meter_bucket(u.meter_column, 3)).partition_by(
+        "_b", include_key=False, maintain_order=True
+    )
+    taken = []
+
+    def fetch(where):
+        raise AssertionError("a stored bucket is read, not filtered from the scan")
+
+    def buckets():
+        for part in stored:
+            taken.append(len(part))
+            yield part
+
+    bucketed = standardize(
+        u, month, small, Readings(readings.source, len(frame), fetch, buckets, len(stored))
+    )
+    assert bucketed.buckets == 3 and taken == [len(p) for p in stored]
+    assert_frame_equal(_sorted(whole.tables["intervals"]), _sorted(bucketed.tables["intervals"]))
+    assert_frame_equal(_sorted(whole.rejects), _sorted(bucketed.rejects))
+    assert whole.vee_counts == bucketed.vee_counts
+
+
 def test_spellings_of_one_meter_share_a_bucket():
     for spellings in (
         ["MTR-00001234", " mtr-00001234", "\ufeffMTR-00001234 ", "MTR 00001234"],
