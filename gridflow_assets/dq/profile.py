@@ -269,18 +269,21 @@ def _filled(col: str, dtype: pl.DataType) -> pl.Expr:
 def completeness(store: Warehouse, utility: str, month: str) -> list[dict]:
     out = []
     for key, cols in CRITICAL_FIELDS.items():
-        df = store.read_pl(key, utility, month, columns=list(cols))
-        if df is None:
+        if not store.exists(key, utility, month):
             continue
-        filled = df.select(_filled(c, df.schema[c]).sum().alias(c) for c in cols).row(0)
-        for col, n in zip(cols, filled):
+        rows, filled = 0, dict.fromkeys(cols, 0)  # summed bucket by bucket
+        for df in store.iter_buckets(key, utility, month, columns=list(cols)):
+            rows += df.height
+            counts = df.select(_filled(c, df.schema[c]).sum().alias(c) for c in cols).row(0)
+            filled = {c: filled[c] + int(n) for c, n in zip(cols, counts)}
+        for col, n in filled.items():
             out.append(
                 {
                     "table": key,
                     "column": col,
-                    "rows": df.height,
-                    "filled": int(n),
-                    "share": int(n) / df.height if df.height else None,
+                    "rows": rows,
+                    "filled": n,
+                    "share": n / rows if rows else None,
                 }
             )
     return out
@@ -296,7 +299,10 @@ def accounting(
         if spec.layer != "silver" or not spec.source or not store.exists(key, utility, month):
             continue
         source = _source_of(utility, spec)
-        kept = delivered_count(store.read_pl(key, utility, month, columns=["source_row"]))
+        kept = sum(
+            delivered_count(bucket)
+            for bucket in store.iter_buckets(key, utility, month, columns=["source_row"])
+        )
         acc = rules.accounting(
             store.row_count(f"bronze/{source}", utility, month), kept, rejects, spec.name
         )

@@ -280,8 +280,12 @@ def _rows(store: Warehouse, out: PartitionOutcome) -> None:
     delivered intervals from VEE's estimates."""
     out.readings = store.row_count("bronze/readings", out.utility, out.month)
     total = store.row_count("silver/intervals", out.utility, out.month)
-    rows = store.read_pl("silver/intervals", out.utility, out.month, columns=["source_row"])
-    out.kept = delivered_count(rows) if rows is not None else 0
+    out.kept = sum(
+        delivered_count(bucket)
+        for bucket in store.iter_buckets(
+            "silver/intervals", out.utility, out.month, columns=["source_row"]
+        )
+    )
     out.estimated = total - out.kept
     out.rejected = store.row_count("silver/rejects", out.utility, out.month)
 

@@ -11,6 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
+from gridflow_assets.dq.profile import profile_partition
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.instance import ensure_instance_yaml
 from gridflow_assets.partitions import partition_key
@@ -98,3 +99,14 @@ def test_every_check_gives_the_same_result(runs):
 
 def _sorted(df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(df.columns, nulls_last=True)
+
+
+def test_the_dq_profile_is_the_same(runs):
+    """The scorecard's facts (accounting, orphans, completeness, coverage, value
+    statistics, flags) read a bucketed partition bucket by bucket and find what they find in
+    the partition written whole."""
+    (whole, _, _), (bucketed, _, _) = runs
+    a = profile_partition(whole, "IESCO", MONTH)
+    b = profile_partition(bucketed, "IESCO", MONTH)
+    assert a["accounting"] and a["completeness"] and a["orphans"]
+    assert a == b
