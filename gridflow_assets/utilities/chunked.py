@@ -33,6 +33,7 @@ from gridflow_assets.utilities.base import SilverInput, Utility
 CHUNK_ENV = "GRIDFLOW_CHUNK_READINGS"
 CHUNK_READINGS = 500_000
 INTERVALS = "intervals"
+INTERVAL_PARENTS = (INTERVALS, "service_points", "meters")
 
 
 def chunk_readings() -> int:
@@ -123,8 +124,9 @@ def standardize(
     counts: dict[str, int] = {}
     tables: dict[str, pl.DataFrame] = {}
     delivered = 0
+    later = {k: v for k, v in small.items() if k in _interval_sources(utility)}
     for b, frame in enumerate(frames):
-        bronze = dict(small)
+        bronze = dict(small if b == 0 else later)
         if readings is not None:
             bronze[readings.source] = frame
         del frame
@@ -154,6 +156,13 @@ def standardize(
         tables[INTERVALS] = parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
     rejects_all = pl.concat(rejects, how="vertical")
     return Standardized(tables, rejects_all, counts, delivered, buckets)
+
+
+def _interval_sources(utility: Utility) -> set[str]:
+    """The bronze tables an adapter needs to build the intervals: their own source and
+    those of the service points and meters they are flagged against (a later bucket's run
+    skips the others: bills and payments are built once, from the first)."""
+    return {utility.source_of(n, table(f"silver/{n}").source) for n in INTERVAL_PARENTS}
 
 
 def readings_source(utility: Utility) -> str | None:
