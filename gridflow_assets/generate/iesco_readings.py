@@ -3,12 +3,23 @@
 Each meter's monthly energy is drawn first (profile x calendar x climate x noise); the hourly
 grid only decides how that energy is spread over the hours that had supply, so a month's
 opening register is known without generating the months before it. Energy is integer Wh, so
-register increments equal consumption exactly. All work is numpy over a meters x hours grid.
+register increments equal consumption exactly. All work is numpy over a meters x hours grid,
+one chunk of meters at a time (:func:`readings` of a chunk): a month's readings are written as
+they are made, so memory is bounded by the chunk, not by the population.
+
+Chunks and random streams: chunk 0 draws from the month's streams in the order a drop of one
+chunk always has (so every drop of at most one chunk of meters is what it was); chunk ``k``
+draws its meters' values from streams keyed by ``k`` too. What is common to all meters of the
+month (district heat and clouds, feeder load shedding and outages, the grid frequency) is
+drawn once, by chunk 0, and shared (:class:`MonthDraws`); faults are drawn per chunk at the
+same rates (``fault_count`` of the chunk's meters or cells).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -32,6 +43,40 @@ from gridflow_assets.generate.iesco_data import (
     tables,
 )
 from gridflow_assets.generate.iesco_master import Master, epoch_ordinal
+
+FEEDER_FIELDS = {"feeder_shedding", "feeder_voltage", "feeder_rural"}
+"""The master's per-feeder arrays; every other array holds one value per meter."""
+
+
+def meter_slice(master: Master, start: int, stop: int) -> Master:
+    """The consumers ``start`` to ``stop - 1`` of ``master`` (feeders unchanged)."""
+    rows = slice(start, stop)
+    sliced = {
+        f.name: getattr(master, f.name)[rows]
+        for f in fields(master)
+        if f.name not in FEEDER_FIELDS and isinstance(getattr(master, f.name), np.ndarray)
+    }
+    n = len(range(*rows.indices(master.n)))
+    return replace(master, n=n, table=master.table.iloc[rows], **sliced)
+
+
+@dataclass
+class MonthDraws:
+    """Draws common to every chunk of meters of one month: made by the first chunk, in its
+    streams' order, and reused by the others."""
+
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def take(self, name: str, draw: Callable[[], np.ndarray]) -> np.ndarray:
+        if name not in self.values:
+            self.values[name] = draw()
+        return self.values[name]
+
+
+def chunk_stream(master: Master, purpose: str, year: int, month: int, chunk: int):
+    """The month's stream for ``purpose`` as chunk ``chunk`` draws it (chunk 0: the month's)."""
+    keys = (year, month) if chunk == 0 else (year, month, chunk)
+    return stream(master.seed, purpose, *keys)
 
 
 def tampering(master: Master, ordinal: int) -> np.ndarray:
@@ -138,6 +183,18 @@ def _load_shedding(master: Master, rng: np.random.Generator, month: int, days: i
     return mask
 
 
+def _feeder_outages(
+    master: Master, rng: np.random.Generator, month: int, n_hours: int
+) -> np.ndarray:
+    """Feeder x hours mask of unscheduled feeder outages (more on rural feeders)."""
+    n_feeders = len(master.feeder_shedding)
+    rural = np.where(master.feeder_rural, 1.5, 1.0)
+    events = rng.poisson(tables().climate.loc[month, "feeder_outages_per_month"] * rural)
+    rows = np.repeat(np.arange(n_feeders), events)
+    starts = rng.integers(0, n_hours, len(rows))
+    return _interval_mask(n_feeders, n_hours, rows, starts, rng.integers(1, 7, len(rows)))
+
+
 def _blocks(
     rng: np.random.Generator,
     count: int,
@@ -159,7 +216,13 @@ def readings(
     opening_wh: np.ndarray,
     consumption_wh: np.ndarray,
     solar_wh: np.ndarray,
+    chunk: int = 0,
+    shared: MonthDraws | None = None,
 ) -> pl.DataFrame:
+    """The hourly reads of ``master``'s meters (one chunk of the month's consumers: chunk
+    number ``chunk``, with the month's common draws ``shared``; the defaults are a whole
+    population in one chunk)."""
+    shared = MonthDraws() if shared is None else shared
     data = tables()
     profiles, climate = data.profiles, data.climate
     n = master.n
@@ -172,7 +235,7 @@ def readings(
     p = master.profile
 
     # Shape of demand: profile hour shape x weekday x season, plus cooling on hot days.
-    rng = stream(master.seed, "hourly", year, month)
+    rng = chunk_stream(master, "hourly", year, month, chunk)
     hours_cols = [f"h{h:02d}" for h in range(24)]
     shapes = profiles[hours_cols].to_numpy(float)
     shapes = shapes / shapes.sum(axis=1, keepdims=True)
@@ -182,7 +245,7 @@ def readings(
     sensitivity = profiles["cooling_sensitivity"].to_numpy(float)
     day_on_prob = profiles["day_on_prob"].to_numpy(float)
     noise_sd = profiles["noise_sd"].to_numpy(float)
-    heat = np.exp(rng.normal(0, 0.15, (len(data.districts), days)))
+    heat = shared.take("heat", lambda: np.exp(rng.normal(0, 0.15, (len(data.districts), days))))
     day_on = rng.random((n, days)) < day_on_prob[p][:, None]
     base = shapes[p][:, hour] * dow[p][:, weekday[day]] * season[p][:, None] * day_on[:, day]
     cool = (
@@ -196,23 +259,17 @@ def readings(
     sunrise, sunset = climate.loc[month, "sunrise_h"], climate.loc[month, "sunset_h"]
     sun = np.clip(np.sin(np.pi * (np.arange(24) + 0.5 - sunrise) / (sunset - sunrise)), 0, None)
     sun[(np.arange(24) + 0.5 < sunrise) | (np.arange(24) + 0.5 > sunset)] = 0.0
-    clouds = np.clip(rng.normal(1.0, 0.2, (len(data.districts), days)), 0.2, 1.2)
+    clouds = shared.take(
+        "clouds", lambda: np.clip(rng.normal(1.0, 0.2, (len(data.districts), days)), 0.2, 1.2)
+    )
     solar_weights = sun[hour][None, :] * clouds[master.district][:, day]
 
     # Grid events: real behaviour, present at every fault level.
-    grid = stream(master.seed, "grid", year, month)
-    shedding = _load_shedding(master, grid, month, days)[master.feeder]
-    n_feeders = len(master.feeder_shedding)
-    rate = climate.loc[month, "feeder_outages_per_month"] * np.where(master.feeder_rural, 1.5, 1.0)
-    events = grid.poisson(rate)
-    f_rows = np.repeat(np.arange(n_feeders), events)
-    feeder_outage = _interval_mask(
-        n_feeders,
-        n_hours,
-        f_rows,
-        grid.integers(0, n_hours, len(f_rows)),
-        grid.integers(1, 7, len(f_rows)),
-    )[master.feeder]
+    grid = chunk_stream(master, "grid", year, month, chunk)
+    shedding = shared.take("shedding", lambda: _load_shedding(master, grid, month, days))
+    shedding = shedding[master.feeder]
+    feeder_outage = shared.take("outage", lambda: _feeder_outages(master, grid, month, n_hours))
+    feeder_outage = feeder_outage[master.feeder]
     m_events = grid.poisson(0.15, n)
     m_rows = np.repeat(np.arange(n), m_events)
     outage = feeder_outage | _interval_mask(
@@ -226,7 +283,7 @@ def readings(
 
     # Device faults and theft flags: only with faults enabled.
     level = master.level
-    frng = stream(master.seed, "faults", year, month)
+    frng = chunk_stream(master, "faults", year, month, chunk)
     everyone = np.arange(n)
     frozen = _interval_mask(
         n, n_hours, *_blocks(frng, fault_count("frozen_meters", n, level), everyone, n_hours, 6, 36)
@@ -267,7 +324,7 @@ def readings(
     status[shedding] = LOAD_SHEDDING
 
     # Electrical quantities: feeder voltage sags with the evening peak; current from power.
-    erng = stream(master.seed, "electrical", year, month)
+    erng = chunk_stream(master, "electrical", year, month, chunk)
     peak = shapes[profiles.index.get_loc("residential")]
     sag = 1 - 0.04 * (peak - peak.min()) / (peak.max() - peak.min())
     nominal = np.where(master.phases == 1, 230.0, 400.0)
@@ -275,7 +332,9 @@ def readings(
     voltage = feeder_v[:, None] * sag[hour][None, :] * (1 + erng.normal(0, 0.008, (n, n_hours)))
     pf = np.clip(master.pf_base[:, None] + erng.normal(0, 0.015, (n, n_hours)), 0.7, 1.0)
     frequency = np.clip(
-        50 + erng.normal(0, 0.05, n_hours)[None, :] + erng.normal(0, 0.005, (n, n_hours)),
+        50
+        + shared.take("frequency", lambda: erng.normal(0, 0.05, n_hours))[None, :]
+        + erng.normal(0, 0.005, (n, n_hours)),
         49.6,
         50.4,
     )
