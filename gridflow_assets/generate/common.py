@@ -74,13 +74,17 @@ def csv_pieces(
     row only), while only one piece of text is held at a time."""
     header = True
     for frame in frames:
-        for start in range(0, frame.height, rows):
-            piece = frame.slice(start, rows)
-            yield csv_bytes(piece, header=header), piece.height
-            header = False
-        if header:  # an empty frame first: the header is still written, once
-            yield csv_bytes(frame), 0
-            header = False
+        yield from _frame_pieces(frame, rows, header)
+        header = False
+        del frame  # gone before the next frame is made
+
+
+def _frame_pieces(frame: pl.DataFrame, rows: int, header: bool) -> Iterator[tuple[bytes, int]]:
+    if header and not frame.height:  # an empty first frame: the header is written still
+        yield csv_bytes(frame), 0
+    for start in range(0, frame.height, rows):
+        piece = frame.slice(start, rows)
+        yield csv_bytes(piece, header=header and not start), piece.height
 
 
 def labels(
