@@ -134,9 +134,9 @@ def generate_iesco(
     """Write one complete IESCO drop per month to ``<landing>/IESCO/<YYYY-MM>/``.
 
     Files: ``meters.csv``, ``readings.csv``, ``bills.csv``, ``payments.csv`` (UTF-8, no BOM,
-    final newline) plus ``manifest.json`` and ``_SUCCESS`` via :func:`write_drop`. Output is
-    byte-identical for the same arguments; each month depends only on seed, meters, faults
-    and the month itself. ``fmt="legacy"`` writes the legacy billing export of the same
+    final newline) plus ``manifest.json`` and ``_SUCCESS`` via :class:`DropWriter`. Output
+    is byte-identical for the same arguments; each month depends only on seed, meters,
+    faults, chunk size and the month itself (the chunk size only once meters exceed it). ``fmt="legacy"`` writes the legacy billing export of the same
     data (:mod:`.iesco_legacy`). Readings are made and written ``chunk_meters`` meters at a
     time: memory is bounded by the chunk. Returns the drop folders in the order of ``months``.
     """
