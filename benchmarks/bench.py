@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import multiprocessing
 import os
 import platform
@@ -35,7 +36,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 WORKLOADS = {
@@ -152,12 +152,14 @@ def generate(name: str, landing: Path) -> dict:
 
 def generator_digest() -> str:
     """A digest of the generators' code and the domain tables they draw from: a cached
-    landing is reused only while both are unchanged."""
+    landing is reused only while both are unchanged. Read as files (the package is not
+    imported here: this process stays small)."""
+    root = Path(importlib.util.find_spec("gridflow_assets").origin).parent
     digest = hashlib.sha256()
-    for package in ("gridflow_assets.generate", "gridflow_assets.domain"):
-        for entry in sorted(resources.files(package).iterdir(), key=lambda e: e.name):
-            if entry.is_file() and entry.name.endswith((".py", ".csv", ".json", ".yaml")):
-                digest.update(entry.name.encode() + entry.read_bytes())
+    for folder in ("generate", "domain"):
+        for path in sorted((root / folder).iterdir()):
+            if path.is_file() and path.suffix in {".py", ".csv", ".json", ".yaml"}:
+                digest.update(f"{folder}/{path.name}".encode() + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
