@@ -191,6 +191,12 @@ def run_workload(
     pipeline in another. ``warehouse``: a folder or URL to write to (default: a folder in
     ``workdir``)."""
     landing, generated = landing_for(name, workdir, cache)
+    if generated:  # printed now too: a long pipeline run may not finish
+        print(
+            f"{name}: generated in {generated['seconds']:.1f} s, peak RSS "
+            f"{generated['peak_mib']:,.0f} MiB; running the pipeline",
+            flush=True,
+        )
     result = in_child(run_pipeline, name, landing, workdir, workers, warehouse)
     result["generate_s"] = generated["seconds"] if generated else None
     result["peaks"]["generate"] = generated["peak_mib"] if generated else None
