@@ -30,6 +30,8 @@ import os
 import platform
 import resource
 import shutil
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -118,6 +120,9 @@ def in_child(fn: Callable, *args):
         ok, value = receive.recv()
     except EOFError:
         ok, value = False, "the child process died without a result"
+    except BaseException:  # interrupted or terminated: the child goes too
+        child.kill()
+        raise
     child.join()
     if not ok:
         raise SystemExit(f"{getattr(fn, '__name__', fn)} failed in its process:\n{value}")
@@ -341,6 +346,8 @@ def main() -> None:
         "GRIDFLOW_PII_SECRET from the environment) instead of a temporary folder",
     )
     args = parser.parse_args()
+    # terminated like interrupted: unwinds, so a running child process is ended too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.warehouse:
         from gridflow_assets.pii import check_secret
         from gridflow_assets.warehouse import Warehouse
