@@ -55,8 +55,9 @@ dev: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/python .ci/audit.py
 
+# BENCH_CACHE=<folder>: keep each workload's generated drops there and reuse them.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.bench --workload $(or $(WORKLOAD),reference) --workers $(or $(WORKERS),1)
+	$(BIN)/python -m benchmarks.bench --workload $(or $(WORKLOAD),reference) --workers $(or $(WORKERS),1) $(if $(BENCH_CACHE),--landing-cache $(BENCH_CACHE))
 
 dictionary: $(STAMP)
 	$(BIN)/gridflow dictionary > docs/data-dictionary.md

@@ -12,17 +12,31 @@ resident size sampled (every 20 ms) while one of its steps ran (one worker).
     python -m benchmarks.bench                       # the reference workload
     python -m benchmarks.bench --workload all        # every workload (takes a while)
     python -m benchmarks.bench --warehouse s3://bucket/bench   # the warehouse in object storage
+    python -m benchmarks.bench --landing-cache ~/.cache/gridflow-bench   # keep generated drops
+
+Generation and the pipeline each run in a process of their own (spawned, so neither inherits
+the other's memory): the pipeline's peak is the pipeline's, and generation's own peak is
+printed on its row. ``--landing-cache`` keeps each workload's drops in a folder named by
+workload, seed and a digest of the generator's code and data, and reuses them on later runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
+import multiprocessing
 import os
 import platform
 import resource
+import shutil
+import signal
+import sys
 import tempfile
 import threading
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +47,7 @@ WORKLOADS = {
     "iesco-100000x1": ("IESCO", 100000, "2024-06", "2024-06"),
     "ny-10x": ("NY", 400, "2025-03", "2025-03"),
 }
+SEED = 1
 
 
 @dataclass
@@ -93,29 +108,121 @@ class RssSampler:
         return max(inside, default=0.0)
 
 
-def run_workload(name: str, workdir: Path, workers: int = 1, warehouse: str | None = None) -> dict:
-    """``warehouse``: a folder or URL to write to (default: a folder in ``workdir``)."""
+def in_child(fn: Callable, *args):
+    """``fn(*args)`` in a fresh spawned process (none of this one's memory), its result back;
+    the child's error is raised here with its traceback."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child_main, args=(send, fn, args))
+    child.start()
+    send.close()
+    try:
+        ok, value = receive.recv()
+    except EOFError:
+        ok, value = False, "the child process died without a result"
+    except BaseException:  # interrupted or terminated: the child goes too
+        child.kill()
+        raise
+    child.join()
+    if not ok:
+        raise SystemExit(f"{getattr(fn, '__name__', fn)} failed in its process:\n{value}")
+    return value
+
+
+def _child_main(send, fn: Callable, args: tuple) -> None:
+    try:
+        send.send((True, fn(*args)))
+    except Exception:
+        send.send((False, traceback.format_exc()))
+        raise  # and the child exits with an error
+
+
+def generate(name: str, landing: Path) -> dict:
+    """Write workload ``name``'s drops to ``landing``: seconds and this process's peak RSS
+    (run it in a process of its own, :func:`in_child`)."""
     from gridflow_assets.generate import GENERATORS
     from gridflow_assets.generate.common import month_range
-    from gridflow_assets.orchestration.runner import run_drops
-    from gridflow_assets.warehouse import Warehouse
 
     utility, meters, start, end = WORKLOADS[name]
-    landing = workdir / "landing"
-    warehouse = warehouse or str(workdir / "warehouse")
-    months = month_range(start, end)
     utilities = ["UTILITY1", "UTILITY2"] if utility == "NY" else [utility]
-    sampler = RssSampler().start()
-    started, wall = time.perf_counter(), time.time()
+    started = time.perf_counter()
     for u in utilities:
-        GENERATORS[u](landing, months, meters=meters, seed=1)
-    generate_s = time.perf_counter() - started
-    peaks = {"generate": sampler.peak(wall, time.time())}
+        GENERATORS[u](landing, month_range(start, end), meters=meters, seed=SEED)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
+
+def generator_digest() -> str:
+    """A digest of the generators' code and the domain tables they draw from: a cached
+    landing is reused only while both are unchanged. Read as files (the package is not
+    imported here: this process stays small)."""
+    root = Path(importlib.util.find_spec("gridflow_assets").origin).parent
+    digest = hashlib.sha256()
+    for folder in ("generate", "domain"):
+        for path in sorted((root / folder).iterdir()):
+            if path.is_file() and path.suffix in {".py", ".csv", ".json", ".yaml"}:
+                digest.update(f"{folder}/{path.name}".encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def landing_for(name: str, workdir: Path, cache: Path | None) -> tuple[Path, dict | None]:
+    """The workload's landing folder and its generation figures (``None``: reused from
+    ``cache``). A cached landing is generated under a temporary name and renamed when
+    complete, so an interrupted run never leaves a partial one to reuse."""
+    if cache is None:
+        landing = workdir / "landing"
+        return landing, in_child(generate, name, landing)
+    landing = Path(cache).expanduser() / f"{name}-seed{SEED}-{generator_digest()}"
+    if landing.is_dir():
+        return landing, None
+    partial = landing.with_name(landing.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    figures = in_child(generate, name, partial)
+    partial.rename(landing)
+    return landing, figures
+
+
+def run_workload(
+    name: str,
+    workdir: Path,
+    workers: int = 1,
+    warehouse: str | None = None,
+    cache: Path | None = None,
+) -> dict:
+    """Generate (or reuse from ``cache``) the workload's drops in one process, then run the
+    pipeline in another. ``warehouse``: a folder or URL to write to (default: a folder in
+    ``workdir``)."""
+    landing, generated = landing_for(name, workdir, cache)
+    if generated:  # printed now too: a long pipeline run may not finish
+        print(
+            f"{name}: generated in {generated['seconds']:.1f} s, peak RSS "
+            f"{generated['peak_mib']:,.0f} MiB; running the pipeline",
+            flush=True,
+        )
+    result = in_child(run_pipeline, name, landing, workdir, workers, warehouse)
+    result["generate_s"] = generated["seconds"] if generated else None
+    result["peaks"]["generate"] = generated["peak_mib"] if generated else None
+    result["landing"] = str(landing) if generated is None else None
+    return result
+
+
+def run_pipeline(
+    name: str, landing: Path, workdir: Path, workers: int = 1, warehouse: str | None = None
+) -> dict:
+    """Every partition of ``landing`` through Dagster as ``gridflow run`` does, with per-stage
+    seconds and peak RSS (of this process: run it in a process of its own)."""
     import dagster as dg
 
     from gridflow_assets.instance import ensure_instance_yaml
+    from gridflow_assets.orchestration.runner import run_drops
+    from gridflow_assets.warehouse import Warehouse
 
+    warehouse = warehouse or str(workdir / "warehouse")
+    sampler = RssSampler().start()
+    peaks: dict[str, float] = {}
     os.environ["DAGSTER_HOME"] = str(workdir / "dagster_home")
     ensure_instance_yaml(workdir / "dagster_home")  # the instance `gridflow run` uses
     instance = dg.DagsterInstance.get()
@@ -123,7 +230,7 @@ def run_workload(name: str, workdir: Path, workers: int = 1, warehouse: str | No
     outcome = run_drops(instance, str(landing), warehouse, out=lambda _msg: None, workers=workers)
     pipeline_s = time.perf_counter() - started
     if not outcome.ok:
-        raise SystemExit(f"{name}: pipeline failed: {[p.message for p in outcome.partitions]}")
+        raise RuntimeError(f"{name}: pipeline failed: {[p.message for p in outcome.partitions]}")
     sampler.stop()
     stages: dict[str, float] = {}
     for part in outcome.partitions:
@@ -148,7 +255,6 @@ def run_workload(name: str, workdir: Path, workers: int = 1, warehouse: str | No
         "workload": name,
         "partitions": len(outcome.partitions),
         "readings": readings,
-        "generate_s": generate_s,
         "pipeline_s": pipeline_s,
         "stages": stages,
         "peaks": peaks,
@@ -165,15 +271,17 @@ def report(r: dict) -> str:
         f"\n== {r['workload']}: {r['partitions']} partition(s), {n:,} readings, "
         f"{r['workers']} worker process(es)"
     ]
-    rows = [("generate", r["generate_s"])]
+    generated = r["generate_s"] is not None
+    rows = [("generate", r["generate_s"])] if generated else []
     rows += [(k, r["stages"].get(k, 0.0)) for k in ("bronze", "silver", "gold", "experience")]
     steps = sum(r["stages"].values())
     if r["workers"] == 1:  # with workers, stage times add up the workers' busy time
         rows += [("outside steps", r["pipeline_s"] - steps)]
-    rows += [
-        ("pipeline end to end", r["pipeline_s"]),
-        ("generate + pipeline", r["generate_s"] + r["pipeline_s"]),
-    ]
+    rows += [("pipeline end to end", r["pipeline_s"])]
+    if generated:
+        rows += [("generate + pipeline", r["generate_s"] + r["pipeline_s"])]
+    else:
+        lines.append(f"drops reused from {r['landing']} (generation not measured)")
     if r["workers"] > 1:
         lines.append(
             "(stage seconds are summed over the workers; peak memory per stage is "
@@ -205,9 +313,11 @@ def report(r: dict) -> str:
         compute = sum(run["own_s"] for run in own)
         lines.append(f"gridflow compute: {compute:.2f} s = {compute / n * 1e6:.2f} µs per reading")
     lines.append(
-        f"peak memory (RSS): {r['peak_rss_mib']:,.0f} MiB"
-        + (" (the largest process: this one or a worker)" if r["workers"] > 1 else "")
+        f"peak memory (RSS) of the pipeline: {r['peak_rss_mib']:,.0f} MiB"
+        + (" (the largest process: the pipeline's or a worker)" if r["workers"] > 1 else "")
     )
+    if generated:
+        lines.append(f"peak memory (RSS) of generation: {r['peaks']['generate']:,.0f} MiB")
     return "\n".join(lines)
 
 
@@ -223,12 +333,21 @@ def main() -> None:
         help="worker processes for the partition runs (gridflow run --workers)",
     )
     parser.add_argument(
+        "--landing-cache",
+        type=Path,
+        default=None,
+        help="keep each workload's generated drops in this folder (named by workload, seed "
+        "and generator digest) and reuse them on later runs",
+    )
+    parser.add_argument(
         "--warehouse",
         default=None,
         help="write the warehouse to this URL (e.g. s3://bucket/bench; AWS_* and "
         "GRIDFLOW_PII_SECRET from the environment) instead of a temporary folder",
     )
     args = parser.parse_args()
+    # terminated like interrupted: unwinds, so a running child process is ended too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.warehouse:
         from gridflow_assets.pii import check_secret
         from gridflow_assets.warehouse import Warehouse
@@ -252,7 +371,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix=f"gridflow-bench-{name}-") as tmp:
             # A URL warehouse gets a fresh prefix per workload (left in place: the bucket's).
             target = f"{args.warehouse}/{name}-{int(time.time())}" if args.warehouse else None
-            print(report(run_workload(name, Path(tmp), args.workers, target)), flush=True)
+            result = run_workload(name, Path(tmp), args.workers, target, args.landing_cache)
+            print(report(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 Generators build Polars frames (small reference tables may still be pandas); this module
 turns them into files exactly as a utility would deliver them (encoding quirks included) and
 lands them with the drop protocol of ``docs/formats/``: data files first, then
-``manifest.json``, then ``_SUCCESS`` last. It also holds the two text builders that keep
-per-row Python out of the readings files: :func:`labels` and :func:`clock_text`.
+``manifest.json``, then ``_SUCCESS`` last. A large file is written piece by piece as its
+frames are made (:class:`DropWriter`, :func:`csv_pieces`), so a drop never has to fit in
+memory. It also holds the two text builders that keep per-row Python out of the readings
+files: :func:`labels` and :func:`clock_text`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import io
 import json
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +34,16 @@ def month_range(start: str, end: str) -> list[str]:
     return [p.strftime("%Y-%m") for p in periods]
 
 
+CSV_PIECE_ROWS = 1_000_000
+"""Rows serialised at a time when a file is written piece by piece (about 75 MB of text)."""
+
+
 def csv_bytes(
-    df: pl.DataFrame | pd.DataFrame, *, bom: bool = False, final_newline: bool = True
+    df: pl.DataFrame | pd.DataFrame,
+    *,
+    bom: bool = False,
+    final_newline: bool = True,
+    header: bool = True,
 ) -> bytes:
     """Serialise ``df`` as CSV the way a utility delivers it.
 
@@ -41,15 +51,40 @@ def csv_bytes(
     drop's generation time. Empty text and NaN become empty unquoted fields, as delivered
     files carry them; fields are quoted only when they hold a comma, quote or line break.
     ``bom`` prefixes a UTF-8 byte-order mark; ``final_newline=False`` drops the trailing LF,
-    as the New York utilities do.
+    as the New York utilities do. ``header=False`` writes the rows only (a later piece of
+    a file, :func:`csv_pieces`).
     """
     buffer = io.BytesIO()
     if bom:
         buffer.write(BOM)
-    _blank_as_null(as_polars(df)).write_csv(buffer, line_terminator="\n", quote_style="necessary")
+    _blank_as_null(as_polars(df)).write_csv(
+        buffer, include_header=header, line_terminator="\n", quote_style="necessary"
+    )
     if not final_newline and buffer.getbuffer()[-1:] == b"\n":
         buffer.truncate(buffer.tell() - 1)
     return buffer.getvalue()
+
+
+def csv_pieces(
+    frames: Iterable[pl.DataFrame], rows: int = CSV_PIECE_ROWS
+) -> Iterator[tuple[bytes, int]]:
+    """One CSV file of ``frames`` one after the other, as (text, rows) pieces of at most
+    ``rows`` rows: the header once, then every frame's rows. The bytes joined are those
+    :func:`csv_bytes` writes for the frames concatenated (each row's text depends on that
+    row only), while only one piece of text is held at a time."""
+    header = True
+    for frame in frames:
+        yield from _frame_pieces(frame, rows, header)
+        header = False
+        del frame  # gone before the next frame is made
+
+
+def _frame_pieces(frame: pl.DataFrame, rows: int, header: bool) -> Iterator[tuple[bytes, int]]:
+    if header and not frame.height:  # an empty first frame: the header is written still
+        yield csv_bytes(frame), 0
+    for start in range(0, frame.height, rows):
+        piece = frame.slice(start, rows)
+        yield csv_bytes(piece, header=header and not start), piece.height
 
 
 def labels(
@@ -131,6 +166,58 @@ def _blank_as_null(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(fixes) if fixes else df
 
 
+class DropWriter:
+    """Lands one drop file by file with the drop protocol: each data file written in pieces
+    as they come, its sha256 and rows counted on the way, then ``manifest.json``, then
+    ``_SUCCESS`` (:meth:`close`).
+
+    A re-delivered month replaces the old folder: ``_SUCCESS`` is removed first so that no
+    reader ever sees a mix of old and new files marked complete.
+    """
+
+    def __init__(self, landing: Path, utility: str, month: str):
+        self.utility, self.month = utility, month
+        self.folder = Path(landing) / utility / month
+        if self.folder.exists():
+            (self.folder / "_SUCCESS").unlink(missing_ok=True)
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True)
+        self.entries: list[dict] = []
+
+    def write(self, name: str, pieces: Iterable[bytes], rows: int | None = None) -> None:
+        """Write file ``name`` from its ``pieces`` in order; ``rows`` goes in the manifest."""
+        digest = hashlib.sha256()
+        with open(self.folder / name, "wb") as out:
+            for piece in pieces:
+                out.write(piece)
+                digest.update(piece)
+        entry = {"file": name, "sha256": digest.hexdigest()}
+        if rows is not None:
+            entry["rows"] = int(rows)
+        self.entries.append(entry)
+
+    def write_csv(self, name: str, frames: Iterable[pl.DataFrame]) -> None:
+        """Write CSV file ``name`` of ``frames`` one after the other (:func:`csv_pieces`),
+        holding one piece at a time; the manifest counts every row written."""
+        counted = [0]
+
+        def texts() -> Iterator[bytes]:
+            for text, rows in csv_pieces(frames):
+                counted[0] += rows
+                yield text
+
+        self.write(name, texts())
+        self.entries[-1]["rows"] = counted[0]
+
+    def close(self, manifest: bool = True) -> Path:
+        """Write ``manifest.json`` (unless ``manifest=False``), then ``_SUCCESS``."""
+        if manifest:
+            body = {"utility": self.utility, "month": self.month, "files": self.entries}
+            (self.folder / "manifest.json").write_text(json.dumps(body, indent=2))
+        (self.folder / "_SUCCESS").write_text("")
+        return self.folder
+
+
 def write_drop(
     landing: Path,
     utility: str,
@@ -140,26 +227,8 @@ def write_drop(
     manifest: bool = True,
     row_counts: Mapping[str, int] | None = None,
 ) -> Path:
-    """Land one complete drop: files, then ``manifest.json``, then ``_SUCCESS``.
-
-    A re-delivered month replaces the old folder: ``_SUCCESS`` is removed first so that no
-    reader ever sees a mix of old and new files marked complete.
-    """
-    folder = Path(landing) / utility / month
-    if folder.exists():
-        (folder / "_SUCCESS").unlink(missing_ok=True)
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    entries = []
+    """Land one complete drop of whole files (:class:`DropWriter`)."""
+    writer = DropWriter(landing, utility, month)
     for name, data in files.items():
-        (folder / name).write_bytes(data)
-        entry = {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
-        if row_counts and name in row_counts:
-            entry["rows"] = int(row_counts[name])
-        entries.append(entry)
-    if manifest:
-        (folder / "manifest.json").write_text(
-            json.dumps({"utility": utility, "month": month, "files": entries}, indent=2)
-        )
-    (folder / "_SUCCESS").write_text("")
-    return folder
+        writer.write(name, [data], (row_counts or {}).get(name))
+    return writer.close(manifest)
