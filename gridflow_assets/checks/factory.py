@@ -399,7 +399,8 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
         utility = month = None
         if spec.partitioned:
             utility, month = split_key(context.partition_key)
-        checks = PartitionChecks(store, key, utility, month, plans)
+        buckets = store.bucket_rows(key, utility, month) or []
+        checks = PartitionChecks(store, key, utility, month, plans, bucketed=len(buckets) > 1)
         for frame in store.iter_buckets(key, utility, month):
             checks.add(frame)
         if not checks.buckets and not delivered(key, utility):
