@@ -6,6 +6,8 @@ gold/fact_readings and bronze/readings, on a generated IESCO partition with faul
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
 
@@ -258,3 +260,30 @@ def test_billed_units_read_the_intervals_bucket_by_bucket(world, tmp_path):
     assert from_buckets.details == whole.details
     assert from_buckets.total == whole.total == bills.height
     assert from_buckets.sample.equals(whole.sample)
+
+
+def test_a_key_without_the_meter_is_counted_across_buckets():
+    """A service point's day (experience/daily_summaries' key) may come from meters in
+    several buckets: its repeats are found across them, as in the whole frame."""
+    key = "experience/daily_summaries"
+    plan = next(p for p in plans_for(table(key)) if p.name == "duplicates__primary_key")
+    sp = ["SP1", "SP2", "SP1", "SP3", "SP1", "SP2", "SP4", "SP3", None]
+    frame = pl.DataFrame(
+        {
+            "service_point_id": sp,
+            "local_date": [date(2025, 3, 1)] * len(sp),
+            "measurement": "kWh",
+            "direction": "delivered",
+            "interval_s": 3600,
+        }
+    )
+    inp = lambda df, bucketed: CheckInput(None, table(key), df, UTILITY, MONTH, bucketed=bucketed)
+    whole = plan.run(inp(frame, False))
+    thirds = [frame.slice(0, 3), frame.slice(3, 3), frame.slice(6)]
+    across = plan.finish(inp(None, True), [plan.tally(inp(t, True)) for t in thirds])
+    assert (across.failed_count, across.details) == (whole.failed_count, whole.details)
+    assert whole.failed_count == 4 and whole.details == {"duplicated_keys": 3}
+    assert across.sample.equals(whole.sample)
+    # buckets that do not say they are buckets keep only the keys each repeats: a miss
+    alone = plan.finish(inp(None, False), [plan.tally(inp(t, False)) for t in thirds])
+    assert alone.failed_count < whole.failed_count
