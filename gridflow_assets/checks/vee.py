@@ -78,7 +78,7 @@ def _samples(tallies: list[dict]) -> pd.DataFrame:
     """The first rows at issue over the buckets, in bucket order, for the steward (pandas:
     where a person reads them)."""
     frames = [t["sample"] for t in tallies if t["sample"].height] or [tallies[0]["sample"]]
-    return as_pandas(pl.concat(frames).head(SAMPLE_ROWS))
+    return as_pandas(pl.concat(frames, how="vertical_relaxed").head(SAMPLE_ROWS))
 
 
 def _summed(tallies: list[dict], name: str) -> dict:
