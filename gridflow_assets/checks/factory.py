@@ -10,7 +10,7 @@ data flows on, flagged.
 """
 
 import warnings
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 import dagster as dg
 import polars as pl
@@ -20,7 +20,14 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster._core.storage.event_log.base import AssetRecordsFilter
 
 from gridflow_assets.checks import rules
-from gridflow_assets.checks.plan import ERROR, WARN, CheckInput, CheckPlan, same_partition
+from gridflow_assets.checks.plan import (
+    ERROR,
+    WARN,
+    CheckInput,
+    CheckPlan,
+    bucket_plan,
+    same_partition,
+)
 from gridflow_assets.checks.table_plans import table_plans
 from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry import Table, table
@@ -36,43 +43,64 @@ def _delivered_columns(spec: Table) -> list[str]:
 
 
 def _orphan_plan(spec: Table, fk) -> CheckPlan:
-    def run(inp: CheckInput) -> rules.RuleResult:
+    def finish(inp: CheckInput, tallies: list[rules.KeyTally]) -> rules.RuleResult:
         parent_spec = table(fk.ref_table)
         if parent_spec.partitioned:
             parent = same_partition(inp, fk.ref_table, list(fk.ref_columns))
         else:
             parent = inp.store.read_pl(fk.ref_table, columns=list(fk.ref_columns))
-        return rules.find_orphans(inp.df, parent, fk)
+        return rules.orphans_found(tallies, parent, fk)
 
-    return CheckPlan(
+    return bucket_plan(
         f"orphans__{fk.name}",
         "orphans",
         WARN,
         f"({', '.join(fk.columns)}) found in {fk.ref_table}",
-        run,
+        lambda inp: rules.orphan_tally(inp.df, fk),
+        finish,
         deps=(fk.ref_table,),
     )
 
 
 def _conservation_plan(spec: Table) -> CheckPlan:
-    def run(inp: CheckInput) -> rules.RuleResult:
+    def finish(inp: CheckInput, kept: list[int]) -> rules.RuleResult:
         source = get_utility(inp.utility).source_of(spec.name, spec.source)
         landed = inp.store.row_count(f"bronze/{source}", inp.utility, inp.month)
-        kept = delivered_count(inp.df)  # VEE's added estimates did not land
         rejects = same_partition(inp, "silver/rejects", ["target_table", "category", "reason_code"])
-        acc = rules.accounting(landed, kept, rejects, spec.name)
+        acc = rules.accounting(landed, sum(kept), rejects, spec.name)
         result = rules.check_conservation(acc)
         result.details["rejects_by_reason"] = rules.rejects_by_reason(rejects, spec.name)
         return result
 
-    return CheckPlan(
+    return bucket_plan(
         "conservation__accounting",
         "conservation",
         ERROR,
         "landed (rows of the bronze source table) = kept + exact duplicates + "
         "conflicting duplicates + rejected",
-        run,
+        lambda inp: delivered_count(inp.df),  # VEE's added estimates did not land
+        finish,
         deps=tuple(f"bronze/{t}" for t in BRONZE_TABLES) + ("silver/rejects",),
+    )
+
+
+def _duplicates_plan(
+    name: str, severity, description: str, key: Callable[[Table], list[str]], spanning: bool
+) -> CheckPlan:
+    """Repeats of ``key(spec)``. ``spanning``: one key's rows may be in several meter
+    buckets (a key without the meter), so a bucketed partition keeps every key with its
+    rows; otherwise each bucket keeps only the keys it repeats."""
+
+    def tally(inp: CheckInput) -> rules.KeyTally:
+        return rules.duplicate_tally(inp.df, key(inp.spec), spanning and inp.bucketed)
+
+    return bucket_plan(
+        name,
+        "duplicates",
+        severity,
+        description,
+        tally,
+        lambda inp, tallies: rules.duplicates_found(tallies, key(inp.spec)),
     )
 
 
@@ -80,43 +108,45 @@ def plans_for(spec: Table) -> list[CheckPlan]:
     """Every check of a table: those the schema registry implies, then those declared for
     it by key (``checks/table_plans.py``: reconciliation, VEE)."""
     plans = [
-        CheckPlan(
+        bucket_plan(
             "schema__structure",
             "schema",
             ERROR,
             "columns, dtypes and nullability match the schema registry",
-            lambda inp: rules.validate_structure(inp.df, inp.spec),
+            lambda inp: rules.structure_tally(inp.df, inp.spec, inp.offset),
+            lambda inp, tallies: rules.structure_found(tallies),
         )
     ]
     if spec.layer == "bronze":
         plans.append(
-            CheckPlan(
+            _duplicates_plan(
                 "duplicates__exact_rows",
-                "duplicates",
                 WARN,
                 "delivered rows repeated exactly (they are counted and set aside in silver)",
-                lambda inp: rules.find_duplicates(inp.df, _delivered_columns(inp.spec)),
+                _delivered_columns,
+                spanning=False,  # exact repeats share the meter's text: one bucket
             )
         )
     elif spec.primary_key:
         plans.append(
-            CheckPlan(
+            _duplicates_plan(
                 "duplicates__primary_key",
-                "duplicates",
                 ERROR,
                 f"primary key ({', '.join(spec.primary_key)}) unique after de-duplication",
-                lambda inp: rules.find_duplicates(inp.df, list(spec.primary_key)),
+                lambda _: list(spec.primary_key),
+                spanning="meter_id" not in spec.primary_key,  # a meter is in one bucket
             )
         )
     plans += [_orphan_plan(spec, fk) for fk in spec.foreign_keys]
     if any(c.has_range for c in spec.columns):
         plans.append(
-            CheckPlan(
+            bucket_plan(
                 "range__values",
                 "range",
                 WARN,
                 "declared value ranges and allowed values",
-                lambda inp: rules.validate_ranges(inp.df, inp.spec),
+                lambda inp: rules.range_tally(inp.df, inp.spec),
+                lambda inp, tallies: rules.ranges_found(tallies),
             )
         )
     if spec.layer == "silver" and spec.source:
@@ -170,13 +200,6 @@ def _severity(plan: CheckPlan, res: rules.RuleResult) -> dg.AssetCheckSeverity:
     return dg.AssetCheckSeverity(res.severity) if res.severity else plan.severity
 
 
-def evaluate(
-    plans: list[CheckPlan], inp: CheckInput
-) -> Iterator[tuple[CheckPlan, rules.RuleResult]]:
-    for plan in plans:
-        yield plan, plan.run(inp)
-
-
 def _target(
     context: dg.AssetExecutionContext, asset_key: dg.AssetKey
 ) -> AssetCheckEvaluationTargetMaterializationData | None:
@@ -197,10 +220,72 @@ def _target(
     )
 
 
+class PartitionChecks:
+    """Checks of one table's partition evaluated meter bucket by meter bucket: ``add``
+    tallies one bucket (every row of a meter is in one) for every plan, ``results``
+    finishes each plan once the tables it reads are published. What is kept between
+    buckets is the plans' tallies (counts, a few sample rows, distinct foreign keys),
+    never the rows. A plan without a per-bucket part (``CheckPlan.tally``) runs on a
+    partition of one bucket only: a second bucket is refused rather than gathered.
+
+    ``bucketed``: more than one bucket may come (False: the frame added is the whole
+    partition, as ``report_checks`` gives it)."""
+
+    def __init__(
+        self,
+        store: Warehouse,
+        key: str,
+        utility: str | None,
+        month: str | None,
+        plans: list[CheckPlan],
+        published: dict[str, pl.DataFrame] | None = None,
+        bucketed: bool = True,
+    ):
+        self.store, self.key, self.utility, self.month = store, key, utility, month
+        self.plans, self.bucketed = plans, bucketed
+        self.published = published if published is not None else {}
+        self.spec = storage_spec(key, utility)
+        self.rows = self.buckets = 0
+        self._tallies: dict[str, list] = {p.name: [] for p in plans if p.tally is not None}
+        self._whole: pl.DataFrame | None = None  # for plans without a per-bucket part
+
+    def _input(self, df: pl.DataFrame | None) -> CheckInput:
+        inp = CheckInput(self.store, self.spec, df, self.utility, self.month)
+        inp.published, inp.offset, inp.bucketed = self.published, self.rows, self.bucketed
+        return inp
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """One meter bucket of the partition, as stored."""
+        whole_only = [p.name for p in self.plans if p.tally is None]
+        if self.buckets and (whole_only or not self.bucketed):
+            raise ValueError(
+                f"{self.key} {self.utility}/{self.month}: a second bucket, but "
+                f"{', '.join(whole_only) or 'these checks'} judge the partition whole"
+            )
+        inp = self._input(frame)
+        for plan in self.plans:
+            if plan.tally is not None:
+                self._tallies[plan.name].append(plan.tally(inp))
+        if whole_only:
+            self._whole = frame
+        self.rows += frame.height
+        self.buckets += 1
+
+    def results(self) -> Iterator[tuple[CheckPlan, rules.RuleResult]]:
+        """Each plan with its result over every bucket added."""
+        if not self.buckets:
+            raise ValueError(f"{self.key} {self.utility}/{self.month}: no bucket to check")
+        inp = self._input(self._whole)
+        for plan in self.plans:
+            tallies = self._tallies.get(plan.name)
+            yield plan, plan.run(inp) if tallies is None else plan.finish(inp, tallies)
+
+
 class TableChecks:
     """The checks of one table's partition, fed the partition bucket by bucket as it is
     written (``add``), reported once it and every table they read are published
-    (``report``). A partition written whole is one bucket."""
+    (``report``). A partition written whole is one bucket. Checks the run also selected
+    as check steps (a UI materialization with its checks) are left to those steps."""
 
     def __init__(
         self,
@@ -210,24 +295,48 @@ class TableChecks:
         utility: str | None,
         month: str | None,
         published: dict[str, pl.DataFrame] | None = None,
+        bucketed: bool = True,
     ):
-        self.context, self.store, self.key = context, store, key
-        self.utility, self.month = utility, month
-        self.published = published if published is not None else {}
-        self._frames: list[pl.DataFrame] = []
+        self.context, self.key = context, key
+        self.asset_key = dg.AssetKey(key.split("/"))
+        selected = context.run.asset_check_selection or set()
+        plans = [
+            p
+            for p in plans_for(table(key))
+            if dg.AssetCheckKey(self.asset_key, p.name) not in selected
+        ]
+        self.checks = PartitionChecks(store, key, utility, month, plans, published, bucketed)
 
     def add(self, frame: pl.DataFrame) -> None:
         """One meter bucket of the partition, as stored (every row of a meter is in one)."""
-        self._frames.append(frame)
+        if self.checks.plans:
+            self.checks.add(frame)
 
     def report(self) -> Generator[dg.AssetCheckEvaluation, None, list[str]]:
-        frames, self._frames = self._frames, []
-        df = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
-        return (
-            yield from report_checks(
-                self.context, self.store, self.key, df, self.utility, self.month, self.published
+        """Yield each check as an asset-check evaluation of the partition; returns the
+        blocking checks that failed."""
+        if not self.checks.plans:
+            return []
+        target = _target(self.context, self.asset_key)
+        partition = self.context.partition_key if table(self.key).partitioned else None
+        failed = []
+        utility, month = self.checks.utility, self.checks.month
+        for plan, res in self.checks.results():
+            severity = _severity(plan, res)
+            yield dg.AssetCheckEvaluation(
+                asset_key=self.asset_key,
+                check_name=plan.name,
+                passed=res.passed,
+                metadata=result_metadata(plan, res, utility, month),
+                severity=severity,
+                description=plan.description,
+                blocking=plan.blocking,
+                partition=partition,
+                target_materialization_data=target,
             )
-        )
+            if plan.blocking and not res.passed and severity == ERROR:
+                failed.append(f"{self.key} {plan.name}")
+        return failed
 
 
 def report_checks(
@@ -238,7 +347,7 @@ def report_checks(
     utility: str | None,
     month: str | None,
     published: dict[str, pl.DataFrame] | None = None,
-) -> Iterator[dg.AssetCheckEvaluation]:
+) -> Generator[dg.AssetCheckEvaluation, None, list[str]]:
     """Evaluate every check of ``key`` on the partition the asset step just stored (``df``:
     the frame as stored) and yield each as an asset-check evaluation of that partition.
     ``published``: the tables the step has written so far (as stored), which checks read
@@ -247,37 +356,12 @@ def report_checks(
     This is how a partition run evaluates its checks: inside the asset's step, on the frame
     in memory, one event per check (no planned event, no check step re-reading the table).
     Dagster fails the step after it when a yielded evaluation is blocking and failed with
-    ERROR, as it does for a blocking check step. Checks that the run also selected as check
-    steps (a UI materialization with its checks) are left to those steps. Returns the
-    blocking checks that failed, so the caller builds nothing downstream of them.
+    ERROR, as it does for a blocking check step. Returns the blocking checks that failed,
+    so the caller builds nothing downstream of them. (``TableChecks`` of one bucket.)
     """
-    spec = table(key)
-    asset_key = dg.AssetKey(key.split("/"))
-    selected = context.run.asset_check_selection or set()
-    plans = [p for p in plans_for(spec) if dg.AssetCheckKey(asset_key, p.name) not in selected]
-    if not plans:
-        return []
-    target = _target(context, asset_key)
-    partition = context.partition_key if spec.partitioned else None
-    failed = []
-    inp = CheckInput(store, storage_spec(key, utility), df, utility, month)
-    inp.published = published or {}
-    for plan, res in evaluate(plans, inp):
-        severity = _severity(plan, res)
-        yield dg.AssetCheckEvaluation(
-            asset_key=asset_key,
-            check_name=plan.name,
-            passed=res.passed,
-            metadata=result_metadata(plan, res, utility, month),
-            severity=severity,
-            description=plan.description,
-            blocking=plan.blocking,
-            partition=partition,
-            target_materialization_data=target,
-        )
-        if plan.blocking and not res.passed and severity == ERROR:
-            failed.append(f"{key} {plan.name}")
-    return failed
+    checks = TableChecks(context, store, key, utility, month, published, bucketed=False)
+    checks.add(df)
+    return (yield from checks.report())
 
 
 def _spec(plan: CheckPlan, asset_key: dg.AssetKey, partitions, key: str) -> dg.AssetCheckSpec:
@@ -315,8 +399,11 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
         utility = month = None
         if spec.partitioned:
             utility, month = split_key(context.partition_key)
-        df = store.read_pl(key, utility, month)
-        if df is None and not delivered(key, utility):
+        buckets = store.bucket_rows(key, utility, month) or []
+        checks = PartitionChecks(store, key, utility, month, plans, bucketed=len(buckets) > 1)
+        for frame in store.iter_buckets(key, utility, month):
+            checks.add(frame)
+        if not checks.buckets and not delivered(key, utility):
             # Nothing delivered, nothing failed: a result per selected check (at its own
             # severity) rather than none, which the UI would show as skipped and, for a
             # WARN check, paint as a red failure across all partitions.
@@ -337,10 +424,9 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
                     },
                 )
             return
-        if df is None:
+        if not checks.buckets:
             raise FileNotFoundError(f"{key} {utility}/{month} is not in the warehouse")
-        inp = CheckInput(store, storage_spec(key, utility), df, utility, month)
-        for plan, res in evaluate(plans, inp):
+        for plan, res in checks.results():
             yield dg.AssetCheckResult(
                 asset_key=asset_key,
                 check_name=plan.name,

@@ -5,10 +5,18 @@ frame is converted once at entry) returning ``RuleResult``, and the checks that 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 import polars as pl
 
-from gridflow_assets.checks.plan import WARN, CheckInput, CheckPlan, same_partition
+from gridflow_assets.checks.plan import (
+    WARN,
+    CheckInput,
+    CheckPlan,
+    partition_buckets,
+    same_partition,
+)
 from gridflow_assets.checks.rules import SAMPLE_ROWS, RuleResult
 from gridflow_assets.domain import tariff
 from gridflow_assets.domain.billing import (
@@ -118,29 +126,40 @@ def _tariff_prices(bills: pl.DataFrame, service_points: pl.DataFrame | None) -> 
     )
 
 
-def billed_units(bills: Frame, intervals: Frame | None) -> RuleResult:
-    """Billed units equal the month's hourly readings and the register difference (VEE V7),
-    within max(1 kWh, 1 %). Prosumers are billed their net import, never below zero."""
-    b = as_polars_typed(bills, "silver/bills")
+USAGE_SCHEMA = {
+    "meter_id": pl.String,
+    "billing_month": pl.Date,
+    "_hourly": pl.Float64,
+    "_register": pl.Float64,
+}
+
+
+def meter_usage(intervals: Frame) -> pl.DataFrame:
+    """Each meter's kWh per billing month from its hourly readings, and from the register
+    difference across them. Per meter: the usage of a partition is its meter buckets'."""
     iv = as_polars_typed(intervals, "silver/intervals")
-    usage = pl.DataFrame(
-        schema={
-            "meter_id": pl.String,
-            "billing_month": pl.Date,
-            "_hourly": pl.Float64,
-            "_register": pl.Float64,
-        }
-    )
-    if iv is not None and iv.height:
-        register = in_time_order("register_kwh").drop_nulls()
-        usage = (
-            iv.filter((pl.col("measurement") == "kWh") & (pl.col("reading_kind") == "interval"))
-            .group_by("meter_id", billing_month=pl.col("local_date").dt.month_start())
-            .agg(
-                _hourly=in_time_order("value").sum(),
-                _register=register.last() - (register.first() - in_time_order("value").first()),
-            )
+    if iv is None or not iv.height:
+        return pl.DataFrame(schema=USAGE_SCHEMA)
+    register = in_time_order("register_kwh").drop_nulls()
+    return (
+        iv.filter((pl.col("measurement") == "kWh") & (pl.col("reading_kind") == "interval"))
+        .group_by("meter_id", billing_month=pl.col("local_date").dt.month_start())
+        .agg(
+            _hourly=in_time_order("value").sum(),
+            _register=register.last() - (register.first() - in_time_order("value").first()),
         )
+    )
+
+
+def billed_units(bills: Frame, intervals: Frame | Iterable[pl.DataFrame] | None) -> RuleResult:
+    """Billed units equal the month's hourly readings and the register difference (VEE V7),
+    within max(1 kWh, 1 %). Prosumers are billed their net import, never below zero.
+    ``intervals``: the partition's, whole or as its meter buckets (read one at a time)."""
+    b = as_polars_typed(bills, "silver/bills")
+    if intervals is None or isinstance(intervals, pl.DataFrame | pd.DataFrame):
+        intervals = [] if intervals is None else [intervals]
+    usage = [meter_usage(bucket) for bucket in intervals]
+    usage = pl.concat(usage) if usage else pl.DataFrame(schema=USAGE_SCHEMA)
     b = b.join(usage, on=["meter_id", "billing_month"], how="left", maintain_order="left")
     units, hourly = pl.col("units_consumed"), pl.col("_hourly").clip(lower_bound=0)
     register = pl.col("_register").clip(lower_bound=0)
@@ -249,7 +268,7 @@ def _bill_arithmetic(inp: CheckInput) -> RuleResult:
 def _billed_units(inp: CheckInput) -> RuleResult:
     return billed_units(
         inp.df,
-        same_partition(
+        partition_buckets(
             inp,
             "silver/intervals",
             [

@@ -124,11 +124,6 @@ def _failure_cases(schema, df: pl.DataFrame) -> pl.DataFrame | None:
     return None
 
 
-def _by_check(cases: pl.DataFrame) -> dict[str, int]:
-    counts = cases.group_by("column", "check").len().sort("column", "check", nulls_last=True)
-    return {f"{c}: {k}": int(n) for c, k, n in counts.iter_rows()}
-
-
 def _structure_holds(df: pl.DataFrame, table: Table) -> bool:
     """Whether pandera's structure schema would pass ``df``, decided from the schema and
     null counts alone (microseconds; pandera's validation costs ~20 ms a table). Only a
@@ -162,33 +157,108 @@ def _ranges_hold(df: pl.DataFrame, table: Table) -> bool:
         return False
 
 
+@dataclass
+class CaseTally:
+    """What pandera found in one meter bucket of a partition, kept small: the bucket's
+    rows, its failure cases naming a row counted by (column, check), the cases naming no
+    row (a missing column, a dtype: the frame's, the same in every bucket) as
+    (column, check, failure case), how many rows failed, and a sample."""
+
+    rows: int
+    counts: pl.DataFrame | None = None
+    frame_cases: list[tuple] = field(default_factory=list)
+    failing: int = 0
+    sample: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+
+def _case_tally(cases: pl.DataFrame, rows: int, failing: int, sample: pl.DataFrame) -> CaseTally:
+    on_rows = cases.filter(pl.col("index").is_not_null())
+    frame = cases.filter(pl.col("index").is_null()).select(
+        "column", "check", pl.col("failure_case").cast(pl.String)
+    )
+    counts = on_rows.group_by("column", "check").len()
+    return CaseTally(rows, counts, list(frame.iter_rows()), failing, sample)
+
+
+def _cases_found(tallies: list[CaseTally]) -> tuple[int, dict[str, int], pl.DataFrame]:
+    """The partition's failure cases from its buckets': cases naming a row add up, a case
+    naming none counts once (as pandera finds it once in the whole frame). Returns their
+    count, the count by ``column: check`` and the buckets' samples in bucket order."""
+    seen: set[tuple] = set()
+    frame: list[tuple] = []
+    for i, t in enumerate(tallies):
+        new = [c for c in t.frame_cases if i == 0 or c not in seen]
+        seen.update(new)
+        frame += new
+    parts = [t.counts for t in tallies if t.counts is not None and t.counts.height]
+    if frame:
+        parts.append(
+            pl.DataFrame(
+                [(c, k) for c, k, _ in frame], schema=["column", "check"], orient="row"
+            ).with_columns(len=pl.lit(1, pl.UInt32))
+        )
+    if not parts:
+        return 0, {}, pl.DataFrame()
+    counts = pl.concat(parts, how="vertical_relaxed").group_by("column", "check").agg(pl.sum("len"))
+    samples = [t.sample for t in tallies if t.sample.height] or [tallies[0].sample]
+    sample = samples[0] if len(samples) == 1 else pl.concat(samples, how="vertical_relaxed")
+    return int(counts["len"].sum()), _by_check(counts), sample.head(SAMPLE_ROWS)
+
+
+def _by_check(counts: pl.DataFrame) -> dict[str, int]:
+    counts = counts.sort("column", "check", nulls_last=True)
+    return {f"{c}: {k}": int(n) for c, k, n in counts.iter_rows()}
+
+
+def _from_cases(tallies: list[CaseTally], failed_rows: bool) -> RuleResult:
+    """A structure (``failed_rows`` False: cases counted) or range (rows counted) result
+    from the tallies of a partition's buckets."""
+    total = sum(t.rows for t in tallies)
+    cases, details, sample = _cases_found(tallies)
+    if not cases:
+        return RuleResult(True, 0, total)
+    failed = sum(t.failing for t in tallies) if failed_rows else cases
+    return RuleResult(False, failed, total, sample, details)
+
+
+def structure_tally(df: Frame, table: Table, offset: int = 0) -> CaseTally:
+    """``validate_structure``'s findings in one bucket whose first row is row ``offset``
+    of the partition (the sample's ``index`` counts from the partition's first row)."""
+    df = _entry(df, table)
+    clean = _nan_as_null(df)
+    cases = (
+        None if _structure_holds(clean, table) else _failure_cases(structure_schema(table), clean)
+    )
+    if cases is None:
+        return CaseTally(df.height)
+    sample = cases.select("column", "check", "failure_case", "index")
+    if offset:
+        sample = sample.filter(pl.col("index").is_not_null())
+        sample = sample.with_columns(pl.col("index") + offset)
+    return _case_tally(cases, df.height, 0, sample.head(SAMPLE_ROWS))
+
+
+def structure_found(tallies: list[CaseTally]) -> RuleResult:
+    """``validate_structure`` of the partition whose buckets gave ``tallies``."""
+    return _from_cases(tallies, failed_rows=False)
+
+
 def validate_structure(df: Frame, table: Table) -> RuleResult:
     """Columns present (and no others), dtypes and nullability as the registry declares.
     ``failed_count`` counts failure cases: a missing column is one, each null in a
     non-nullable column one more."""
-    df = _entry(df, table)
-    clean = _nan_as_null(df)
-    if _structure_holds(clean, table):
-        return RuleResult(True, 0, df.height)
-    cases = _failure_cases(structure_schema(table), clean)
-    if cases is None:
-        return RuleResult(True, 0, df.height)
-    sample = cases.select("column", "check", "failure_case", "index").head(SAMPLE_ROWS)
-    return RuleResult(False, cases.height, df.height, sample, _by_check(cases))
+    return structure_found([structure_tally(df, table)])
 
 
-def validate_ranges(df: Frame, table: Table) -> RuleResult:
-    """Declared value ranges and allowed values; counts rows, lists failures by check.
-    The sample holds the first failing rows with the first column and check each failed."""
+def range_tally(df: Frame, table: Table) -> CaseTally:
+    """``validate_ranges``' findings in one bucket of a partition."""
     schema = range_schema(table)
     if schema is None:
-        return RuleResult(True, 0, len(df))
+        return CaseTally(len(df))
     values = _nan_as_null(_entry(df, table, list(schema.columns)))
-    if _ranges_hold(values, table):
-        return RuleResult(True, 0, len(df))
-    cases = _failure_cases(schema, values)
+    cases = None if _ranges_hold(values, table) else _failure_cases(schema, values)
     if cases is None:
-        return RuleResult(True, 0, len(df))
+        return CaseTally(len(df))
     failing = (
         cases.filter(pl.col("index").is_not_null())
         .unique("index", keep="first", maintain_order=True)
@@ -200,11 +270,33 @@ def validate_ranges(df: Frame, table: Table) -> RuleResult:
     sample = _entry(picked, table).with_columns(
         _failed_column=first["column"], _failed_check=first["check"]
     )
-    return RuleResult(False, failing.height, len(df), sample, _by_check(cases))
+    return _case_tally(cases, len(df), failing.height, sample)
 
 
-def find_duplicates(df: Frame, key: list[str]) -> RuleResult:
-    """Rows repeating an earlier row's ``key`` (the first of each key is not counted).
+def ranges_found(tallies: list[CaseTally]) -> RuleResult:
+    """``validate_ranges`` of the partition whose buckets gave ``tallies``."""
+    return _from_cases(tallies, failed_rows=True)
+
+
+def validate_ranges(df: Frame, table: Table) -> RuleResult:
+    """Declared value ranges and allowed values; counts rows, lists failures by check.
+    The sample holds the first failing rows with the first column and check each failed."""
+    return ranges_found([range_tally(df, table)])
+
+
+@dataclass
+class KeyTally:
+    """Keys of one bucket: its rows, the keys repeated in it (with their rows), and, when
+    a key may span buckets, every key with its rows."""
+
+    rows: int
+    repeated: pl.DataFrame
+    keys: pl.DataFrame | None = None
+
+
+def duplicate_tally(df: Frame, key: list[str], spanning: bool = False) -> KeyTally:
+    """Keys repeated in one bucket (``find_duplicates``). ``spanning``: one key's rows may
+    be in several buckets (a key without the meter), so every key is kept with its rows.
 
     Direct Polars rather than pandera's ``unique``: pandera reports every row of a repeated
     key (both copies, so counting repeats needs a second pass) and measured ~3× slower on
@@ -218,14 +310,36 @@ def find_duplicates(df: Frame, key: list[str]) -> RuleResult:
     ordered = hashes.sort()
     repeated_hashes = ordered.filter(ordered == ordered.shift())
     candidates = keys.filter(hashes.is_in(repeated_hashes.unique()))
-    repeated = candidates.is_duplicated()
-    if not repeated.any():
-        return RuleResult(True, 0, keys.height)
-    counts = candidates.filter(repeated).group_by(key).len(name="rows")
-    repeats = int(repeated.sum()) - counts.height
+    counts = candidates.filter(candidates.is_duplicated()).group_by(key).len(name="rows")
+    every = keys.group_by(key).len(name="rows") if spanning else None
+    return KeyTally(keys.height, counts, every)
+
+
+def duplicates_found(tallies: list[KeyTally], key: list[str]) -> RuleResult:
+    """``find_duplicates`` of the partition whose buckets gave ``tallies``."""
+    total = sum(t.rows for t in tallies)
+    if len(tallies) == 1:
+        counts = tallies[0].repeated
+    elif all(t.keys is not None for t in tallies):
+        counts = _summed([t.keys for t in tallies], key).filter(pl.col("rows") > 1)
+    else:  # every key in one bucket: a key's repeats are all in its bucket
+        counts = pl.concat([t.repeated for t in tallies])
+    if counts.is_empty():
+        return RuleResult(True, 0, total)
+    repeats = int(counts["rows"].sum()) - counts.height
     return RuleResult(
-        False, repeats, keys.height, _most_rows(counts, key), {"duplicated_keys": counts.height}
+        False, repeats, total, _most_rows(counts, key), {"duplicated_keys": counts.height}
     )
+
+
+def _summed(frames: list[pl.DataFrame], key: list[str]) -> pl.DataFrame:
+    """Rows per key over several buckets' counts."""
+    return pl.concat(frames).group_by(key).agg(pl.sum("rows"))
+
+
+def find_duplicates(df: Frame, key: list[str]) -> RuleResult:
+    """Rows repeating an earlier row's ``key`` (the first of each key is not counted)."""
+    return duplicates_found([duplicate_tally(df, key)], key)
 
 
 def _most_rows(counts: pl.DataFrame, key: list[str]) -> pl.DataFrame:
@@ -235,6 +349,41 @@ def _most_rows(counts: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     ).head(SAMPLE_ROWS)
 
 
+def orphan_tally(child: Frame, fk: ForeignKey) -> KeyTally:
+    """The distinct non-null foreign keys of one bucket with their rows."""
+    cols = list(fk.columns)
+    child = _entry(child, columns=cols)
+    keys = child.select(cols).drop_nulls().group_by(cols).len(name="rows")
+    return KeyTally(child.height, keys)
+
+
+def orphans_found(tallies: list[KeyTally], parent: Frame | None, fk: ForeignKey) -> RuleResult:
+    """``find_orphans`` of the partition whose buckets gave ``tallies``: their keys
+    (counted) anti-joined with the parent's."""
+    cols = list(fk.columns)
+    total = sum(t.rows for t in tallies)
+    keys = (
+        tallies[0].repeated if len(tallies) == 1 else _summed([t.repeated for t in tallies], cols)
+    )
+    parent = None if parent is None else _entry(parent, columns=list(fk.ref_columns))
+    if parent is not None:
+        parent_keys = (
+            parent.lazy()
+            .select([pl.col(r).cast(keys.schema[c]).alias(c) for r, c in zip(fk.ref_columns, cols)])
+            .unique()
+        )
+        keys = keys.lazy().join(parent_keys, on=cols, how="anti").collect()
+    if keys.is_empty():
+        return RuleResult(True, 0, total)
+    return RuleResult(
+        False,
+        int(keys["rows"].sum()),
+        total,
+        _most_rows(keys, cols),
+        {"orphan_keys": keys.height, "parent": fk.ref_table, "parent_missing": parent is None},
+    )
+
+
 def find_orphans(child: Frame, parent: Frame | None, fk: ForeignKey) -> RuleResult:
     """Child rows whose (non-null) foreign key is absent from the parent.
 
@@ -242,29 +391,7 @@ def find_orphans(child: Frame, parent: Frame | None, fk: ForeignKey) -> RuleResu
     cross-frame check, and an ``isin`` of every row would carry the parent's keys into the
     schema once per partition.
     """
-    cols = list(fk.columns)
-    child = _entry(child, columns=cols)
-    parent = None if parent is None else _entry(parent, columns=list(fk.ref_columns))
-    keys = child.lazy().select(cols).drop_nulls().group_by(cols).len(name="rows")
-    if parent is not None:
-        parent_keys = (
-            parent.lazy()
-            .select(
-                [pl.col(r).cast(child.schema[c]).alias(c) for r, c in zip(fk.ref_columns, cols)]
-            )
-            .unique()
-        )
-        keys = keys.join(parent_keys, on=cols, how="anti")
-    orphans = keys.collect()
-    if orphans.is_empty():
-        return RuleResult(True, 0, child.height)
-    return RuleResult(
-        False,
-        int(orphans["rows"].sum()),
-        child.height,
-        _most_rows(orphans, cols),
-        {"orphan_keys": orphans.height, "parent": fk.ref_table, "parent_missing": parent is None},
-    )
+    return orphans_found([orphan_tally(child, fk)], parent, fk)
 
 
 def _counts(rejects: Frame | None, target: str, column: str) -> list[tuple[object, int]]:

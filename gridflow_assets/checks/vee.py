@@ -6,7 +6,8 @@ counts by rule, coverage, estimated share, a sample of rows, and a severity grad
 ``utilities/code_tables/vee_thresholds.csv`` (PASS / WARN / ERROR). They describe what a
 utility delivered, so the checks never block downstream assets; ERROR says the partition
 is not fit for billing sign-off. ``PLANS``: the checks that run them, by the table they
-cover.
+cover, meter bucket by meter bucket (every figure is a count that adds up over buckets:
+VEE's series are meter × channel).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from gridflow_assets.checks.plan import WARN, CheckInput, CheckPlan, same_partition
+from gridflow_assets.checks.plan import WARN, CheckInput, CheckPlan, bucket_plan, same_partition
 from gridflow_assets.checks.rules import SAMPLE_ROWS, RuleResult
 from gridflow_assets.domain.quality import ESTIMATES
 from gridflow_assets.frames import as_pandas, as_polars
@@ -28,6 +29,8 @@ from gridflow_assets.silver.vee import (
     VALIDATION_RULES,
     VeeInput,
     coverage,
+    coverage_counts,
+    coverage_total,
     rule_counts,
 )
 from gridflow_assets.utilities import get_utility
@@ -65,10 +68,26 @@ def _delivered(df: pl.DataFrame) -> np.ndarray:
     return df["source_row"].is_not_null().to_numpy()
 
 
-def _sample(df: pl.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """A few of the rows at issue, for the steward (pandas: where a person reads them)."""
+def _sample(df: pl.DataFrame, mask: np.ndarray) -> pl.DataFrame:
+    """A few of the rows at issue in one bucket."""
     cols = [c for c in SAMPLE_COLUMNS if c in df.columns]
-    return as_pandas(df.filter(pl.Series(mask)).select(cols).head(SAMPLE_ROWS))
+    return df.filter(pl.Series(mask)).select(cols).head(SAMPLE_ROWS)
+
+
+def _samples(tallies: list[dict]) -> pd.DataFrame:
+    """The first rows at issue over the buckets, in bucket order, for the steward (pandas:
+    where a person reads them)."""
+    frames = [t["sample"] for t in tallies if t["sample"].height] or [tallies[0]["sample"]]
+    return as_pandas(pl.concat(frames, how="vertical_relaxed").head(SAMPLE_ROWS))
+
+
+def _summed(tallies: list[dict], name: str) -> dict:
+    """Counts by key (a rule, a method, a channel) added up over the buckets."""
+    total: dict = {}
+    for t in tallies:
+        for k, n in t[name].items():
+            total[k] = total.get(k, 0) + n
+    return total
 
 
 def _graded(
@@ -128,6 +147,43 @@ def by_rule(rows: dict[str, int], duplicates: int, cov: dict) -> dict[str, int]:
     return counts
 
 
+def validation_tally(df: pl.DataFrame | pd.DataFrame) -> dict:
+    """What ``validation`` counts in one meter bucket."""
+    df = as_polars(df)
+    delivered = _delivered(df)
+    failing = _has_rule(df["rule_ids"], FAILING_RULES) & delivered
+    return {
+        "failing": int(failing.sum()),
+        "delivered": int(delivered.sum()),
+        "rules": rule_counts(df["rule_ids"]),
+        "sample": _sample(df, failing),
+    }
+
+
+def validation_found(
+    tallies: list[dict], rejects: pl.DataFrame | pd.DataFrame | None, inp: VeeInput, cov: dict
+) -> GradedResult:
+    """``validation`` of the partition whose buckets gave ``tallies``."""
+    n = sum(t["delivered"] for t in tallies)
+    failing = sum(t["failing"] for t in tallies)
+    rows = _summed(tallies, "rules")
+    dup = _duplicates(rejects)
+    details = {
+        "by_rule": by_rule(rows, sum(dup.values()), cov),
+        "V2_duplicates": dup,
+        "delivered_failed": rows.get("QUALITY_FAILED", 0),
+        "delivered_rows": n,
+    }
+    return _graded(
+        {"failed_share_max": failing / n if n else None},
+        vee_config.thresholds(inp.utility),
+        failing,
+        n,
+        _samples(tallies),
+        details,
+    )
+
+
 def validation(
     df: pl.DataFrame | pd.DataFrame,
     rejects: pl.DataFrame | pd.DataFrame | None,
@@ -137,31 +193,12 @@ def validation(
     """V1–V9: readings that failed validation (V3–V6, or delivered as failed) are the
     failures; details hold the count of every rule (the DQ scorecard reads them).
     ``cov``: the partition's ``coverage``, when the caller has it already."""
-    df = as_polars(df)
     cov = cov if cov is not None else coverage(df, inp)
-    delivered = _delivered(df)
-    failing = _has_rule(df["rule_ids"], FAILING_RULES) & delivered
-    n = int(delivered.sum())
-    rows = rule_counts(df["rule_ids"])
-    dup = _duplicates(rejects)
-    details = {
-        "by_rule": by_rule(rows, sum(dup.values()), cov),
-        "V2_duplicates": dup,
-        "delivered_failed": rows.get("QUALITY_FAILED", 0),
-        "delivered_rows": n,
-    }
-    return _graded(
-        {"failed_share_max": failing.sum() / n if n else None},
-        vee_config.thresholds(inp.utility),
-        int(failing.sum()),
-        n,
-        _sample(df, failing),
-        details,
-    )
+    return validation_found([validation_tally(df)], rejects, inp, cov)
 
 
 def coverage_check(
-    df: pl.DataFrame | pd.DataFrame, inp: VeeInput, cov: dict | None = None
+    df: pl.DataFrame | pd.DataFrame | None, inp: VeeInput, cov: dict | None = None
 ) -> GradedResult:
     """V1/V9: share of expected intervals delivered, and share of expected days covered
     (at least half their intervals delivered); 23- and 25-hour days counted apart."""
@@ -180,54 +217,88 @@ def coverage_check(
     )
 
 
-def estimation(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> GradedResult:
-    """E1–E4: readings estimated by VEE (added or edited), by rule and method, and the
-    share of all estimated readings (quality 8/9, by the utility or by VEE)."""
+def estimation_tally(df: pl.DataFrame | pd.DataFrame) -> dict:
+    """What ``estimation`` counts in one meter bucket."""
     df = as_polars(df)
-    n = len(df)
     ours = df["is_estimated"].fill_null(False).to_numpy()
     any_estimate = df["quality_code"].is_in(list(ESTIMATES)).fill_null(False).to_numpy()
-    rows = rule_counts(df["rule_ids"])
-    methods = dict(df["estimation_method"].drop_nulls().value_counts(name="n").iter_rows())
     delivered = _delivered(df)
+    return {
+        "rows": len(df),
+        "ours": int(ours.sum()),
+        "any_estimate": int(any_estimate.sum()),
+        "added": int((ours & ~delivered).sum()),
+        "edited": int((ours & delivered).sum()),
+        "by_utility": int((any_estimate & ~ours).sum()),
+        "rules": rule_counts(df["rule_ids"]),
+        "methods": dict(df["estimation_method"].drop_nulls().value_counts(name="n").iter_rows()),
+        "sample": _sample(df, ours),
+    }
+
+
+def estimation_found(tallies: list[dict], inp: VeeInput) -> GradedResult:
+    """``estimation`` of the partition whose buckets gave ``tallies``."""
+    n = sum(t["rows"] for t in tallies)
+    ours = sum(t["ours"] for t in tallies)
+    any_estimate = sum(t["any_estimate"] for t in tallies)
+    rows, methods = _summed(tallies, "rules"), _summed(tallies, "methods")
     details = {
         "by_rule": {rule: rows.get(rule, 0) for rule in ESTIMATION_RULES},
         "by_method": {m: int(methods.get(m, 0)) for m in METHODS},
-        "estimated_by_vee": int(ours.sum()),
-        "added_rows": int((ours & ~delivered).sum()),
-        "edited_rows": int((ours & delivered).sum()),
-        "estimated_by_utility": int((any_estimate & ~ours).sum()),
-        "estimated_share": float(any_estimate.sum() / n) if n else None,
+        "estimated_by_vee": ours,
+        "added_rows": sum(t["added"] for t in tallies),
+        "edited_rows": sum(t["edited"] for t in tallies),
+        "estimated_by_utility": sum(t["by_utility"] for t in tallies),
+        "estimated_share": any_estimate / n if n else None,
     }
     return _graded(
         {"estimated_share_max": details["estimated_share"]},
         vee_config.thresholds(inp.utility),
-        int(ours.sum()),
+        ours,
         n,
-        _sample(df, ours),
+        _samples(tallies),
         details,
+    )
+
+
+def estimation(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> GradedResult:
+    """E1–E4: readings estimated by VEE (added or edited), by rule and method, and the
+    share of all estimated readings (quality 8/9, by the utility or by VEE)."""
+    return estimation_found([estimation_tally(df)], inp)
+
+
+def register_tally(df: pl.DataFrame | pd.DataFrame) -> dict:
+    """What ``register_consistency`` counts in one meter bucket."""
+    df = as_polars(df)
+    interval = (df["reading_kind"] == "interval").fill_null(False).to_numpy() & _delivered(df)
+    mismatch = _has_rule(df["rule_ids"], ("V7",)) & interval
+    by_channel = df.filter(pl.Series(mismatch))["channel"].value_counts(name="n")
+    return {
+        "interval": int(interval.sum()),
+        "mismatch": int(mismatch.sum()),
+        "channels": {str(k): int(v) for k, v in by_channel.iter_rows()},
+        "sample": _sample(df, mismatch),
+    }
+
+
+def register_found(tallies: list[dict], inp: VeeInput) -> GradedResult:
+    """``register_consistency`` of the partition whose buckets gave ``tallies``."""
+    n = sum(t["interval"] for t in tallies)
+    mismatch = sum(t["mismatch"] for t in tallies)
+    return _graded(
+        {"register_mismatch_share_max": mismatch / n if n else None},
+        vee_config.thresholds(inp.utility),
+        mismatch,
+        n,
+        _samples(tallies),
+        {"by_channel": dict(sorted(_summed(tallies, "channels").items()))},
     )
 
 
 def register_consistency(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> GradedResult:
     """V7: interval readings whose value disagrees with the register difference across
     them (IESCO register_kwh, UTILITY2 register channels)."""
-    df = as_polars(df)
-    interval = (df["reading_kind"] == "interval").fill_null(False).to_numpy() & _delivered(df)
-    mismatch = _has_rule(df["rule_ids"], ("V7",)) & interval
-    n = int(interval.sum())
-    share = mismatch.sum() / n if n else None
-    by_channel = dict(
-        df.filter(pl.Series(mismatch))["channel"].value_counts(name="n").sort("channel").iter_rows()
-    )
-    return _graded(
-        {"register_mismatch_share_max": share},
-        vee_config.thresholds(inp.utility),
-        int(mismatch.sum()),
-        n,
-        _sample(df, mismatch),
-        {"by_channel": {str(k): int(v) for k, v in by_channel.items()}},
-    )
+    return register_found([register_tally(df)], inp)
 
 
 def _context(inp: CheckInput) -> VeeInput:
@@ -235,49 +306,58 @@ def _context(inp: CheckInput) -> VeeInput:
 
 
 def _coverage(inp: CheckInput) -> dict:
-    """V1/V9 of the partition, computed once for the two checks that report it."""
+    """V1/V9 counts of the bucket, computed once for the two checks that report them."""
     if "vee_coverage" not in inp.memo:
-        inp.memo["vee_coverage"] = coverage(inp.df, _context(inp))
+        inp.memo["vee_coverage"] = coverage_counts(inp.df, _context(inp))
     return inp.memo["vee_coverage"]
 
 
-def _validation(inp: CheckInput) -> GradedResult:
+def _validation_tally(inp: CheckInput) -> dict:
+    return {**validation_tally(inp.df), "coverage": _coverage(inp)}
+
+
+def _validation(inp: CheckInput, tallies: list[dict]) -> GradedResult:
     rejects = same_partition(inp, "silver/rejects", ["target_table", "category"])
-    return validation(inp.df, rejects, _context(inp), _coverage(inp))
+    cov = coverage_total([t["coverage"] for t in tallies])
+    return validation_found(tallies, rejects, _context(inp), cov)
 
 
 PLANS: dict[str, list[CheckPlan]] = {
     "silver/intervals": [
-        CheckPlan(
+        bucket_plan(
             "vee__validation",
             "vee",
             WARN,
             "V1-V9: readings failing validation (V3-V6 or delivered as failed) and "
             "the count of every VEE rule",
+            _validation_tally,
             _validation,
             deps=("silver/rejects",),
         ),
-        CheckPlan(
+        bucket_plan(
             "vee__coverage",
             "vee",
             WARN,
             "V1/V9: expected intervals delivered and days covered (half their "
             "intervals; 23/25-hour days counted)",
-            lambda inp: coverage_check(inp.df, _context(inp), _coverage(inp)),
+            _coverage,
+            lambda inp, tallies: coverage_check(None, _context(inp), coverage_total(tallies)),
         ),
-        CheckPlan(
+        bucket_plan(
             "vee__estimation",
             "vee",
             WARN,
             "E1-E4: readings estimated, by rule and method, and the estimated share",
-            lambda inp: estimation(inp.df, _context(inp)),
+            lambda inp: estimation_tally(inp.df),
+            lambda inp, tallies: estimation_found(tallies, _context(inp)),
         ),
-        CheckPlan(
+        bucket_plan(
             "vee__register_consistency",
             "vee",
             WARN,
             "V7: interval values equal the register difference across them",
-            lambda inp: register_consistency(inp.df, _context(inp)),
+            lambda inp: register_tally(inp.df),
+            lambda inp, tallies: register_found(tallies, _context(inp)),
         ),
     ],
 }

@@ -49,7 +49,7 @@ from gridflow_assets.silver.vee.edit import (
     delivered_count,
     rule_counts,
 )
-from gridflow_assets.silver.vee.grid import VeeInput, coverage
+from gridflow_assets.silver.vee.grid import VeeInput, coverage, coverage_counts, coverage_total
 
 __all__ = [
     "ESTIMATION_RULES",
@@ -60,6 +60,8 @@ __all__ = [
     "VeeResult",
     "apply_vee",
     "coverage",
+    "coverage_counts",
+    "coverage_total",
     "delivered_count",
     "rule_counts",
 ]

@@ -334,35 +334,86 @@ def coverage(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> dict:
     """V1 and V9 as VEE sees them (the days each series is expected on follow the
     utility's ``expected_days`` mode): expected and present intervals, days covered, and
     the series-days by length (23/24/25-hour days). Delivered readings only."""
+    return coverage_total([coverage_counts(df, inp)])
+
+
+def coverage_counts(df: pl.DataFrame | pd.DataFrame, inp: VeeInput) -> dict:
+    """The counts ``coverage`` is made of, for a frame holding whole series (a meter
+    bucket): every count adds up over buckets, so ``coverage_total`` of the buckets' counts
+    is the partition's coverage."""
     df = as_polars(df)
+    counts = dict.fromkeys(_SUMMED, 0) | {"days_by_length": {}}
     if df.is_empty():
-        return {**EMPTY_COVERAGE, "days_by_length": {}}
+        return counts
     e = expected_intervals(build_grid(df, inp))
     found = np.minimum(e.found, e.expected)
-    covered = found >= 0.5 * e.expected
     s_found = np.bincount(e.sid, weights=found)
     s_expected = np.bincount(e.sid, weights=e.expected)
     in_series = s_expected > 0
     hours = e.day_len // 3600
-    expected_total = int(e.expected.sum())
+    counts.update(
+        expected_intervals=int(e.expected.sum()),
+        present_intervals=int(found.sum()),
+        expected_days=len(e.sid),
+        covered_days=int((found >= 0.5 * e.expected).sum()),
+        incomplete_days=int((found < e.expected).sum()),
+        series=int(in_series.sum()),
+        series_below_half=int((s_found < 0.5 * s_expected)[in_series].sum()),
+        days_by_length={
+            int(h): (
+                int((hours == h).sum()),
+                int(e.expected[hours == h].sum()),
+                int(found[hours == h].sum()),
+            )
+            for h in np.unique(hours)
+        },
+    )
+    return counts
+
+
+_SUMMED = (
+    "expected_intervals",
+    "present_intervals",
+    "expected_days",
+    "covered_days",
+    "incomplete_days",
+    "series",
+    "series_below_half",
+)
+
+
+def coverage_total(parts: list[dict]) -> dict:
+    """``coverage`` from the ``coverage_counts`` of the buckets of a partition."""
+    total = {k: sum(p[k] for p in parts) for k in _SUMMED}
+    by_length: dict[int, list[int]] = {}
+    for part in parts:
+        for h, figures in part["days_by_length"].items():
+            by_length[h] = [a + b for a, b in zip(by_length.get(h, [0, 0, 0]), figures)]
+    expected, present, days = (
+        total["expected_intervals"],
+        total["present_intervals"],
+        total["expected_days"],
+    )
+    if not days:
+        return {**EMPTY_COVERAGE, "days_by_length": {}}
     return {
-        "expected_intervals": expected_total,
-        "present_intervals": int(found.sum()),
-        "missing_intervals": int(expected_total - found.sum()),
-        "interval_coverage": float(found.sum() / expected_total) if expected_total else None,
-        "expected_days": len(e.sid),
-        "covered_days": int(covered.sum()),
-        "day_coverage": float(covered.mean()) if len(e.sid) else None,
-        "incomplete_days": int((found < e.expected).sum()),
-        "series": int(in_series.sum()),
-        "series_below_half": int((s_found < 0.5 * s_expected)[in_series].sum()),
+        "expected_intervals": expected,
+        "present_intervals": present,
+        "missing_intervals": expected - present,
+        "interval_coverage": present / expected if expected else None,
+        "expected_days": days,
+        "covered_days": total["covered_days"],
+        "day_coverage": total["covered_days"] / days,
+        "incomplete_days": total["incomplete_days"],
+        "series": total["series"],
+        "series_below_half": total["series_below_half"],
         "days_by_length": {
             f"{h} h": {
-                "series_days": int((hours == h).sum()),
-                "expected_intervals": int(e.expected[hours == h].sum()),
-                "present_intervals": int(found[hours == h].sum()),
+                "series_days": n,
+                "expected_intervals": exp,
+                "present_intervals": pres,
             }
-            for h in np.unique(hours)
+            for h, (n, exp, pres) in sorted(by_length.items())
         },
     }
 
