@@ -236,14 +236,15 @@ def orphans(store: Warehouse, utility: str, month: str) -> list[dict]:
         if spec.layer != "silver" or not spec.foreign_keys or not store.exists(key, utility, month):
             continue
         for fk in spec.foreign_keys:
-            child = store.read_pl(key, utility, month, columns=list(fk.columns))
+            buckets = store.iter_buckets(key, utility, month, columns=list(fk.columns))
+            tallies = [rules.orphan_tally(bucket, fk) for bucket in buckets]
             parent_spec = TABLES[fk.ref_table]
             parent = (
                 store.read_pl(fk.ref_table, utility, month, columns=list(fk.ref_columns))
                 if parent_spec.partitioned and fk.same_partition
                 else store.read_pl(fk.ref_table, columns=list(fk.ref_columns))
             )
-            res = rules.find_orphans(child, parent, fk)
+            res = rules.orphans_found(tallies, parent, fk)
             pii = any(spec.column(c).pii for c in fk.columns)
             out.append(
                 {
@@ -420,7 +421,11 @@ def profile_partition(store: Warehouse, utility: str, month: str) -> dict:
         "orphans": orphans(store, utility, month),
         "completeness": completeness(store, utility, month),
         "value_stats": value_stats(iv),
-        "coverage": month_coverage(iv.select(COVERAGE_COLUMNS).collect(), month, tz),
+        "coverage": month_coverage(
+            store.iter_buckets("silver/intervals", utility, month, columns=COVERAGE_COLUMNS),
+            month,
+            tz,
+        ),
         "quality": quality(iv),
         "time_range": time_range(iv, month),
         "flags": flags(store, utility, month),

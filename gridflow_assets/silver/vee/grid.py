@@ -18,6 +18,7 @@ int64 (``key``) for lookups.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -418,13 +419,26 @@ def coverage_total(parts: list[dict]) -> dict:
     }
 
 
-def month_coverage(iv: pl.DataFrame | pd.DataFrame, month: str, tz: str) -> dict:
+def month_coverage(
+    iv: pl.DataFrame | pd.DataFrame | Iterable[pl.DataFrame], month: str, tz: str
+) -> dict:
     """Coverage as the DQ profile reports it (not VEE's figures): ``interval_coverage`` =
     readings present / expected inside the local days each series delivered (a gap inside
     a day); ``day_coverage`` = days with at least half their readings over every day of
     the month for every series seen (a day not delivered at all counts). Series are meter
-    × channel × nominal interval; delivered interval and register readings only."""
+    × channel × nominal interval; delivered interval and register readings only.
+
+    ``iv``: the partition's intervals, or its meter buckets one after another (each
+    series is within one bucket, so the readings per series-day of the buckets add up)."""
     days = month_days(month, tz)
+    if isinstance(iv, pl.DataFrame | pd.DataFrame):
+        iv = [iv]
+    parts = [_present(bucket, days) for bucket in iv]
+    return _month_coverage(pl.concat(parts) if parts else pl.DataFrame(), days)
+
+
+def _present(iv: pl.DataFrame | pd.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
+    """Readings present and expected per series and local day of the month."""
     known = (
         as_polars(iv)
         .lazy()
@@ -434,7 +448,7 @@ def month_coverage(iv: pl.DataFrame | pd.DataFrame, month: str, tz: str) -> dict
             & pl.col("local_date").cast(pl.Date).is_in(days["local_date"].implode())
         )
     )
-    present = (
+    return (
         known.group_by(
             "meter_id",
             "channel",
@@ -446,6 +460,9 @@ def month_coverage(iv: pl.DataFrame | pd.DataFrame, month: str, tz: str) -> dict
         .with_columns(expected=intervals_per_day(pl.col("day_s"), pl.col("interval_s")))
         .collect()
     )
+
+
+def _month_coverage(present: pl.DataFrame, days: pl.DataFrame) -> dict:
     if present.is_empty():
         return {
             "interval_coverage": None,
