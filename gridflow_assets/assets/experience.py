@@ -4,7 +4,7 @@ wires the partition to ``gridflow_assets.experience.daily``."""
 import dagster as dg
 
 from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer
-from gridflow_assets.experience.daily import COLUMNS, daily_summaries
+from gridflow_assets.experience.daily import COLUMNS, daily_partial, summaries_of
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.resources import GridflowPaths
 from gridflow_assets.utilities import get_utility
@@ -17,12 +17,16 @@ from gridflow_assets.utilities import get_utility
 )
 @timed_layer
 def experience_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
-    """Daily summaries of the partition's intervals (peak and trough per service point)."""
+    """Daily summaries of the partition's intervals (peak and trough per service point),
+    read one meter bucket at a time: each bucket's partial summaries are combined after
+    the last (a service point's meters may be in different buckets)."""
     run = LayerRun.start(context, paths.store())
-    intervals = run.store.read_pl("silver/intervals", run.utility, run.month, columns=COLUMNS)
-    if intervals is None:
+    if run.store.bucket_rows("silver/intervals", run.utility, run.month) is None:
         raise FileNotFoundError(
             f"silver/intervals {run.utility}/{run.month} is missing: materialize silver first"
         )
-    df = daily_summaries(intervals, run.utility, get_utility(run.utility).timezone)
+    buckets = run.store.iter_buckets("silver/intervals", run.utility, run.month, columns=COLUMNS)
+    parts = [daily_partial(bucket, run.utility) for bucket in buckets]
+    df = summaries_of(parts, run.utility, get_utility(run.utility).timezone)
+    del parts
     yield from run.publish("experience/daily_summaries", df, parents=["silver/intervals"])

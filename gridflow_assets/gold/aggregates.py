@@ -9,16 +9,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from gridflow_assets.domain.billing import CENT, UNKNOWN_CONSUMER_TYPE
-from gridflow_assets.domain.readings import (
-    TYPE_KEYS,
-    is_estimated,
-    is_failed,
-    is_known_interval,
-    is_usage,
-    unresolved,
-)
+from gridflow_assets.domain.billing import CENT
 from gridflow_assets.gold.keys import shaped
+from gridflow_assets.gold.totals import DAILY_KEYS, MONTHLY_KEYS, ReadingTotals
 
 
 def _rate(paid: str, billed: str) -> pl.Expr:
@@ -29,92 +22,49 @@ def _count(flag: str) -> pl.Expr:
     return pl.col(flag).sum().cast(pl.Int64)
 
 
-def _with(readings: pl.DataFrame, dim: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Readings with one attribute of their service point (null when it is unknown)."""
-    return readings.join(
-        dim.select("service_point_id", column),
-        on="service_point_id",
-        how="left",
-        maintain_order="left",
-    )
+def _totals(
+    readings: pl.DataFrame | ReadingTotals,
+    utility: str,
+    dim_service_point: pl.DataFrame | None = None,
+) -> ReadingTotals:
+    """The readings' totals: gathered bucket by bucket already, or of a whole frame."""
+    if isinstance(readings, ReadingTotals):
+        return readings
+    return ReadingTotals.of(readings, utility, dim_service_point)
 
 
-def _kwh(readings: pl.DataFrame, by: str, direction: str, name: str) -> pl.DataFrame:
-    sel = (pl.col("measurement") == "kWh") & (pl.col("direction") == direction)
-    return (
-        readings.filter(sel & pl.col(by).is_not_null())
-        .group_by(by)
-        .agg(pl.col("value").sum().alias(name))
-    )
-
-
-def agg_monthly_consumption(readings: pl.DataFrame, utility: str) -> pl.DataFrame:
+def agg_monthly_consumption(readings: pl.DataFrame | ReadingTotals, utility: str) -> pl.DataFrame:
     """Usage per service point, local month and reading type (failed readings counted).
-
-    Rows are grouped by the month's first day (its text is made once per group, not once
-    per reading) and by whether they are known intervals, and only those groups are kept:
-    the same rows in the same order as filtering first, without a filtered copy of the
-    partition."""
-    keys = ["service_point_id", "_month", *TYPE_KEYS]
-    valid = pl.col("value").filter(~pl.col("_failed"))
-    out = (
-        readings.select(
-            *TYPE_KEYS,
-            "local_date",
-            "value",
-            pl.col("service_point_id").fill_null(unresolved(utility)),
-            _month=pl.col("local_date").dt.truncate("1mo"),
-            _failed=is_failed(),
-            _estimated=is_estimated(),
-            _known=is_known_interval(),
-        )
-        .group_by([*keys, "_known"])
-        .agg(
-            total_value=valid.sum(),
-            reading_count=valid.count().cast(pl.Int64),
-            failed_count=pl.col("_failed").sum().cast(pl.Int64),
-            estimated_count=pl.col("_estimated").sum().cast(pl.Int64),
-            days_with_data=pl.col("local_date").n_unique().cast(pl.Int64),
-        )
-        .filter(pl.col("_known"))
-    )
-    out = out.sort(keys).with_columns(
+    ``readings``: the partition's fact_readings, or their totals gathered bucket by bucket.
+    The month's text is made once per row of the result, not once per reading."""
+    out = _totals(readings, utility).monthly().sort(MONTHLY_KEYS)
+    out = out.with_columns(
         year_month=pl.col("_month").dt.strftime("%Y-%m"), utility_id=pl.lit(utility)
     )
     return shaped(out, "agg_monthly_consumption")
 
 
 def agg_daily_consumption(
-    readings: pl.DataFrame, dim_service_point: pl.DataFrame, utility: str
+    readings: pl.DataFrame | ReadingTotals, dim_service_point: pl.DataFrame, utility: str
 ) -> pl.DataFrame:
     """Daily load per consumer type and reading type, over all service points."""
-    r = _with(readings.filter(is_usage()), dim_service_point, "consumer_type").with_columns(
-        pl.col("consumer_type").fill_null(UNKNOWN_CONSUMER_TYPE)
-    )
-    keys = ["local_date", "consumer_type", *TYPE_KEYS]
-    out = r.group_by(keys).agg(
-        total_value=pl.col("value").sum(),
-        service_point_count=pl.col("service_point_id").drop_nulls().n_unique().cast(pl.Int64),
-        reading_count=pl.len().cast(pl.Int64),
-    )
-    return shaped(out.sort(keys).with_columns(utility_id=pl.lit(utility)), "agg_daily_consumption")
+    out = _totals(readings, utility, dim_service_point).daily().sort(DAILY_KEYS)
+    return shaped(out.with_columns(utility_id=pl.lit(utility)), "agg_daily_consumption")
 
 
 def agg_consumer_type_summary(
-    readings: pl.DataFrame,
+    readings: pl.DataFrame | ReadingTotals,
     dim_service_point: pl.DataFrame,
     dim_consumer_type: pl.DataFrame,
     fact_bills: pl.DataFrame | None,
     utility: str,
 ) -> pl.DataFrame:
     """Consumption (delivered and net kWh kept apart) and billing per consumer type."""
-    r = _with(readings.filter(is_usage()), dim_service_point, "consumer_type").with_columns(
-        pl.col("consumer_type").fill_null(UNKNOWN_CONSUMER_TYPE)
-    )
+    totals = _totals(readings, utility, dim_service_point)
     out = dim_consumer_type.select("consumer_type", "sector", "service_point_count")
     for direction, name in (("delivered", "kwh_delivered"), ("net", "kwh_net")):
         out = out.join(
-            _kwh(r, "consumer_type", direction, name),
+            totals.kwh("consumer_type", direction, name),
             on="consumer_type",
             how="left",
             maintain_order="left",
@@ -198,7 +148,7 @@ def agg_payment_summary(fact_bills: pl.DataFrame, fact_payments: pl.DataFrame) -
 
 
 def agg_location_summary(
-    readings: pl.DataFrame,
+    readings: pl.DataFrame | ReadingTotals,
     dim_service_point: pl.DataFrame,
     dim_location: pl.DataFrame,
     fact_bills: pl.DataFrame | None,
@@ -206,11 +156,11 @@ def agg_location_summary(
     utility: str,
 ) -> pl.DataFrame:
     """Service points, kWh delivered, bills, billed, paid and collection rate per location."""
-    r = _with(readings.filter(is_usage()), dim_service_point, "location_id")
+    totals = _totals(readings, utility, dim_service_point)
     out = dim_location.select(
         "location_id", "region", "division", "sub_division", "service_point_count"
     ).join(
-        _kwh(r, "location_id", "delivered", "kwh_delivered"),
+        totals.kwh("location_id", "delivered", "kwh_delivered"),
         on="location_id",
         how="left",
         maintain_order="left",

@@ -123,13 +123,32 @@ def dim_service_point_external(dim: pl.DataFrame, secret: bytes) -> pl.DataFrame
     )
 
 
+def meter_reads(readings: pl.DataFrame) -> pl.DataFrame:
+    """Per meter of ``readings`` (``meter_id``, ``service_point_id``, ``start_utc``): the
+    service point of its latest reading (``_reads``) and its distinct service points
+    (``_service_points``). Every reading of a meter is in one bucket, so the rows of the
+    buckets of a partition, concatenated, are the partition's."""
+    read = readings.select("meter_id", "service_point_id", "start_utc").filter(
+        pl.col("service_point_id").is_not_null()
+    )
+    return read.group_by("meter_id").agg(
+        _reads=in_time_order("service_point_id").last(),
+        _service_points=pl.col("service_point_id").unique(),
+    )
+
+
 def dim_meter(meters: pl.DataFrame, readings: pl.DataFrame, utility: str) -> pl.DataFrame:
+    """One row per meter (see ``dim_meter_of``) from the partition's readings read whole."""
+    return dim_meter_of(meters, meter_reads(readings), utility)
+
+
+def dim_meter_of(meters: pl.DataFrame, reads: pl.DataFrame, utility: str) -> pl.DataFrame:
     """One row per meter: latest record's attributes, type flips, and its service point.
 
     The service point at month end comes from the meter's records where they link one
     (UTILITY2 installations, IESCO), else from its latest reading (UTILITY1's meter file
-    does not link meters to service points). ``readings`` needs ``meter_id``,
-    ``service_point_id`` and ``start_utc``.
+    does not link meters to service points). ``reads``: ``meter_reads`` of the partition's
+    readings (of its buckets, concatenated).
     """
     m = meters.sort(
         ["meter_id", "record_ts_utc", "source_row"], nulls_last=False, maintain_order=True
@@ -146,15 +165,13 @@ def dim_meter(meters: pl.DataFrame, readings: pl.DataFrame, utility: str) -> pl.
         ["meter_id", "installed_at_utc"], nulls_last=False, maintain_order=True
     )
     from_records = linked.group_by("meter_id").agg(_records=pl.col("service_point_id").last())
-    read = readings.select("meter_id", "service_point_id", "start_utc").filter(
-        pl.col("service_point_id").is_not_null()
-    )
-    # the service point of each meter's latest reading; its distinct service points first
-    from_reads = read.group_by("meter_id").agg(_reads=in_time_order("service_point_id").last())
+    from_reads = reads.select("meter_id", "_reads")
     pairs = pl.concat(
         [
             linked.select("meter_id", "service_point_id"),
-            read.select("meter_id", "service_point_id").unique(),
+            reads.select("meter_id", service_point_id="_service_points").explode(
+                "service_point_id"
+            ),
         ]
     ).unique()
     sp_count = pairs.group_by("meter_id").agg(service_point_count=pl.len().cast(pl.Int64))
