@@ -185,13 +185,14 @@ class ReadingTotals:
         distinct service points with usage."""
         totals = combine(self._daily, DAILY_KEYS, **_summed("total_value", "reading_count"))
         days = combine(self._days, SERVICE_POINT_DAYS, _days=_united("_days"))
-        types = self.dim_service_point.select("service_point_id", "consumer_type")
+        types = self.dim_service_point.select(
+            "service_point_id", pl.col("consumer_type").fill_null(UNKNOWN_CONSUMER_TYPE)
+        ).unique()  # a service point counts once per consumer type it has
         counted = (
             days.join(types, on="service_point_id", how="left")
             .with_columns(pl.col("consumer_type").fill_null(UNKNOWN_CONSUMER_TYPE))
             .select(*SERVICE_POINT_DAYS, "consumer_type", local_date="_days")
             .explode("local_date")
-            .unique()
             .group_by(DAILY_KEYS)
             .agg(service_point_count=pl.len().cast(pl.Int64))
         )
