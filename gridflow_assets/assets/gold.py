@@ -174,20 +174,15 @@ def _read_buckets(
     attributes only with ``dim_service_point``) for after the last."""
     tz = get_utility(run.utility).timezone
     totals, reads = ReadingTotals(run.utility, dim_service_point), []
-    try:
-        for bucket in run.store.iter_buckets(
-            "silver/intervals", run.utility, run.month, columns=SILVER_COLUMNS["intervals"]
-        ):
-            readings = facts.fact_readings(bucket, tz)
-            del bucket
-            reads.append(dims.meter_reads(readings))
-            totals.add(readings)
-            if fact is not None:
-                fact.add(readings)
-    except BaseException:
+    for bucket in run.store.iter_buckets(
+        "silver/intervals", run.utility, run.month, columns=SILVER_COLUMNS["intervals"]
+    ):
+        readings = facts.fact_readings(bucket, tz)
+        del bucket
+        reads.append(dims.meter_reads(readings))
+        totals.add(readings)
         if fact is not None:
-            fact.discard()
-        raise
+            fact.add(readings)
     t["reads"], t["totals"] = pl.concat(reads), totals
 
 
@@ -216,25 +211,33 @@ def gold_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     secret = load_secret(paths.warehouse)
     selected = {"/".join(k.path) for k in context.selected_asset_keys}
     blocked: set[str] = set()  # failed a blocking check, or built from one that did
-    fact = None
-    for name, parents in PARENTS.items():
-        key = f"gold/{name}"
-        if not _built(blocked, name):
-            blocked.add(key)
-            continue
-        if name in READINGS_PASS and "totals" not in t:
-            if "gold/fact_readings" in selected:
-                fact = run.bucketed("gold/fact_readings")
-            # the aggregates by service point attributes are not built from a blocked one
-            dim_sp = None if "gold/dim_service_point" in blocked else t["gold/dim_service_point"]
-            _read_buckets(run, t, fact, dim_sp)
-        failed = len(run.failed)
-        if name == "fact_readings":
-            if fact is not None:
-                yield from run.publish_buckets(fact, parents=parents)
-        else:
-            t[key] = _build(name, t, run.utility, secret)
-            if key in selected:
-                yield from run.publish(key, t[key], parents=parents)
-        if len(run.failed) > failed:
-            blocked.add(key)
+    fact = None  # fact_readings while written and not yet published
+    try:
+        for name, parents in PARENTS.items():
+            key = f"gold/{name}"
+            if not _built(blocked, name):
+                blocked.add(key)
+                continue
+            if name in READINGS_PASS and "totals" not in t:
+                if "gold/fact_readings" in selected:
+                    fact = run.bucketed("gold/fact_readings")
+                # the aggregates by service point attributes are not built from a blocked one
+                dim_sp = (
+                    None if "gold/dim_service_point" in blocked else t["gold/dim_service_point"]
+                )
+                _read_buckets(run, t, fact, dim_sp)
+            failed = len(run.failed)
+            if name == "fact_readings":
+                written, fact = fact, None
+                if written is not None:
+                    yield from run.publish_buckets(written, parents=parents)
+            else:
+                t[key] = _build(name, t, run.utility, secret)
+                if key in selected:
+                    yield from run.publish(key, t[key], parents=parents)
+            if len(run.failed) > failed:
+                blocked.add(key)
+    except BaseException:
+        if fact is not None:
+            fact.discard()
+        raise
