@@ -96,17 +96,25 @@ def _buckets(df: pl.DataFrame, k: int) -> list[pl.DataFrame]:
 def _gold(buckets: list[pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """The readings' gold tables and summaries as the gold and experience steps build them
     from these buckets."""
-    dim_sp = _dim_service_point()
-    totals, reads, parts = ReadingTotals(U, dim_sp), [], []
+    totals, reads, parts = ReadingTotals(U, _dim_service_point()), [], []
     for bucket in buckets:
         readings = facts.fact_readings(bucket, TZ)
         totals.add(readings)
         reads.append(dims.meter_reads(readings))
         parts.append(daily_partial(bucket, U))
-    return _tables(totals, pl.concat(reads), summaries_of(parts, U, TZ))
+    dim_meter = dims.dim_meter_of(_meters(), pl.concat(reads), U)
+    return _tables(totals, dim_meter, summaries_of(parts, U, TZ))
 
 
-def _tables(totals, reads: pl.DataFrame, summaries: pl.DataFrame) -> dict[str, pl.DataFrame]:
+def _whole(iv: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The same tables from the intervals read whole, through the whole-frame functions."""
+    readings = facts.fact_readings(iv, TZ)
+    return _tables(readings, dims.dim_meter(_meters(), readings, U), daily_summaries(iv, U, TZ))
+
+
+def _tables(
+    readings: pl.DataFrame | ReadingTotals, dim_meter: pl.DataFrame, summaries: pl.DataFrame
+) -> dict[str, pl.DataFrame]:
     dim_sp = _dim_service_point()
     types = frame(
         "gold/dim_consumer_type",
@@ -115,25 +123,13 @@ def _tables(totals, reads: pl.DataFrame, summaries: pl.DataFrame) -> dict[str, p
     )
     loc = frame("gold/dim_location", location_id=[f"U:L{i}" for i in range(4)])
     return {
-        "dim_meter": dims.dim_meter_of(_meters(), reads, U),
-        "monthly": aggregates.agg_monthly_consumption(totals, U),
-        "daily": aggregates.agg_daily_consumption(totals, dim_sp, U),
-        "consumer_type": aggregates.agg_consumer_type_summary(totals, dim_sp, types, None, U),
-        "location": aggregates.agg_location_summary(totals, dim_sp, loc, None, None, U),
+        "dim_meter": dim_meter,
+        "monthly": aggregates.agg_monthly_consumption(readings, U),
+        "daily": aggregates.agg_daily_consumption(readings, dim_sp, U),
+        "consumer_type": aggregates.agg_consumer_type_summary(readings, dim_sp, types, None, U),
+        "location": aggregates.agg_location_summary(readings, dim_sp, loc, None, None, U),
         "summaries": summaries,
     }
-
-
-def _whole(iv: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """The same tables from the intervals read whole, through the whole-frame functions."""
-    readings = facts.fact_readings(iv, TZ)
-    dim_sp = _dim_service_point()
-    tables = _tables(ReadingTotals.of(readings, U, dim_sp), dims.meter_reads(readings), None)
-    tables["dim_meter"] = dims.dim_meter(_meters(), readings, U)
-    tables["monthly"] = aggregates.agg_monthly_consumption(readings, U)
-    tables["daily"] = aggregates.agg_daily_consumption(readings, dim_sp, U)
-    tables["summaries"] = daily_summaries(iv, U, TZ)
-    return tables
 
 
 def test_the_intervals_have_a_service_point_split_across_buckets():
