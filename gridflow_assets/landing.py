@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,13 +198,15 @@ def verify_manifest(drop: Drop) -> dict | None:
     return manifest
 
 
-def _first_bad_utf8_row(data: bytes) -> tuple[int, int]:
-    """(data row, byte offset in line) of the first invalid UTF-8 sequence."""
-    for lineno, line in enumerate(data.split(b"\n"), start=1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return lineno - 1, exc.start
+def _first_bad_utf8_row(fpath: Path) -> tuple[int, int]:
+    """(data row, byte offset in line) of the first invalid UTF-8 sequence, read line by
+    line (the file is never held whole)."""
+    with open(fpath, "rb") as f:
+        for lineno, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return lineno - 1, exc.start
     return 0, 0
 
 
@@ -234,19 +237,59 @@ def _empty_bronze(columns: tuple[str, ...]) -> pl.DataFrame:
     )
 
 
+# CSV text read per block: the memory of one block's frame, whatever the file's size.
+BLOCK_SIZE = 1 << 24
+
+
+def _source_path(drop: Drop, spec: SourceFile) -> Path:
+    fpath = drop.path / spec.filename
+    if not fpath.exists():
+        raise DropError(drop.name, "file missing from the drop", file=spec.filename)
+    return fpath
+
+
+def expected_rows(drop: Drop, spec: SourceFile, manifest: dict | None) -> int:
+    """The data rows of a delivered file known before reading it: the count in the drop's
+    manifest (``verify_manifest`` checked it against the file), else its lines that are not
+    blank after the header, counted in chunks. A quoted field spanning lines makes this
+    more than the rows read: a caller that plans with it checks the rows it got."""
+    fpath = _source_path(drop, spec)
+    for entry in (manifest or {}).get("files", []):
+        if entry.get("file") == spec.filename and "rows" in entry:
+            return int(entry["rows"])
+    return _digest_and_count(fpath)[1]
+
+
 def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
     """Read one delivered file as text, every row kept, with lineage columns.
 
     Returns the delivered columns (all text, empty fields as ``""``) plus ``_source_file``,
     ``_source_row`` (1-based data row, blank lines not counted) and ``_parse_error`` (null,
     or why a ragged row could not be split into columns: its fields are then null and its
-    text is kept). The file is streamed through pyarrow's CSV reader in blocks straight
-    into a Polars frame, so the text is held once, as Arrow strings.
+    text is kept). The blocks of ``iter_source`` gathered into one frame, so the text is
+    held once, as Arrow strings.
     """
-    fpath = drop.path / spec.filename
+    blocks = list(iter_source(drop, spec))
+    # The blocks stay separate chunks of one frame: joining them into one contiguous chunk
+    # would copy the whole file's text (measured: 3x the memory of the text itself).
+    frame = blocks[0] if len(blocks) == 1 else pl.concat(blocks, rechunk=False)
+    del blocks
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
+def iter_source(
+    drop: Drop, spec: SourceFile, block_size: int | None = None
+) -> Iterator[pl.DataFrame]:
+    """``read_source`` block by block: the file streamed through pyarrow's CSV reader
+    about ``block_size`` (default ``BLOCK_SIZE``) bytes at a time, each block's rows as a
+    frame with its lineage, in the file's order (at least one frame; gathered, exactly
+    ``read_source``'s rows). A file that cannot be read raises ``DropError`` before the
+    first frame or, for a problem found further on (a row that is not UTF-8), after
+    earlier frames: a caller writing them as they come discards what it wrote.
+    """
+    fpath = _source_path(drop, spec)
     rel = f"{drop.name}/{spec.filename}"
-    if not fpath.exists():
-        raise DropError(drop.name, "file missing from the drop", file=spec.filename)
     header_line, has_rows, only_space = _scan(fpath)
     if only_space:
         raise DropError(drop.name, "file is empty (not even a header)", file=spec.filename)
@@ -263,24 +306,36 @@ def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
         raise DropError(drop.name, str(exc), file=spec.filename, column=exc.column) from exc
     delivered = [c for c in spec.columns if c in header]
     if not has_rows:  # header only: a valid, empty delivery of the table
-        return _empty_bronze(spec.columns)
+        yield _empty_bronze(spec.columns)
+        return
 
-    # pyarrow numbers rows as they are read: header = 1, blank lines not counted, which is
-    # exactly the data row (+1) the lineage promises.
-    bad: list[tuple[int, str]] = []
+    rows = _RowNumbers(rel)
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         if row.number is None:  # only with threads, which are off
             raise RuntimeError(f"{rel}: a ragged row without a row number")
         why = f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text}"
-        bad.append((row.number - 1, why))
+        rows.ragged.append((row.number - 1, why))
         return "skip"
 
-    chunks = []
+    def parse_error(exc: pa.ArrowInvalid) -> DropError:
+        if "UTF8" not in str(exc):
+            return DropError(drop.name, f"cannot parse CSV: {exc}", file=spec.filename)
+        row, offset = _first_bad_utf8_row(fpath)
+        col_idx = str(exc).split("#")[1].split(":")[0] if "#" in str(exc) else None
+        column = header[int(col_idx)] if col_idx and col_idx.isdigit() else None
+        return DropError(
+            drop.name,
+            f"invalid UTF-8 bytes at byte {offset} of the line",
+            file=spec.filename,
+            column=column,
+            row=row,
+        )
+
     try:
         reader = pacsv.open_csv(
             fpath,
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=block_size or BLOCK_SIZE),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in header},
@@ -289,45 +344,73 @@ def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
                 include_columns=delivered,
             ),
         )
-        for batch in reader:
-            chunks.append(pl.from_arrow(batch))
     except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc):
-            data = fpath.read_bytes()
-            row, offset = _first_bad_utf8_row(data)
-            col_idx = str(exc).split("#")[1].split(":")[0] if "#" in str(exc) else None
-            column = header[int(col_idx)] if col_idx and col_idx.isdigit() else None
-            raise DropError(
-                drop.name,
-                f"invalid UTF-8 bytes at byte {offset} of the line",
-                file=spec.filename,
-                column=column,
-                row=row,
-            ) from exc
-        raise DropError(drop.name, f"cannot parse CSV: {exc}", file=spec.filename) from exc
-    # The blocks stay separate chunks of one frame: joining them into one contiguous chunk
-    # would copy the whole file's text (measured: 3x the memory of the text itself).
-    good = pl.concat(chunks, rechunk=False) if chunks else _empty_bronze(spec.columns)
-    del chunks
-    pa.default_memory_pool().release_unused()
-    # a column this variant does not deliver is null (a delivered empty field is "")
-    good = good.select(
-        pl.col(c) if c in delivered else pl.lit(None, pl.String).alias(c) for c in spec.columns
-    )
-    n_good = good.height
-    if not bad:
-        return good.with_columns(
-            _source_file=pl.lit(rel, pl.String),
-            _source_row=pl.int_range(1, n_good + 1, dtype=pl.Int64),
-            _parse_error=pl.lit(None, pl.String),
+        raise parse_error(exc) from exc
+    yielded = False
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as exc:
+            raise parse_error(exc) from exc
+        good = pl.from_arrow(batch)
+        del batch
+        # a column this variant does not deliver is null (a delivered empty field is "")
+        good = good.select(
+            pl.col(c) if c in delivered else pl.lit(None, pl.String).alias(c) for c in spec.columns
         )
-    return _with_ragged_rows(good, bad, rel)
+        block = rows.number(good)
+        if block.height:
+            yielded = True
+            yield block
+    last = rows.rest(_empty_bronze(spec.columns).select(spec.columns))
+    if last.height or not yielded:
+        yield last
 
 
-def _with_ragged_rows(good: pl.DataFrame, bad: list[tuple[int, str]], rel: str) -> pl.DataFrame:
-    """Number rows when some could not be split: ragged rows keep their text and a reason."""
+class _RowNumbers:
+    """Numbers a file's rows block by block. pyarrow numbers rows as it reads them (header
+    = 1, blank lines not counted: the data row + 1, which the lineage promises) and reports
+    the ragged ones (``ragged``: row, why) as it meets them, before it yields the block of
+    the rows after them: each block's parsed rows take the numbers left free by the ragged
+    rows placed in it."""
+
+    def __init__(self, rel: str):
+        self.rel = rel
+        self.next = 1  # the number of the next row not yet placed
+        self.ragged: list[tuple[int, str]] = []  # reported, not yet placed
+
+    def number(self, good: pl.DataFrame) -> pl.DataFrame:
+        """A block's parsed rows numbered, with the ragged rows that come before its last."""
+        taken = 0
+        while taken < len(self.ragged) and self.ragged[taken][0] < self.next + good.height + taken:
+            taken += 1
+        placed, self.ragged = self.ragged[:taken], self.ragged[taken:]
+        first, self.next = self.next, self.next + good.height + taken
+        if not placed:
+            return good.with_columns(
+                _source_file=pl.lit(self.rel, pl.String),
+                _source_row=pl.int_range(first, first + good.height, dtype=pl.Int64),
+                _parse_error=pl.lit(None, pl.String),
+            )
+        return _with_ragged_rows(good, placed, first, self.rel)
+
+    def rest(self, empty: pl.DataFrame) -> pl.DataFrame:
+        """The ragged rows after the last parsed row (``empty``: no parsed rows)."""
+        placed, self.ragged = self.ragged, []
+        if not placed:
+            return self.number(empty)
+        return _with_ragged_rows(empty, placed, self.next, self.rel)
+
+
+def _with_ragged_rows(
+    good: pl.DataFrame, bad: list[tuple[int, str]], first: int, rel: str
+) -> pl.DataFrame:
+    """Number rows ``first`` … when some could not be split: ragged rows keep their text
+    and a reason."""
     bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
-    good_rows = np.setdiff1d(np.arange(1, good.height + len(bad) + 1), bad_rows)
+    good_rows = np.setdiff1d(np.arange(first, first + good.height + len(bad)), bad_rows)
     if len(good_rows) != good.height:
         raise RuntimeError(f"{rel}: could not number rows ({len(good_rows)} vs {good.height})")
     good = good.with_columns(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +25,7 @@ from gridflow_assets.domain.names import is_valid_month, is_valid_utility_id
 from gridflow_assets.registry import Table, table
 from gridflow_assets.registry.derive import (
     arrow_of,
+    arrow_schema,
     conform_pl,
     from_arrow,
     polars_schema,
@@ -47,6 +48,8 @@ from gridflow_assets.versions import (
 # pyarrow scan fast; no wall-clock metadata so reruns are byte-identical.
 PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True}
 ROW_GROUP = 262_144
+# Rows a ``BucketWriter`` holds at most, over all its buckets, before writing them.
+BUFFER_ROWS = 1_048_576
 HIVE = ds.partitioning(pa.schema([("utility", pa.string()), ("month", pa.string())]), flavor="hive")
 
 
@@ -110,6 +113,18 @@ class Warehouse:
         """A partition writer for a caller that publishes it later than a ``with`` block
         allows (``close`` then ``publish``, or ``discard``)."""
         return PartitionWriter(self, key, utility, month, spec or table(key))
+
+    def open_buckets(
+        self,
+        key: str,
+        utility: str | None,
+        month: str | None,
+        buckets: int,
+        spec: Table | None = None,
+    ) -> BucketWriter:
+        """A writer of one partition in ``buckets`` meter buckets whose rows come
+        interleaved (``append`` then ``close`` and ``publish``, or ``discard``)."""
+        return BucketWriter(self, key, utility, month, spec or table(key), buckets)
 
     def write(
         self,
@@ -294,10 +309,16 @@ class Warehouse:
         if manifest is None:
             return
         folder = version_dir(part_dir, manifest.version)
-        paths = [f"{folder}/{name}" for name, _ in manifest.files]
+        files, start = [], 0  # (path, first row, rows) of each file
+        for name, rows in manifest.files:
+            files.append((f"{folder}/{name}", start, rows))
+            start += rows
         offset = 0
         for rows in manifest.buckets or [manifest.rows]:
-            yield self._rows(paths, offset, rows, columns)
+            # only the files holding rows of the bucket (a bucket's own file, when each
+            # bucket was written to one: ``BucketWriter``)
+            held = [f for f in files if f[1] < offset + rows and offset < f[1] + f[2]] or files
+            yield self._rows([p for p, _, _ in held], offset - held[0][1], rows, columns)
             offset += rows
 
     def _rows(
@@ -369,7 +390,79 @@ class Warehouse:
         return [p for u, m in self.partitions(key) for p in self._files(key, u, m) or []]
 
 
-class PartitionWriter:
+class VersionWriter:
+    """A new version of one partition being written: published atomically by the pointer
+    (``publish``: the files and the rows of each meter bucket), or removed (``discard``)."""
+
+    def __init__(
+        self, store: Warehouse, key: str, utility: str | None, month: str | None, spec: Table
+    ):
+        self.spec = spec
+        self.rows = 0
+        self.path: str | None = None
+        self._store = store
+        self._key = key
+        self._part_dir = store.partition_dir(key, utility, month)
+        self._version = new_version()
+        self._dir = version_dir(self._part_dir, self._version)
+        self._files: list[tuple[str, int]] = []
+        self._buckets: list[int] = []
+
+    @property
+    def buckets(self) -> list[int]:
+        return list(self._buckets)
+
+    def _parquet(self, name: str, schema: pa.Schema) -> pq.ParquetWriter:
+        """A new file of the version."""
+        self._store.loc.ensure_dir(self._dir)
+        return pq.ParquetWriter(
+            f"{self._dir}/{name}", schema, filesystem=self._store.loc.fs, **PARQUET_OPTIONS
+        )
+
+    def _abandon(self) -> None:
+        """Close what is open without finishing it (``discard``)."""
+        raise NotImplementedError
+
+    def publish(self) -> None:
+        try:
+            publish(
+                self._store.loc,
+                self._part_dir,
+                self._version,
+                self._files,
+                self._store.grace_s,
+                buckets=tuple(self._buckets),
+            )
+        except BaseException:
+            # A PUT that failed on the client may still have landed: remove the version
+            # only when the pointer surely does not name it (else the sweep decides later).
+            if not self._maybe_current():
+                self.discard()
+            raise
+        self.path = self._store.loc.uri(self._dir)
+
+    def _maybe_current(self) -> bool:
+        try:
+            manifest = current(self._store.loc, self._part_dir)
+        except (OSError, ValueError):
+            return True
+        return manifest is not None and manifest.version == self._version
+
+    def discard(self) -> None:
+        """Remove the unpublished version (whatever part of it was written)."""
+        try:
+            self._abandon()
+        except (OSError, ValueError):
+            pass  # a half-written file is deleted below either way
+        try:
+            self._store.loc.delete_dir(self._dir)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # unpublished either way; sweep deletes it after the grace period
+            warnings.warn(f"could not remove {self._store.loc.uri(self._dir)}: {exc}")
+
+
+class PartitionWriter(VersionWriter):
     """One partition being written as a new version (``Warehouse.partition_writer``).
 
     The version is one Parquet file, one row group per ``write``. A chunk with nulls in a
@@ -381,20 +474,8 @@ class PartitionWriter:
     def __init__(
         self, store: Warehouse, key: str, utility: str | None, month: str | None, spec: Table
     ):
-        self.spec = spec
-        self.rows = 0
-        self.path: str | None = None
-        self._store = store
-        self._part_dir = store.partition_dir(key, utility, month)
-        self._version = new_version()
-        self._dir = version_dir(self._part_dir, self._version)
-        self._files: list[tuple[str, int]] = []
+        super().__init__(store, key, utility, month, spec)
         self._writer: pq.ParquetWriter | None = None
-        self._buckets: list[int] = []
-
-    @property
-    def buckets(self) -> list[int]:
-        return list(self._buckets)
 
     def append_frame(self, frame: pl.DataFrame) -> None:
         """Conform a Polars frame to the table's schema and append it in row groups of
@@ -432,10 +513,7 @@ class PartitionWriter:
     def _open(self, schema: pa.Schema) -> None:
         self._close_file()
         name = f"part-{len(self._files)}.parquet"
-        self._store.loc.ensure_dir(self._dir)
-        self._writer = pq.ParquetWriter(
-            f"{self._dir}/{name}", schema, filesystem=self._store.loc.fs, **PARQUET_OPTIONS
-        )
+        self._writer = self._parquet(name, schema)
         self._files.append((name, 0))
 
     def _close_file(self) -> None:
@@ -450,45 +528,108 @@ class PartitionWriter:
             self.append(to_arrow(pl.DataFrame(schema=polars_schema(self.spec)), self.spec), 1)
         self._close_file()
 
-    def publish(self) -> None:
-        try:
-            publish(
-                self._store.loc,
-                self._part_dir,
-                self._version,
-                self._files,
-                self._store.grace_s,
-                buckets=tuple(self._buckets),
-            )
-        except BaseException:
-            # A PUT that failed on the client may still have landed: remove the version
-            # only when the pointer surely does not name it (else the sweep decides later).
-            if not self._maybe_current():
-                self.discard()
-            raise
-        self.path = self._store.loc.uri(self._dir)
-
-    def _maybe_current(self) -> bool:
-        try:
-            manifest = current(self._store.loc, self._part_dir)
-        except (OSError, ValueError):
-            return True
-        return manifest is not None and manifest.version == self._version
-
-    def discard(self) -> None:
-        """Remove the unpublished version (whatever part of it was written)."""
+    def _abandon(self) -> None:
         try:
             self._close_file()
-        except (OSError, ValueError):
-            pass  # a half-written file is deleted below either way
         finally:
             self._writer = None
-        try:
-            self._store.loc.delete_dir(self._dir)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:  # unpublished either way; sweep deletes it after the grace period
-            warnings.warn(f"could not remove {self._store.loc.uri(self._dir)}: {exc}")
+
+
+class BucketWriter(VersionWriter):
+    """One partition written as meter buckets whose rows come interleaved (a source read
+    block by block, every block holding rows of every bucket): one Parquet file per bucket,
+    all open at once, each bucket's rows in the order they came (``Warehouse.open_buckets``).
+
+    Each bucket's rows wait in memory until it has ``ROW_GROUP`` of them, or until all the
+    buckets together hold ``BUFFER_ROWS``: then they go to the bucket's file as a row group.
+    Every file has the registry's schema (one schema for the version's files, whatever rows
+    a bucket got); the manifest names the files in bucket order and their rows as the
+    buckets', so ``iter_buckets`` reads bucket ``b`` from file ``b`` alone.
+    """
+
+    def __init__(
+        self,
+        store: Warehouse,
+        key: str,
+        utility: str | None,
+        month: str | None,
+        spec: Table,
+        buckets: int,
+    ):
+        super().__init__(store, key, utility, month, spec)
+        self.schema = arrow_schema(spec)
+        self._n = buckets
+        self._waiting: list[list[pl.DataFrame]] = [[] for _ in range(buckets)]
+        self._held = [0] * buckets  # rows waiting, per bucket
+        self._writers: list[pq.ParquetWriter | None] = [None] * buckets
+        self._rows = [0] * buckets  # rows written, per bucket
+        self._closed = False
+
+    def append(self, frame: pl.DataFrame, bucket: pl.Expr) -> None:
+        """Append each row of ``frame`` to the bucket ``bucket`` gives it (0 … n-1)."""
+        frame = conform_pl(frame, self.spec)
+        nulls = [f.name for f in self.schema if not f.nullable and frame[f.name].null_count()]
+        if nulls:
+            raise ValueError(f"{self._key}: nulls in not-null columns {nulls}")
+        ids = frame.select(bucket.alias("_bucket")).to_series()
+        if ids.len() and (ids.min() < 0 or ids.max() >= self._n):
+            raise ValueError(f"{self._key}: bucket outside 0 … {self._n - 1}")
+        parts = frame.with_columns(ids).partition_by(
+            "_bucket", as_dict=True, maintain_order=True, include_key=False
+        )
+        del frame, ids
+        for (b,), part in parts.items():
+            self._waiting[b].append(part)
+            self._held[b] += part.height
+            if self._held[b] >= ROW_GROUP:
+                self._flush(b)
+        if sum(self._held) >= BUFFER_ROWS:
+            for b in range(self._n):
+                self._flush(b)
+
+    def _flush(self, b: int) -> None:
+        """The rows bucket ``b`` holds, to its file as one row group."""
+        parts, self._waiting[b], self._held[b] = self._waiting[b], [], 0
+        if not parts:
+            return
+        frame = parts[0] if len(parts) == 1 else pl.concat(parts)
+        del parts
+        if self._writers[b] is None:
+            self._writers[b] = self._parquet(_bucket_file(b), self.schema)
+        self._writers[b].write_table(arrow_of(frame, self.schema), row_group_size=ROW_GROUP)
+        self._rows[b] += frame.height
+        self.rows += frame.height
+
+    def close(self) -> None:
+        """Write what the buckets still hold and finish every bucket's file (a bucket
+        that got no row is an empty file)."""
+        if self._closed:
+            return
+        for b in range(self._n):
+            self._flush(b)
+            if self._writers[b] is None:
+                self._writers[b] = self._parquet(_bucket_file(b), self.schema)
+            self._writers[b].close()
+        self._closed = True
+        self._files = [(_bucket_file(b), n) for b, n in enumerate(self._rows)]
+        self._buckets = list(self._rows)
+
+    def written(self, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+        """The closed, unpublished buckets read back one at a time, as stored."""
+        for name, rows in self._files:
+            yield self._store._rows([f"{self._dir}/{name}"], 0, rows, columns)
+
+    def _abandon(self) -> None:
+        self._waiting = [[] for _ in range(self._n)]
+        writers, self._writers = self._writers, [None] * self._n
+        for writer in writers:
+            if writer is not None:
+                with suppress(OSError, ValueError):  # deleted with the version either way
+                    writer.close()
+
+
+def _bucket_file(bucket: int) -> str:
+    return f"part-{bucket}.parquet"
 
 
 def _widens(schema: pa.Schema, new: pa.Schema) -> bool:

@@ -1,6 +1,8 @@
 """The warehouse's Polars write and read paths store and return exactly what the Arrow
 paths do: ``write_frame`` (row group by row group) writes the file ``write_table`` writes,
-byte for byte, and ``read_pl`` (Polars' reader) returns the frame ``read_arrow`` gives."""
+byte for byte, and ``read_pl`` (Polars' reader) returns the frame ``read_arrow`` gives.
+A partition written in meter buckets (whole buckets, or rows of every bucket interleaved)
+reads back one bucket at a time."""
 
 from __future__ import annotations
 
@@ -14,20 +16,24 @@ from polars.testing import assert_frame_equal
 from gridflow_assets import warehouse as wh
 from gridflow_assets.generate.ny import generate_utility2
 from gridflow_assets.landing import find_drop, read_source
+from gridflow_assets.resources import storage_spec
 from gridflow_assets.utilities import get_utility
-from gridflow_assets.utilities.chunked import standardize
+from gridflow_assets.utilities.chunked import meter_bucket, standardize
 
 MONTH = "2025-03"
 
 
 @pytest.fixture(scope="module")
-def silver(tmp_path_factory):
+def bronze(tmp_path_factory):
     landing = tmp_path_factory.mktemp("landing")
     generate_utility2(landing, [MONTH], meters=12, faults="heavy")
-    u = get_utility("UTILITY2")
     drop = find_drop(landing, "UTILITY2", MONTH)
-    bronze = {name: read_source(drop, src) for name, src in u.sources.items()}
-    out = standardize(u, MONTH, bronze, None)
+    return {name: read_source(drop, src) for name, src in get_utility("UTILITY2").sources.items()}
+
+
+@pytest.fixture(scope="module")
+def silver(bronze):
+    out = standardize(get_utility("UTILITY2"), MONTH, bronze, None)
     return {"silver/rejects": out.rejects} | {f"silver/{k}": v for k, v in out.tables.items()}
 
 
@@ -114,3 +120,69 @@ def test_a_partition_written_whole_is_one_bucket(tmp_path, silver):
     assert store.bucket_rows("silver/intervals", "UTILITY2", MONTH) == [len(df)]
     [whole] = store.iter_buckets("silver/intervals", "UTILITY2", MONTH)
     assert_frame_equal(whole, df)
+
+
+READINGS = "bronze/readings"
+
+
+def _write_interleaved(store: wh.Warehouse, df: pl.DataFrame, buckets: int) -> wh.BucketWriter:
+    """``df`` appended block by block (every block holding rows of every bucket) to a
+    bucket writer of ``buckets`` meter buckets, closed, not published."""
+    spec = storage_spec(READINGS, "UTILITY2")
+    writer = store.open_buckets(READINGS, "UTILITY2", MONTH, buckets, spec)
+    for block in df.iter_slices(97):
+        writer.append(block, meter_bucket("meter_id", buckets))
+    writer.close()
+    return writer
+
+
+def test_interleaved_buckets_hold_each_meter_whole_in_delivered_order(
+    tmp_path, monkeypatch, bronze
+):
+    monkeypatch.setattr(wh, "ROW_GROUP", 150)  # buckets written in several row groups
+    monkeypatch.setattr(wh, "BUFFER_ROWS", 400)  # and all of them flushed now and then
+    df = bronze["readings"]
+    store = wh.Warehouse(tmp_path)
+    writer = _write_interleaved(store, df, 4)
+    assert not store.exists(READINGS, "UTILITY2", MONTH)  # closed is not published
+    written = list(writer.written())
+    writer.publish()
+    back = list(store.iter_buckets(READINGS, "UTILITY2", MONTH))
+    assert len(back) == 4 and sum(map(len, back)) == len(df) > 400
+    bucket = df.with_columns(_b=meter_bucket("meter_id", 4))
+    for b, (got, read) in enumerate(zip(back, written, strict=True)):
+        expected = bucket.filter(pl.col("_b") == b).drop("_b")
+        assert_frame_equal(got, expected)  # every row of its meters, in delivered order
+        assert_frame_equal(read, expected)
+    assert store.bucket_rows(READINGS, "UTILITY2", MONTH) == [len(p) for p in back]
+    files = store.files(READINGS, "UTILITY2", MONTH)
+    assert len(files) == 4  # one file per bucket, one schema for all
+    assert len({pq.read_schema(f) for f in files}) == 1
+    assert max(pq.ParquetFile(f).metadata.num_row_groups for f in files) > 1
+    whole = store.read_pl(READINGS, "UTILITY2", MONTH)
+    assert_frame_equal(whole.sort("_source_row"), df)
+
+
+def test_a_bucket_without_rows_and_a_discarded_writer(tmp_path, bronze):
+    df = bronze["readings"]
+    meters = df["meter_id"].unique()
+    one = df.filter(pl.col("meter_id") == meters[0])
+    store = wh.Warehouse(tmp_path)
+    writer = _write_interleaved(store, one, 3)
+    writer.publish()
+    rows = store.bucket_rows(READINGS, "UTILITY2", MONTH)
+    assert sorted(rows) == [0, 0, len(one)]
+    back = list(store.iter_buckets(READINGS, "UTILITY2", MONTH))
+    assert [len(b) for b in back] == rows and all(b.columns == df.columns for b in back)
+    # a writer discarded (the drop failed) leaves the published version as it was
+    second = _write_interleaved(store, df, 3)
+    second.discard()
+    assert store.bucket_rows(READINGS, "UTILITY2", MONTH) == rows
+    part = Path(store.partition_dir(READINGS, "UTILITY2", MONTH))
+    assert len([p for p in part.iterdir() if p.name.startswith("v=")]) == 1
+
+
+def test_a_bucket_writer_refuses_a_null_lineage(tmp_path, bronze):
+    df = bronze["readings"].with_columns(_source_row=pl.lit(None, pl.Int64))
+    with pytest.raises(ValueError, match="nulls in not-null columns"):
+        _write_interleaved(wh.Warehouse(tmp_path), df, 2)
