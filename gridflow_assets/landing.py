@@ -237,8 +237,11 @@ def _empty_bronze(columns: tuple[str, ...]) -> pl.DataFrame:
     )
 
 
-# CSV text read per block: the memory of one block's frame, whatever the file's size.
+# CSV text per block of pyarrow's reader: a file read whole in large blocks (few chunks in
+# the gathered frame), a file streamed in small ones (the reader holds about 30 times a
+# block at once: 480 MB at 16 MB, 36 MB at 1 MB, in the same time).
 BLOCK_SIZE = 1 << 24
+STREAM_BLOCK_SIZE = 1 << 20
 
 
 def _source_path(drop: Drop, spec: SourceFile) -> Path:
@@ -269,7 +272,7 @@ def read_source(drop: Drop, spec: SourceFile) -> pl.DataFrame:
     text is kept). The blocks of ``iter_source`` gathered into one frame, so the text is
     held once, as Arrow strings.
     """
-    blocks = list(iter_source(drop, spec))
+    blocks = list(iter_source(drop, spec, BLOCK_SIZE))
     # The blocks stay separate chunks of one frame: joining them into one contiguous chunk
     # would copy the whole file's text (measured: 3x the memory of the text itself).
     frame = blocks[0] if len(blocks) == 1 else pl.concat(blocks, rechunk=False)
@@ -282,8 +285,8 @@ def iter_source(
     drop: Drop, spec: SourceFile, block_size: int | None = None
 ) -> Iterator[pl.DataFrame]:
     """``read_source`` block by block: the file streamed through pyarrow's CSV reader
-    about ``block_size`` (default ``BLOCK_SIZE``) bytes at a time, each block's rows as a
-    frame with its lineage, in the file's order (at least one frame; gathered, exactly
+    about ``block_size`` (default ``STREAM_BLOCK_SIZE``) bytes at a time, each block's rows
+    as a frame with its lineage, in the file's order (at least one frame; gathered, exactly
     ``read_source``'s rows). A file that cannot be read raises ``DropError`` before the
     first frame or, for a problem found further on (a row that is not UTF-8), after
     earlier frames: a caller writing them as they come discards what it wrote.
@@ -335,7 +338,9 @@ def iter_source(
     try:
         reader = pacsv.open_csv(
             fpath,
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=block_size or BLOCK_SIZE),
+            read_options=pacsv.ReadOptions(
+                use_threads=False, block_size=block_size or STREAM_BLOCK_SIZE
+            ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in header},

@@ -48,8 +48,9 @@ from gridflow_assets.versions import (
 # pyarrow scan fast; no wall-clock metadata so reruns are byte-identical.
 PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True}
 ROW_GROUP = 262_144
-# Rows a ``BucketWriter`` holds at most, over all its buckets, before writing them.
-BUFFER_ROWS = 1_048_576
+# Rows a ``BucketWriter`` holds at most, over all its buckets, before writing them (about
+# 120 MB of bronze text).
+BUFFER_ROWS = 2 * ROW_GROUP
 HIVE = ds.partitioning(pa.schema([("utility", pa.string()), ("month", pa.string())]), flavor="hive")
 
 

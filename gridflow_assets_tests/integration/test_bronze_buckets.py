@@ -115,7 +115,7 @@ def test_a_drop_failing_in_any_file_publishes_nothing(bucketed, defs, instance, 
     (folder / "bills.csv").write_bytes(bills)
     readings = (folder / "readings.csv").read_bytes()
     (folder / "readings.csv").write_bytes(readings[:-40] + b"\xff" + readings[-40:])
-    monkeypatch.setattr(landing_mod, "BLOCK_SIZE", 16_384)
+    monkeypatch.setattr(landing_mod, "STREAM_BLOCK_SIZE", 16_384)
     monkeypatch.setattr(wh, "BUFFER_ROWS", 500)  # buckets written before the bad block
     result = _bronze(defs, instance)
     assert not result.success
