@@ -1,6 +1,7 @@
 """Bronze: every landed row of a complete drop, as delivered (text) plus lineage."""
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import dagster as dg
@@ -82,7 +83,9 @@ def bronze_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
         raise
 
 
-def _publish(run: LayerRun, key: str, table: Landed | None, drop: Drop, source: SourceFile | None):
+def _publish(
+    run: LayerRun, key: str, table: Landed | None, drop: Drop, source: SourceFile | None
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
     """Publish one landed table (None: not delivered by the utility), materialize it and
     report its checks: a bucketed one's checks fed its buckets read back one by one."""
     meta = {"drop": drop.name}
