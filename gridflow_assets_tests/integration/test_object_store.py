@@ -286,3 +286,35 @@ def test_buckets_read_back_from_object_storage(s3, monkeypatch):
     back = list(store.iter_buckets(KEY, "IESCO", MONTH, columns=["_source_file", "_source_row"]))
     for part, got in zip(parts, back, strict=True):
         assert got.to_dict(as_series=False) == part.drop("_parse_error").to_dict(as_series=False)
+
+
+def test_interleaved_buckets_written_to_object_storage(s3, monkeypatch):
+    """A bucket writer fed rows of every bucket at once writes one object per bucket, reads
+    them back before publishing, publishes them as one version, and a writer discarded
+    leaves the bucket as it was."""
+    monkeypatch.setattr(warehouse, "ROW_GROUP", 4)
+    monkeypatch.setattr(warehouse, "BUFFER_ROWS", 6)
+    bucket = s3.bucket()
+    store = Warehouse(f"s3://{bucket}/wh")
+    frame = _frame(25, "a")
+    by = pl.col("_source_row") % 3
+    writer = store.open_buckets(KEY, "IESCO", MONTH, 3)
+    for block in frame.iter_slices(5):
+        writer.append(block, by)
+    writer.close()
+    expected = [frame.filter(by == b) for b in range(3)]
+    for part, got in zip(expected, writer.written(), strict=True):
+        assert got.to_dict(as_series=False) == part.to_dict(as_series=False)
+    writer.publish()
+    assert store.bucket_rows(KEY, "IESCO", MONTH) == [9, 8, 8]
+    assert [Path(f).name for f in store.files(KEY, "IESCO", MONTH)] == [
+        f"part-{b}.parquet" for b in range(3)
+    ]
+    for part, got in zip(expected, store.iter_buckets(KEY, "IESCO", MONTH), strict=True):
+        assert got.to_dict(as_series=False) == part.to_dict(as_series=False)
+    before = s3.keys(bucket)
+    second = store.open_buckets(KEY, "IESCO", MONTH, 3)
+    for block in _frame(25, "b").iter_slices(5):
+        second.append(block, by)
+    second.discard()
+    assert s3.keys(bucket) == before
