@@ -420,6 +420,10 @@ class VersionWriter:
             f"{self._dir}/{name}", schema, filesystem=self._store.loc.fs, **PARQUET_OPTIONS
         )
 
+    def close(self) -> None:
+        """Finish the version's files (then ``publish``)."""
+        raise NotImplementedError
+
     def _abandon(self) -> None:
         """Close what is open without finishing it (``discard``)."""
         raise NotImplementedError

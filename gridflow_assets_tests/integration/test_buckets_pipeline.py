@@ -71,6 +71,9 @@ def test_the_bucketed_run_is_bucketed(runs):
         whole.row_count("silver/intervals", "IESCO", MONTH)
     ]
     assert len(bucketed.bucket_rows("silver/intervals", "IESCO", MONTH)) == 4
+    # bronze wrote the readings in the same 4 meter buckets as it read the file
+    assert len(bucketed.bucket_rows("bronze/readings", "IESCO", MONTH)) == 4
+    assert len(whole.bucket_rows("bronze/readings", "IESCO", MONTH)) == 1
 
 
 def test_every_table_holds_the_same_rows(runs):
