@@ -5,7 +5,8 @@ object that names the current one::
 
     <partition>/v=<id>/part-0.parquet      the files of one version, written in place
     <partition>/_current.json              {"version", "files", "rows", "written_at",
-                                            "superseded": [{"version", "at"}]}
+                                            "superseded": [{"version", "at"}],
+                                            "buckets" (meter buckets' rows, if any)}
 
 A writer writes a whole version, then publishes it by putting the pointer (one PUT on an
 object store, a rename on a local disk). Readers read the pointer first and then exactly
