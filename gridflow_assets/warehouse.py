@@ -125,7 +125,7 @@ class Warehouse:
     ) -> BucketWriter:
         """A writer of one partition in ``buckets`` meter buckets whose rows come
         interleaved (``append`` then ``close`` and ``publish``, or ``discard``)."""
-        return BucketWriter(self, key, utility, month, spec or table(key), buckets)
+        return BucketWriter(self, buckets, key, utility, month, spec or table(key))
 
     def write(
         self,
@@ -555,11 +555,11 @@ class BucketWriter(VersionWriter):
     def __init__(
         self,
         store: Warehouse,
+        buckets: int,
         key: str,
         utility: str | None,
         month: str | None,
         spec: Table,
-        buckets: int,
     ):
         super().__init__(store, key, utility, month, spec)
         self.schema = arrow_schema(spec)
