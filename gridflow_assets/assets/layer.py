@@ -30,7 +30,7 @@ from gridflow_assets.partitions import split_key
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl
 from gridflow_assets.resources import column_lineage, storage_spec, table_metadata
-from gridflow_assets.warehouse import PartitionWriter, Warehouse
+from gridflow_assets.warehouse import VersionWriter, Warehouse
 
 # Seconds spent in gridflow's own code per run id, in this process (the runner reads it to
 # tell the data work from Dagster's bookkeeping around it). A long-lived code server keeps
@@ -189,7 +189,7 @@ class BucketedTable:
     partition and fed to the table's checks, then dropped (``LayerRun.bucketed``)."""
 
     key: str
-    writer: PartitionWriter
+    writer: VersionWriter
     checks: TableChecks
 
     def add(self, frame: pl.DataFrame) -> None:
