@@ -17,6 +17,14 @@ class SilverInput:
     month: str
     timezone: str
     bronze: dict[str, pl.DataFrame]  # bronze table name -> frame (only delivered tables)
+    # silver tables already built from this partition's small files: a later meter bucket
+    # brings only its readings, and the adapter takes its service points and meters from here
+    built: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    def table(self, name: str, build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        """The silver table ``name``: as already built for this partition, else ``build()``."""
+        frame = self.built.get(name)
+        return build() if frame is None else frame
 
 
 @dataclass

@@ -10,8 +10,10 @@ silver tables themselves are gathered.
 A bucket is a hash of the meter id with everything an adapter could clean away removed
 (case, whitespace, a BOM, punctuation, leading zeros): two spellings an adapter reads as the
 same meter always fall in the same bucket, so duplicates are found across them as before.
-The small tables (service points, meters, bills, payments) are built once, from the first
-bucket's run; the later runs keep only their readings' silver rows and rejects.
+The small tables (service points, meters, bills, payments) are built once, by the first
+bucket's run; a later run gets only its readings and the service points and meters already
+built (``SilverInput.built``: rebuilding them per bucket made the silver step quadratic in
+the meters), and keeps only its readings' silver rows and rejects.
 
 Partitions up to ``GRIDFLOW_CHUNK_READINGS`` readings (default 500,000) run whole, exactly
 as before; the order of silver rows in a bucketed partition is bucket by bucket.
@@ -124,16 +126,16 @@ def standardize(
     counts: dict[str, int] = {}
     tables: dict[str, pl.DataFrame] = {}
     delivered = 0
-    later = {k: v for k, v in small.items() if k in _interval_sources(utility)}
     for b, frame in enumerate(frames):
-        bronze = dict(small if b == 0 else later)
+        # A later bucket brings only its readings: the service points and meters its
+        # intervals are flagged against are the first bucket's (built once, not per bucket).
+        bronze = dict(small) if b == 0 else {}
+        built = {} if b == 0 else {k: tables[k] for k in INTERVAL_PARENTS[1:] if k in tables}
         if readings is not None:
             bronze[readings.source] = frame
         del frame
         out = utility.to_silver(
-            SilverInput(
-                utility=utility.utility_id, month=month, timezone=utility.timezone, bronze=bronze
-            )
+            SilverInput(utility.utility_id, month, utility.timezone, bronze, built)
         )
         if b == 0:  # the small tables (the intervals go through VEE below)
             tables = {k: v for k, v in out.tables.items() if k != INTERVALS}
@@ -156,13 +158,6 @@ def standardize(
         tables[INTERVALS] = parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
     rejects_all = pl.concat(rejects, how="vertical")
     return Standardized(tables, rejects_all, counts, delivered, buckets)
-
-
-def _interval_sources(utility: Utility) -> set[str]:
-    """The bronze tables an adapter needs to build the intervals: their own source and
-    those of the service points and meters they are flagged against (a later bucket's run
-    skips the others: bills and payments are built once, from the first)."""
-    return {utility.source_of(n, table(f"silver/{n}").source) for n in INTERVAL_PARENTS}
 
 
 def readings_source(utility: Utility) -> str | None:

@@ -517,8 +517,8 @@ def payments(df: pl.DataFrame, rejects: Rejects, utility: str) -> pl.DataFrame:
 def to_silver(inp: SilverInput) -> SilverOutput:
     rejects = Rejects(inp.utility)
     b = inp.bronze
-    sp = service_points(b["meters"], rejects, inp.utility)
-    mt = meters(b["meters"], rejects, inp.utility, inp.timezone)
+    sp = inp.table("service_points", lambda: service_points(b["meters"], rejects, inp.utility))
+    mt = inp.table("meters", lambda: meters(b["meters"], rejects, inp.utility, inp.timezone))
     tables = {
         "service_points": sp,
         "meters": mt,

@@ -337,8 +337,11 @@ def intervals(
 
 def to_silver(inp: SilverInput) -> SilverOutput:
     rejects = Rejects(inp.utility)
-    sp = service_points(inp.bronze["service_points"], rejects, inp.utility)
-    mt = meters(inp.bronze["meters"], rejects, inp.utility)
+    b = inp.bronze
+    sp = inp.table(
+        "service_points", lambda: service_points(b["service_points"], rejects, inp.utility)
+    )
+    mt = inp.table("meters", lambda: meters(b["meters"], rejects, inp.utility))
     iv = intervals(inp.bronze["readings"], rejects, inp.utility, inp.timezone, sp, mt)
     return SilverOutput(
         tables={"service_points": sp, "meters": mt, "intervals": iv}, rejects=rejects.frame()

@@ -5,6 +5,8 @@ spelling of the meter id."""
 
 from __future__ import annotations
 
+import importlib
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -109,3 +111,25 @@ def test_chunk_size_from_the_environment(monkeypatch):
     monkeypatch.setenv(CHUNK_ENV, "lots")
     with pytest.raises(ValueError, match=CHUNK_ENV):
         chunk_readings()
+
+
+@pytest.mark.parametrize("utility", sorted(CASES))
+def test_service_points_and_meters_are_built_once(tmp_path, monkeypatch, utility):
+    """Later buckets take the first bucket's service points and meters (building them
+    from the whole meters file per bucket made silver quadratic in the meters)."""
+    u, month, small, readings = _partition(tmp_path, utility)
+    adapter = importlib.import_module(u.to_silver.__module__)
+    calls = []
+    for name in ("service_points", "meters"):
+        build = getattr(adapter, name)
+        monkeypatch.setattr(adapter, name, _counted(build, calls, name))
+    out = standardize(u, month, small, readings, per_bucket=readings.rows // 4 + 1)
+    assert out.buckets == 4 and sorted(calls) == ["meters", "service_points"]
+
+
+def _counted(build, calls: list, name: str):
+    def wrapper(*args, **kwargs):
+        calls.append(name)
+        return build(*args, **kwargs)
+
+    return wrapper
