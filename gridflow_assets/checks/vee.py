@@ -69,9 +69,12 @@ def _delivered(df: pl.DataFrame) -> np.ndarray:
 
 
 def _sample(df: pl.DataFrame, mask: np.ndarray) -> pl.DataFrame:
-    """A few of the rows at issue in one bucket."""
+    """A few of the rows at issue in one bucket, copied: a slice of the filtered bucket
+    would keep every row at issue (and the bucket's text) alive for as long as the tally
+    is kept, i.e. until the last bucket, so memory grew with the partition."""
     cols = [c for c in SAMPLE_COLUMNS if c in df.columns]
-    return df.filter(pl.Series(mask)).select(cols).head(SAMPLE_ROWS)
+    first = df.filter(pl.Series(mask)).select(cols).head(SAMPLE_ROWS)
+    return pl.DataFrame(first.to_dicts(), schema=first.schema, orient="row")
 
 
 def _samples(tallies: list[dict]) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from gridflow_assets.checks import reconcile
+from gridflow_assets.checks import vee as vee_checks
 from gridflow_assets.checks.factory import PartitionChecks, _severity, plans_for, result_metadata
 from gridflow_assets.checks.plan import CheckInput
 from gridflow_assets.frames import as_polars
@@ -287,3 +288,35 @@ def test_a_key_without_the_meter_is_counted_across_buckets():
     # buckets that do not say they are buckets keep only the keys each repeats: a miss
     alone = plan.finish(inp(None, False), [plan.tally(inp(t, False)) for t in thirds])
     assert alone.failed_count < whole.failed_count
+
+
+def _texts_held(frame: pl.DataFrame, column: str, width: int) -> int:
+    """How many texts of ``width`` characters the memory behind ``column`` of ``frame``
+    holds: a text column keeps the buffers its rows' text sits in, which for rows taken
+    from a larger frame are the larger frame's."""
+    arrow = frame[column].to_arrow(compat_level=pl.CompatLevel.newest())
+    return sum(b.size for b in arrow.buffers()[2:] if b is not None) // width
+
+
+def test_a_vee_sample_keeps_only_its_own_rows():
+    """A bucket's VEE tally is kept until the last bucket is checked: its sample must hold
+    its ten rows, not the text of the bucket's rows behind them (which made the silver
+    step's memory grow with the partition's buckets)."""
+    n = 50_000
+    meters = [f"IESCO-METER-{i // 100:09d}" for i in range(n)]  # longer than inline text
+    bucket = pl.DataFrame(
+        {
+            "meter_id": meters,
+            "value": pl.Series(range(n), dtype=pl.Float64),
+            "quality_code": [8] * n,
+            "rule_ids": ["E1"] * n,
+            "estimation_method": ["linear"] * n,
+            "is_estimated": [True] * n,
+            "source_row": pl.Series(range(n), dtype=pl.Int64),
+        }
+    )
+    sample = vee_checks.estimation_tally(bucket)["sample"]
+    rows = vee_checks.SAMPLE_ROWS
+    assert sample["meter_id"].to_list() == meters[:rows]
+    assert sample["value"].to_list() == [float(i) for i in range(rows)]
+    assert _texts_held(sample, "meter_id", len(meters[0])) == rows
