@@ -95,7 +95,7 @@ class Warehouse:
         """Stream one partition: each ``w.write(frame)`` appends one row group. On a clean
         exit the partition is published atomically; on an exception nothing becomes visible
         and the partial version is removed. No write at all publishes an empty table."""
-        writer = PartitionWriter(self, key, utility, month, spec or table(key))
+        writer = self.open_partition(key, utility, month, spec)
         try:
             yield writer
             writer.close()
@@ -164,7 +164,6 @@ class Warehouse:
         """Write one partition atomically from a Polars frame, one row group at a time: only
         one row group's Arrow copy exists beside the frame (the file is the one
         ``write_table`` writes, byte for byte). Returns where it was published."""
-        spec = spec or table(key)
         with self.partition_writer(key, utility, month, spec) as w:
             w.append_frame(frame)
         return w.path
@@ -181,7 +180,6 @@ class Warehouse:
         come (only one bucket in memory); a bucket's rows are contiguous and no row group
         spans two buckets, so ``iter_buckets`` reads them back one by one. Returns where it
         was published and the rows of each bucket."""
-        spec = spec or table(key)
         with self.partition_writer(key, utility, month, spec) as w:
             for frame in frames:
                 w.append_frame(frame)
@@ -482,14 +480,16 @@ class PartitionWriter(VersionWriter):
         super().__init__(store, key, utility, month, spec)
         self._writer: pq.ParquetWriter | None = None
 
-    def append_frame(self, frame: pl.DataFrame) -> None:
+    def append_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Conform a Polars frame to the table's schema and append it in row groups of
-        ``ROW_GROUP`` rows, converting one row group at a time to Arrow."""
+        ``ROW_GROUP`` rows, converting one row group at a time to Arrow. Returns the frame
+        as stored (conformed)."""
         frame = conform_pl(frame, self.spec)
         schema = stored_schema(frame, self.spec)
         parts = [frame] if frame.height <= ROW_GROUP else frame.iter_slices(ROW_GROUP)
         for part in parts:
             self.append(arrow_of(part, schema), ROW_GROUP)
+        return frame
 
     def end_bucket(self) -> None:
         """Close the current meter bucket: the rows appended since the last one."""

@@ -193,10 +193,9 @@ class BucketedTable:
     checks: TableChecks
 
     def add(self, frame: pl.DataFrame) -> None:
-        frame = conform_pl(frame, self.writer.spec)
-        self.writer.append_frame(frame)
+        stored = self.writer.append_frame(frame)  # conformed once, as the checks judge it
         self.writer.end_bucket()
-        self.checks.add(frame)
+        self.checks.add(stored)
 
     def discard(self) -> None:
         """Remove what was written (the step failed before publishing)."""
