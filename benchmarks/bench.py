@@ -216,6 +216,7 @@ def run_pipeline(
     seconds and peak RSS (of this process: run it in a process of its own)."""
     import dagster as dg
 
+    from gridflow_assets.delta import COMMIT_STATS
     from gridflow_assets.instance import ensure_instance_yaml
     from gridflow_assets.orchestration.runner import run_drops
     from gridflow_assets.warehouse import Warehouse
@@ -251,9 +252,14 @@ def run_pipeline(
     readings = sum(
         store.row_count("bronze/readings", u, m) for u, m in store.partitions("bronze/readings")
     )
+    run_ids = {p.run_id for p in outcome.partitions}
+    commits = sum(1 for key in store.tables() for c in store.history(key) if c["run_id"] in run_ids)
     return {
         "workload": name,
         "partitions": len(outcome.partitions),
+        "commits": commits,
+        # seconds inside Delta commits, measured in this process (one worker)
+        "commit_s": COMMIT_STATS["seconds"] if workers == 1 else None,
         "readings": readings,
         "pipeline_s": pipeline_s,
         "stages": stages,
@@ -303,6 +309,14 @@ def report(r: dict) -> str:
     lines.append(
         f"Dagster events per partition run: max {events[-1]}, median {events[len(events) // 2]}"
     )
+    parts = r["partitions"]
+    commit_text = f"Delta commits: {r['commits']} ({r['commits'] / parts:.1f} per partition run"
+    if r["commit_s"] is not None and r["commits"]:
+        commit_text += (
+            f", {r['commit_s'] / r['commits'] * 1000:.1f} ms each, "
+            f"{r['commit_s'] / parts:.2f} s per partition run"
+        )
+    lines.append(commit_text + ")")
     own = [run for run in r["runs"] if run["own_s"] is not None]
     if own:  # measured in this process (one worker): run time outside gridflow's own code
         dagster = sorted(run["seconds"] - run["own_s"] for run in own)

@@ -1,6 +1,7 @@
 """The ``gridflow`` command: generate sample drops, run them through Dagster, print the DQ
-snapshot and the data dictionary. Its help texts are plain text (``DESCRIPTION``,
-``RUN_EPILOG``); exit codes 0 / 1 / 2 as they say."""
+snapshot (now or as of an instant) and the data dictionary; list a table's versions, vacuum
+the warehouse, migrate one of the old pointer layout to Delta Lake. Its help texts are
+plain text (``DESCRIPTION``, ``RUN_EPILOG``); exit codes 0 / 1 / 2 as they say."""
 
 from __future__ import annotations
 
@@ -56,6 +57,31 @@ exit codes:
   0 every partition ran (warnings allowed); 1 a drop was rejected or a blocking check
   failed; 2 bad arguments, an unknown utility, or a DAGSTER_HOME bound to another
   warehouse."""
+
+HISTORY_DESCRIPTION = """\
+List the versions of a warehouse table (its Delta commits), newest first: version, time
+(UTC), operation, partition, the Dagster run and drop that wrote it, rows added and
+removed. --utility and --month: only the commits of that partition."""
+
+VACUUM_DESCRIPTION = """\
+Delete, in every table, the files no version inside the retention reads (superseded
+partitions, files of writers that died before their commit) and the log entries past it.
+The retention is $GRIDFLOW_RETENTION_DAYS days (default 30): `gridflow dq --as-of` and
+Delta readers' time travel reach back that far. The Dagster schedule warehouse_vacuum does
+the same every day."""
+
+MIGRATE_DESCRIPTION = """\
+Convert a warehouse written by gridflow before Delta Lake (each partition a _current.json
+pointer naming v=<id>/part-N.parquet) in place: each partition's current files are moved
+into the partition folder (not rewritten) and committed as one Delta version; superseded
+versions and the pointers are deleted. Commands that read the warehouse refuse one not
+converted. Running it again finishes a migration cut short; on a converted warehouse it
+has nothing to do.
+
+exit codes:
+  0 converted, or nothing to do; 1 a partition could not be converted (the line says
+  which; the tables before it are converted, run it again after fixing it); 2 bad
+  arguments or an unusable warehouse."""
 
 FAULTS = ("none", "realistic", "heavy")
 
@@ -170,7 +196,69 @@ def _parser() -> argparse.ArgumentParser:
         "<reports>/dq_dashboard.html (default: text)",
     )
 
+    d.add_argument(
+        "--as-of",
+        default=None,
+        metavar="TIMESTAMP",
+        help="the snapshot as it stood then: the warehouse's tables as of that instant and "
+        "the check results recorded by then; ISO 8601 (2026-12-07T10:00:00Z, "
+        "'2026-12-07 10:00', 2026-12-07), UTC unless it names an offset",
+    )
+
     sub.add_parser("dictionary", help="print the data dictionary (Markdown)")
+
+    h = sub.add_parser(
+        "history",
+        help="list a table's versions (Delta commits), newest first",
+        description=HISTORY_DESCRIPTION,
+        formatter_class=raw,
+    )
+    h.add_argument("table", metavar="TABLE", help="layer/name, e.g. gold/fact_bills")
+    h.add_argument(
+        "--utility", type=_utility, default=None, metavar="U", help="only this partition's"
+    )
+    h.add_argument("--month", type=_month, default=None, metavar="YYYY-MM", help="with --utility")
+    h.add_argument(
+        "--warehouse",
+        default=None,
+        metavar="DIR|URL",
+        help="the warehouse (default: $GRIDFLOW_WAREHOUSE, else data/warehouse)",
+    )
+    h.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="text for the terminal, json for scripts (default: text)",
+    )
+
+    v = sub.add_parser(
+        "vacuum",
+        help="delete the files no version inside the retention reads",
+        description=VACUUM_DESCRIPTION,
+        formatter_class=raw,
+    )
+    v.add_argument(
+        "--warehouse",
+        default=None,
+        metavar="DIR|URL",
+        help="the warehouse (default: $GRIDFLOW_WAREHOUSE, else data/warehouse)",
+    )
+    v.add_argument(
+        "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
+    )
+
+    m = sub.add_parser(
+        "migrate",
+        help="convert a warehouse of the old pointer layout to Delta Lake tables, in place",
+        description=MIGRATE_DESCRIPTION,
+        formatter_class=raw,
+    )
+    m.add_argument(
+        "--warehouse",
+        default=None,
+        metavar="DIR|URL",
+        help="the warehouse (default: $GRIDFLOW_WAREHOUSE, else data/warehouse)",
+    )
     return p
 
 
@@ -301,32 +389,99 @@ def cmd_run(args) -> int:
     return 0 if outcome.ok else 1
 
 
-def _print_snapshot(instance, warehouse: str, fmt: str, utility=None, month=None) -> None:
+def _print_snapshot(
+    instance, warehouse: str, fmt: str, utility=None, month=None, as_of: datetime | None = None
+) -> None:
     from gridflow_assets.dq.snapshot import build_snapshot, check_history, render
     from gridflow_assets.warehouse import Warehouse
 
-    snap = build_snapshot(Warehouse(warehouse), check_history(instance), utility, month)
+    history = check_history(instance)
+    if as_of is not None:
+        history = _history_as_of(history, as_of)
+    snap = build_snapshot(Warehouse(warehouse, as_of=as_of), history, utility, month)
+    stamp = None if as_of is None else _utc_text(as_of)
+    if stamp is not None:
+        snap = {"as_of": stamp, **snap}
     text = render(snap, fmt)
     if fmt == "html":
         reports = Path(default_path("reports"))
         reports.mkdir(parents=True, exist_ok=True)
         path = reports / "dq_dashboard.html"
         path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}")
+        print(f"wrote {path}" + (f" (as of {stamp})" if stamp else ""))
         return
+    if stamp is not None and fmt != "json":
+        print(f"As of {stamp}: the warehouse as it stood then, the checks evaluated by then.\n")
     print(text)
 
 
-def _warehouse(args, secret: bool = False) -> str:
+def _history_as_of(history, as_of: datetime):
+    """The check evaluations recorded up to ``as_of``, ``is_latest`` marking the last one of
+    each check of each partition among them (as ``dq.history.check_history`` does over all
+    of them): the checks a partition was judged on at that instant."""
+    import pandas as pd
+
+    kept = history[history["evaluated_at_utc"] <= pd.Timestamp(as_of)].reset_index(drop=True)
+    keys = kept[["asset", "check_name", "partition_key"]].fillna("")
+    kept["is_latest"] = ~keys.duplicated(keep="last")
+    return kept
+
+
+def _instant(text: str) -> datetime:
+    """An ISO 8601 instant from the command line (``2026-12-07T10:00:00Z``,
+    ``2026-12-07 10:00``, a date alone for its midnight), UTC unless it names an offset.
+    Raises ValueError."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"--as-of {text!r} is not an ISO 8601 date or time (e.g. 2026-12-07T10:00:00Z, "
+            "'2026-12-07 10:00', 2026-12-07)"
+        ) from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _utc_text(when: datetime, timespec: str = "seconds") -> str:
+    return when.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def _location(args):
+    """The warehouse as a ``storage.Location``, reached once, without importing the
+    warehouse module (and with it Dagster): for the light commands."""
+    from gridflow_assets.storage import StorageError, open_location
+
+    try:
+        loc = open_location(args.warehouse or default_path("warehouse"))
+        loc.check()
+    except StorageError as exc:
+        raise BadLocation(str(exc)) from None
+    return loc
+
+
+def _refuse_unconverted(loc, keys: list[str] | None = None) -> None:
+    """``BadLocation`` (exit 2, one line naming ``gridflow migrate``) for a warehouse still
+    in the old pointer layout."""
+    from gridflow_assets.migrate import refusal, unconverted
+
+    found = unconverted(loc, keys)
+    if found:
+        raise BadLocation(f"{loc.url}: {refusal(found)}")
+
+
+def _warehouse(args, secret: bool = False, converted: bool = True) -> str:
     """The warehouse folder or URL, reached once (bucket, credentials, endpoint): a location
     that cannot be used raises ``BadLocation`` before anything runs. ``secret``: also the
-    PII key a run needs (a URL warehouse takes it from the environment only)."""
+    PII key a run needs (a URL warehouse takes it from the environment only).
+    ``converted``: a warehouse still in the old pointer layout is refused too."""
     from gridflow_assets.pii import SecretMissing, check_secret
     from gridflow_assets.storage import StorageError
     from gridflow_assets.warehouse import Warehouse
 
     try:
-        location = Warehouse(args.warehouse or default_path("warehouse")).check().location
+        store = Warehouse(args.warehouse or default_path("warehouse")).check()
+        if converted:
+            _refuse_unconverted(store.loc)
+        location = store.location
         if secret:
             check_secret(location)
     except (StorageError, SecretMissing) as exc:
@@ -339,9 +494,127 @@ class BadLocation(ValueError):
 
 
 def cmd_dq(args) -> int:
+    as_of = None
+    if args.as_of is not None:
+        try:
+            as_of = _instant(args.as_of)
+        except ValueError as exc:
+            print(f"gridflow dq: {exc}", file=sys.stderr)
+            return 2
     warehouse = _warehouse(args)
     _bind(warehouse, record=False)
-    _print_snapshot(_instance(), warehouse, args.format, args.utility, args.month)
+    _print_snapshot(_instance(), warehouse, args.format, args.utility, args.month, as_of)
+    return 0
+
+
+HISTORY_COLUMNS = (
+    ("version", "version"),
+    ("time", "time (UTC)"),
+    ("operation", "operation"),
+    ("partition", "partition"),
+    ("run_id", "run id"),
+    ("drop_fingerprint", "drop"),
+    ("rows_added", "rows added"),
+    ("rows_removed", "rows removed"),
+)
+
+
+def cmd_history(args) -> int:
+    """A table's Delta commits. Reads the Delta log alone (``delta.DeltaLog``): neither the
+    warehouse module nor Dagster is imported."""
+    from gridflow_assets.delta import DeltaLog, storage_options
+    from gridflow_assets.registry import TABLES
+
+    spec = TABLES.get(args.table)
+    if spec is None:
+        print(
+            f"gridflow history: unknown table {args.table!r} (known: {', '.join(TABLES)})",
+            file=sys.stderr,
+        )
+        return 2
+    if (args.utility is None) != (args.month is None):
+        print("gridflow history: --utility and --month go together", file=sys.stderr)
+        return 2
+    if args.utility is not None and not spec.partitioned:
+        print(
+            f"gridflow history: {args.table} is not partitioned by utility and month",
+            file=sys.stderr,
+        )
+        return 2
+    loc = _location(args)
+    _refuse_unconverted(loc, [args.table])
+    uri = loc.uri(loc.path(*args.table.split("/")))
+    commits = DeltaLog(uri, storage_options(loc)).history(args.utility, args.month)
+    rows = [{**c, "time": _utc_text(c["time"], "milliseconds")} for c in commits]
+    if args.format == "json":
+        print(json.dumps({"table": args.table, "uri": uri, "versions": rows}, indent=2))
+        return 0
+    where = f" {args.utility}/{args.month}" if args.utility else ""
+    if not rows:
+        print(f"{args.table}{where}: no versions in {loc.url}")
+        return 0
+    cells = [[h for _, h in HISTORY_COLUMNS]]
+    for r in rows:
+        r = {**r, "time": _utc_text(datetime.fromisoformat(r["time"]))}
+        cells.append(["-" if r[k] in (None, "") else str(r[k]) for k, _ in HISTORY_COLUMNS])
+    numeric = {0, 6, 7}
+    widths = [max(len(row[i]) for row in cells) for i in range(len(HISTORY_COLUMNS))]
+    print(f"{args.table}{where}: {len(rows)} version(s), newest first ({uri})")
+    for row in cells:
+        print(
+            "  ".join(
+                c.rjust(w) if i in numeric else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+    return 0
+
+
+def cmd_vacuum(args) -> int:
+    from gridflow_assets.delta import RETENTION_ENV
+    from gridflow_assets.warehouse import Warehouse
+
+    store = Warehouse(_warehouse(args))
+    deleted = store.vacuum(dry_run=args.dry_run)
+    days = f"{store.retention_days:g}"
+    if args.dry_run:
+        for path in deleted:
+            print(path)
+        print(
+            f"would delete {len(deleted)} file(s) from {store.location} "
+            f"(retention {days} days, ${RETENTION_ENV}); nothing deleted (--dry-run)"
+        )
+    else:
+        print(
+            f"deleted {len(deleted)} file(s) from {store.location} "
+            f"(retention {days} days, ${RETENTION_ENV})"
+        )
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from gridflow_assets.migrate import migrate
+    from gridflow_assets.storage import StorageError
+    from gridflow_assets.warehouse import Warehouse
+
+    store = Warehouse(_warehouse(args, converted=False))
+    try:
+        done = migrate(store, out=print)
+    except (StorageError, OSError) as exc:
+        print(
+            f"gridflow migrate: {exc}; the tables listed above are converted, run "
+            "`gridflow migrate` again once this is fixed",
+            file=sys.stderr,
+        )
+        return 1
+    if not done:
+        print(f"nothing to do: {store.location} has no table in the old pointer layout")
+        return 0
+    parts = sum(d.partitions for d in done)
+    print(
+        f"converted {len(done)} table(s), {parts} partition(s), of {store.location} "
+        "to Delta Lake tables"
+    )
     return 0
 
 
@@ -382,6 +655,9 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "dq": cmd_dq,
         "dictionary": cmd_dictionary,
+        "history": cmd_history,
+        "vacuum": cmd_vacuum,
+        "migrate": cmd_migrate,
     }[args.command]
     try:
         return handler(args)

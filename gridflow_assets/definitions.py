@@ -16,6 +16,7 @@ from gridflow_assets.assets.gold import dim_date, dim_time, dim_utility, gold_ta
 from gridflow_assets.assets.silver import reason_codes, silver_tables
 from gridflow_assets.checks.factory import build_table_checks
 from gridflow_assets.orchestration.automation import JOBS, SCHEDULES, SENSORS
+from gridflow_assets.orchestration.schedules import vacuum_job, warehouse_vacuum
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry import TABLES
 from gridflow_assets.resources import GridflowPaths, ParquetIOManager
@@ -56,9 +57,9 @@ def build_defs(
     return dg.Definitions(
         assets=[*PARTITIONED_ASSETS, *REFERENCE_ASSETS, *DQ_ASSETS],
         asset_checks=checks,
-        jobs=[partition_job, reference_job, *JOBS],
+        jobs=[partition_job, reference_job, *JOBS, vacuum_job],
         sensors=SENSORS,
-        schedules=SCHEDULES,
+        schedules=[*SCHEDULES, warehouse_vacuum],
         resources={"paths": paths, "warehouse_io": ParquetIOManager(warehouse=paths.warehouse)},
         executor=dg.in_process_executor,
     )

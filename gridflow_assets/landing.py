@@ -126,6 +126,10 @@ def find_drop(landing: Path, utility: str, month: str) -> Drop:
     return Drop(utility, month, path)
 
 
+# the run tag that carries a drop's fingerprint (and the Delta commits of its run)
+FINGERPRINT_TAG = "gridflow/fingerprint"
+
+
 def fingerprint(drop: Drop) -> str:
     """sha256 over file names, sizes and modification times: changes when re-delivered."""
     h = hashlib.sha256()

@@ -1,18 +1,26 @@
-"""The Parquet warehouse, on a local disk or in object storage: hive-style partition folders,
-each partition a version published atomically by a pointer (``versions.py``).
+"""The warehouse, on a local disk or in object storage: every table a Delta Lake table
+(``delta.py``), a month × utility table partitioned by ``utility`` and ``month``.
 
-``<root>/<layer>/<table>/utility=<U>/month=<YYYY-MM>/`` for month × utility tables,
-``<root>/<layer>/<table>/`` for the others; inside, ``_current.json`` names the current
-``v=<id>/part-0.parquet``. ``root`` is a folder or a URL (``storage.py``). Readers follow
-the pointer, so they see the old partition or the new one, never half, and a rerun
-replaces exactly that partition.
+``<root>/<layer>/<table>/`` is a table folder with its ``_delta_log/``; a partition's files are
+under ``utility=<U>/month=<YYYY-MM>/``. ``root`` is a folder or a URL (``storage.py``). A
+writer writes a partition's Parquet files, then publishes them with one Delta commit that
+replaces exactly that partition: readers (this class, or any Delta reader outside gridflow)
+see the old partition or the new one, never half, and a rerun replaces exactly that
+partition. A partition whose files would be the same bytes is not committed again.
+
+This class reads the files the Delta log names itself (pyarrow and Polars over the
+location's filesystem): the hot path never converts through delta-rs's own readers.
+``Warehouse(root, as_of=…)`` reads every table as it stood at one instant.
 """
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -21,28 +29,27 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from gridflow_assets.delta import (
+    STREAMED,
+    DataFile,
+    DeltaLog,
+    add_action,
+    file_name,
+    retention_days,
+    retention_hours,
+    storage_options,
+)
 from gridflow_assets.domain.names import is_valid_month, is_valid_utility_id
-from gridflow_assets.registry import Table, table
+from gridflow_assets.registry import TABLES, Table, table
 from gridflow_assets.registry.derive import (
     arrow_of,
     arrow_schema,
     conform_pl,
     from_arrow,
-    polars_schema,
     stored_schema,
     to_arrow,
 )
 from gridflow_assets.storage import Location, open_location
-from gridflow_assets.versions import (
-    POINTER,
-    current,
-    current_files,
-    grace_seconds,
-    new_version,
-    publish,
-    sweep,
-    version_dir,
-)
 
 # Dictionary-encoded, zstd-compressed row groups of 256k rows: small files that DuckDB and
 # pyarrow scan fast; no wall-clock metadata so reruns are byte-identical.
@@ -52,12 +59,28 @@ ROW_GROUP = 262_144
 # 120 MB of bronze text).
 BUFFER_ROWS = 2 * ROW_GROUP
 HIVE = ds.partitioning(pa.schema([("utility", pa.string()), ("month", pa.string())]), flavor="hive")
+Partition = tuple[str | None, str | None]
 
 
 class Warehouse:
-    def __init__(self, root: str | Path, grace_s: float | None = None):
+    def __init__(
+        self,
+        root: str | Path,
+        retention: float | None = None,
+        as_of: datetime | None = None,
+    ):
         self.loc: Location = open_location(root)
-        self.grace_s = grace_seconds(grace_s)
+        self.retention_days = retention_days(retention)
+        self.as_of = as_of
+        # what every commit of this writer records beside the partition (run id, drop)
+        self.commit_info: dict[str, str] = {}
+        self._options = storage_options(self.loc)
+        self._logs: dict[str, DeltaLog] = {}
+        # Staging (a layer step): a published writer waits here, closed but uncommitted, and
+        # this object reads it as the partition (read-your-writes), until ``commit_staged``
+        # commits every staged table back to back, or ``discard_staged`` removes them.
+        self.staging = False
+        self._staged: dict[tuple[str, str | None, str | None], VersionWriter] = {}
 
     @property
     def location(self) -> str:
@@ -73,6 +96,10 @@ class Warehouse:
         layer, name = key.split("/")
         return self.loc.path(layer, name)
 
+    def table_uri(self, key: str) -> str:
+        """The table as a Delta reader outside gridflow names it (folder or URL)."""
+        return self.loc.uri(self.table_dir(key))
+
     def partition_dir(self, key: str, utility: str | None = None, month: str | None = None) -> str:
         """The folder of one partition inside the filesystem (``table_dir`` when the table is
         not partitioned)."""
@@ -81,6 +108,22 @@ class Warehouse:
         if not (is_valid_utility_id(utility) and is_valid_month(month)):
             raise ValueError(f"{key}: not a partition: utility {utility!r}, month {month!r}")
         return f"{self.table_dir(key)}/utility={utility}/month={month}"
+
+    def delta(self, key: str) -> DeltaLog:
+        """The Delta log of a table (opened once per warehouse object, kept current)."""
+        found = self._logs.get(key)
+        if found is None:
+            found = DeltaLog(self.table_uri(key), self._options, self.as_of)
+            self._logs[key] = found
+        return found
+
+    def version(self, key: str) -> int | None:
+        """The table's Delta version (None: no table)."""
+        return self.delta(key).version()
+
+    def tables(self) -> list[str]:
+        """The registry tables that exist in this warehouse."""
+        return [key for key in TABLES if self.delta(key).version() is not None]
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -93,8 +136,9 @@ class Warehouse:
         spec: Table | None = None,
     ) -> Iterator[PartitionWriter]:
         """Stream one partition: each ``w.write(frame)`` appends one row group. On a clean
-        exit the partition is published atomically; on an exception nothing becomes visible
-        and the partial version is removed. No write at all publishes an empty table."""
+        exit the partition is published in one commit; on an exception nothing becomes
+        visible and the files written are removed. No write at all publishes an empty
+        table."""
         writer = self.open_partition(key, utility, month, spec)
         try:
             yield writer
@@ -135,7 +179,7 @@ class Warehouse:
         month: str | None = None,
         spec: Table | None = None,
     ) -> str:
-        """Write one partition atomically; returns where it was published."""
+        """Write one partition atomically; returns the table's URI."""
         return self.write_table(key, df, utility, month, spec)[0]
 
     def write_table(
@@ -146,27 +190,28 @@ class Warehouse:
         month: str | None = None,
         spec: Table | None = None,
     ) -> tuple[str, pa.Table]:
-        """Write one partition atomically; returns where it was published and the Arrow
-        table stored (what a reader gets back, for checks that run on it without reading the
+        """Write one partition atomically; returns the table's URI and the Arrow table
+        stored (what a reader gets back, for checks that run on it without reading the
         file again)."""
         with self.partition_writer(key, utility, month, spec) as w:
             arrow = w.append(to_arrow(df, w.spec), ROW_GROUP)
         return w.path, arrow
 
-    def write_frame(
+    def frame_writer(
         self,
         key: str,
         frame: pl.DataFrame,
         utility: str | None = None,
         month: str | None = None,
         spec: Table | None = None,
-    ) -> str:
+    ) -> PartitionWriter:
         """Write one partition atomically from a Polars frame, one row group at a time: only
         one row group's Arrow copy exists beside the frame (the file is the one
-        ``write_table`` writes, byte for byte). Returns where it was published."""
+        ``write_table`` writes, byte for byte). Returns the published writer (its URI,
+        rows, Delta version, and whether it committed)."""
         with self.partition_writer(key, utility, month, spec) as w:
             w.append_frame(frame)
-        return w.path
+        return w
 
     def write_buckets(
         self,
@@ -177,42 +222,104 @@ class Warehouse:
         spec: Table | None = None,
     ) -> tuple[str, list[int]]:
         """Write one partition atomically from its meter buckets, one frame each, as they
-        come (only one bucket in memory); a bucket's rows are contiguous and no row group
-        spans two buckets, so ``iter_buckets`` reads them back one by one. Returns where it
-        was published and the rows of each bucket."""
+        come (only one bucket in memory), each bucket its own files, so ``iter_buckets``
+        reads them back one by one. Returns the table's URI and the rows of each bucket."""
         with self.partition_writer(key, utility, month, spec) as w:
             for frame in frames:
                 w.append_frame(frame)
                 w.end_bucket()
         return w.path, w.buckets
 
-    def vacuum(self) -> list[str]:
-        """Delete every superseded version past the grace period in the whole warehouse
-        (publishing a partition does this for that partition). Returns their folders."""
+    def commit(
+        self,
+        key: str,
+        utility: str | None,
+        month: str | None,
+        files: list[WrittenFile],
+        spec: Table,
+    ) -> int | None:
+        """Publish ``files`` (written under the partition's folder) as the partition, in one
+        commit. Returns the version committed, or None when the partition already holds the
+        same bytes (the new files are then removed and nothing is committed)."""
+        log = self.delta(key)
+        part = (utility, month) if utility is not None else None
+        log.ensure(arrow_schema(spec), part is not None, self.retention_days)
+        old = log.partition(utility, month) or []
+        if old and _same_content(old, files):
+            _delete(self.loc, [f.path for f in files])
+            return None
+        base = self.table_dir(key) + "/"
+        adds = [add_action(f.path[len(base) :], f.size, part, f.rows) for f in files]
+        info = {
+            **self.commit_info,
+            "partition": f"{utility}/{month}" if part else "",
+            "rows_added": sum(f.rows for f in files),
+            "rows_removed": sum(f.rows for f in old),
+        }
+        version = log.commit(adds, part, info)
+        return version
+
+    def stage(self, writer: VersionWriter) -> None:
+        self._staged[writer.partition] = writer
+
+    def commit_staged(self) -> list[VersionWriter]:
+        """Commit every staged table in the order staged (one commit each, back to back),
+        and return their writers."""
+        done = []
+        while self._staged:
+            writer = self._staged.pop(next(iter(self._staged)))
+            writer.commit()
+            done.append(writer)
+        return done
+
+    def discard_staged(self) -> None:
+        """Remove the files of every staged table (the step failed before committing)."""
+        staged, self._staged = list(self._staged.values()), {}
+        for writer in staged:
+            writer.discard()
+
+    def vacuum(self, dry_run: bool = False) -> list[str]:
+        """Delete, in every table, the files no version inside the retention reads and the
+        log entries past it; also files no commit ever named (a writer killed before its
+        commit) once older than the retention. Returns the files' URIs."""
+        hours = retention_hours(self.retention_days)
         deleted = []
-        for info in self.loc.listing(self.loc.base, recursive=True):
-            if info.is_file and info.base_name == POINTER:
-                part_dir = info.path.rsplit("/", 1)[0]
-                for version in sweep(self.loc, part_dir, self.grace_s):
-                    deleted.append(self.loc.uri(version_dir(part_dir, version)))
+        for key in self.tables():
+            dt = self.delta(key).table()
+            for path in dt.vacuum(
+                retention_hours=hours,
+                dry_run=dry_run,
+                enforce_retention_duration=False,
+                full=True,
+            ):
+                if path.endswith(".parquet"):  # not an object store's folder marker
+                    deleted.append(path if "://" in path else f"{self.table_uri(key)}/{path}")
+            if not dry_run:
+                dt.cleanup_metadata()
         return deleted
 
     # -- reading ---------------------------------------------------------------------------
 
+    def history(self, key: str, utility: str | None = None, month: str | None = None) -> list[dict]:
+        """A table's commits, newest first (one partition's, given one): see
+        ``DeltaLog.history``."""
+        if utility is not None:
+            self.partition_dir(key, utility, month)  # validates names from outside
+        return self.delta(key).history(utility, month)
+
     def exists(self, key: str, utility: str | None = None, month: str | None = None) -> bool:
-        return current(self.loc, self.partition_dir(key, utility, month)) is not None
+        return self._entries(key, utility, month) is not None
 
     def files(self, key: str, utility: str | None = None, month: str | None = None) -> list[str]:
         """The current files of one partition, or of every partition of the table when
-        ``utility`` is None, as paths or URLs: what DuckDB's ``read_parquet`` takes."""
+        ``utility`` is None, as paths or URLs."""
         if utility is None:
             return [self.loc.uri(p) for p in self._table_files(key)]
         return [self.loc.uri(p) for p in self._files(key, utility, month) or []]
 
     def dataset(self, key: str) -> ds.Dataset:
         """Every current file of a table as one pyarrow dataset (``utility`` and ``month``
-        columns from the folders of a partitioned table): DuckDB queries it directly on any
-        filesystem."""
+        columns from the partition folders of a partitioned table)."""
         partitioned = table(key).partitioned
         return ds.dataset(
             self._table_files(key),
@@ -247,9 +354,12 @@ class Warehouse:
         paths = self._files(key, utility, month)
         if paths is None:
             return None
+        return self._read_pl(paths, columns)
+
+    def _read_pl(self, paths: list[str], columns: list[str] | None) -> pl.DataFrame:
         if self.loc.local:
             return pl.read_parquet(paths, columns=columns)
-        return pl.from_arrow(self.read_arrow(key, utility, month, columns))
+        return pl.from_arrow(self._read_arrow(paths, columns))
 
     def read_arrow(
         self,
@@ -258,16 +368,17 @@ class Warehouse:
         month: str | None = None,
         columns: list[str] | None = None,
     ) -> pa.Table | None:
-        """One partition's current version as Arrow (no hive columns added), or None when
-        never written."""
+        """One partition's current files as Arrow (no partition columns added), or None
+        when never written."""
         paths = self._files(key, utility, month)
-        if paths is None:
-            return None
+        return None if paths is None else self._read_arrow(paths, columns)
+
+    def _read_arrow(self, paths: list[str], columns: list[str] | None) -> pa.Table:
         parts = []
         for path in paths:
             with self.loc.fs.open_input_file(path) as fh:
                 parts.append(pq.ParquetFile(fh).read(columns=columns))
-        # Files of one version differ at most in nullability (PartitionWriter).
+        # Files of one partition differ at most in nullability (PartitionWriter).
         return (
             parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="permissive")
         )
@@ -288,10 +399,8 @@ class Warehouse:
     ) -> list[int] | None:
         """Rows of each meter bucket of a partition (one entry, all its rows, for a
         partition written whole), or None when never written."""
-        manifest = current(self.loc, self.partition_dir(key, utility, month))
-        if manifest is None:
-            return None
-        return list(manifest.buckets) or [manifest.rows]
+        groups = self._buckets(key, utility, month)
+        return None if groups is None else [sum(f.rows for f in g) for g in groups]
 
     def iter_buckets(
         self,
@@ -301,62 +410,30 @@ class Warehouse:
         columns: list[str] | None = None,
     ) -> Iterator[pl.DataFrame]:
         """A partition's meter buckets one at a time (the whole partition once when it
-        was written whole), all from the version current when iteration starts. Reads only
-        the row groups of the bucket at hand; nothing when never written."""
-        part_dir = self.partition_dir(key, utility, month)
-        manifest = current(self.loc, part_dir)
-        if manifest is None:
-            return
-        folder = version_dir(part_dir, manifest.version)
-        files, start = [], 0  # (path, first row, rows) of each file
-        for name, rows in manifest.files:
-            files.append((f"{folder}/{name}", start, rows))
-            start += rows
-        offset = 0
-        for rows in manifest.buckets or [manifest.rows]:
-            # only the files holding rows of the bucket (a bucket's own file, when each
-            # bucket was written to one: ``BucketWriter``)
-            held = [f for f in files if f[1] < offset + rows and offset < f[1] + f[2]] or files
-            yield self._rows([p for p, _, _ in held], offset - held[0][1], rows, columns)
-            offset += rows
+        was written whole), all from the version current when iteration starts: each
+        bucket is its own files. Nothing when never written."""
+        groups = self._buckets(key, utility, month)
+        base = self.table_dir(key)
+        for group in groups or []:
+            yield self._read_pl([f"{base}/{f.path}" for f in group], columns)
 
-    def _rows(
-        self, paths: list[str], offset: int, rows: int, columns: list[str] | None
-    ) -> pl.DataFrame:
-        """Rows ``offset`` … ``offset + rows`` of a version's files read as one table."""
-        if self.loc.local:
-            scan = pl.scan_parquet(paths)
-            return (scan if columns is None else scan.select(columns)).slice(offset, rows).collect()
-        parts, start = [], 0
-        for path in paths:
-            with self.loc.fs.open_input_file(path) as fh:
-                pf = pq.ParquetFile(fh)
-                if not parts:
-                    parts.append(
-                        pf.schema_arrow.empty_table().select(columns or pf.schema_arrow.names)
-                    )
-                for group in range(pf.num_row_groups):
-                    n = pf.metadata.row_group(group).num_rows
-                    lo, hi = max(offset - start, 0), min(offset + rows - start, n)
-                    if lo < hi:
-                        parts.append(pf.read_row_group(group, columns=columns).slice(lo, hi - lo))
-                    start += n
-        return pl.from_arrow(pa.concat_tables(parts, promote_options="permissive"))
+    def _buckets(
+        self, key: str, utility: str | None, month: str | None
+    ) -> list[list[DataFile]] | None:
+        entries = self._entries(key, utility, month)
+        if entries is None:
+            return None
+        groups: list[list[DataFile]] = []
+        for entry in entries:
+            if groups and groups[-1][0].bucket == entry.bucket:
+                groups[-1].append(entry)
+            else:
+                groups.append([entry])
+        return groups
 
     def partitions(self, key: str) -> list[tuple[str, str]]:
         """``(utility, month)`` of every published partition of a table, sorted."""
-        base = self.table_dir(key) + "/"
-        found = []
-        for info in self.loc.listing(self.table_dir(key), recursive=True):
-            parts = info.path[len(base) :].split("/")
-            if (
-                len(parts) == 3
-                and parts[2] == POINTER
-                and parts[0].startswith("utility=")
-                and parts[1].startswith("month=")
-            ):
-                found.append((parts[0].removeprefix("utility="), parts[1].removeprefix("month=")))
-        return sorted(found)
+        return sorted(p for p in self.delta(key).files() if p[0] is not None)
 
     def read_all(self, key: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Every partition of a table, with ``utility`` and ``month`` columns added."""
@@ -374,104 +451,167 @@ class Warehouse:
         return pd.concat(frames, ignore_index=True)
 
     def row_count(self, key: str, utility: str | None = None, month: str | None = None) -> int:
-        """Rows of one partition, from its pointer (no data file opened); 0 when never
+        """Rows of one partition, from the Delta log (no data file opened); 0 when never
         written."""
-        manifest = current(self.loc, self.partition_dir(key, utility, month))
-        return 0 if manifest is None else manifest.rows
+        return sum(f.rows for f in self._entries(key, utility, month) or [])
+
+    def _entries(self, key: str, utility: str | None, month: str | None) -> list[DataFile] | None:
+        if utility is not None:
+            self.partition_dir(key, utility, month)  # validates names from outside
+        staged = self._staged.get((key, utility, month))
+        if staged is not None:
+            return staged.entries()
+        return self.delta(key).partition(utility, month)
 
     def _files(self, key: str, utility: str | None, month: str | None) -> list[str] | None:
-        return current_files(self.loc, self.partition_dir(key, utility, month))
+        entries = self._entries(key, utility, month)
+        if entries is None:
+            return None
+        base = self.table_dir(key)
+        return [f"{base}/{f.path}" for f in entries]
 
     def _table_files(self, key: str) -> list[str]:
         """The current files of every partition of a table (of the table, unpartitioned)."""
-        if not table(key).partitioned:
-            return self._files(key, None, None) or []
-        return [p for u, m in self.partitions(key) for p in self._files(key, u, m) or []]
+        base = self.table_dir(key)
+        return [f"{base}/{f.path}" for fs in self.delta(key).files().values() for f in fs]
+
+
+class WrittenFile:
+    """A data file written for a partition, not yet committed: its path in the filesystem,
+    rows, bytes and digest (``delta.STREAMED`` when streamed as written)."""
+
+    __slots__ = ("digest", "path", "rows", "size")
+
+    def __init__(self, path: str, rows: int, size: int, digest: str):
+        self.path, self.rows, self.size, self.digest = path, rows, size, digest
+
+
+def _same_content(old: list[DataFile], new: list[WrittenFile]) -> bool:
+    """Whether the new files hold the same bytes, bucket by bucket, as the current ones."""
+    names = [f.path.rsplit("/", 1)[-1] for f in new]
+    new_keys = [
+        (n.split("-")[1], n.split("-")[2], f.digest) for n, f in zip(names, new, strict=True)
+    ]
+    old_keys = [(f"{f.bucket:05d}", f"{f.seq:03d}", f.digest) for f in old]
+    return (
+        all(d != STREAMED for _, _, d in new_keys)
+        and all(d != STREAMED for _, _, d in old_keys)
+        and sorted(new_keys) == sorted(old_keys)
+    )
+
+
+def _delete(loc: Location, paths: list[str]) -> None:
+    for path in paths:
+        try:
+            loc.fs.delete_file(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # never committed: invisible, and vacuum removes it later
+            warnings.warn(f"could not remove {loc.uri(path)}: {exc}")
 
 
 class VersionWriter:
-    """A new version of one partition being written: published atomically by the pointer
-    (``publish``: the files and the rows of each meter bucket), or removed (``discard``)."""
+    """New files of one partition being written: published by one Delta commit
+    (``publish``), or removed (``discard``)."""
 
     def __init__(
         self, store: Warehouse, key: str, utility: str | None, month: str | None, spec: Table
     ):
         self.spec = spec
         self.rows = 0
-        self.path: str | None = None
+        self.path: str | None = None  # the table's URI, once published
+        self.version: int | None = None  # the Delta version committed (None: unchanged)
+        self.committed = False
         self._store = store
         self._key = key
-        self._part_dir = store.partition_dir(key, utility, month)
-        self._version = new_version()
-        self._dir = version_dir(self._part_dir, self._version)
-        self._files: list[tuple[str, int]] = []
+        self._utility = utility
+        self._month = month
+        self._dir = store.partition_dir(key, utility, month)
+        self._token = uuid.uuid4().hex[:16]
+        self._written: list[WrittenFile] = []
         self._buckets: list[int] = []
 
     @property
     def buckets(self) -> list[int]:
         return list(self._buckets)
 
-    def _parquet(self, name: str, schema: pa.Schema) -> pq.ParquetWriter:
-        """A new file of the version."""
-        self._store.loc.ensure_dir(self._dir)
-        return pq.ParquetWriter(
-            f"{self._dir}/{name}", schema, filesystem=self._store.loc.fs, **PARQUET_OPTIONS
-        )
+    def _path(self, bucket: int, seq: int, digest: str = STREAMED) -> str:
+        return f"{self._dir}/{file_name(bucket, seq, self._token, digest)}"
 
     def close(self) -> None:
-        """Finish the version's files (then ``publish``)."""
+        """Finish the partition's files (then ``publish``)."""
         raise NotImplementedError
 
     def _abandon(self) -> None:
         """Close what is open without finishing it (``discard``)."""
         raise NotImplementedError
 
+    @property
+    def partition(self) -> tuple[str, str | None, str | None]:
+        return (self._key, self._utility, self._month)
+
+    def entries(self) -> list[DataFile]:
+        """The files written, as the Delta log will name them once committed."""
+        base = self._store.table_dir(self._key) + "/"
+        return [
+            DataFile(f.path[len(base) :], self._utility, self._month, f.rows) for f in self._written
+        ]
+
     def publish(self) -> None:
+        """Commit the files as the partition (one Delta commit), unless it holds the same
+        bytes already; on a staging warehouse, stage them for ``commit_staged``."""
+        if self._store.staging:
+            self._store.stage(self)
+            self.path = self._store.table_uri(self._key)
+            return
+        self.commit()
+
+    def commit(self) -> None:
+        """One Delta commit of the files. A failed commit removes them: no commit names
+        them."""
         try:
-            publish(
-                self._store.loc,
-                self._part_dir,
-                self._version,
-                self._files,
-                self._store.grace_s,
-                buckets=tuple(self._buckets),
+            self.version = self._store.commit(
+                self._key, self._utility, self._month, self._written, self.spec
             )
         except BaseException:
-            # A PUT that failed on the client may still have landed: remove the version
-            # only when the pointer surely does not name it (else the sweep decides later).
-            if not self._maybe_current():
+            # A commit that failed on the client may still have landed: the files are
+            # removed only when the log surely does not name them.
+            if not self._maybe_committed():
                 self.discard()
             raise
-        self.path = self._store.loc.uri(self._dir)
+        self.committed = self.version is not None
+        if self.version is None:
+            self.version = self._store.version(self._key)
+        self.path = self._store.table_uri(self._key)
 
-    def _maybe_current(self) -> bool:
+    def _maybe_committed(self) -> bool:
         try:
-            manifest = current(self._store.loc, self._part_dir)
+            log = self._store.delta(self._key)
+            log.refresh()
+            current = {f.path for f in log.partition(self._utility, self._month) or []}
         except (OSError, ValueError):
             return True
-        return manifest is not None and manifest.version == self._version
+        base = self._store.table_dir(self._key) + "/"
+        return any(f.path[len(base) :] in current for f in self._written)
 
     def discard(self) -> None:
-        """Remove the unpublished version (whatever part of it was written)."""
+        """Remove the unpublished files (whatever part of them was written)."""
         try:
             self._abandon()
         except (OSError, ValueError):
             pass  # a half-written file is deleted below either way
-        try:
-            self._store.loc.delete_dir(self._dir)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:  # unpublished either way; sweep deletes it after the grace period
-            warnings.warn(f"could not remove {self._store.loc.uri(self._dir)}: {exc}")
+        _delete(self._store.loc, [f.path for f in self._written])
+        self._written = []
 
 
 class PartitionWriter(VersionWriter):
-    """One partition being written as a new version (``Warehouse.partition_writer``).
+    """One partition being written (``Warehouse.partition_writer``).
 
-    The version is one Parquet file, one row group per ``write``. A chunk with nulls in a
-    field an earlier chunk wrote as not nullable cannot go into that file (a Parquet file
-    has one schema): the file is closed and the version goes on in a next file whose schema
-    has those fields nullable. Readers of the partition read the version's files as one.
+    Each meter bucket (``end_bucket``) is one Parquet file, built in memory and then stored
+    under a name with its digest. A chunk with nulls in a field an earlier chunk wrote as not
+    nullable cannot go into that file (a Parquet file has one schema): the file is finished
+    and the bucket goes on in a next file whose schema has those fields nullable. Readers
+    of the partition read its files as one.
     """
 
     def __init__(
@@ -479,6 +619,11 @@ class PartitionWriter(VersionWriter):
     ):
         super().__init__(store, key, utility, month, spec)
         self._writer: pq.ParquetWriter | None = None
+        self._sink: pa.BufferOutputStream | None = None
+        self._file_rows = 0
+        self._bucket = 0
+        self._seq = 0
+        self._bucket_start = 0  # self.rows when the current bucket began
 
     def append_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Conform a Polars frame to the table's schema and append it in row groups of
@@ -492,8 +637,15 @@ class PartitionWriter(VersionWriter):
         return frame
 
     def end_bucket(self) -> None:
-        """Close the current meter bucket: the rows appended since the last one."""
-        self._buckets.append(self.rows - sum(self._buckets))
+        """Close the current meter bucket (the rows appended since the last one): its files
+        are finished, and the next rows start the next bucket."""
+        if self._writer is None and self.rows == self._bucket_start:
+            self._open(arrow_schema(self.spec))  # a bucket without rows: an empty file
+        self._finish_file()
+        self._buckets.append(self.rows - self._bucket_start)
+        self._bucket += 1
+        self._seq = 0
+        self._bucket_start = self.rows
 
     def write(self, frame: pl.DataFrame | pa.Table) -> pa.Table:
         """Conform ``frame`` to the table's schema and append it as one row group; returns
@@ -511,45 +663,56 @@ class PartitionWriter(VersionWriter):
             stored = arrow.cast(self._writer.schema)
         if arrow.num_rows:
             self._writer.write_table(stored, row_group_size=row_group_size)
-        self._files[-1] = (self._files[-1][0], self._files[-1][1] + arrow.num_rows)
+        self._file_rows += arrow.num_rows
         self.rows += arrow.num_rows
         return arrow
 
     def _open(self, schema: pa.Schema) -> None:
-        self._close_file()
-        name = f"part-{len(self._files)}.parquet"
-        self._writer = self._parquet(name, schema)
-        self._files.append((name, 0))
-
-    def _close_file(self) -> None:
         if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+            self._finish_file()
+            self._seq += 1
+        self._sink = pa.BufferOutputStream()
+        self._writer = pq.ParquetWriter(self._sink, schema, **PARQUET_OPTIONS)
+        self._file_rows = 0
+
+    def _finish_file(self) -> None:
+        """Store the file being built under its digest's name."""
+        if self._writer is None:
+            return
+        self._writer.close()
+        data = self._sink.getvalue()
+        self._writer = self._sink = None
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        path = self._path(self._bucket, self._seq, digest)
+        self._store.loc.ensure_dir(self._dir)
+        with self._store.loc.fs.open_output_stream(path) as out:
+            out.write(data)
+        self._written.append(WrittenFile(path, self._file_rows, data.size, digest))
 
     def close(self) -> None:
-        """Finish the version's files (an empty table with the registry schema when nothing
-        was written)."""
-        if not self._files:
-            self.append(to_arrow(pl.DataFrame(schema=polars_schema(self.spec)), self.spec), 1)
-        self._close_file()
+        """Finish the partition's files (an empty file with the registry schema when
+        nothing was written)."""
+        if self._writer is None and not self._written:
+            self._open(arrow_schema(self.spec))
+        if self._writer is not None:
+            self._finish_file()
+            if self._buckets:  # rows after the last end_bucket: one more bucket
+                self._buckets.append(self.rows - self._bucket_start)
 
     def _abandon(self) -> None:
-        try:
-            self._close_file()
-        finally:
-            self._writer = None
+        self._writer = self._sink = None
 
 
 class BucketWriter(VersionWriter):
     """One partition written as meter buckets whose rows come interleaved (a source read
     block by block, every block holding rows of every bucket): one Parquet file per bucket,
-    all open at once, each bucket's rows in the order they came (``Warehouse.open_buckets``).
+    all open at once and streamed to storage, each bucket's rows in the order they came
+    (``Warehouse.open_buckets``).
 
     Each bucket's rows wait in memory until it has ``ROW_GROUP`` of them, or until all the
     buckets together hold ``BUFFER_ROWS``: then they go to the bucket's file as a row group.
-    Every file has the registry's schema (one schema for the version's files, whatever rows
-    a bucket got); the manifest names the files in bucket order and their rows as the
-    buckets', so ``iter_buckets`` reads bucket ``b`` from file ``b`` alone.
+    Every file has the registry's schema (one schema for the partition's files, whatever
+    rows a bucket got); file ``b`` is bucket ``b``, so ``iter_buckets`` reads it alone.
     """
 
     def __init__(
@@ -592,6 +755,16 @@ class BucketWriter(VersionWriter):
             for b in range(self._n):
                 self._flush(b)
 
+    def _file(self, b: int) -> pq.ParquetWriter:
+        if self._writers[b] is None:
+            self._store.loc.ensure_dir(self._dir)
+            path = self._path(b, 0)
+            self._writers[b] = pq.ParquetWriter(
+                path, self.schema, filesystem=self._store.loc.fs, **PARQUET_OPTIONS
+            )
+            self._written.append(WrittenFile(path, 0, 0, STREAMED))
+        return self._writers[b]
+
     def _flush(self, b: int) -> None:
         """The rows bucket ``b`` holds, to its file as one row group."""
         parts, self._waiting[b], self._held[b] = self._waiting[b], [], 0
@@ -599,9 +772,7 @@ class BucketWriter(VersionWriter):
             return
         frame = parts[0] if len(parts) == 1 else pl.concat(parts)
         del parts
-        if self._writers[b] is None:
-            self._writers[b] = self._parquet(_bucket_file(b), self.schema)
-        self._writers[b].write_table(arrow_of(frame, self.schema), row_group_size=ROW_GROUP)
+        self._file(b).write_table(arrow_of(frame, self.schema), row_group_size=ROW_GROUP)
         self._rows[b] += frame.height
         self.rows += frame.height
 
@@ -612,29 +783,30 @@ class BucketWriter(VersionWriter):
             return
         for b in range(self._n):
             self._flush(b)
-            if self._writers[b] is None:
-                self._writers[b] = self._parquet(_bucket_file(b), self.schema)
-            self._writers[b].close()
+            self._file(b).close()
         self._closed = True
-        self._files = [(_bucket_file(b), n) for b, n in enumerate(self._rows)]
+        by_path = {f.path: f for f in self._written}
+        files = []
+        for b, rows in enumerate(self._rows):
+            entry = by_path[self._path(b, 0)]
+            entry.rows = rows
+            entry.size = self._store.loc.fs.get_file_info(entry.path).size
+            files.append(entry)
+        self._written = files
         self._buckets = list(self._rows)
 
     def written(self, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
         """The closed, unpublished buckets read back one at a time, as stored."""
-        for name, rows in self._files:
-            yield self._store._rows([f"{self._dir}/{name}"], 0, rows, columns)
+        for entry in self._written:
+            yield self._store._read_pl([entry.path], columns)
 
     def _abandon(self) -> None:
         self._waiting = [[] for _ in range(self._n)]
         writers, self._writers = self._writers, [None] * self._n
         for writer in writers:
             if writer is not None:
-                with suppress(OSError, ValueError):  # deleted with the version either way
+                with suppress(OSError, ValueError):  # deleted with the files either way
                     writer.close()
-
-
-def _bucket_file(bucket: int) -> str:
-    return f"part-{bucket}.parquet"
 
 
 def _widens(schema: pa.Schema, new: pa.Schema) -> bool:

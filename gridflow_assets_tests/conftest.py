@@ -20,10 +20,27 @@ from gridflow_assets.definitions import build_defs
 from gridflow_assets_tests.s3server import S3Server
 
 MEMORY_TMP = "/dev/shm"
+# The modules that take longest, run first: ``make test`` hands whole modules to its two
+# processes in collection order, so a long module collected last would run alone at the
+# end (the longest first keeps both processes busy to the end).
+LONGEST_FIRST = (
+    "test_scale_out.py",
+    "test_object_store.py",
+    "test_outside_readers.py",
+    "test_faults.py",
+)
 
 if "TMPDIR" not in os.environ and os.access(MEMORY_TMP, os.W_OK | os.X_OK):
     os.environ["TMPDIR"] = MEMORY_TMP
     tempfile.tempdir = MEMORY_TMP
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order inside a module is kept
 
 
 @pytest.fixture
@@ -32,6 +49,18 @@ def folders(tmp_path):
     for p in (landing, warehouse, reports):
         p.mkdir()
     return landing, warehouse, reports
+
+
+@pytest.fixture
+def env(folders, tmp_path, monkeypatch):
+    """The folders, with the variables the ``gridflow`` command reads pointing at them."""
+    landing, warehouse, reports = folders
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("GRIDFLOW_LANDING", str(landing))
+    monkeypatch.setenv("GRIDFLOW_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("GRIDFLOW_REPORTS", str(reports))
+    monkeypatch.delenv("GRIDFLOW_RETENTION_DAYS", raising=False)
+    return folders
 
 
 @pytest.fixture(scope="session")

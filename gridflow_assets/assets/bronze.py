@@ -1,7 +1,6 @@
 """Bronze: every landed row of a complete drop, as delivered (text) plus lineage."""
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import dagster as dg
@@ -75,9 +74,7 @@ def bronze_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
                 landed[key] = _land(run, key, drop, source, manifest, readings)
         for key, name in KEYS.items():
             if key in selected:
-                yield from _publish(
-                    run, key, landed.pop(key, None), drop, utility.sources.get(name)
-                )
+                _publish(run, key, landed.pop(key, None), drop, utility.sources.get(name))
     except BaseException:
         _discard(landed)
         raise
@@ -85,12 +82,12 @@ def bronze_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
 
 def _publish(
     run: LayerRun, key: str, table: Landed | None, drop: Drop, source: SourceFile | None
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
+) -> None:
     """Publish one landed table (None: not delivered by the utility), materialize it and
     report its checks: a bucketed one's checks fed its buckets read back one by one."""
     meta = {"drop": drop.name}
     if table is None:
-        yield from run.publish(key, None, metadata=meta)
+        run.publish(key, None, metadata=meta)
         return
     meta.update(
         {
@@ -100,7 +97,7 @@ def _publish(
         }
     )
     if table.writer is None:
-        yield from run.publish(key, table.frame, metadata=meta)
+        run.publish(key, table.frame, metadata=meta)
         return
     try:
         checks = TableChecks(run.context, run.store, key, run.utility, run.month, run.published)
@@ -109,7 +106,7 @@ def _publish(
     except BaseException:
         table.writer.discard()
         raise
-    yield from run.publish_buckets(BucketedTable(key, table.writer, checks), metadata=meta)
+    run.publish_buckets(BucketedTable(key, table.writer, checks), metadata=meta)
 
 
 def _land(

@@ -29,4 +29,4 @@ def experience_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     parts = [daily_partial(bucket, run.utility) for bucket in buckets]
     df = summaries_of(parts, run.utility, get_utility(run.utility).timezone)
     del parts
-    yield from run.publish("experience/daily_summaries", df, parents=["silver/intervals"])
+    run.publish("experience/daily_summaries", df, parents=["silver/intervals"])

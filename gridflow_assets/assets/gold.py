@@ -230,11 +230,11 @@ def gold_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
             if name == "fact_readings":
                 written, fact = fact, None
                 if written is not None:
-                    yield from run.publish_buckets(written, parents=parents)
+                    run.publish_buckets(written, parents=parents)
             else:
                 t[key] = _build(name, t, run.utility, secret)
                 if key in selected:
-                    yield from run.publish(key, t[key], parents=parents)
+                    run.publish(key, t[key], parents=parents)
             if len(run.failed) > failed:
                 blocked.add(key)
     except BaseException:

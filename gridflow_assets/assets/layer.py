@@ -24,8 +24,9 @@ import dagster as dg
 import pandas as pd
 import polars as pl
 
-from gridflow_assets.checks.factory import TableChecks, plans_for, report_checks
+from gridflow_assets.checks.factory import TableChecks, against_latest, plans_for, report_checks
 from gridflow_assets.frames import as_polars
+from gridflow_assets.landing import FINGERPRINT_TAG
 from gridflow_assets.partitions import split_key
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl
@@ -58,6 +59,18 @@ def asset_spec(key: str, deps: Iterable[str] = ()) -> dg.AssetSpec:
     )
 
 
+def table_location(key: str, writer: VersionWriter) -> dict:
+    """Where a materialization's table is (``dagster/uri``, ``dagster/table_name``), its
+    Delta version after the write, and whether the write committed (False: the partition
+    already held the same bytes)."""
+    return {
+        "dagster/uri": str(writer.path),
+        "dagster/table_name": key.replace("/", "."),
+        "delta_version": -1 if writer.version is None else writer.version,
+        "committed": writer.committed,
+    }
+
+
 def assert_check_order(keys: list[str]) -> None:
     """A layer writes and checks its tables in this order, and a check reads the other
     tables it needs (an orphan check's parent, the accounting's rejects) from the
@@ -68,27 +81,41 @@ def assert_check_order(keys: list[str]) -> None:
             raise ValueError(f"{key} is checked against {sorted(later)}, built after it")
 
 
-def timed_layer(body: Callable[..., Iterator]) -> Callable[..., Iterator]:
-    """Count the time spent inside a layer step's body (our code) apart from the time
-    Dagster spends storing what it yields, into ``OWN_SECONDS`` of the run."""
+def timed_layer(body: Callable[..., None]) -> Callable[..., Iterator]:
+    """A layer step: its tables are written and checked by the body, then committed back to
+    back (``LayerRun.finish``), and only then are their materializations and checks
+    reported. An exception in the body removes every table it wrote; nothing is committed.
+
+    Also counts the time spent inside the body and the commits (our code) apart from the
+    time Dagster spends storing what is yielded, into ``OWN_SECONDS`` of the run."""
 
     @wraps(body)
     def wrapper(context: dg.AssetExecutionContext, *args, **kwargs) -> Iterator:
-        gen = body(context, *args, **kwargs)
         run_id = context.run_id
-        while True:
-            started = time.perf_counter()
-            try:
-                item = next(gen)
-            except StopIteration:
-                return
-            finally:
-                OWN_SECONDS[run_id] = OWN_SECONDS.pop(run_id, 0.0) + time.perf_counter() - started
-                if len(OWN_SECONDS) > OWN_SECONDS_KEPT:
-                    del OWN_SECONDS[next(iter(OWN_SECONDS))]  # the oldest run
-            yield item
+        started = time.perf_counter()
+        run = None
+        try:
+            body(context, *args, **kwargs)
+            run = _ACTIVE.pop(id(context), None)
+            if run is not None:
+                run.store.commit_staged()
+        except BaseException:
+            run = run or _ACTIVE.pop(id(context), None)
+            if run is not None:
+                run.store.discard_staged()
+            raise
+        finally:
+            OWN_SECONDS[run_id] = OWN_SECONDS.pop(run_id, 0.0) + time.perf_counter() - started
+            if len(OWN_SECONDS) > OWN_SECONDS_KEPT:
+                del OWN_SECONDS[next(iter(OWN_SECONDS))]  # the oldest run
+        if run is not None:
+            yield from run.events()
 
     return wrapper
+
+
+# the LayerRun of each layer step under way in this process, by its context
+_ACTIVE: dict[int, LayerRun] = {}
 
 
 @dataclass
@@ -103,13 +130,50 @@ class LayerRun:
     failed: list[str] = field(default_factory=list)
     # tables written by this step, as stored: later checks of the step read them from here
     published: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # the step's events, reported once its tables are committed (``finish``)
+    _events: list = field(default_factory=list)
 
     @classmethod
     def start(cls, context: dg.AssetExecutionContext, store: Warehouse) -> LayerRun:
         utility = month = None
         if context.has_partition_key:
             utility, month = split_key(context.partition_key)
-        return cls(context, store, utility, month)
+        store.commit_info.update(run_id=context.run_id)
+        drop = context.run.tags.get(FINGERPRINT_TAG)
+        if drop:
+            store.commit_info["drop_fingerprint"] = drop
+        store.staging = True
+        run = cls(context, store, utility, month)
+        _ACTIVE[id(context)] = run
+        return run
+
+    def events(self) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
+        """The step's events, once its tables are committed (in the order they were built:
+        a table's parents before it, so dimensions, facts, aggregates): each table's
+        materialization with its Delta version, then its checks, pointed at it."""
+        pending, self._events = self._events, []
+        checks: list[dg.AssetCheckEvaluation] = []
+        for item in pending:
+            if isinstance(item, dg.AssetCheckEvaluation):
+                checks.append(item)
+                continue
+            yield from against_latest(self.context, checks)
+            checks = []
+            if isinstance(item, _Materialized):
+                meta = {**item.meta, **table_location(item.key, item.writer)}
+                item = dg.MaterializeResult(
+                    asset_key=dg.AssetKey(item.key.split("/")), metadata=meta
+                )
+            yield item
+        yield from against_latest(self.context, checks)
+
+    def _collect(self, gen: Iterator) -> list[str]:
+        """Keep the events of ``gen`` for ``finish``; returns its return value."""
+        while True:
+            try:
+                self._events.append(next(gen))
+            except StopIteration as stop:
+                return stop.value
 
     @property
     def blocked(self) -> bool:
@@ -127,7 +191,7 @@ class LayerRun:
 
     def publish_buckets(
         self, table_: BucketedTable, parents: Iterable[str] = (), metadata: dict | None = None
-    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
+    ) -> None:
         """Publish a bucketed table (every bucket added), materialize it and report its
         checks, read the other tables from ``published`` or the warehouse."""
         writer = table_.writer
@@ -135,20 +199,19 @@ class LayerRun:
         writer.publish()
         meta = {
             "dagster/row_count": writer.rows,
-            "path": str(writer.path),
             "meter_buckets": len(writer.buckets),
             **(metadata or {}),
         }
-        yield from self._materialized(table_.key, parents, meta)
-        self.failed += yield from table_.checks.report()
+        self._materialized(table_.key, parents, meta, writer)
+        self.failed += self._collect(table_.checks.report())
 
     def _materialized(
-        self, key: str, parents: Iterable[str], meta: dict
-    ) -> Iterator[dg.MaterializeResult]:
+        self, key: str, parents: Iterable[str], meta: dict, writer: VersionWriter
+    ) -> None:
         lineage = column_lineage(key, sorted(parents), self.utility)
         if lineage is not None:
             meta["dagster/column_lineage"] = lineage
-        yield dg.MaterializeResult(asset_key=dg.AssetKey(key.split("/")), metadata=meta)
+        self._events.append(_Materialized(key, meta, writer))
 
     def publish(
         self,
@@ -156,7 +219,7 @@ class LayerRun:
         df: pd.DataFrame | pl.DataFrame | None,
         parents: Iterable[str] = (),
         metadata: dict | None = None,
-    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
+    ) -> None:
         """Write ``df`` as this partition of ``key``, materialize it, evaluate its checks.
 
         ``None``: the utility does not deliver what the table is built from (the New York
@@ -165,22 +228,36 @@ class LayerRun:
         """
         asset_key = dg.AssetKey(key.split("/"))
         if df is None:
-            yield dg.MaterializeResult(
-                asset_key=asset_key,
-                metadata={"delivered": False, "dagster/row_count": 0, **(metadata or {})},
+            self._events.append(
+                dg.MaterializeResult(
+                    asset_key=asset_key,
+                    metadata={"delivered": False, "dagster/row_count": 0, **(metadata or {})},
+                )
             )
             return
         spec = storage_spec(key, self.utility)
         # The frame as stored (registry order and Polars types: what a reader of the file
         # gets back), which the checks then judge without converting the Arrow table back.
         frame = conform_pl(as_polars(df), spec)
-        path = self.store.write_frame(key, frame, self.utility, self.month, spec=spec)
+        writer = self.store.frame_writer(key, frame, self.utility, self.month, spec=spec)
         self.published[key] = frame
-        meta = {"dagster/row_count": frame.height, "path": str(path), **(metadata or {})}
-        yield from self._materialized(key, parents, meta)
-        self.failed += yield from report_checks(
-            self.context, self.store, key, frame, self.utility, self.month, self.published
+        self._materialized(
+            key, parents, {"dagster/row_count": frame.height, **(metadata or {})}, writer
         )
+        self.failed += self._collect(
+            report_checks(
+                self.context, self.store, key, frame, self.utility, self.month, self.published
+            )
+        )
+
+
+@dataclass
+class _Materialized:
+    """A table's materialization, reported once the table is committed."""
+
+    key: str
+    meta: dict
+    writer: VersionWriter
 
 
 @dataclass

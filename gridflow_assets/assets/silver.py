@@ -75,10 +75,10 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     for name in PARTITIONED:
         key, meta = f"silver/{name}", extra.get(name)
         if name == "intervals" and intervals is not None:
-            yield from run.publish_buckets(intervals, parents=BRONZE_KEYS, metadata=meta)
+            run.publish_buckets(intervals, parents=BRONZE_KEYS, metadata=meta)
             continue
         df = out.rejects if name == "rejects" else out.tables.get(name)
-        yield from run.publish(key, df, parents=BRONZE_KEYS, metadata=meta)
+        run.publish(key, df, parents=BRONZE_KEYS, metadata=meta)
 
 
 def _bronze_key(run: LayerRun, name: str) -> str:

@@ -339,6 +339,26 @@ class TableChecks:
         return failed
 
 
+def against_latest(
+    context: dg.AssetExecutionContext, evaluations: list[dg.AssetCheckEvaluation]
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """``evaluations`` of one asset made before its materialization was stored (a layer
+    step reports after its commits), each pointed at that materialization, now stored."""
+    target = _target(context, evaluations[0].asset_key) if evaluations else None
+    for ev in evaluations:
+        yield dg.AssetCheckEvaluation(
+            asset_key=ev.asset_key,
+            check_name=ev.check_name,
+            passed=ev.passed,
+            metadata=ev.metadata,
+            severity=ev.severity,
+            description=ev.description,
+            blocking=ev.blocking,
+            partition=ev.partition,
+            target_materialization_data=target,
+        )
+
+
 def report_checks(
     context: dg.AssetExecutionContext,
     store: Warehouse,

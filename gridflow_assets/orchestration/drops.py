@@ -13,12 +13,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from gridflow_assets.landing import Drop, discover_drops
+from gridflow_assets.landing import FINGERPRINT_TAG, Drop, discover_drops
 from gridflow_assets.partitions import UTILITY_DIMENSION, month_partitions
 from gridflow_assets.utilities import get_utility
 
 DROP_TAG = "gridflow/drop"
-FINGERPRINT_TAG = "gridflow/fingerprint"
 
 
 @dataclass

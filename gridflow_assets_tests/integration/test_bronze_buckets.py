@@ -38,13 +38,13 @@ def _bronze(defs, instance) -> dg.ExecuteInProcessResult:
 
 
 def _state(store: Warehouse) -> dict[str, tuple]:
-    """Each bronze partition's pointer and version folders: what a failed run must leave."""
+    """Each bronze table's Delta version and the files in its partition folder, committed
+    or not: what a failed run must leave."""
     state = {}
     for key in KEYS:
-        part = store.loc.path(*key.split("/"), "utility=IESCO", f"month={MONTH}")
-        pointer = store.loc.bytes_or_none(f"{part}/_current.json")
-        versions = sorted(i.base_name for i in store.loc.listing(part) if not i.is_file)
-        state[key] = (pointer, versions)
+        part = store.partition_dir(key, "IESCO", MONTH)
+        files = sorted(i.base_name for i in store.loc.listing(part))
+        state[key] = (Warehouse(store.location).version(key), files)
     return state
 
 

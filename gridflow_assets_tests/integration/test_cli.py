@@ -17,16 +17,6 @@ from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
 
-@pytest.fixture
-def env(folders, tmp_path, monkeypatch):
-    landing, warehouse, reports = folders
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.setenv("GRIDFLOW_LANDING", str(landing))
-    monkeypatch.setenv("GRIDFLOW_WAREHOUSE", str(warehouse))
-    monkeypatch.setenv("GRIDFLOW_REPORTS", str(reports))
-    return folders
-
-
 def test_run_then_dq_json_reconciles(env, capsys):
     land_utility1(env[0])
     land_utility2(env[0])

@@ -93,7 +93,9 @@ def test_every_layer_materialized_per_partition(ran):
     assert store.partitions("bronze/bills") == [] and store.partitions("silver/bills") == []
     [path] = store.files("silver/intervals", "UTILITY1", "2025-03")
     assert re.search(
-        r"silver/intervals/utility=UTILITY1/month=2025-03/v=[0-9a-f]{32}/part-0\.parquet$", path
+        r"silver/intervals/utility=UTILITY1/month=2025-03/part-00000-000-[0-9a-f]{16}-[0-9a-f]{16}"
+        r"\.parquet$",
+        path,
     )
 
 
@@ -125,18 +127,23 @@ def _current(store: Warehouse) -> dict[tuple, tuple[list[str], list[str]]]:
 
 
 def test_rerun_is_idempotent_and_byte_identical(world):
-    """A rerun publishes new versions whose Parquet files are byte-identical to the ones
-    they replace; the replaced versions stay on disk for the grace period."""
+    """A rerun of the same drop writes files byte-identical to the ones they would replace:
+    nothing is committed, every table keeps its Delta version and its files."""
     store, defs, instance = world.store, world.defs, world.instance
     before = _current(store)
+    versions = {key: store.version(key) for key, _, _ in before}
     assert _run(defs, instance, "UTILITY1").success
     after = _current(store)
-    assert before.keys() == after.keys()
-    assert {k: v[1] for k, v in before.items()} == {k: v[1] for k, v in after.items()}
+    assert before == after
+    assert {key: Warehouse(store.location).version(key) for key in versions} == versions
     rerun = [k for k in before if k[1] == "UTILITY1"]
-    assert rerun and all(before[k][0] != after[k][0] for k in rerun)  # new versions
-    assert all(Path(f).exists() for k in rerun for f in before[k][0])  # old ones kept
-    assert all(before[k][0] == after[k][0] for k in before if k[1] == "UTILITY2")
+    assert rerun
+    # the files the rerun wrote were removed again: each partition folder holds its own
+    for key, utility, month in rerun:
+        folder = Path(store.partition_dir(key, utility, month))
+        assert sorted(str(p) for p in folder.glob("*.parquet")) == sorted(
+            before[(key, utility, month)][0]
+        )
     assert not list(Path(store.location).rglob("*.tmp"))
 
 

@@ -132,7 +132,7 @@ def _store(world) -> Warehouse:
     root = world["root"]
     store = Warehouse(root / f"warehouse-{len(list(root.iterdir()))}")
     for (key, utility, month), frame in world["written"].items():
-        store.write_frame(key, frame, utility, month, spec=storage_spec(key, utility))
+        store.frame_writer(key, frame, utility, month, spec=storage_spec(key, utility))
     return store
 
 
@@ -150,7 +150,7 @@ def _evaluate(world, key: str, frames: list[pl.DataFrame], bucketed: bool) -> di
     later = world["later"].get(key)
     if later is not None:  # a parent built after the buckets, before the report
         assert not store.exists(later[0], UTILITY, MONTH)
-        store.write_frame(later[0], later[1], UTILITY, MONTH)
+        store.frame_writer(later[0], later[1], UTILITY, MONTH)
     out = {}
     for plan, res in checks.results():
         meta = {k: _plain(v) for k, v in result_metadata(plan, res, UTILITY, MONTH).items()}
