@@ -28,8 +28,10 @@ import json
 import logging
 import os
 import random
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -165,6 +167,29 @@ def delta_schema(schema: pa.Schema, partitioned: bool) -> pa.Schema:
     return pa.schema(fields)
 
 
+# The logs this thread has open, by table URI and instant (``open_log``): every warehouse
+# object of a process reads a table's log once and then only what is new. Per thread,
+# because a delta-rs table handle is not shared between threads; bounded, as tests open
+# many warehouses.
+_OPEN = threading.local()
+OPEN_LOGS = 128
+
+
+def open_log(uri: str, options: dict[str, str] | None, as_of: datetime | None) -> DeltaLog:
+    """The thread's ``DeltaLog`` of a table, opened at first use."""
+    logs: OrderedDict = getattr(_OPEN, "logs", None) or OrderedDict()
+    _OPEN.logs = logs
+    key = (uri, as_of, tuple(sorted((options or {}).items())))
+    found = logs.get(key)
+    if found is None:
+        found = logs[key] = DeltaLog(uri, options, as_of)
+        if len(logs) > OPEN_LOGS:
+            logs.popitem(last=False)
+    else:
+        logs.move_to_end(key)
+    return found
+
+
 class DeltaLog:
     """One table's Delta log, opened lazily and kept up to date between calls (or pinned to
     an instant, ``as_of``): its current files by partition, commits and history."""
@@ -207,6 +232,10 @@ class DeltaLog:
         except OSError as exc:
             raise StorageError(f"{self.uri}: {exc}") from None
         return self._dt
+
+    def stale(self) -> None:
+        """The next read reads what is new in the log (without reopening it)."""
+        self._read_at = 0.0
 
     def refresh(self) -> None:
         """Forget what was read of the log: the next call reads it anew."""

@@ -1,5 +1,5 @@
 """Configurable resources: where drops land, where the warehouse and reports live, and the
-IO manager that stores every table as hive-partitioned Parquet."""
+IO manager that stores the unpartitioned tables (Delta Lake, ``warehouse.py``)."""
 
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ def column_lineage(
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
-    """Stores the unpartitioned tables (reference dimensions, reason codes, dq) as one
-    Parquet file each, published atomically (a new version, then its pointer).
+    """Stores the unpartitioned tables (reference dimensions, reason codes, dq) as Delta
+    tables, each written whole in one commit (none when its bytes did not change).
 
     Month × utility tables do not pass through an IO manager: each layer's step writes and
     checks them itself (``assets/layer.py``) and downstream layers read the warehouse.
@@ -77,8 +77,17 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | None) -> None:
         if obj is None:
             return
-        path = Warehouse(self.warehouse).write(self._key(context), obj)
-        context.add_output_metadata({"path": str(path), "dagster/row_count": len(obj)})
+        key = self._key(context)
+        store = Warehouse(self.warehouse)
+        uri = store.write(key, obj)
+        context.add_output_metadata(
+            {
+                "dagster/uri": uri,
+                "dagster/table_name": key.replace("/", "."),
+                "delta_version": store.version(key),
+                "dagster/row_count": len(obj),
+            }
+        )
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         key = self._key(context)

@@ -35,6 +35,7 @@ from gridflow_assets.delta import (
     DeltaLog,
     add_action,
     file_name,
+    open_log,
     retention_days,
     retention_hours,
     storage_options,
@@ -75,7 +76,7 @@ class Warehouse:
         # what every commit of this writer records beside the partition (run id, drop)
         self.commit_info: dict[str, str] = {}
         self._options = storage_options(self.loc)
-        self._logs: dict[str, DeltaLog] = {}
+        self._seen: set[str] = set()  # tables whose log this object has read
         # Staging (a layer step): a published writer waits here, closed but uncommitted, and
         # this object reads it as the partition (read-your-writes), until ``commit_staged``
         # commits every staged table back to back, or ``discard_staged`` removes them.
@@ -110,12 +111,13 @@ class Warehouse:
         return f"{self.table_dir(key)}/utility={utility}/month={month}"
 
     def delta(self, key: str) -> DeltaLog:
-        """The Delta log of a table (opened once per warehouse object, kept current)."""
-        found = self._logs.get(key)
-        if found is None:
-            found = DeltaLog(self.table_uri(key), self._options, self.as_of)
-            self._logs[key] = found
-        return found
+        """The Delta log of a table: opened once per thread and shared by its warehouse
+        objects; each object reads what is new in it at its first use of the table."""
+        log = open_log(self.table_uri(key), self._options, self.as_of)
+        if key not in self._seen:
+            self._seen.add(key)
+            log.stale()
+        return log
 
     def version(self, key: str) -> int | None:
         """The table's Delta version (None: no table)."""
