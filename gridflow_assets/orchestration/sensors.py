@@ -22,6 +22,7 @@ from pathlib import Path
 import dagster as dg
 
 from gridflow_assets.landing import Drop, DropError, fingerprint, verify_manifest
+from gridflow_assets.migrate import refusal, unconverted
 from gridflow_assets.orchestration.drops import (
     LandingScan,
     drop_tags,
@@ -30,6 +31,7 @@ from gridflow_assets.orchestration.drops import (
 )
 from gridflow_assets.partitions import partition_key, utility_partitions
 from gridflow_assets.resources import GridflowPaths
+from gridflow_assets.storage import open_location
 
 DROP_SENSOR = "drop_sensor"
 # ``definitions.PARTITION_JOB``; named rather than imported because ``definitions`` imports
@@ -155,4 +157,9 @@ def evaluate_drops(context: dg.SensorEvaluationContext, landing: Path) -> dg.Sen
     "landing folder and registers new utilities as partitions.",
 )
 def drop_sensor(context: dg.SensorEvaluationContext, paths: GridflowPaths) -> dg.SensorResult:
+    # a warehouse still in the pointer layout is converted first (``gridflow migrate``):
+    # a run would write Delta tables beside partitions no Delta reader sees
+    old = unconverted(open_location(paths.warehouse))
+    if old:
+        return dg.SensorResult(skip_reason=refusal(old))
     return evaluate_drops(context, Path(paths.landing))

@@ -457,3 +457,21 @@ def test_migrate_a_warehouse_in_object_storage(old_warehouse, env, s3, capsys):
     assert store.bucket_rows(BILLS, "UTILITY1", "2025-03") == [3, 2]
     assert main(["migrate", "--warehouse", url]) == 0
     assert capsys.readouterr().out.startswith("nothing to do: ")
+
+
+def test_the_drop_sensor_waits_for_an_unconverted_warehouse(old_warehouse, env):
+    """The daemon's path refuses too: no run writes Delta beside pointer partitions."""
+    from gridflow_assets.definitions import build_defs
+    from gridflow_assets.orchestration.sensors import DROP_SENSOR
+
+    landing, warehouse, reports = env
+    defs = build_defs(str(landing), str(warehouse), str(reports))
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            instance=instance, definitions=defs, resources={"paths": defs.resources["paths"]}
+        )
+        data = defs.get_sensor_def(DROP_SENSOR).evaluate_tick(context)
+        assert not data.run_requests and "gridflow migrate" in data.skip_message
+        assert main(["migrate"]) == 0
+        data = defs.get_sensor_def(DROP_SENSOR).evaluate_tick(context)
+        assert "gridflow migrate" not in (data.skip_message or "")
