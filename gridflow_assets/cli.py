@@ -6,6 +6,7 @@ plain text (``DESCRIPTION``, ``RUN_EPILOG``); exit codes 0 / 1 / 2 as they say."
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -94,8 +95,24 @@ def _month(value: str) -> str:
 
 def _utility(value: str) -> str:
     if not is_valid_utility_id(value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a utility id (A-Z, 0-9, _)")
+        hint = f"; did you mean {value.upper()!r}?" if is_valid_utility_id(value.upper()) else ""
+        raise argparse.ArgumentTypeError(f"{value!r} is not a utility id (A-Z, 0-9, _){hint}")
     return value
+
+
+def _unknown_utility(command: str, utility: str | None, known: list[str], what: str) -> bool:
+    """Whether ``utility`` is given and not one of ``known``; if so, says so on stderr in
+    one line with the known ids (and the closest, when one is close): exit 2 follows."""
+    if utility is None or utility in known:
+        return False
+    close = difflib.get_close_matches(utility, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    print(
+        f"gridflow {command}: unknown utility {utility!r}: {what} "
+        f"(known: {', '.join(known) or 'none yet'}){hint}",
+        file=sys.stderr,
+    )
+    return True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -358,12 +375,7 @@ def cmd_run(args) -> int:
     from gridflow_assets.utilities import all_utilities
 
     known = sorted(u.utility_id for u in all_utilities())
-    if args.utility and args.utility not in known:
-        print(
-            f"gridflow run: unknown utility {args.utility!r}: no adapter is registered for "
-            f"it (known: {', '.join(known)})",
-            file=sys.stderr,
-        )
+    if _unknown_utility("run", args.utility, known, "no adapter is registered for it"):
         return 2
     quiet_dagster_warnings()
     landing = args.landing or default_path("landing")
@@ -501,6 +513,11 @@ def cmd_dq(args) -> int:
         except ValueError as exc:
             print(f"gridflow dq: {exc}", file=sys.stderr)
             return 2
+    from gridflow_assets.utilities import all_utilities
+
+    known = sorted(u.utility_id for u in all_utilities())
+    if _unknown_utility("dq", args.utility, known, "no adapter is registered for it"):
+        return 2
     warehouse = _warehouse(args)
     _bind(warehouse, record=False)
     _print_snapshot(_instance(), warehouse, args.format, args.utility, args.month, as_of)
@@ -544,7 +561,11 @@ def cmd_history(args) -> int:
     loc = _location(args)
     _refuse_unconverted(loc, [args.table])
     uri = loc.uri(loc.path(*args.table.split("/")))
-    commits = DeltaLog(uri, storage_options(loc)).history(args.utility, args.month)
+    log = DeltaLog(uri, storage_options(loc))
+    known = sorted({u for u, _ in log.files() if u is not None})
+    if _unknown_utility("history", args.utility, known, f"{args.table} holds no partition of it"):
+        return 2
+    commits = log.history(args.utility, args.month)
     rows = [{**c, "time": _utc_text(c["time"], "milliseconds")} for c in commits]
     if args.format == "json":
         print(json.dumps({"table": args.table, "uri": uri, "versions": rows}, indent=2))

@@ -112,6 +112,22 @@ def test_run_for_a_utility_without_an_adapter_exits_2_and_says_so(env, capsys):
     assert "unknown utility 'FOO'" in err and "IESCO" in err
 
 
+@pytest.mark.parametrize("command", [["run"], ["dq"], ["history", "gold/fact_bills"]])
+def test_every_command_refuses_a_utility_typo_and_names_the_closest(env, capsys, command):
+    """The same check everywhere: exit 2, the known ids, the closest id; a lowercase id is
+    named in upper case. (``history`` knows the utilities the table holds: none yet.)"""
+    month = ["--month", "2025-03"] if command[0] == "history" else []
+    assert main([*command, "--utility", "UTILTY1", *month]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "unknown utility 'UTILTY1'" in err
+    if command[0] != "history":
+        assert "(known: IESCO, UTILITY1, UTILITY2); did you mean 'UTILITY1'?" in err
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--utility", "iesco", *month])
+    assert exc.value.code == 2
+    assert "did you mean 'IESCO'?" in capsys.readouterr().err
+
+
 def test_output_cut_short_by_the_reader_is_not_an_error():
     """`gridflow dictionary | true`: the reader is gone before gridflow writes (as `| head`
     is after its lines); no traceback, exit 0."""
