@@ -235,12 +235,7 @@ def _parser() -> argparse.ArgumentParser:
         "--utility", type=_utility, default=None, metavar="U", help="only this partition's"
     )
     h.add_argument("--month", type=_month, default=None, metavar="YYYY-MM", help="with --utility")
-    h.add_argument(
-        "--warehouse",
-        default=None,
-        metavar="DIR|URL",
-        help="the warehouse (default: $GRIDFLOW_WAREHOUSE, else data/warehouse)",
-    )
+    _warehouse_option(h)
     h.add_argument(
         "--format",
         choices=["text", "json"],
@@ -254,12 +249,7 @@ def _parser() -> argparse.ArgumentParser:
         description=VACUUM_DESCRIPTION,
         formatter_class=raw,
     )
-    v.add_argument(
-        "--warehouse",
-        default=None,
-        metavar="DIR|URL",
-        help="the warehouse (default: $GRIDFLOW_WAREHOUSE, else data/warehouse)",
-    )
+    _warehouse_option(v)
     v.add_argument(
         "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
     )
@@ -270,13 +260,17 @@ def _parser() -> argparse.ArgumentParser:
         description=MIGRATE_DESCRIPTION,
         formatter_class=raw,
     )
-    m.add_argument(
+    _warehouse_option(m)
+    return p
+
+
+def _warehouse_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--warehouse",
         default=None,
         metavar="DIR|URL",
         help="the warehouse (default: $GRIDFLOW_WAREHOUSE, else data/warehouse)",
     )
-    return p
 
 
 def _generators() -> dict:
