@@ -19,7 +19,7 @@ from gridflow_assets.settings import HOME_ENV, BindingError, default_path
 from gridflow_assets.terminal import Bars, quiet_library_warnings
 
 DESCRIPTION = """\
-gridflow turns monthly smart-meter drops into a governed Parquet warehouse through Dagster.
+gridflow turns monthly smart-meter drops into a governed warehouse of Delta Lake tables through Dagster.
 `gridflow COMMAND -h` explains a command.
 
 Folders (relative to the working directory unless set): landing data/landing
@@ -165,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
         "--warehouse",
         default=None,
         metavar="DIR",
-        help="the Parquet warehouse to write (default: $GRIDFLOW_WAREHOUSE, else data/warehouse)",
+        help="the warehouse to write (default: $GRIDFLOW_WAREHOUSE, else data/warehouse)",
     )
     r.add_argument(
         "--utility",

@@ -19,7 +19,7 @@ from gridflow_assets.orchestration.automation import JOBS, SCHEDULES, SENSORS
 from gridflow_assets.orchestration.schedules import vacuum_job, warehouse_vacuum
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry import TABLES
-from gridflow_assets.resources import GridflowPaths, ParquetIOManager
+from gridflow_assets.resources import DeltaIOManager, GridflowPaths
 from gridflow_assets.settings import default_path
 
 # One step per layer writes its tables and evaluates their checks in the step (assets/layer.py)
@@ -60,7 +60,7 @@ def build_defs(
         jobs=[partition_job, reference_job, *JOBS, vacuum_job],
         sensors=SENSORS,
         schedules=[*SCHEDULES, warehouse_vacuum],
-        resources={"paths": paths, "warehouse_io": ParquetIOManager(warehouse=paths.warehouse)},
+        resources={"paths": paths, "warehouse_io": DeltaIOManager(warehouse=paths.warehouse)},
         executor=dg.in_process_executor,
     )
 

@@ -56,7 +56,7 @@ def column_lineage(
     return dg.TableColumnLineage(deps_by_column=deps) if deps else None
 
 
-class ParquetIOManager(dg.ConfigurableIOManager):
+class DeltaIOManager(dg.ConfigurableIOManager):
     """Stores the unpartitioned tables (reference dimensions, reason codes, dq) as Delta
     tables, each written whole in one commit (none when its bytes did not change).
 

@@ -42,7 +42,7 @@ def _asset(spec: Table, **kwargs):
         group_name="dq",
         io_manager_key="warehouse_io",
         metadata=_metadata(spec),
-        kinds={"parquet", "pandas"},
+        kinds={"deltalake", "pandas"},
         owners=["team:data-stewards"],
         tags={"layer": "dq"},
         **kwargs,

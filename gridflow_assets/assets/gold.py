@@ -38,7 +38,7 @@ def _asset(name: str, **kwargs):
         group_name="gold",
         io_manager_key="warehouse_io",
         metadata=table_metadata(f"gold/{name}"),
-        kinds={"parquet", "polars"},
+        kinds={"deltalake", "polars"},
         owners=["team:data-engineering"],
         tags={"layer": "gold"},
         **kwargs,

@@ -97,7 +97,7 @@ def _bronze_key(run: LayerRun, name: str) -> str:
     group_name="silver",
     io_manager_key="warehouse_io",
     metadata=table_metadata("silver/reason_codes"),
-    kinds={"parquet", "pandas"},
+    kinds={"deltalake", "pandas"},
     owners=["team:data-engineering"],
     tags={"layer": "silver"},
 )
