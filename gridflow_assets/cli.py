@@ -251,6 +251,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     _warehouse_option(v)
     v.add_argument(
+        "--retention-days",
+        type=_days,
+        default=None,
+        metavar="N",
+        help="keep what versions of the last N days read (default: $GRIDFLOW_RETENTION_DAYS, "
+        "else 30); 0 keeps only the current versions (erasing PII from history)",
+    )
+    v.add_argument(
         "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
     )
 
@@ -262,6 +270,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     _warehouse_option(m)
     return p
+
+
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        days = -1.0
+    if not days >= 0:
+        raise argparse.ArgumentTypeError(f"invalid number of days {text!r}: a number >= 0")
+    return days
 
 
 def _warehouse_option(parser: argparse.ArgumentParser) -> None:
@@ -589,20 +607,21 @@ def cmd_vacuum(args) -> int:
     from gridflow_assets.delta import RETENTION_ENV
     from gridflow_assets.warehouse import Warehouse
 
-    store = Warehouse(_warehouse(args))
+    store = Warehouse(_warehouse(args), retention=args.retention_days)
     deleted = store.vacuum(dry_run=args.dry_run)
+    source = "--retention-days" if args.retention_days is not None else f"${RETENTION_ENV}"
     days = f"{store.retention_days:g}"
     if args.dry_run:
         for path in deleted:
             print(path)
         print(
             f"would delete {len(deleted)} file(s) from {store.location} "
-            f"(retention {days} days, ${RETENTION_ENV}); nothing deleted (--dry-run)"
+            f"(retention {days} days, {source}); nothing deleted (--dry-run)"
         )
     else:
         print(
             f"deleted {len(deleted)} file(s) from {store.location} "
-            f"(retention {days} days, ${RETENTION_ENV})"
+            f"(retention {days} days, {source})"
         )
     return 0
 

@@ -334,7 +334,13 @@ def test_history_does_not_import_dagster(written_twice):
 
 
 def test_vacuum_dry_run_lists_then_vacuum_deletes(written_twice, env, capsys, monkeypatch):
+    # the option beats the environment: at 30 days nothing is old enough
     monkeypatch.setenv("GRIDFLOW_RETENTION_DAYS", "0")
+    assert main(["vacuum", "--retention-days", "30", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("would delete 0 file(s)")
+    with pytest.raises(SystemExit) as exc:
+        main(["vacuum", "--retention-days", "-1"])
+    assert exc.value.code == 2 and "a number >= 0" in capsys.readouterr().err
     first = [f for f in (env[1] / BILLS / "utility=UTILITY1" / "month=2025-03").iterdir()]
     current = set(Warehouse(env[1]).files(BILLS, "UTILITY1", "2025-03"))
     (gone,) = [str(f) for f in first if str(f) not in current]
