@@ -296,7 +296,7 @@ def _convert_partition(
     folder: str,
     done: Converted,
 ) -> None:
-    from gridflow_assets.warehouse import WrittenFile
+    from gridflow_assets.writers import WrittenFile
 
     loc = store.loc
     log = store.delta(key)

@@ -27,7 +27,7 @@ from gridflow_assets.utilities.chunked import (
     meter_bucket,
     readings_source,
 )
-from gridflow_assets.warehouse import BucketWriter
+from gridflow_assets.writers import BucketWriter
 
 KEYS = {f"bronze/{name}": name for name in BRONZE_TABLES}
 

@@ -31,7 +31,8 @@ from gridflow_assets.partitions import split_key
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl
 from gridflow_assets.resources import column_lineage, storage_spec, table_metadata
-from gridflow_assets.warehouse import VersionWriter, Warehouse
+from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.writers import VersionWriter
 
 # Seconds spent in gridflow's own code per run id, in this process (the runner reads it to
 # tell the data work from Dagster's bookkeeping around it). A long-lived code server keeps

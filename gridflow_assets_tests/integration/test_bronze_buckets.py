@@ -11,7 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from gridflow_assets import landing as landing_mod
-from gridflow_assets import warehouse as wh
+from gridflow_assets import writers
 from gridflow_assets.definitions import PARTITION_JOB
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.landing import find_drop, read_source
@@ -116,7 +116,7 @@ def test_a_drop_failing_in_any_file_publishes_nothing(bucketed, defs, instance, 
     readings = (folder / "readings.csv").read_bytes()
     (folder / "readings.csv").write_bytes(readings[:-40] + b"\xff" + readings[-40:])
     monkeypatch.setattr(landing_mod, "STREAM_BLOCK_SIZE", 16_384)
-    monkeypatch.setattr(wh, "BUFFER_ROWS", 500)  # buckets written before the bad block
+    monkeypatch.setattr(writers, "BUFFER_ROWS", 500)  # buckets written before the bad block
     result = _bronze(defs, instance)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
-from gridflow_assets import delta, warehouse
+from gridflow_assets import delta, writers
 from gridflow_assets.cli import main
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.storage import StorageError
@@ -141,7 +141,9 @@ WRITER = textwrap.dedent("""
 
     store = wh.Warehouse(sys.argv[1])
     if sys.argv[2] == "mid-upload":  # bronze's writer: every bucket's file streamed to S3
-        wh.ROW_GROUP = 1000  # each chunk goes to the files as it comes
+        import gridflow_assets.writers as wr
+
+        wr.ROW_GROUP = 1000  # each chunk goes to the files as it comes
         writer = store.open_buckets("bronze/readings", "IESCO", "2025-06", 2)
         for n in range(100_000):
             writer.append(chunk("new"), pl.col("_source_row") % 2)
@@ -403,7 +405,7 @@ def test_buckets_read_back_from_object_storage(s3, monkeypatch):
     """Each bucket of a bucketed partition is its own object and comes back alone (the
     reader does not scan the others), across row-group boundaries; an empty bucket is an
     empty file."""
-    monkeypatch.setattr(warehouse, "ROW_GROUP", 4)
+    monkeypatch.setattr(writers, "ROW_GROUP", 4)
     bucket = s3.bucket()
     store = Warehouse(f"s3://{bucket}/wh")
     parts = [_frame(10, "a"), _frame(0, "b"), _frame(3, "c"), _frame(7, "d")]
@@ -426,8 +428,8 @@ def test_interleaved_buckets_written_to_object_storage(s3, monkeypatch):
     """A bucket writer fed rows of every bucket at once streams one object per bucket,
     reads them back before publishing, publishes them in one commit, and a writer
     discarded leaves the bucket as it was."""
-    monkeypatch.setattr(warehouse, "ROW_GROUP", 4)
-    monkeypatch.setattr(warehouse, "BUFFER_ROWS", 6)
+    monkeypatch.setattr(writers, "ROW_GROUP", 4)
+    monkeypatch.setattr(writers, "BUFFER_ROWS", 6)
     bucket = s3.bucket()
     store = Warehouse(f"s3://{bucket}/wh")
     frame = _frame(25, "a")

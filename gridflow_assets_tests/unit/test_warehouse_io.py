@@ -14,6 +14,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from gridflow_assets import warehouse as wh
+from gridflow_assets import writers
 from gridflow_assets.generate.ny import generate_utility2
 from gridflow_assets.landing import find_drop, read_source
 from gridflow_assets.resources import storage_spec
@@ -38,7 +39,7 @@ def silver(bronze):
 
 
 def test_frame_writes_equal_table_writes(tmp_path, monkeypatch, silver):
-    monkeypatch.setattr(wh, "ROW_GROUP", 1_000)  # several row groups per table
+    monkeypatch.setattr(writers, "ROW_GROUP", 1_000)  # several row groups per table
     store = wh.Warehouse(tmp_path)
     for key, df in silver.items():
         store.write_table(key, df, "UTILITY2", "2025-01")
@@ -74,9 +75,9 @@ def _bucketed(df: pl.DataFrame, buckets: int) -> list[pl.DataFrame]:
     return [df.filter(pl.col("meter_id").is_in(ids[b::buckets])) for b in range(buckets)]
 
 
-@pytest.mark.parametrize("row_group", [1_000, wh.ROW_GROUP])
+@pytest.mark.parametrize("row_group", [1_000, writers.ROW_GROUP])
 def test_buckets_are_read_back_one_by_one(tmp_path, monkeypatch, silver, row_group):
-    monkeypatch.setattr(wh, "ROW_GROUP", row_group)
+    monkeypatch.setattr(writers, "ROW_GROUP", row_group)
     df = silver["silver/intervals"]
     parts = [*_bucketed(df, 3), df.clear()]  # the last bucket holds no meter
     store = wh.Warehouse(tmp_path)
@@ -125,7 +126,7 @@ def test_a_partition_written_whole_is_one_bucket(tmp_path, silver):
 READINGS = "bronze/readings"
 
 
-def _write_interleaved(store: wh.Warehouse, df: pl.DataFrame, buckets: int) -> wh.BucketWriter:
+def _write_interleaved(store: wh.Warehouse, df: pl.DataFrame, buckets: int) -> writers.BucketWriter:
     """``df`` appended block by block (every block holding rows of every bucket) to a
     bucket writer of ``buckets`` meter buckets, closed, not published."""
     spec = storage_spec(READINGS, "UTILITY2")
@@ -139,8 +140,8 @@ def _write_interleaved(store: wh.Warehouse, df: pl.DataFrame, buckets: int) -> w
 def test_interleaved_buckets_hold_each_meter_whole_in_delivered_order(
     tmp_path, monkeypatch, bronze
 ):
-    monkeypatch.setattr(wh, "ROW_GROUP", 150)  # buckets written in several row groups
-    monkeypatch.setattr(wh, "BUFFER_ROWS", 400)  # and all of them flushed now and then
+    monkeypatch.setattr(writers, "ROW_GROUP", 150)  # buckets written in several row groups
+    monkeypatch.setattr(writers, "BUFFER_ROWS", 400)  # and all of them flushed now and then
     df = bronze["readings"]
     store = wh.Warehouse(tmp_path)
     writer = _write_interleaved(store, df, 4)
