@@ -119,12 +119,14 @@ def storage_options(loc: Location) -> dict[str, str] | None:
 @dataclass(frozen=True)
 class DataFile:
     """One file of a table's current version: its path inside the table folder, its
-    partition (None, None for a table that is not partitioned) and rows."""
+    partition (None, None for a table that is not partitioned), rows and bytes. Bucket,
+    place and digest are read from its name (``file_name``)."""
 
     path: str
     utility: str | None
     month: str | None
     rows: int
+    size: int = 0
 
     @property
     def name(self) -> str:
@@ -254,20 +256,7 @@ class DeltaLog:
             return {}
         if self._files is not None and self._files[0] == dt.version():
             return self._files[1]
-        actions = _actions(dt)
-        n = len(actions["path"])
-        utilities = actions.get("utility", [None] * n)
-        months = actions.get("month", [None] * n)
-        rows = actions.get("num_records", [0] * n)
-        found: dict[tuple[str | None, str | None], list[DataFile]] = {}
-        for path, utility, month, count in zip(
-            actions["path"], utilities, months, rows, strict=True
-        ):
-            found.setdefault((utility, month), []).append(
-                DataFile(path, utility, month, int(count or 0))
-            )
-        for entries in found.values():
-            entries.sort(key=lambda f: (f.bucket, f.seq, f.name))
+        found = _grouped(dt)
         self._files = (dt.version(), found)
         return found
 
@@ -282,7 +271,7 @@ class DeltaLog:
         if self.as_of is not None:
             raise StorageError(f"{self.uri}: a warehouse read as of {self.as_of} is read-only")
         wanted = delta_schema(schema, partitioned)
-        self._read_at = 0.0  # a writer reads the newest log
+        self.stale()  # a writer reads the newest log
         dt = self.table()
         if dt is None:
             try:
@@ -486,20 +475,34 @@ def _actions(dt: DeltaTable) -> dict[str, list]:
     return out
 
 
+def _grouped(dt: DeltaTable) -> dict[tuple[str | None, str | None], list[DataFile]]:
+    """The loaded version's files by partition ((None, None): a table not partitioned),
+    each partition's in bucket order."""
+    actions = _actions(dt)
+    n = len(actions["path"])
+    found: dict[tuple[str | None, str | None], list[DataFile]] = {}
+    for path, utility, month, rows, size in zip(
+        actions["path"],
+        actions.get("utility", [None] * n),
+        actions.get("month", [None] * n),
+        actions["num_records"],
+        actions["size_bytes"],
+        strict=True,
+    ):
+        found.setdefault((utility, month), []).append(
+            DataFile(path, utility, month, int(rows or 0), int(size))
+        )
+    for entries in found.values():
+        entries.sort(key=lambda f: (f.bucket, f.seq, f.name))
+    return found
+
+
 def _in_partition(dt: DeltaTable, partition: tuple[str, str] | None) -> list[tuple[str, int]]:
     """(path, size) of the files of one partition (of the whole table: None) in the
     table's loaded version."""
-    actions = _actions(dt)
-    n = len(actions["path"])
-    utilities = actions.get("utility", [None] * n)
-    months = actions.get("month", [None] * n)
-    return [
-        (path, size)
-        for path, size, utility, month in zip(
-            actions["path"], actions["size_bytes"], utilities, months, strict=True
-        )
-        if partition is None or (utility, month) == partition
-    ]
+    grouped = _grouped(dt)
+    files = grouped.get(partition, []) if partition else [f for fs in grouped.values() for f in fs]
+    return [(f.path, f.size) for f in files]
 
 
 def _properties(info: dict[str, str]) -> CommitProperties:

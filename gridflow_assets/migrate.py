@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow.fs as pafs
 
-from gridflow_assets.delta import LOG_DIR, STREAMED, file_name
+from gridflow_assets.delta import LOG_DIR, file_name
 from gridflow_assets.domain.names import is_valid_month, is_valid_utility_id
 from gridflow_assets.registry import TABLES
 from gridflow_assets.storage import Location, StorageError
@@ -315,7 +315,7 @@ def _convert_partition(
                 "written_at": pointer["written_at"],
             }
             files = [
-                WrittenFile(i.path, rows, i.size, STREAMED)
+                WrittenFile(i.path, rows, i.size)
                 for i, (_, rows) in zip(infos, pointer["files"], strict=True)
             ]
             store.commit(key, utility, month, files, spec)

@@ -57,27 +57,28 @@ BUFFER_ROWS = 2 * ROW_GROUP
 
 
 class WrittenFile:
-    """A data file written for a partition, not yet committed: its path in the filesystem,
-    rows, bytes and digest (``delta.STREAMED`` when streamed as written)."""
+    """A data file written for a partition, not yet committed: its path in the filesystem
+    (named by ``delta.file_name``), rows and bytes."""
 
-    __slots__ = ("digest", "path", "rows", "size")
+    __slots__ = ("path", "rows", "size")
 
-    def __init__(self, path: str, rows: int, size: int, digest: str):
-        self.path, self.rows, self.size, self.digest = path, rows, size, digest
+    def __init__(self, path: str, rows: int, size: int):
+        self.path, self.rows, self.size = path, rows, size
+
+    def entry(self) -> DataFile:
+        """The file as the log names it (no partition: it is not committed)."""
+        return DataFile(self.path, None, None, self.rows, self.size)
 
 
 def same_content(old: list[DataFile], new: list[WrittenFile]) -> bool:
-    """Whether the new files hold the same bytes, bucket by bucket, as the current ones."""
-    names = [f.path.rsplit("/", 1)[-1] for f in new]
-    new_keys = [
-        (n.split("-")[1], n.split("-")[2], f.digest) for n, f in zip(names, new, strict=True)
-    ]
-    old_keys = [(f"{f.bucket:05d}", f"{f.seq:03d}", f.digest) for f in old]
-    return (
-        all(d != STREAMED for _, _, d in new_keys)
-        and all(d != STREAMED for _, _, d in old_keys)
-        and sorted(new_keys) == sorted(old_keys)
-    )
+    """Whether the new files hold the same bytes, bucket by bucket, as the current ones:
+    the digests in their names (none for a file streamed as written)."""
+    fresh = [f.entry() for f in new]
+
+    def keys(files: list[DataFile]) -> list[tuple[int, int, str]]:
+        return sorted((f.bucket, f.seq, f.digest) for f in files)
+
+    return all(f.digest != STREAMED for f in (*old, *fresh)) and keys(old) == keys(fresh)
 
 
 def delete_files(loc: Location, paths: list[str]) -> None:
@@ -267,7 +268,7 @@ class PartitionWriter(VersionWriter):
         self._store.loc.ensure_dir(self._dir)
         with self._store.loc.fs.open_output_stream(path) as out:
             out.write(data)
-        self._written.append(WrittenFile(path, self._file_rows, data.size, digest))
+        self._written.append(WrittenFile(path, self._file_rows, data.size))
 
     def close(self) -> None:
         """Finish the partition's files (an empty file with the registry schema when
@@ -342,7 +343,7 @@ class BucketWriter(VersionWriter):
             self._writers[b] = pq.ParquetWriter(
                 path, self.schema, filesystem=self._store.loc.fs, **PARQUET_OPTIONS
             )
-            self._written.append(WrittenFile(path, 0, 0, STREAMED))
+            self._written.append(WrittenFile(path, 0, 0))
         return self._writers[b]
 
     def _flush(self, b: int) -> None:
