@@ -26,12 +26,18 @@ install: $(STAMP)
 instance: $(STAMP)
 	$(BIN)/python -m gridflow_assets.instance
 
+# The demo's drops are of 2025: its clock (GRIDFLOW_NOW, docs/operations.md) is set after
+# them, so the months due and missing are the same on any day.
+DEMO_NOW ?= 2025-08-15T12:00:00Z
+demo: export GRIDFLOW_NOW ?= $(DEMO_NOW)
 demo: instance
 	$(BIN)/gridflow generate --utility UTILITY1 --start 2025-02 --end 2025-03
 	$(BIN)/gridflow generate --utility UTILITY2 --start 2025-02 --end 2025-03
 	$(BIN)/gridflow generate --utility IESCO --start 2025-06 --end 2025-07 --meters 100
 	$(BIN)/gridflow run
-	$(BIN)/gridflow dq
+	$(BIN)/gridflow signoff approve IESCO 2025-06 --by "demo steward" \
+	  --reason "usual IESCO defects, ticket raised" --waive all
+	$(BIN)/gridflow dq --brief
 
 # The whole suite on PYTEST_WORKERS processes (pytest-xdist; 0: in this one). A test module
 # runs whole in one process (--dist loadfile), so its shared warehouse is built once.

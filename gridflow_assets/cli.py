@@ -59,6 +59,18 @@ exit codes:
   failed; 2 bad arguments, an unknown utility, or a DAGSTER_HOME bound to another
   warehouse."""
 
+SIGNOFF_DESCRIPTION = """\
+Record a steward's decision on one month x utility partition in dq/signoffs (append-only),
+with your name, the operating-system user, the host, the time, the reason and the
+partition's content digest. approve: every failing check must be waived by name (--waive
+CHECK, repeatable) or all at once (--waive all); a blocked partition cannot be approved and
+a blocking check cannot be waived. send-back: return the month to the utility. A rerun that
+changes the partition's content voids the decision (`gridflow dq` shows it). Needs no
+Dagster.
+
+exit codes:
+  0 recorded; 1 refused (the line says why); 2 bad arguments or an unknown utility."""
+
 HISTORY_DESCRIPTION = """\
 List the versions of a warehouse table (its Delta commits), newest first: version, time
 (UTC), operation, partition, the Dagster run and drop that wrote it, rows added and
@@ -221,6 +233,33 @@ def _parser() -> argparse.ArgumentParser:
         "the check results recorded by then; ISO 8601 (2026-12-07T10:00:00Z, "
         "'2026-12-07 10:00', 2026-12-07), UTC unless it names an offset",
     )
+    d.add_argument(
+        "--brief",
+        action="store_true",
+        help="text: only the verdict (at most 25 lines): states, what to act on first, the "
+        "sign-off queue and where to look next",
+    )
+
+    so = sub.add_parser(
+        "signoff",
+        help="record a steward's decision on a partition (approve or send back)",
+        description=SIGNOFF_DESCRIPTION,
+        formatter_class=raw,
+    )
+    so.add_argument("decision", choices=["approve", "send-back"])
+    so.add_argument("utility_id", metavar="UTILITY", type=_utility)
+    so.add_argument("month_id", metavar="MONTH", type=_month, help="YYYY-MM")
+    so.add_argument("--by", required=True, metavar="NAME", help="the steward deciding")
+    so.add_argument("--reason", required=True, metavar="TEXT", help="why, in your words")
+    so.add_argument(
+        "--waive",
+        action="append",
+        default=[],
+        metavar="CHECK|all",
+        help="approve: a failing check waived, as table:check or check (every table it "
+        "fails on); repeatable; 'all' waives every failing check (each is listed in the trail)",
+    )
+    _warehouse_option(so)
 
     sub.add_parser("dictionary", help="print the data dictionary (Markdown)")
 
@@ -413,44 +452,6 @@ def cmd_run(args) -> int:
     return 0 if outcome.ok else 1
 
 
-def _print_snapshot(
-    instance, warehouse: str, fmt: str, utility=None, month=None, as_of: datetime | None = None
-) -> None:
-    from gridflow_assets.dq.snapshot import build_snapshot, check_history, render
-    from gridflow_assets.warehouse import Warehouse
-
-    history = check_history(instance)
-    if as_of is not None:
-        history = _history_as_of(history, as_of)
-    snap = build_snapshot(Warehouse(warehouse, as_of=as_of), history, utility, month)
-    stamp = None if as_of is None else _utc_text(as_of)
-    if stamp is not None:
-        snap = {"as_of": stamp, **snap}
-    text = render(snap, fmt)
-    if fmt == "html":
-        reports = Path(default_path("reports"))
-        reports.mkdir(parents=True, exist_ok=True)
-        path = reports / "dq_dashboard.html"
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}" + (f" (as of {stamp})" if stamp else ""))
-        return
-    if stamp is not None and fmt != "json":
-        print(f"As of {stamp}: the warehouse as it stood then, the checks evaluated by then.\n")
-    print(text)
-
-
-def _history_as_of(history, as_of: datetime):
-    """The check evaluations recorded up to ``as_of``, ``is_latest`` marking the last one of
-    each check of each partition among them (as ``dq.history.check_history`` does over all
-    of them): the checks a partition was judged on at that instant."""
-    import pandas as pd
-
-    kept = history[history["evaluated_at_utc"] <= pd.Timestamp(as_of)].reset_index(drop=True)
-    keys = kept[["asset", "check_name", "partition_key"]].fillna("")
-    kept["is_latest"] = ~keys.duplicated(keep="last")
-    return kept
-
-
 def _instant(text: str) -> datetime:
     """An ISO 8601 instant from the command line (``2026-12-07T10:00:00Z``,
     ``2026-12-07 10:00``, a date alone for its midnight), UTC unless it names an offset.
@@ -517,7 +518,15 @@ class BadLocation(ValueError):
     """A --warehouse / GRIDFLOW_WAREHOUSE that cannot be used (exit 2)."""
 
 
+def _known_utilities() -> list[str]:
+    from gridflow_assets.utilities import all_utilities
+
+    return sorted(u.utility_id for u in all_utilities())
+
+
 def cmd_dq(args) -> int:
+    from gridflow_assets.steward_cli import print_snapshot
+
     as_of = None
     if args.as_of is not None:
         try:
@@ -525,15 +534,23 @@ def cmd_dq(args) -> int:
         except ValueError as exc:
             print(f"gridflow dq: {exc}", file=sys.stderr)
             return 2
-    from gridflow_assets.utilities import all_utilities
-
-    known = sorted(u.utility_id for u in all_utilities())
+    known = _known_utilities()
     if _unknown_utility("dq", args.utility, known, "no adapter is registered for it"):
         return 2
     warehouse = _warehouse(args)
-    _bind(warehouse, record=False)
-    _print_snapshot(_instance(), warehouse, args.format, args.utility, args.month, as_of)
+    stamp = None if as_of is None else _utc_text(as_of)
+    print_snapshot(warehouse, args, as_of, stamp)
     return 0
+
+
+def cmd_signoff(args) -> int:
+    from gridflow_assets.steward_cli import record_signoff
+
+    if _unknown_utility(
+        "signoff", args.utility_id, _known_utilities(), "no adapter is registered for it"
+    ):
+        return 2
+    return record_signoff(_warehouse(args), args)
 
 
 HISTORY_COLUMNS = (
@@ -688,6 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         "generate": cmd_generate,
         "run": cmd_run,
         "dq": cmd_dq,
+        "signoff": cmd_signoff,
         "dictionary": cmd_dictionary,
         "history": cmd_history,
         "vacuum": cmd_vacuum,

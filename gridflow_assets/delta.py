@@ -38,7 +38,7 @@ from functools import cache
 from importlib import metadata as importlib_metadata
 
 import pyarrow as pa
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.transaction import AddAction, CommitProperties, RemoveAction
 
@@ -264,10 +264,13 @@ class DeltaLog:
         """The current files of one partition, None when it has none."""
         return self.files().get((utility, month))
 
-    def ensure(self, schema: pa.Schema, partitioned: bool, days: float) -> DeltaTable:
+    def ensure(
+        self, schema: pa.Schema, partitioned: bool, days: float, append_only: bool = False
+    ) -> DeltaTable:
         """The table, created when missing (by this writer or a concurrent one) and its
         schema widened by the columns ``schema`` adds (a bronze table takes each utility's
-        delivered columns)."""
+        delivered columns). ``append_only``: created with ``delta.appendOnly``, so that no
+        writer, ours or another, can remove or update a row."""
         if self.as_of is not None:
             raise StorageError(f"{self.uri}: a warehouse read as of {self.as_of} is read-only")
         wanted = delta_schema(schema, partitioned)
@@ -282,7 +285,10 @@ class DeltaLog:
                     wanted,
                     mode="error",
                     partition_by=list(PARTITION_COLUMNS) if partitioned else None,
-                    configuration=table_configuration(days),
+                    configuration={
+                        **table_configuration(days),
+                        **({"delta.appendOnly": "true"} if append_only else {}),
+                    },
                     storage_options=self.options,
                     commit_properties=_properties({"operation": "create"}),
                 )
@@ -361,6 +367,23 @@ class DeltaLog:
         COMMIT_STATS["commits"] += 1
         COMMIT_STATS["seconds"] += time.perf_counter() - started
         return version
+
+    def append(self, data: pa.Table, partitioned: bool, info: dict[str, str]) -> int:
+        """Add ``data``'s rows to the table in one commit (an append never conflicts with
+        another); returns the version committed. The table must exist (``ensure``)."""
+        dt = self.table()
+        assert dt is not None, "ensure() first"
+        wanted = pa.schema(dt.schema())
+        write_deltalake(
+            dt,
+            data.select(wanted.names).cast(wanted),
+            mode="append",
+            partition_by=list(PARTITION_COLUMNS) if partitioned else None,
+            commit_properties=_properties({**info, "commit_id": uuid.uuid4().hex}),
+        )
+        self.stale()
+        COMMIT_STATS["commits"] += 1
+        return self.table().version()
 
     def _settle(
         self,

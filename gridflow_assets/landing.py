@@ -74,6 +74,7 @@ class DropError(Exception):
         row: int | None = None,
     ):
         self.drop, self.file, self.column, self.row = drop, file, column, row
+        self.reason = message
         where = [f"drop {drop}"]
         if file:
             where.append(f"file {file}")

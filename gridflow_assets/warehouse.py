@@ -255,6 +255,28 @@ class Warehouse:
         version = log.commit(adds, part, info)
         return version
 
+    def append(self, key: str, rows: list[dict], utility: str, month: str) -> int:
+        """Add ``rows`` (dicts of the registry's columns) to one partition of an append-only
+        table, in one commit; returns the version committed."""
+        spec = table(key)
+        assert spec.append_only and spec.partitioned, f"{key} is not an append-only table"
+        self.partition_dir(key, utility, month)  # validates names from outside
+        arrow = to_arrow(pd.DataFrame(rows, columns=spec.column_names), spec)
+        n = arrow.num_rows
+        arrow = arrow.append_column("utility", pa.array([utility] * n, pa.string()))
+        arrow = arrow.append_column("month", pa.array([month] * n, pa.string()))
+        log = self.delta(key)
+        log.ensure(arrow_schema(spec), True, self.retention_days, append_only=True)
+        info = {**self.commit_info, "partition": f"{utility}/{month}", "rows_added": n}
+        return log.append(arrow, True, info)
+
+    def read_table(self, key: str) -> pl.DataFrame | None:
+        """Every current row of a table, with ``utility`` and ``month`` for a partitioned
+        one, in one read (for the small DQ tables); None when the table does not exist."""
+        if self.delta(key).version() is None:
+            return None
+        return pl.from_arrow(self.dataset(key).to_table())
+
     def stage(self, writer: VersionWriter) -> None:
         self._staged[writer.partition] = writer
 
@@ -304,6 +326,9 @@ class Warehouse:
         return self.delta(key).history(utility, month)
 
     def exists(self, key: str, utility: str | None = None, month: str | None = None) -> bool:
+        """Whether the partition has rows (without ``utility``: whether the table has any)."""
+        if utility is None and table(key).partitioned:
+            return bool(self.delta(key).files())
         return self._entries(key, utility, month) is not None
 
     def files(self, key: str, utility: str | None = None, month: str | None = None) -> list[str]:

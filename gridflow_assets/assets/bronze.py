@@ -2,14 +2,17 @@
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from gridflow_assets.assets.layer import BucketedTable, LayerRun, asset_spec, timed_layer
 from gridflow_assets.checks.factory import TableChecks
+from gridflow_assets.dq import deliveries
 from gridflow_assets.landing import (
     Drop,
+    DropError,
     SourceFile,
     expected_rows,
     find_drop,
@@ -62,7 +65,29 @@ def bronze_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     """
     run = LayerRun.start(context, paths.store())
     utility = get_utility(run.utility)
-    drop = find_drop(paths.landing, run.utility, run.month)
+    drop = Drop(run.utility, run.month, Path(paths.landing) / run.utility / run.month)
+    try:
+        drop = find_drop(paths.landing, run.utility, run.month)
+        _land_all(run, utility, drop)
+    except DropError as exc:
+        _record(paths, utility, drop, context.run_id, exc)
+        raise
+    _record(paths, utility, drop, context.run_id)
+
+
+def _record(
+    paths: GridflowPaths, utility, drop: Drop, run_id: str, error: DropError | None = None
+) -> None:
+    """The drop's outcome into ``dq/deliveries``, committed at once (outside the step's
+    staged tables): a rejected drop is then seen by the steward though it wrote nothing."""
+    deliveries.record(
+        paths.store(), drop, utility.expected_delivery_day, utility.timezone, run_id, error
+    )
+
+
+def _land_all(run: LayerRun, utility, drop: Drop) -> None:
+    """Read every delivered file of the drop, then publish its tables."""
+    context = run.context
     manifest = verify_manifest(drop)
     selected = {"/".join(k.path) for k in context.selected_asset_keys}
     landed: dict[str, Landed] = {}

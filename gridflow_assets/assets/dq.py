@@ -1,14 +1,15 @@
-"""DQ assets for data stewards: check results as data, and the partition scorecard.
+"""DQ assets for data stewards: check results as data, the partition scorecard, and the
+two tables written where their facts happen (deliveries by the bronze step, sign-offs by the
+steward).
 
-Both are unpartitioned. ``dq/check_results`` is the instance's whole check history (a
-partition of it would be a filter, and a rerun's history belongs to no single partition).
-``dq/partition_scorecard`` holds one row per month × utility, rebuilt as a whole: a
-partition's status depends on checks of every layer and its trend on the previous month,
-so one consistent file is simpler and cheaper than keeping partitions of it in step
-(≈0.3 s per partition). Refreshing them after partition runs is the orchestration's job.
+``dq_tables`` is one refresh: it reads every check evaluation of the instance, computes
+every partition's scorecard, and writes both tables partitioned by utility × month (the
+reference tables' checks to ``dq/reference_checks``). A partition whose rows would be the
+same bytes is not committed, so a refresh rewrites only the partitions a run changed. It
+then voids the sign-offs of partitions whose content changed, and renders the dashboard
+from the stored tables, so the page, ``gridflow dq`` and the tables agree on every count.
+Refreshing after partition runs is the orchestration's job.
 """
-
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -16,53 +17,45 @@ import pandas as pd
 from gridflow_assets.dq.history import check_history, latest
 from gridflow_assets.dq.profile import data_tables
 from gridflow_assets.dq.scorecard import scorecard_frame
-from gridflow_assets.dq.snapshot import build_snapshot, render, status_markdown
-from gridflow_assets.registry.derive import column_schema
-from gridflow_assets.registry.dq import CHECK_RESULTS, PARTITION_SCORECARD
+from gridflow_assets.dq.signoff import void_changed
+from gridflow_assets.dq.snapshot import (
+    DASHBOARD_FILE,
+    build_snapshot,
+    status_markdown,
+    stored_snapshot,
+    write_dashboard,
+)
+from gridflow_assets.registry.derive import column_schema, to_arrow
+from gridflow_assets.registry.dq import (
+    CHECK_RESULTS,
+    DELIVERIES,
+    PARTITION_SCORECARD,
+    REFERENCE_CHECKS,
+    SIGNOFFS,
+)
 from gridflow_assets.registry.model import Table
 from gridflow_assets.resources import GridflowPaths
+from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.writers import ROW_GROUP
 
-DASHBOARD_FILE = "dq_dashboard.html"
-
-
-def _metadata(spec: Table) -> dict:
-    """Static metadata from the declaration itself (``resources.table_metadata`` looks the
-    key up in the registry, which must not be a condition for importing this module)."""
-    return {
-        "dagster/column_schema": column_schema(spec),
-        "grain": spec.grain,
-        "primary_key": ", ".join(spec.primary_key),
-    }
+__all__ = ["DASHBOARD_FILE", "DQ_ASSETS", "DQ_SOURCES", "dashboard_metadata"]
 
 
-def _asset(spec: Table, **kwargs):
-    return dg.asset(
+def _spec(spec: Table, **kwargs) -> dg.AssetSpec:
+    return dg.AssetSpec(
         key=["dq", spec.name],
         description=spec.description,
         group_name="dq",
-        io_manager_key="warehouse_io",
-        metadata=_metadata(spec),
-        kinds={"deltalake", "pandas"},
+        metadata={
+            "dagster/column_schema": column_schema(spec),
+            "grain": spec.grain,
+            "primary_key": ", ".join(spec.primary_key) or "utility, month",
+            "append_only": spec.append_only,
+        },
+        kinds={"deltalake", "polars"},
         owners=["team:data-stewards"],
         tags={"layer": "dq"},
         **kwargs,
-    )
-
-
-@_asset(CHECK_RESULTS)
-def check_results(context: dg.AssetExecutionContext) -> dg.Output[pd.DataFrame]:
-    """Every asset-check evaluation the Dagster instance holds, as rows."""
-    history = check_history(context.instance)
-    now = latest(history)
-    failing = now[~now.passed.astype(bool)]
-    return dg.Output(
-        history,
-        metadata={
-            "evaluations": len(history),
-            "checks_latest": len(now),
-            "checks_failing": len(failing),
-            "checks_failing_error": int((failing.severity == "ERROR").sum()),
-        },
     )
 
 
@@ -92,10 +85,13 @@ def dashboard_metadata(snapshot: dict) -> dict:
         "partitions_ready": m["ready"],
         "partitions_with_warnings": m["ready with warnings"],
         "partitions_blocked": m["blocked"],
+        "partitions_drop_rejected": m["drop rejected"],
+        "partitions_missing": m["missing and overdue"],
+        "awaiting_signoff": m["awaiting_signoff"],
         "checks_failing": m["checks_failed"],
         "utilities_needing_ticket": len(m["utilities_needing_ticket"]),
         "rows_landed": total["landed"],
-        "rows_not_kept": total["landed"] - total["kept"],
+        "rows_kept": total["kept"],
         "duplicates_exact": total["duplicates_exact"],
         "duplicates_conflicting": total["duplicates_conflicting"],
         "rows_rejected": total["rejected"],
@@ -104,23 +100,90 @@ def dashboard_metadata(snapshot: dict) -> dict:
     }
 
 
-@_asset(
-    PARTITION_SCORECARD,
-    ins={"checks": dg.AssetIn(["dq", "check_results"])},
-    deps=[dg.AssetKey(key.split("/")) for key in data_tables()],
+def write_checks(store: Warehouse, history: pd.DataFrame) -> int:
+    """Every partition's evaluations into ``dq/check_results`` (the reference tables' into
+    ``dq/reference_checks``); returns the partitions committed (unchanged ones are not)."""
+    columns = CHECK_RESULTS.column_names
+    committed = 0
+    reference = history[history.utility_id.isna()]
+    committed += _write(store, REFERENCE_CHECKS.key, reference[columns])
+    for (utility, month), rows in history.dropna(subset=["utility_id"]).groupby(
+        ["utility_id", "month"], sort=True
+    ):
+        committed += _write(store, CHECK_RESULTS.key, rows[columns], utility, month)
+    return committed
+
+
+def write_scorecards(store: Warehouse, cards: list[dict]) -> int:
+    """One row per partition into ``dq/partition_scorecard``; returns those committed."""
+    frame = scorecard_frame(cards)
+    committed = 0
+    for row in frame.to_dict("records"):
+        utility, month = row.pop("utility_id"), row.pop("month")
+        one = pd.DataFrame([row], columns=PARTITION_SCORECARD.column_names)
+        committed += _write(store, PARTITION_SCORECARD.key, one, utility, month)
+    return committed
+
+
+def _write(
+    store: Warehouse, key: str, frame: pd.DataFrame, utility: str | None = None, month=None
+) -> bool:
+    """One partition (the table, unpartitioned) written; whether it was committed (a
+    partition whose rows are the same bytes is not)."""
+    with store.partition_writer(key, utility, month) as w:
+        w.append(to_arrow(frame.reset_index(drop=True), w.spec), ROW_GROUP)
+    return bool(w.committed)
+
+
+@dg.multi_asset(
+    name="dq_tables",
+    specs=[
+        _spec(CHECK_RESULTS),
+        _spec(REFERENCE_CHECKS),
+        _spec(
+            PARTITION_SCORECARD,
+            deps=[dg.AssetKey(key.split("/")) for key in data_tables()]
+            + [dg.AssetKey(["dq", "deliveries"]), dg.AssetKey(["dq", "signoffs"])],
+        ),
+    ],
 )
-def partition_scorecard(checks: pd.DataFrame, paths: GridflowPaths) -> dg.Output[pd.DataFrame]:
-    """One scorecard row per month × utility; also writes the HTML dashboard to the reports
-    folder so the page and the table never disagree."""
-    snapshot = build_snapshot(paths.store(), checks)
-    reports = Path(paths.reports)
-    reports.mkdir(parents=True, exist_ok=True)
-    page = reports / DASHBOARD_FILE
-    page.write_text(render(snapshot, "html"), encoding="utf-8")
-    return dg.Output(
-        scorecard_frame(snapshot["scorecard"]),
-        metadata={**dashboard_metadata(snapshot), "dashboard": dg.MetadataValue.path(str(page))},
+def dq_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
+    """Check results and scorecards, partition by partition, then the dashboard."""
+    store = paths.store()
+    history = check_history(context.instance)
+    checks_committed = write_checks(store, history)
+    computed = build_snapshot(store, history)
+    cards_committed = write_scorecards(store, computed["scorecard"])
+    voided = void_changed(store, computed["scorecard"], context.run_id)
+    for row in voided:
+        context.log.warning(f"sign-off void: {row['reason']}")
+    snapshot = stored_snapshot(store)
+    page = write_dashboard(snapshot, paths.reports)
+    now = latest(history)
+    failing = now[~now.passed.astype(bool)]
+    yield dg.MaterializeResult(
+        asset_key=["dq", "check_results"],
+        metadata={
+            "evaluations": len(history),
+            "checks_latest": len(now),
+            "checks_failing": len(failing),
+            "checks_failing_error": int((failing.severity == "ERROR").sum()),
+            "partitions_committed": checks_committed,
+        },
+    )
+    yield dg.MaterializeResult(asset_key=["dq", "reference_checks"])
+    yield dg.MaterializeResult(
+        asset_key=["dq", "partition_scorecard"],
+        metadata={
+            **dashboard_metadata(snapshot),
+            "partitions_committed": cards_committed,
+            "signoffs_voided": len(voided),
+            "dashboard": dg.MetadataValue.path(str(page)),
+        },
     )
 
 
-DQ_ASSETS: list = [check_results, partition_scorecard]
+# Written where their facts happen, not by a materialization: the bronze step appends to
+# dq/deliveries, `gridflow signoff` and the signoff job append to dq/signoffs.
+DQ_SOURCES: list = [_spec(DELIVERIES), _spec(SIGNOFFS)]
+DQ_ASSETS: list = [dq_tables]

@@ -20,6 +20,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster._core.storage.event_log.base import AssetRecordsFilter
 
 from gridflow_assets.checks import rules
+from gridflow_assets.checks.metadata import result_metadata
 from gridflow_assets.checks.plan import (
     ERROR,
     WARN,
@@ -42,6 +43,11 @@ def _delivered_columns(spec: Table) -> list[str]:
     return [c for c in spec.column_names if not c.startswith("_")]
 
 
+def _columns(names) -> str:
+    """A key as a violation names it: ``meter_id``, ``(meter_id, channel)``."""
+    return names[0] if len(names) == 1 else f"({', '.join(names)})"
+
+
 def _orphan_plan(spec: Table, fk) -> CheckPlan:
     def finish(inp: CheckInput, tallies: list[rules.KeyTally]) -> rules.RuleResult:
         parent_spec = table(fk.ref_table)
@@ -59,6 +65,7 @@ def _orphan_plan(spec: Table, fk) -> CheckPlan:
         lambda inp: rules.orphan_tally(inp.df, fk),
         finish,
         deps=(fk.ref_table,),
+        subject=_columns(fk.columns),
     )
 
 
@@ -85,11 +92,17 @@ def _conservation_plan(spec: Table) -> CheckPlan:
 
 
 def _duplicates_plan(
-    name: str, severity, description: str, key: Callable[[Table], list[str]], spanning: bool
+    name: str,
+    severity,
+    description: str,
+    key: Callable[[Table], list[str]],
+    spanning: bool,
+    subject: str = "",
 ) -> CheckPlan:
     """Repeats of ``key(spec)``. ``spanning``: one key's rows may be in several meter
     buckets (a key without the meter), so a bucketed partition keeps every key with its
-    rows; otherwise each bucket keeps only the keys it repeats."""
+    rows; otherwise each bucket keeps only the keys it repeats. ``subject``: the key as a
+    violation names it (none: the whole delivered row)."""
 
     def tally(inp: CheckInput) -> rules.KeyTally:
         return rules.duplicate_tally(inp.df, key(inp.spec), spanning and inp.bucketed)
@@ -101,6 +114,7 @@ def _duplicates_plan(
         description,
         tally,
         lambda inp, tallies: rules.duplicates_found(tallies, key(inp.spec)),
+        subject=subject,
     )
 
 
@@ -115,6 +129,7 @@ def plans_for(spec: Table) -> list[CheckPlan]:
             "columns, dtypes and nullability match the schema registry",
             lambda inp: rules.structure_tally(inp.df, inp.spec, inp.offset),
             lambda inp, tallies: rules.structure_found(tallies),
+            subject=spec.key,
         )
     ]
     if spec.layer == "bronze":
@@ -135,6 +150,7 @@ def plans_for(spec: Table) -> list[CheckPlan]:
                 f"primary key ({', '.join(spec.primary_key)}) unique after de-duplication",
                 lambda _: list(spec.primary_key),
                 spanning="meter_id" not in spec.primary_key,  # a meter is in one bucket
+                subject=_columns(spec.primary_key),
             )
         )
     plans += [_orphan_plan(spec, fk) for fk in spec.foreign_keys]
@@ -152,47 +168,6 @@ def plans_for(spec: Table) -> list[CheckPlan]:
     if spec.layer == "silver" and spec.source:
         plans.append(_conservation_plan(spec))
     return plans + table_plans(spec.key)
-
-
-def _markdown_table(rows: list[dict]) -> str:
-    """The failing-row sample as the Markdown table the UI shows (rendered once, from the
-    JSON rows stored beside it)."""
-    if not rows:
-        return "_none_"
-    columns = list(rows[0])
-    cell = lambda v: str(v)[:80].replace("|", "\\|").replace("\n", " ")
-    head = "| " + " | ".join(columns) + " |"
-    sep = "|" + "---|" * len(columns)
-    body = ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
-    return "\n".join([head, sep, *body])
-
-
-def result_metadata(
-    plan: CheckPlan, res: rules.RuleResult, utility: str | None, month: str | None
-) -> dict:
-    rows = res.sample_records()
-    meta = {
-        "kind": plan.kind,
-        "failed_count": res.failed_count,
-        "total_rows": res.total,
-        "failure_rate": round(res.failed_count / res.total, 6) if res.total else 0.0,
-        "details": dg.MetadataValue.json(_jsonable(res.details)),
-        "sample": dg.MetadataValue.md(_markdown_table(rows)),
-        "sample_rows": dg.MetadataValue.json(rows),
-    }
-    if utility is not None:
-        meta.update({"utility": utility, "month": month})
-    return meta
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item"):
-        return obj.item()
-    return obj
 
 
 def _severity(plan: CheckPlan, res: rules.RuleResult) -> dg.AssetCheckSeverity:
@@ -396,12 +371,44 @@ def _spec(plan: CheckPlan, asset_key: dg.AssetKey, partitions, key: str) -> dg.A
     )
 
 
+def _whole_table(store, key: str, asset_key: dg.AssetKey, plans: list[CheckPlan]):
+    """The results of a DQ table's checks over all its rows (its partitions together:
+    DQ tables are small)."""
+    frame = store.read_table(key)
+    if frame is None:
+        for plan in plans:
+            yield dg.AssetCheckResult(
+                asset_key=asset_key,
+                check_name=plan.name,
+                passed=True,
+                severity=plan.severity,
+                description=plan.description,
+                metadata={"kind": plan.kind, "note": f"{key} holds no rows yet"},
+            )
+        return
+    frame = frame.drop([c for c in ("utility", "month") if c in frame.columns])
+    checks = PartitionChecks(store, key, None, None, plans, bucketed=False)
+    checks.add(frame)
+    for plan, res in checks.results():
+        yield dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=plan.name,
+            passed=res.passed,
+            severity=_severity(plan, res),
+            metadata=result_metadata(plan, res, None, None),
+            description=plan.description,
+        )
+
+
 def build_table_checks(key: str) -> dg.AssetChecksDefinition:
     """One multi-asset check per table, evaluating each of its checks for the partition."""
     spec = table(key)
     asset_key = dg.AssetKey(key.split("/"))
     plans = plans_for(spec)
-    partitions = month_utility_partitions if spec.partitioned else None
+    # A DQ table is one Dagster asset refreshed whole, stored by utility × month: its
+    # checks read every partition.
+    whole = spec.layer == "dq"
+    partitions = month_utility_partitions if spec.partitioned and not whole else None
     with warnings.catch_warnings():
         # Per-partition check results are "preview" in Dagster 1.13; without them a
         # steward would only see the latest partition's result (Dagster 1.13).
@@ -417,6 +424,9 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
     def _checks(context: dg.AssetCheckExecutionContext, paths: GridflowPaths):
         store = paths.store()
         utility = month = None
+        if whole:
+            yield from _whole_table(store, key, asset_key, plans)
+            return
         if spec.partitioned:
             utility, month = split_key(context.partition_key)
         buckets = store.bucket_rows(key, utility, month) or []

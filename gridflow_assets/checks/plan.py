@@ -52,6 +52,10 @@ class CheckPlan:
     deps: tuple[str, ...] = ()
     tally: Callable[[CheckInput], Any] | None = None
     finish: Callable[[CheckInput, list], RuleResult] | None = None
+    # what a violation names beyond the result's own figures (``checks/violation.py``): the
+    # table (schema), the key (duplicates; none: the whole delivered row), the foreign key
+    # (orphans)
+    subject: str = ""
 
     @property
     def blocking(self) -> bool:
@@ -77,6 +81,7 @@ def bucket_plan(
     tally: Callable[[CheckInput], Any],
     finish: Callable[[CheckInput, list], RuleResult],
     deps: tuple[str, ...] = (),
+    subject: str = "",
 ) -> CheckPlan:
     """A plan evaluated bucket by bucket (``tally`` per bucket, ``finish`` over the tallies
     in bucket order); on a whole frame, its finish over that frame's one tally."""
@@ -89,6 +94,7 @@ def bucket_plan(
         deps,
         tally,
         finish,
+        subject,
     )
 
 

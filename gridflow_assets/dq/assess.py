@@ -298,6 +298,15 @@ def rules_fired(details: dict) -> str:
     return "rules fired: " + ", ".join(fired) if fired else ""
 
 
+def _violated(c: dict) -> str:
+    """What a failed check found violated, in words (the check's ``violation``), else its
+    count and the rules that fired."""
+    fired = rules_fired(c.get("details") or {})
+    if c.get("violation"):
+        return c["violation"].rstrip(".") + (f"; {fired}" if fired else "")
+    return f"{count_of(c['failed_count'])} failed" + (f" — {fired}" if fired else "")
+
+
 def pipeline_issues(p: dict, checks: list[dict], expected: set[tuple[str, str]]) -> list[dict]:
     """What keeps the platform from vouching for the partition (ours to fix, not theirs)."""
     out = []
@@ -334,7 +343,9 @@ def pipeline_issues(p: dict, checks: list[dict], expected: set[tuple[str, str]])
                     "blocking",
                     "pipeline",
                     "checks",
-                    f"{c['asset']} {c['check']} failed (ERROR): {count_of(c['failed_count'])}.",
+                    f"{c['asset']} {c['check']} failed (ERROR): "
+                    + (c.get("violation") or count_of(c["failed_count"]))
+                    + ".",
                 )
             )
         elif c["kind"] not in (*EXPLAINED_KINDS, "range"):
@@ -343,8 +354,7 @@ def pipeline_issues(p: dict, checks: list[dict], expected: set[tuple[str, str]])
                     "warning",
                     "utility",
                     "checks",
-                    f"{c['asset']} {c['check']}: {count_of(c['failed_count'])} failed"
-                    f" — {rules_fired(c.get('details') or {}) or c.get('description') or c['kind']}.",
+                    f"{c['asset']} {c['check']}: " + _violated(c) + ".",
                 )
             )
     seen = {(c["asset"], c["check"]) for c in checks}

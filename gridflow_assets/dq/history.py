@@ -16,7 +16,9 @@ import pandas as pd
 from gridflow_assets.partitions import split_key
 from gridflow_assets.registry.dq import CHECK_RESULTS
 
-CHECK_RESULT_COLUMNS = CHECK_RESULTS.column_names
+# The history frame: the table's columns and the partition it belongs to (the table stores
+# the partition as its Delta partition columns ``utility`` and ``month``).
+CHECK_RESULT_COLUMNS = ["utility_id", "month", *CHECK_RESULTS.column_names]
 
 
 def _evaluation_records(instance: dg.DagsterInstance) -> list:
@@ -73,6 +75,7 @@ def _row(rec) -> dict:
         "sample_keys": json.dumps(sample_keys(_value(meta, "sample_rows")), ensure_ascii=False),
         "details": json.dumps(_value(meta, "details") or {}, ensure_ascii=False, default=str),
         "description": ev.description,
+        "violation": None if ev.passed else _value(meta, "violation"),
         "run_id": rec.event_log_entry.run_id,
         # Parquet stores microseconds; the instance's float seconds carry noise below that.
         "evaluated_at_utc": pd.Timestamp(round(rec.timestamp * 1e6), unit="us", tz="UTC"),

@@ -14,20 +14,32 @@ from gridflow_assets.dq.rows import (
     RANKING_TITLE,
     TREND_BASIS,
     accounting_rows,
+    delivery_text,
     fmt_int,
     fmt_pct,
     headline,
     is_number,
     partition_rows,
+    queue_rows,
     ranking_rows,
     reject_rows,
+    signoff_text,
+    state_rows,
     value_rows,
     vee_rows,
 )
 from gridflow_assets.dq.scorecard import expected_checks
 
 esc = svg.esc
-STATUS_CLASS = {READY: "ready", WARNINGS: "warn", BLOCKED: "blocked"}
+STATUS_CLASS = {
+    READY: "ready",
+    WARNINGS: "warn",
+    BLOCKED: "blocked",
+    "delivered late": "warn",
+    "drop rejected": "blocked",
+    "missing and overdue": "blocked",
+    "not yet due": "mute",
+}
 TREND_SERIES = {
     "score (rows to act on)": "#1f2328",
     "exact duplicates": "#0969da",
@@ -123,6 +135,10 @@ def _kpis(s: dict) -> str:
         (m[READY], "ready"),
         (m[WARNINGS], "ready with warnings"),
         (m[BLOCKED], "blocked"),
+        (m["drop rejected"], "drop rejected"),
+        (m["missing and overdue"], "missing and overdue"),
+        (m["delivered late"], "delivered late"),
+        (m["awaiting_signoff"], "awaiting sign-off"),
         (
             f"{m['checks_failed']:,}",
             (f"of {m['checks_passed'] + m['checks_failed']:,} checks failing"),
@@ -142,12 +158,14 @@ def _banner(s: dict) -> str:
             '<div class="banner warn">No partitions in the warehouse yet: run '
             "<code>gridflow run</code>.</div>"
         )
-    if m[BLOCKED]:
+    undelivered = m["drop rejected"] + m["missing and overdue"]
+    if m[BLOCKED] or undelivered:
         cls, what = (
             "blocked",
             (
-                f"{m[BLOCKED]} of {m['partitions']} partitions are blocked: "
-                "do not sign off until the pipeline is fixed."
+                f"{m[BLOCKED]} of {m['partitions']} partitions are blocked (do not sign off "
+                f"until the pipeline is fixed); {m['drop rejected']} drop(s) rejected and "
+                f"{m['missing and overdue']} missing and overdue (chase the utility)."
             ),
         )
     elif m[WARNINGS]:
@@ -163,29 +181,44 @@ def _banner(s: dict) -> str:
     return f'<div class="banner {cls}" id="verdict">{esc(what)}</div>'
 
 
+def _cell(st: dict, c: dict | None) -> str:
+    """One partition of the board: its state and sign-off, and for one with data its grade,
+    rank and score."""
+    so = signoff_text(st["signoff"])
+    if c is None:
+        tip = delivery_text(st)
+        return (
+            f'<td class="status {STATUS_CLASS[st["state"]]}" title="{esc(tip)}">'
+            f"{esc(st['state'])}<small>{esc(tip)}</small></td>"
+        )
+    k, a = c["checks"], c["action"]
+    tip = "\n".join(c["blocking_reasons"] + c["utility_issues"]) or "nothing to raise"
+    return (
+        f'<td class="status {STATUS_CLASS[st["state"]]} grade-{esc(a["grade"])}" '
+        f'title="{esc(tip)}"><span class="grade">{esc(a["grade"])}</span>'
+        f"#{a['rank']} · score {esc(fmt_pct(a['score']))}<small>{esc(st['state'])} · "
+        f"sign-off: {esc(so)} · {len(c['issues'])} issues · "
+        f"{k['failed_warn'] + k['failed_error']} failing checks · trend {esc(c['trend'])}"
+        "</small></td>"
+    )
+
+
 def status_board(s: dict) -> str:
-    """Utility × month grid, coloured by status: the sign-off question at a glance."""
+    """Utility × month grid of every expected partition, coloured by state: the sign-off
+    question at a glance."""
     cards = {(c["utility"], c["month"]): c for c in s["scorecard"]}
-    utilities = sorted({u for u, _ in cards})
-    months = sorted({m for _, m in cards})
+    states = {(x["utility"], x["month"]): x for x in s["states"]}
+    utilities = sorted({u for u, _ in states})
+    months = sorted({m for _, m in states})
     head = "<tr><th>utility</th>" + "".join(f"<th>{esc(m)}</th>" for m in months) + "</tr>"
     rows = []
     for u in utilities:
-        cells = []
-        for m in months:
-            c = cards.get((u, m))
-            if c is None:
-                cells.append('<td class="mute">no drop</td>')
-                continue
-            k, a = c["checks"], c["action"]
-            tip = "\n".join(c["blocking_reasons"] + c["utility_issues"]) or "nothing to raise"
-            cells.append(
-                f'<td class="status {STATUS_CLASS[c["status"]]} grade-{esc(a["grade"])}" '
-                f'title="{esc(tip)}"><span class="grade">{esc(a["grade"])}</span>'
-                f"#{a['rank']} · score {esc(fmt_pct(a['score']))}<small>{esc(c['status'])} · "
-                f"{len(c['issues'])} issues · {k['failed_warn'] + k['failed_error']} failing "
-                f"checks · trend {esc(c['trend'])}</small></td>"
-            )
+        cells = [
+            _cell(states[(u, m)], cards.get((u, m)))
+            if (u, m) in states
+            else '<td class="mute">not expected</td>'
+            for m in months
+        ]
         rows.append(f"<tr><th>{esc(u)}</th>{''.join(cells)}</tr>")
     grid = f'<table class="board">{head}{"".join(rows)}</table>'
     grades = svg.legend(
@@ -196,10 +229,12 @@ def status_board(s: dict) -> str:
         "status",
         "Partition status",
         "Each cell: the grade of its score (rows to act on, weighted, per landed row), its "
-        "rank (#1: act on it first), then its status. ready: nothing to raise · ready with "
-        "warnings: the data flows, the issues are the utility's · blocked: a pipeline "
-        "guarantee is broken, do not sign off. Hover a cell for its issues.",
-        grades + grid + _table(*partition_rows(s)),
+        "rank (#1: act on it first), then its state and sign-off. ready: nothing to raise · "
+        "ready with warnings: the data flows, the issues are the utility's · blocked: a "
+        "pipeline guarantee is broken, do not sign off · delivered late · drop rejected: "
+        "the drop could not be read · missing and overdue: no drop by its due day · not "
+        "yet due. Hover a cell for its issues.",
+        grades + grid + _table(*state_rows(s)) + _table(*partition_rows(s)),
     )
 
 
@@ -559,6 +594,15 @@ def render_html(s: dict) -> str:
             _banner(s),
             _kpis(s),
             status_board(s),
+            _section(
+                "signoff",
+                "Sign-off queue",
+                "Partitions awaiting a steward's decision (never decided, or void after a "
+                "rerun changed them), oldest first. Decide with gridflow signoff approve|"
+                "send-back UTILITY MONTH --by NAME --reason TEXT [--waive CHECK|all], or the "
+                "signoff job in the Dagster UI.",
+                _table(*queue_rows(s)),
+            ),
             ranking(s),
             tickets(s),
             checks_heatmap(s),

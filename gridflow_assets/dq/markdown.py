@@ -11,8 +11,10 @@ from gridflow_assets.dq.rows import (
     failing_rows,
     headline,
     partition_rows,
+    queue_rows,
     ranking_rows,
     reject_rows,
+    state_rows,
     value_rows,
     vee_rows,
 )
@@ -34,6 +36,12 @@ def status_markdown(s: dict) -> str:
     metadata of the scorecard asset in the Dagster UI)."""
     parts = [
         headline(s) + ".",
+        "## Every expected partition",
+        md_table(*state_rows(s)),
+    ]
+    if s["queue"]:
+        parts += ["## Awaiting sign-off (oldest first)", md_table(*queue_rows(s))]
+    parts += [
         f"## {RANKING_TITLE}",
         md_table(*ranking_rows(s)),
         "## Partitions (in rank order)",

@@ -3,8 +3,9 @@ shared by the text, Markdown and HTML renderers so the three show the same figur
 
 from __future__ import annotations
 
-from gridflow_assets.dq.assess import BLOCKED, READY, WARNINGS, count_of, pct
+from gridflow_assets.dq.assess import BLOCKED, READY, count_of, pct
 from gridflow_assets.dq.profile import interval_label
+from gridflow_assets.registry.dq import STATES
 
 
 def fmt_int(n) -> str:
@@ -68,7 +69,8 @@ def partition_rows(s: dict) -> tuple[list[str], list[list[str]]]:
         "grade",
         "utility",
         "month",
-        "status",
+        "state",
+        "sign-off",
         "trend",
         "checks ✓",
         "warn",
@@ -84,6 +86,8 @@ def partition_rows(s: dict) -> tuple[list[str], list[list[str]]]:
         "days (exp.)",
         "estimated",
     ]
+    states = {(x["utility"], x["month"]): x["state"] for x in s["states"]}
+    signoffs = {(x["utility"], x["month"]): signoff_text(x["signoff"]) for x in s["states"]}
     rows = []
     for c in by_rank(s):
         t, k = c["totals"], c["checks"]
@@ -93,7 +97,8 @@ def partition_rows(s: dict) -> tuple[list[str], list[list[str]]]:
                 c["action"]["grade"],
                 c["utility"],
                 c["month"],
-                c["status"],
+                states.get((c["utility"], c["month"]), c["status"]),
+                signoffs.get((c["utility"], c["month"]), "—"),
                 c["trend"],
                 fmt_int(k["passed"]),
                 fmt_int(k["failed_warn"]),
@@ -240,11 +245,65 @@ def failing_rows(s: dict) -> tuple[list[str], list[list[str]]]:
 
 def headline(s: dict) -> str:
     m = s["summary"]
+    states = " · ".join(f"{m[k]} {k}" for k in STATES if m.get(k) or k in (READY, BLOCKED))
     return (
-        f"{count_of(m['partitions'], 'partition')}: {m[READY]} ready · {m[WARNINGS]} ready with "
-        f"warnings · {m[BLOCKED]} blocked · checks {m['checks_passed']:,} passing, "
+        f"{count_of(m['partitions'], 'partition')}: {states} · "
+        f"{m['awaiting_signoff']} awaiting sign-off · checks {m['checks_passed']:,} passing, "
         f"{m['checks_failed']:,} failing"
     )
+
+
+def signoff_text(so: dict | None) -> str:
+    """A partition's sign-off in words: 'approved by Ana 2025-08-20 (waived 3)'."""
+    if so is None or so.get("status") is None:
+        return "—"
+    status = so["status"]
+    if status == "awaiting":
+        return "awaiting"
+    who = f" by {so['steward']} {(so.get('decided_at') or '')[:10]}"
+    if status == "void":
+        return "void: needs sign-off again"
+    waived = len(so.get("waived_checks") or [])
+    return status + who + (f" (waived {waived})" if waived else "")
+
+
+def delivery_text(st: dict) -> str:
+    """Where the partition's drop stands: arrived / rejected (file, column) / due."""
+    d = st["delivery"]
+    if d.get("outcome") == "drop rejected":
+        where = ", ".join(x for x in (d.get("file"), d.get("column")) if x)
+        return f"{where}: {d.get('reason')}" if where else str(d.get("reason"))
+    if d.get("arrived_at"):
+        return f"arrived {d['arrived_at'][:16]}Z, due {(d.get('due_at') or '')[:16]}Z"
+    return f"due by {(d.get('due_at') or '')[:16]}Z"
+
+
+def state_rows(s: dict) -> tuple[list[str], list[list[str]]]:
+    """Every expected partition: its state, its delivery, its sign-off."""
+    head = ["utility", "month", "state", "delivery", "sign-off"]
+    rows = [
+        [st["utility"], st["month"], st["state"], delivery_text(st), signoff_text(st["signoff"])]
+        for st in s["states"]
+    ]
+    return head, rows
+
+
+def queue_rows(s: dict) -> tuple[list[str], list[list[str]]]:
+    head = ["utility", "month", "state", "to approve, waive"]
+    failing = {}
+    for c in s["checks"]:
+        if not c["passed"]:
+            failing.setdefault((c["utility"], c["month"]), []).append(f"{c['asset']}:{c['check']}")
+    rows = [
+        [
+            q["utility"],
+            q["month"],
+            q["state"],
+            fmt_int(len(failing.get((q["utility"], q["month"]), []))),
+        ]
+        for q in s["queue"]
+    ]
+    return head, rows
 
 
 def is_number(cell: str) -> bool:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from gridflow_assets.checks.factory import plans_for
 from gridflow_assets.dq import assess, rank
+from gridflow_assets.dq.digest import content_digest
 from gridflow_assets.dq.history import latest
 from gridflow_assets.dq.profile import data_tables, profile_partition
 from gridflow_assets.registry.dq import PARTITION_SCORECARD
@@ -49,6 +50,7 @@ def check_dicts(history: pd.DataFrame) -> list[dict]:
                 "description": r.description,
                 "evaluated_at": pd.Timestamp(r.evaluated_at_utc).isoformat(),
                 "run_id": r.run_id,
+                "violation": getattr(r, "violation", None) or None,
             }
         )
     return rows
@@ -147,7 +149,7 @@ def build_card(
         "thresholds": t.as_dict(),
         "vee": vee_counts(checks),
     }
-    card["action"] = rank.action(card["totals"], checks, card["status"])
+    card["action"] = rank.action(card["totals"], checks, card["status"], card["utility"])
     card["measures"]["action_score"] = card["action"]["score"]
     card["trend"], card["trend_notes"] = assess.trend(card, previous, t)
     return card
@@ -185,6 +187,7 @@ def build_cards(
     cards: dict[tuple[str, str], dict] = {}
     for u, m in needed:
         profile = profile_partition(store, u, m)
+        profile["content_digest"], profile["table_digests"] = content_digest(store, u, m)
         cards[(u, m)] = build_card(
             profile, by_partition.get((u, m), []), cards.get((u, previous_month(m))), thresholds
         )
@@ -200,6 +203,11 @@ def _lines(items: list[str]) -> str | None:
     return "\n".join(items) if items else None
 
 
+def stored(card: dict) -> dict:
+    """The card as stored: without its rank, which depends on the other partitions shown."""
+    return {**card, "action": {**card["action"], "rank": None}}
+
+
 def scorecard_frame(cards: list[dict]) -> pd.DataFrame:
     """Cards as rows of ``dq/partition_scorecard`` (no wall-clock values: reruns over the
     same warehouse and history write the same file)."""
@@ -210,6 +218,7 @@ def scorecard_frame(cards: list[dict]) -> pd.DataFrame:
             {
                 "utility_id": c["utility"],
                 "month": c["month"],
+                "partition_key": f"{c['month']}|{c['utility']}",
                 "status": c["status"],
                 "trend": c["trend"],
                 "trend_notes": _lines(c["trend_notes"]),
@@ -258,6 +267,10 @@ def scorecard_frame(cards: list[dict]) -> pd.DataFrame:
                 "quality_codes": _json(c["quality"]["codes"]),
                 "flags": _json(c["flags"]),
                 "vee_rule_counts": None if c["vee"] is None else _json(c["vee"]),
+                "content_digest": c["content_digest"],
+                "table_digests": _json(c["table_digests"]),
+                # insertion order kept (rules V1…E4 in order), which is deterministic too
+                "card": json.dumps(stored(c), ensure_ascii=False, default=str),
             }
         )
-    return pd.DataFrame(rows, columns=PARTITION_SCORECARD.column_names)
+    return pd.DataFrame(rows, columns=["utility_id", "month", *PARTITION_SCORECARD.column_names])

@@ -1,28 +1,45 @@
-"""The DQ snapshot: what a steward needs to sign a month off, computed from the warehouse
-itself (row counts, accounting, rejects, coverage, values) and the Dagster instance (check
-evaluations), as data. Rendering it (text, Markdown, JSON, HTML) is ``dq/render.py``.
+"""The DQ snapshot: what a steward needs to sign a month off, as data. Rendering it (text,
+Markdown, JSON, HTML) is ``dq/render.py``.
+
+Two ways to one shape: ``build_snapshot`` computes the scorecards from the warehouse itself
+(row counts, accounting, rejects, coverage, values) and the Dagster instance's check
+evaluations (the DQ refresh does this, then stores them); ``stored_snapshot`` reads what the
+last refresh stored in the DQ tables, without Dagster, so ``gridflow dq``, the dashboard and
+the tables agree on every count. Both add what changes between refreshes: every expected
+partition's state and delivery (``dq/deliveries``), and its sign-off (``dq/signoffs``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pandas as pd
 
-from gridflow_assets.dq.assess import BLOCKED, READY, WARNINGS, Thresholds
-from gridflow_assets.dq.history import check_history
+from gridflow_assets.dq import deliveries
+from gridflow_assets.dq.assess import Thresholds
+from gridflow_assets.dq.calendar import now as clock
 from gridflow_assets.dq.markdown import status_markdown
 from gridflow_assets.dq.profile import data_tables
-from gridflow_assets.dq.rank import ranking_entry, utility_order
+from gridflow_assets.dq.rank import rank_cards, ranking_entry, utility_order
 from gridflow_assets.dq.render import render
 from gridflow_assets.dq.scorecard import build_cards, check_dicts
+from gridflow_assets.dq.states import partition_states, queue, ticket_lines
+from gridflow_assets.registry.dq import STATES
+from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
 
-STATUSES = (READY, WARNINGS, BLOCKED)
+DASHBOARD_FILE = "dq_dashboard.html"
+SCORECARD, CHECKS, REFERENCE_CHECKS, SIGNOFFS = (
+    "dq/partition_scorecard",
+    "dq/check_results",
+    "dq/reference_checks",
+    "dq/signoffs",
+)
 
-# Re-exported: the CLI builds and prints the snapshot with the first three, the dq asset
-# imports render and status_markdown from here too.
-__all__ = ["build_snapshot", "check_history", "render", "status_markdown"]
+# Re-exported: the CLI prints the snapshot with these, the dq asset imports them from here.
+__all__ = ["build_snapshot", "render", "status_markdown", "stored_snapshot"]
 
 
 def _wanted(c: dict, utility: str | None, month: str | None) -> bool:
@@ -37,16 +54,118 @@ def build_snapshot(
     utility: str | None = None,
     month: str | None = None,
     thresholds: Thresholds | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
+    """The snapshot computed afresh from the warehouse and ``history`` (the instance's check
+    evaluations): what the DQ refresh stores."""
+    thresholds = thresholds or Thresholds()
+    cards = build_cards(store, history, utility, month, thresholds)
+    checks = [c for c in check_dicts(history) if _wanted(c, utility, month)]
+    return assemble(store, cards, checks, len(history), thresholds, utility, month, now)
+
+
+def stored_cards(store: Warehouse) -> list[dict]:
+    """Every partition's scorecard as the last DQ refresh stored it."""
+    frame = store.read_table(SCORECARD)
+    if frame is None:
+        return []
+    return [json.loads(text) for text in frame["card"].to_list()]
+
+
+def stored_checks(store: Warehouse) -> tuple[list[dict], int]:
+    """The latest evaluation of every check as the last DQ refresh stored it, and the number
+    of evaluations stored."""
+    frames = []
+    for key in (CHECKS, REFERENCE_CHECKS):
+        frame = store.read_table(key)
+        if frame is None:
+            continue
+        if "utility" in frame.columns:
+            frame = frame.rename({"utility": "utility_id"})
+        frames.append(frame.to_pandas())
+    if not frames:
+        return [], 0
+    history = pd.concat(frames, ignore_index=True)
+    for column in ("utility_id", "month"):
+        if column not in history:
+            history[column] = None
+    return check_dicts(history), len(history)
+
+
+def stored_snapshot(
+    store: Warehouse,
+    utility: str | None = None,
+    month: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
+    """The snapshot the last DQ refresh stored (``gridflow dq``, the dashboard), with every
+    expected partition's state and sign-off as they stand now. No Dagster."""
+    cards = [
+        c
+        for c in stored_cards(store)
+        if (utility is None or c["utility"] == utility) and (month is None or c["month"] == month)
+    ]
+    cards.sort(key=lambda c: (c["utility"], c["month"]))
+    rank_cards(cards)
+    checks, evaluations = stored_checks(store)
+    checks = [c for c in checks if _wanted(c, utility, month)]
+    return assemble(store, cards, checks, evaluations, Thresholds(), utility, month, now)
+
+
+def write_dashboard(snapshot: dict, reports: str | Path) -> Path:
+    """The snapshot as the HTML dashboard, ``<reports>/dq_dashboard.html``."""
+    folder = Path(reports)
+    folder.mkdir(parents=True, exist_ok=True)
+    page = folder / DASHBOARD_FILE
+    page.write_text(render(snapshot, "html"), encoding="utf-8")
+    return page
+
+
+def calendar_of(utility: str) -> tuple[int, str] | None:
+    """A registered utility's delivery day and time zone (None: not registered)."""
+    try:
+        u = get_utility(utility)
+    except KeyError:
+        return None
+    return u.expected_delivery_day, u.timezone
+
+
+def signoff_rows(store: Warehouse) -> list[dict]:
+    frame = store.read_table(SIGNOFFS)
+    return [] if frame is None else frame.to_dicts()
+
+
+def assemble(
+    store: Warehouse,
+    cards: list[dict],
+    checks: list[dict],
+    evaluations: int,
+    thresholds: Thresholds,
+    utility: str | None = None,
+    month: str | None = None,
+    now: dt.datetime | None = None,
 ) -> dict:
     """The snapshot of docs/architecture.md (``gridflow dq --format json``) and more.
 
     Keys of docs/architecture.md: ``generated_at, partitions, tables, accounting, checks``. Added:
-    ``status`` (per partition), ``summary``, ``scorecard`` (one card per partition),
-    ``ranking`` (partitions by how much needs acting on, ``dq/rank.py``), ``rejects``,
-    ``value_stats``, ``tickets`` (issues per utility) and ``thresholds``.
+    ``states`` (every expected partition: state, delivery, sign-off), ``queue`` (awaiting a
+    decision, oldest first), ``status`` (per partition with data), ``summary``,
+    ``scorecard`` (one card per partition with data), ``ranking`` (by how much needs acting
+    on, ``dq/rank.py``), ``rejects``, ``value_stats``, ``tickets`` (issues per utility) and
+    ``thresholds``.
     """
-    thresholds = thresholds or Thresholds()
-    cards = build_cards(store, history, utility, month, thresholds)
+    now = now or clock()
+    by_key = {(c["utility"], c["month"]): c for c in cards}
+    states = partition_states(
+        by_key,
+        deliveries.latest(store),
+        signoff_rows(store),
+        calendar_of,
+        now,
+        utility,
+        month,
+    )
+    state_of = {(s["utility"], s["month"]): s for s in states}
     order = {k: i for i, k in enumerate(data_tables())}
     tables = sorted(
         (
@@ -97,20 +216,30 @@ def build_snapshot(
                 "total_rows",
                 "evaluated_at",
                 "run_id",
+                "violation",
             )
         }
-        for c in check_dicts(history)
-        if _wanted(c, utility, month)
+        for c in checks
     ]
-    counts = {s: sum(c["status"] == s for c in cards) for s in STATUSES}
-    tickets = {u: [] for u in utility_order(cards)}  # the utility to act on first first
+    counts = {s: sum(x["state"] == s for x in states) for s in STATES}
+    # the utility to act on first first, then those whose only issue is a delivery
+    tickets = {u: [] for u in [*utility_order(cards), *sorted({s["utility"] for s in states})]}
+    for s in states:
+        for text in ticket_lines(s):
+            tickets[s["utility"]].append({"month": s["month"], "text": text})
     for c in cards:
         for text in c["utility_issues"]:
             tickets[c["utility"]].append({"month": c["month"], "text": text})
     tickets = {u: issues for u, issues in tickets.items() if issues}
     return {
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "partitions": [{"utility": c["utility"], "month": c["month"]} for c in cards],
+        "now": now.isoformat(timespec="seconds"),
+        "partitions": [{"utility": s["utility"], "month": s["month"]} for s in states],
+        "states": states,
+        "queue": [
+            {"utility": s["utility"], "month": s["month"], "state": s["state"]}
+            for s in queue(states)
+        ],
         "tables": tables,
         "accounting": accounting,
         "checks": checks,
@@ -119,6 +248,8 @@ def build_snapshot(
                 "utility": c["utility"],
                 "month": c["month"],
                 "status": c["status"],
+                "state": state_of[(c["utility"], c["month"])]["state"],
+                "signoff": state_of[(c["utility"], c["month"])]["signoff"],
                 "trend": c["trend"],
                 "failed_checks": c["checks"]["failed"],
                 "blocking_reasons": c["blocking_reasons"],
@@ -130,11 +261,13 @@ def build_snapshot(
         ],
         "ranking": [ranking_entry(c) for c in sorted(cards, key=lambda c: c["action"]["rank"])],
         "summary": {
-            "partitions": len(cards),
+            "partitions": len(states),
+            "partitions_with_data": len(cards),
             **counts,
+            "awaiting_signoff": len(queue(states)),
             "checks_passed": sum(c["passed"] for c in checks),
             "checks_failed": sum(not c["passed"] for c in checks),
-            "check_evaluations": len(history),
+            "check_evaluations": evaluations,
             "utilities_needing_ticket": sorted(tickets),
         },
         "scorecard": cards,

@@ -11,8 +11,10 @@ from gridflow_assets.dq.rows import (
     headline,
     is_number,
     partition_rows,
+    queue_rows,
     ranking_rows,
     reject_rows,
+    state_rows,
     value_rows,
     vee_rows,
 )
@@ -38,7 +40,10 @@ def text(s: dict) -> str:
     out = [f"gridflow DQ snapshot — {s['generated_at']}"]
     if not s["partitions"]:
         return "\n".join(out + ["", "No partitions in the warehouse yet: run `gridflow run`."])
-    out += [headline(s), "", RANKING_TITLE, text_table(*ranking_rows(s)), ""]
+    out += [headline(s), "", "Every expected partition", text_table(*state_rows(s)), ""]
+    if s["queue"]:
+        out += ["Awaiting sign-off (oldest first)", text_table(*queue_rows(s)), ""]
+    out += [RANKING_TITLE, text_table(*ranking_rows(s)), ""]
     out += ["Partitions (in rank order)", text_table(*partition_rows(s)), ""]
     blocked = [c for c in s["scorecard"] if c["blocking_reasons"]]
     if blocked:

@@ -11,10 +11,13 @@ files: :func:`labels` and :func:`clock_text`.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
+import os
 import shutil
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -214,8 +217,20 @@ class DropWriter:
         if manifest:
             body = {"utility": self.utility, "month": self.month, "files": self.entries}
             (self.folder / "manifest.json").write_text(json.dumps(body, indent=2))
-        (self.folder / "_SUCCESS").write_text("")
+        marker = self.folder / "_SUCCESS"
+        marker.write_text("")
+        stamp = delivered_at(self.month)
+        os.utime(marker, (stamp, stamp))
         return self.folder
+
+
+def delivered_at(month: str) -> float:
+    """When a generated drop is delivered (its ``_SUCCESS`` time, which the platform reads as
+    its arrival): 06:00 UTC on the first day of the following month, on time for every
+    utility's due day, or now if that is still ahead."""
+    year, mon = (int(p) for p in month.split("-"))
+    first = dt.datetime(year + mon // 12, mon % 12 + 1, 1, 6, tzinfo=dt.UTC)
+    return min(first.timestamp(), time.time())
 
 
 def write_drop(

@@ -11,16 +11,15 @@ utility's problem and blocks nothing). The steward sees it in the run's log in t
 ``gridflow dq`` / the DQ dashboard, which read every check evaluation of the instance.
 """
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from gridflow_assets.domain.names import is_valid_month
+from gridflow_assets.dq.calendar import deadline as due_at
 from gridflow_assets.landing import SUCCESS_MARKER, DropError, find_drop
 from gridflow_assets.partitions import UTILITY_DIMENSION, partition_key
 from gridflow_assets.resources import GridflowPaths
@@ -51,15 +50,9 @@ def previous_month(when: dt.datetime | dt.date) -> str:
 
 
 def deadline(utility: Utility, month: str) -> dt.datetime:
-    """End of the expected delivery day (utility's local time) in the month after ``month``;
-    a day past the end of that month (31 in April) means its last day."""
-    year, mon = (int(p) for p in month.split("-"))
-    due_year, due_month = (year + 1, 1) if mon == 12 else (year, mon + 1)
-    last_day = calendar.monthrange(due_year, due_month)[1]
-    due_day = dt.date(due_year, due_month, min(utility.expected_delivery_day, last_day))
-    return dt.datetime.combine(
-        due_day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(utility.timezone)
-    )
+    """End of the expected delivery day (utility's local time) in the month after ``month``
+    (``dq.calendar.deadline``)."""
+    return due_at(utility.expected_delivery_day, utility.timezone, month)
 
 
 def arrival_time(landing: Path, utility_id: str, month: str) -> dt.datetime | None:

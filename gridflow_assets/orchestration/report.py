@@ -1,6 +1,8 @@
 """What ``gridflow run`` prints: a line per partition as it ends, a short block for a
 partition that failed (drop, file, column, row, reason, what to do, where its run is), and a
-closing summary (partitions ok / with warnings / blocked / failed, and where to look next).
+closing summary (a table of the readings' row accounting per partition, in the words of
+docs/accounting.md, then partitions ok / with warnings / blocked / failed, and where to
+look next).
 
 Dagster's own log, with its stack traces, is in the run's log file (its path is printed)
 or on the terminal with ``--verbose``.
@@ -74,8 +76,30 @@ class RunView:
             self.bars.line(line)
 
 
-def _cell(p: PartitionOutcome, value: int) -> str:
-    return f"{value:,}" if p.ok else "—"
+# The closing table's figures: the readings' row accounting (docs/accounting.md), then the
+# failing WARN checks (a blocked partition's ERROR checks are named in its block above).
+# Narrow enough for 100 columns with millions of readings a partition.
+ACCOUNTING_TITLE = (
+    "bronze/readings → silver/intervals: landed = kept + exact + conflicting duplicates + rejected"
+)
+HEAD = [
+    "partition",
+    "status",
+    "landed",
+    "kept",
+    "exact",
+    "conflicting",
+    "rejected",
+    "estimated",
+    "WARN",
+]
+FIGURES = ("landed", "kept", "duplicates_exact", "duplicates_conflicting", "rejected", "estimated")
+
+
+def summary_row(p: PartitionOutcome) -> list[str]:
+    """A partition's row of the closing table: no figures for one that did not finish."""
+    figures = [f"{getattr(p, f):,}" if p.ok else "—" for f in FIGURES]
+    return [p.name, p.status, *figures, str(p.warn_failed) if p.status != "failed" else "—"]
 
 
 def summary(outcome: RunOutcome, reports: str | Path) -> list[str]:
@@ -83,20 +107,6 @@ def summary(outcome: RunOutcome, reports: str | Path) -> list[str]:
     parts = outcome.partitions
     if not parts:
         return ["Nothing ran: no complete drop matched."]
-    head = ["partition", "status", "readings", "kept", "estimated", "rejected", "WARN", "ERROR"]
-    rows = [
-        [
-            p.name,
-            p.status,
-            _cell(p, p.readings),
-            _cell(p, p.kept),
-            _cell(p, p.estimated),
-            _cell(p, p.rejected),
-            str(p.warn_failed) if p.status != "failed" else "—",
-            str(p.error_failed) if p.status != "failed" else "—",
-        ]
-        for p in parts
-    ]
     counts = {s: sum(p.status == s for p in parts) for s in STATUSES}
     dq = (
         "DQ tables refreshed"
@@ -104,8 +114,8 @@ def summary(outcome: RunOutcome, reports: str | Path) -> list[str]:
         else f"DQ tables NOT refreshed ({outcome.refresh_failure or 'nothing ran'})"
     )
     lines = [
-        "",
-        text_table(head, rows),
+        ACCOUNTING_TITLE,
+        text_table(HEAD, [summary_row(p) for p in parts]),
         f"{len(parts)} partition(s): {counts['ok']} ok · {counts['warnings']} with warnings · "
         f"{counts['blocked']} blocked · {counts['failed']} failed. {dq}.",
         f"next    `gridflow dq` (the DQ snapshot) · {Path(reports) / DASHBOARD_FILE} · "

@@ -38,6 +38,7 @@ import dagster as dg
 
 from gridflow_assets.assets.layer import OWN_SECONDS
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
+from gridflow_assets.dq.profile import accounting
 from gridflow_assets.landing import Drop, fingerprint
 from gridflow_assets.orchestration.downstream import REFRESH_JOB
 from gridflow_assets.orchestration.drops import drop_tags, new_utilities, only, scan_landing
@@ -49,7 +50,6 @@ from gridflow_assets.orchestration.failures import (
     failure_of,
 )
 from gridflow_assets.partitions import UTILITY_DIMENSION, partition_key
-from gridflow_assets.silver.vee import delivered_count
 from gridflow_assets.warehouse import Warehouse
 
 # Every event of Dagster's console logger: into the run's log file, or onto the terminal
@@ -69,16 +69,30 @@ class PartitionOutcome:
     run_id: str | None = None
     own_seconds: float | None = None  # inside gridflow's step code (the rest is Dagster's)
     failure: Failure | None = None
-    readings: int = 0  # landed (bronze/readings)
-    kept: int = 0  # delivered intervals kept in silver/intervals
-    estimated: int = 0  # intervals VEE estimated
-    rejected: int = 0  # rows in silver/rejects
+    # The readings' row accounting (bronze/readings → silver/intervals), in the words of
+    # docs/accounting.md: landed = kept + duplicates_exact + duplicates_conflicting + rejected
+    landed: int = 0  # rows of bronze/readings
+    kept: int = 0  # delivered readings in silver/intervals (not VEE's estimates)
+    duplicates_exact: int = 0  # silver/rejects, category duplicate_exact
+    duplicates_conflicting: int = 0  # silver/rejects, category duplicate_conflicting
+    rejected: int = 0  # silver/rejects, category rejected (with a reason code)
+    estimated: int = 0  # readings VEE added: not landed, not in the equation
+    # other silver tables' accounting (``dq.profile.accounting`` rows), never in the above
+    other_tables: list[dict] = field(default_factory=list)
     warn_failed: int = 0  # failing WARN checks
     error_failed: int = 0  # failing ERROR checks
 
     @property
     def name(self) -> str:
         return f"{self.utility}/{self.month}"
+
+    @property
+    def unaccounted(self) -> int:
+        """landed − (kept + exact duplicates + conflicting duplicates + rejected): 0 when
+        the readings reconcile."""
+        return self.landed - (
+            self.kept + self.duplicates_exact + self.duplicates_conflicting + self.rejected
+        )
 
     @property
     def status(self) -> str:
@@ -275,27 +289,63 @@ def _stderr_to(log: Path | None) -> Iterator[None]:
         yield
 
 
+READINGS = "silver/intervals"  # the readings' silver table (from bronze/readings)
+# what ``dq.profile.accounting`` reads of silver/rejects: three short columns of one partition
+ACCOUNTING_COLUMNS = ["target_table", "category", "reason_code"]
+# ``dq.profile.accounting`` keys, as docs/accounting.md words them
+SET_ASIDE = {
+    "duplicates_exact": "exact duplicates",
+    "duplicates_conflicting": "conflicting duplicates",
+    "rejected": "rejected",
+}
+
+
 def _rows(store: Warehouse, out: PartitionOutcome) -> None:
-    """Row counts from the Parquet metadata, and the one column (``source_row``) that tells
-    delivered intervals from VEE's estimates."""
-    out.readings = store.row_count("bronze/readings", out.utility, out.month)
-    total = store.row_count("silver/intervals", out.utility, out.month)
-    out.kept = sum(
-        delivered_count(bucket)
-        for bucket in store.iter_buckets(
-            "silver/intervals", out.utility, out.month, columns=["source_row"]
-        )
-    )
-    out.estimated = total - out.kept
-    out.rejected = store.row_count("silver/rejects", out.utility, out.month)
+    """The partition's row accounting as ``gridflow dq`` computes it
+    (``dq.profile.accounting``: bronze row counts from the Delta log, the one column
+    ``source_row`` of each silver table that tells delivered rows from VEE's estimates, and
+    silver/rejects' target table and category); the readings' figures on ``out``, every
+    other table's apart. Estimated = silver/intervals rows − kept (Delta log)."""
+    rejects = store.read_pl("silver/rejects", out.utility, out.month, columns=ACCOUNTING_COLUMNS)
+    # without a silver/intervals partition, the landed readings are accounted for by nothing
+    out.landed = store.row_count("bronze/readings", out.utility, out.month)
+    for acc in accounting(store, out.utility, out.month, rejects):
+        if acc["table"] != READINGS:
+            out.other_tables.append(acc)
+            continue
+        out.landed, out.kept = acc["landed"], acc["kept"]
+        out.duplicates_exact = acc["duplicates_exact"]
+        out.duplicates_conflicting = acc["duplicates_conflicting"]
+        out.rejected = acc["rejected"]
+        out.estimated = store.row_count(READINGS, out.utility, out.month) - out.kept
+
+
+def _other_table(acc: dict) -> str:
+    """Another table's note: ``service_points 128 conflicting duplicates`` (its non-zero
+    set-aside figures, and ``does not reconcile``), or "" when it has nothing to note."""
+    words = [f"{acc[k]:,} {w}" for k, w in SET_ASIDE.items() if acc[k]]
+    if not acc["reconciles"]:
+        words.append("does not reconcile")
+    return f"{acc['table'].removeprefix('silver/')} {', '.join(words)}" if words else ""
 
 
 def _summary(out: PartitionOutcome) -> str:
-    rate = out.readings / out.seconds if out.seconds else 0
-    return (
-        f"{out.readings:,} readings → {out.kept:,} kept (+{out.estimated:,} estimated by "
-        f"VEE), {out.rejected:,} rejected · {rate:,.0f} readings/s"
+    """``readings: L landed = K kept + E exact duplicates + C conflicting duplicates + R
+    rejected; N estimated by VEE (not landed) · rate`` and, when another table set rows aside
+    or does not reconcile, ``· other tables: service_points 128 conflicting duplicates``."""
+    rate = out.landed / out.seconds if out.seconds else 0
+    gap = out.unaccounted
+    terms = " + ".join(
+        [f"{out.kept:,} kept"] + [f"{getattr(out, k):,} {words}" for k, words in SET_ASIDE.items()]
     )
+    line = f"readings: {out.landed:,} landed {'=' if gap == 0 else '≠'} {terms}"
+    if gap:
+        line += f", does not reconcile (off by {gap:+,})"
+    line += f"; {out.estimated:,} estimated by VEE (not landed) · {rate:,.0f} readings/s"
+    others = [note for acc in out.other_tables if (note := _other_table(acc))]
+    if others:
+        line += " · other tables: " + "; ".join(others)
+    return line
 
 
 def _run_partitions(

@@ -1,9 +1,11 @@
-"""DQ tables for data stewards: every check evaluation as a row, and one scorecard row per
-month × utility partition.
+"""DQ tables for data stewards: every check evaluation as a row, one scorecard row per
+month × utility partition, every drop seen, and the steward's decisions.
 
-Both are unpartitioned: check results are the instance's whole history (a partition filter
-would hide how a check changed over reruns), and a partition's scorecard needs its
-neighbours (the trend compares with the previous month), so one file holds every partition.
+Partitioned by ``utility`` × ``month`` like the data, so a DQ refresh rewrites only the
+partitions a run changed and parallel runs do not fight over one table. The checks of the
+reference tables, which belong to no partition, are ``dq/reference_checks``.
+``dq/deliveries`` and ``dq/signoffs`` are append-only (``delta.appendOnly``): a row is a
+fact (a drop arrived, a steward decided) and is never updated in place.
 Nested details (rejects by reason, value statistics per reading type, …) are JSON text
 columns: one row per partition stays the grain, and BI tools and DuckDB read JSON.
 """
@@ -24,18 +26,17 @@ CHECK_KINDS = (
     "reconcile",
 )
 STATUSES = ("ready", "ready with warnings", "blocked")
+# A partition's state: what ran (STATUSES), or why nothing did (docs/operations.md).
+STATES = (
+    *STATUSES,
+    "drop rejected",
+    "delivered late",
+    "missing and overdue",
+    "not yet due",
+)
+OUTCOMES = ("landed", "drop rejected")
+DECISIONS = ("approved", "sent back", "void")
 TRENDS = ("first month", "better", "stable", "worse")
-
-UTILITY = Column(
-    "utility_id",
-    "string",
-    "Utility of the partition (null for checks of tables that are not partitioned)",
-)
-MONTH = Column(
-    "month",
-    "string",
-    "Month of the partition, YYYY-MM (null for checks of tables that are not partitioned)",
-)
 
 
 def _share(name: str, description: str) -> Column:
@@ -53,7 +54,6 @@ def _json(name: str, description: str, pii: bool = False) -> Column:
 CHECK_RESULTS = Table(
     layer="dq",
     name="check_results",
-    partitioned=False,
     description="Every asset-check evaluation recorded by the Dagster instance, oldest first: "
     "the history of every check of every partition, not only the latest result.",
     grain="one row per asset-check evaluation, oldest first",
@@ -74,8 +74,6 @@ CHECK_RESULTS = Table(
         Column(
             "kind", "string", "Check kind (docs/architecture.md)", nullable=False, isin=CHECK_KINDS
         ),
-        Column("utility_id", "string", UTILITY.description),
-        Column("month", "string", MONTH.description),
         Column("partition_key", "string", "Dagster partition key (month|utility)"),
         Column("passed", "bool", "Whether the check passed", nullable=False),
         Column(
@@ -96,7 +94,73 @@ CHECK_RESULTS = Table(
             pii=True,
         ),
         _json("details", "Failures by detail (column and check, foreign key, accounting)"),
-        Column("description", "string", "What the check verifies"),
+        Column("description", "string", "What the check verifies (the rule)"),
+        Column(
+            "violation",
+            "string",
+            "What a failed evaluation found violated, with its count (null when passed)",
+        ),
+        Column("evaluated_at_utc", "timestamp", "When the evaluation was recorded", nullable=False),
+        Column(
+            "is_latest",
+            "bool",
+            "The latest evaluation of this check for this partition "
+            "(what the partition's status is judged on)",
+            nullable=False,
+        ),
+    ),
+)
+
+REFERENCE_CHECKS = Table(
+    layer="dq",
+    name="reference_checks",
+    partitioned=False,
+    description="Every evaluation of the checks of the reference tables (dim_date, dim_time, "
+    "dim_utility, reason_codes), which belong to no partition: dq/check_results' columns.",
+    grain="one row per asset-check evaluation, oldest first",
+    primary_key=("run_id", "evaluation_id"),
+    columns=(
+        Column("run_id", "string", "Dagster run that evaluated the check", nullable=False),
+        Column(
+            "evaluation_id",
+            "int",
+            "Storage id of the evaluation event in the Dagster "
+            "instance: unique within its run (the default SQLite storage numbers the "
+            "events of each run apart), globally on Postgres",
+            nullable=False,
+            ge=1,
+        ),
+        Column("asset", "string", "Checked table, layer/name", nullable=False),
+        Column("check_name", "string", "Check name; starts with its kind", nullable=False),
+        Column(
+            "kind", "string", "Check kind (docs/architecture.md)", nullable=False, isin=CHECK_KINDS
+        ),
+        Column("partition_key", "string", "Dagster partition key (month|utility)"),
+        Column("passed", "bool", "Whether the check passed", nullable=False),
+        Column(
+            "severity",
+            "string",
+            "WARN (delivered data, never blocks) or ERROR (pipeline guarantee, blocks downstream)",
+            nullable=False,
+            isin=("WARN", "ERROR"),
+        ),
+        Column("is_blocking", "bool", "Whether a failure of this check stops downstream assets"),
+        _count("failed_count", "Rows (or keys) that failed"),
+        _count("total_rows", "Rows checked", nullable=True),
+        _share("failure_rate", "failed_count / total_rows"),
+        _json(
+            "sample_keys",
+            "Sample of failing rows or keys, as the check showed them: may "
+            "hold service point ids and addresses",
+            pii=True,
+        ),
+        _json("details", "Failures by detail (column and check, foreign key, accounting)"),
+        Column("description", "string", "What the check verifies (the rule)"),
+        Column(
+            "violation",
+            "string",
+            "What a failed evaluation found violated, with its count (null when passed)",
+        ),
         Column("evaluated_at_utc", "timestamp", "When the evaluation was recorded", nullable=False),
         Column(
             "is_latest",
@@ -111,16 +175,14 @@ CHECK_RESULTS = Table(
 PARTITION_SCORECARD = Table(
     layer="dq",
     name="partition_scorecard",
-    partitioned=False,
     description="Sign-off view of each month × utility partition: rows by layer, row "
     "accounting, referential integrity, completeness of critical fields, value "
     "statistics per reading type, interval coverage, estimated share, check "
     "results, an overall status and the issues to raise with the utility.",
     grain="one row per month × utility partition",
-    primary_key=("utility_id", "month"),
+    primary_key=("partition_key",),
     columns=(
-        Column("utility_id", "string", "Utility of the partition", nullable=False),
-        Column("month", "string", "Month of the partition, YYYY-MM", nullable=False),
+        Column("partition_key", "string", "Dagster partition key (month|utility)", nullable=False),
         Column(
             "status",
             "string",
@@ -202,7 +264,76 @@ PARTITION_SCORECARD = Table(
             "Count of every VEE rule (V1-V9, E1-E4) and estimates by "
             "method, from the latest vee__ checks of silver/intervals",
         ),
+        Column(
+            "content_digest",
+            "string",
+            "SHA-256 over the partition's rows in every data table (from the digests in "
+            "its file names): the same for a byte-identical rerun; a sign-off holds it",
+            nullable=False,
+        ),
+        _json("table_digests", "Content digest of each data table's partition"),
+        _json("card", "The whole scorecard as gridflow dq shows it"),
     ),
 )
 
-DQ = {t.name: t for t in (CHECK_RESULTS, PARTITION_SCORECARD)}
+DELIVERIES = Table(
+    layer="dq",
+    name="deliveries",
+    description="Every drop seen, each time a run read it: its fingerprint, when it arrived, "
+    "its due time, and its outcome, with the file, column, row and reason of a rejection. "
+    "Append-only.",
+    grain="one row per drop read by a run",
+    append_only=True,
+    primary_key=("run_id",),
+    columns=(
+        Column("fingerprint", "string", "Drop fingerprint (file names, sizes, times)"),
+        Column("drop_name", "string", "UTILITY/YYYY-MM", nullable=False),
+        Column(
+            "arrived_at_utc",
+            "timestamp",
+            "When the drop was marked complete (its _SUCCESS marker)",
+        ),
+        Column("due_at_utc", "timestamp", "End of the utility's expected delivery day"),
+        Column("seen_at_utc", "timestamp", "When the run read it", nullable=False),
+        Column("run_id", "string", "Dagster run that read it"),
+        Column("outcome", "string", "landed or drop rejected", nullable=False, isin=OUTCOMES),
+        Column("file", "string", "Rejected: the file"),
+        Column("column_name", "string", "Rejected: the column"),
+        Column("row_number", "int", "Rejected: the row (0: the header)", ge=0),
+        Column("reason", "string", "Rejected: why"),
+    ),
+)
+
+SIGNOFFS = Table(
+    layer="dq",
+    name="signoffs",
+    description="Every steward decision on a partition (approved, sent back), and every "
+    "void of one by a rerun that changed the partition's content. Append-only: the trail.",
+    grain="one row per decision",
+    append_only=True,
+    primary_key=("decision_id",),
+    columns=(
+        Column("decision_id", "string", "Unique id of the decision", nullable=False),
+        Column("decision", "string", "approved, sent back or void", nullable=False, isin=DECISIONS),
+        Column("steward", "string", "Who decided (--by; 'gridflow' for a void)", nullable=False),
+        Column("os_user", "string", "Operating-system user that recorded it"),
+        Column("host", "string", "Host it was recorded on"),
+        Column("decided_at_utc", "timestamp", "When", nullable=False),
+        Column("reason", "string", "Why, in the steward's words", nullable=False),
+        _json("waived_checks", "Failing checks the approval waived, as table:check"),
+        _json("failing_checks", "Failing checks of the partition at the decision"),
+        Column("state", "string", "The partition's state at the decision", isin=STATES),
+        Column(
+            "content_digest",
+            "string",
+            "The partition's content digest the decision is about (a void: the new one)",
+            nullable=False,
+        ),
+        Column("voids", "string", "A void: the decision_id it voids"),
+        Column("via", "string", "cli or dagster (the signoff job); gridflow for a void"),
+    ),
+)
+
+DQ = {
+    t.name: t for t in (CHECK_RESULTS, REFERENCE_CHECKS, PARTITION_SCORECARD, DELIVERIES, SIGNOFFS)
+}

@@ -65,6 +65,8 @@ class Table:
     # delivered (bronze) tables this table is built from: a utility that does not deliver
     # all of them has no partition of it (NY utilities send no bills)
     requires: tuple[str, ...] = ()
+    # rows are facts added, never updated or removed (Delta ``delta.appendOnly``)
+    append_only: bool = False
 
     @property
     def key(self) -> str:

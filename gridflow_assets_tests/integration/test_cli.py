@@ -16,6 +16,26 @@ from gridflow_assets.settings import BINDING_FILE, bound_warehouse
 from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
+ACCOUNTING = ("landed", "kept", "duplicates_exact", "duplicates_conflicting", "rejected")
+FIGURES = (*ACCOUNTING, "estimated")  # the run summary's columns, in order
+RUN_LINE = re.compile(
+    r"(?P<partition>\S+/\d{4}-\d\d) ✓ [\d.]+s: readings: (?P<landed>[\d,]+) landed = "
+    r"(?P<kept>[\d,]+) kept \+ (?P<duplicates_exact>[\d,]+) exact duplicates \+ "
+    r"(?P<duplicates_conflicting>[\d,]+) conflicting duplicates \+ (?P<rejected>[\d,]+) "
+    r"rejected; (?P<estimated>[\d,]+) estimated by VEE \(not landed\)"
+)
+
+
+def run_summary_figures(out: str) -> dict[str, dict[str, int]]:
+    """The readings' accounting `gridflow run` printed for each partition, from its line;
+    the closing table says the same."""
+    lines = {m["partition"]: m for m in map(RUN_LINE.search, out.splitlines()) if m}
+    figures = {p: {k: int(m[k].replace(",", "")) for k in FIGURES} for p, m in lines.items()}
+    for p, f in figures.items():
+        row = next(x for x in out.splitlines() if x.startswith(f"{p} "))
+        assert [int(x.replace(",", "")) for x in row.split()[2:8]] == list(f.values()), row
+    return figures
+
 
 def test_run_then_dq_json_reconciles(env, capsys):
     land_utility1(env[0])
@@ -25,7 +45,9 @@ def test_run_then_dq_json_reconciles(env, capsys):
     assert "[1/2] UTILITY1/2025-03 ✓" in out and "[2/2] UTILITY2/2025-03 ✓" in out
     assert "2 partition(s): 0 ok · 2 with warnings · 0 blocked · 0 failed." in out
     row = next(line for line in out.splitlines() if line.startswith("UTILITY1/2025-03 "))
-    assert row.split()[1:6] == ["warnings", "10", "5", "6", "8"]  # landed, kept, est., rejects
+    # landed, kept, exact, conflicting, rejected, estimated: the readings' accounting only
+    assert row.split()[1:8] == ["warnings", "10", "5", "1", "1", "3", "6"]
+    summary = run_summary_figures(out)
     # `gridflow run` refreshes the DQ tables after the partitions, as the refresh sensor does
     assert "DQ tables refreshed" in out
     assert Warehouse(env[1]).exists("dq/partition_scorecard")
@@ -46,6 +68,18 @@ def test_run_then_dq_json_reconciles(env, capsys):
         if a["table"] == "silver/intervals" and a["utility"] == "UTILITY1"
     )
     assert (iv["landed"], iv["kept"], iv["rejected"]) == (10, 5, 3)
+    # the run summary's figures, line and table, are dq's accounting of silver/intervals;
+    # estimated: its rows that are not kept (VEE's, not landed)
+    rows = {(t["table"], t["utility"], t["month"]): t["rows"] for t in snap["tables"]}
+    assert summary == {
+        f"{a['utility']}/{a['month']}": {
+            **{k: a[k] for k in ACCOUNTING},
+            "estimated": rows[(a["table"], a["utility"], a["month"])] - a["kept"],
+        }
+        for a in snap["accounting"]
+        if a["table"] == "silver/intervals"
+    }
+    assert set(summary) == {"UTILITY1/2025-03", "UTILITY2/2025-03"}
     check = next(
         c
         for c in snap["checks"]
@@ -217,7 +251,7 @@ def test_another_warehouse_gets_its_own_instance_and_a_mismatch_is_refused(
     assert main(["run", "--warehouse", str(third), "--landing", str(empty)]) == 2
     err = capsys.readouterr().err
     assert f"records the runs of warehouse {elsewhere}, not {third}" in err
-    assert main(["dq", "--warehouse", str(third)]) == 2
+    # `gridflow dq` reads the warehouse's DQ tables only: no instance to mismatch
     assert not (third / ".dagster_home" / BINDING_FILE).exists()
 
 

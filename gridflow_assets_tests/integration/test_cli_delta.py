@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -412,32 +411,20 @@ def test_dq_as_of_a_bad_value_exits_2_with_one_line(env, capsys, text):
     assert capsys.readouterr().out == ""
 
 
-def test_dq_as_of_reads_the_warehouse_and_the_checks_of_that_instant(
-    written_twice, env, capsys, monkeypatch
-):
+def test_dq_as_of_reads_the_dq_tables_as_of_that_instant(written_twice, env, capsys, monkeypatch):
+    """The snapshot is the DQ tables (scorecards, check results, deliveries, sign-offs) as
+    they stood then, and "now" for the partitions' states is that instant."""
     seen = {}
 
-    def build(store, history, utility, month):
-        seen.update(store=store, history=history)
+    def stored(store, utility=None, month=None, now=None):
+        seen.update(store=store, now=now)
         return {"partitions": []}
 
-    history = pd.DataFrame(
-        {
-            "asset": ["gold/fact_bills"] * 3,
-            "check_name": ["c"] * 3,
-            "partition_key": ["UTILITY1|2025-03"] * 3,
-            "evaluated_at_utc": pd.to_datetime(
-                ["2026-12-01T00:00Z", "2026-12-02T00:00Z", "2026-12-09T00:00Z"], utc=True
-            ),
-            "is_latest": [False, False, True],
-        }
-    )
-    monkeypatch.setattr("gridflow_assets.dq.snapshot.build_snapshot", build)
-    monkeypatch.setattr("gridflow_assets.dq.snapshot.check_history", lambda instance: history)
+    monkeypatch.setattr("gridflow_assets.steward_cli.stored_snapshot", stored)
     assert main(["dq", "--as-of", "2026-12-07", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["as_of"] == "2026-12-07T00:00:00Z"
     assert seen["store"].as_of == datetime(2026, 12, 7, tzinfo=UTC)
-    assert seen["history"]["is_latest"].tolist() == [False, True]  # as judged on the 7th
+    assert seen["now"] == datetime(2026, 12, 7, tzinfo=UTC)
 
 
 def test_dq_as_of_an_instant_before_the_warehouse_existed(written_twice, env, capsys):

@@ -28,7 +28,6 @@ from gridflow_assets.dq.snapshot import build_snapshot
 from gridflow_assets.generate.common import write_drop
 from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.partitions import partition_key
-from gridflow_assets.registry.dq import DQ
 from gridflow_assets.utilities import register, unregister
 from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.browser import needs_chromium, render
@@ -130,11 +129,8 @@ def world(tmp_path_factory):
         land_clean_utility1(landing)
         instance = dg.DagsterInstance.ephemeral()
         mp.setattr(cli, "_instance", lambda: instance)
-        # The DQ tables are left to test_dq_assets_materialize_history_and_scorecard, which
-        # builds them itself; the snapshot reads the partitions and the check history.
-        outcome = run_drops(
-            instance, str(landing), str(dirs["warehouse"]), out=lambda _: None, refresh=False
-        )
+        # The run refreshes the DQ tables, as `gridflow run` does: `gridflow dq` reads them.
+        outcome = run_drops(instance, str(landing), str(dirs["warehouse"]), out=lambda _: None)
         try:
             store = Warehouse(dirs["warehouse"])
             snap = build_snapshot(store, check_history(instance))
@@ -160,6 +156,9 @@ def _dq(capsys, *args: str) -> str:
 def test_json_keeps_the_interface_keys_and_adds_the_scorecard(world, capsys):
     snap = json.loads(_dq(capsys, "--format", "json"))
     assert set(snap) == INTERFACE_KEYS | {
+        "now",
+        "states",
+        "queue",
         "status",
         "summary",
         "scorecard",
@@ -398,14 +397,15 @@ def test_dq_assets_materialize_history_and_scorecard(world):
         instance=world.instance, partition_key=partition_key("UTILITY1", "2025-04")
     )
     assert rerun.success
-    keys = [dg.AssetKey(["dq", "check_results"]), dg.AssetKey(["dq", "partition_scorecard"])]
+    keys = [dg.AssetKey(["dq", t]) for t in ("check_results", "reference_checks")]
+    keys.append(dg.AssetKey(["dq", "partition_scorecard"]))
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=world.instance, asset_selection=keys
     )
     assert result.success
-    history = world.store.read("dq/check_results")
+    history = world.store.read_all("dq/check_results")
     assert not history.duplicated(["run_id", "evaluation_id"]).any()
-    clean = history[(history.utility_id == "UTILITY1") & (history.month == "2025-04")]
+    clean = history[(history.utility == "UTILITY1") & (history.month == "2025-04")]
     per_check = clean.groupby(["asset", "check_name"])
     assert (per_check.size() == 2).all() and (per_check.is_latest.sum() == 1).all()
     assert clean[clean.is_latest].run_id.unique().tolist() == [rerun.run_id]
@@ -415,7 +415,7 @@ def test_dq_assets_materialize_history_and_scorecard(world):
         & (history.asset == "silver/intervals")
     ].iloc[-1]
     assert json.loads(sample.sample_keys) == [{"meter_id": "UTILITY2:555555555", "rows": "1"}]
-    card = world.store.read("dq/partition_scorecard").set_index(["utility_id", "month"])
+    card = world.store.read_all("dq/partition_scorecard").set_index(["utility", "month"])
     assert card.status.to_dict() == {
         ("LOSSY", "2025-03"): "blocked",
         ("UTILITY1", "2025-03"): "ready with warnings",
@@ -424,7 +424,11 @@ def test_dq_assets_materialize_history_and_scorecard(world):
     }
     assert card.loc[("UTILITY1", "2025-03"), "landed"] == 18
     assert json.loads(card.loc[("UTILITY1", "2025-03"), "rejects_by_reason"])[0]["rows"] == 1
-    meta = result.asset_materializations_for_node("dq__partition_scorecard")[0].metadata
+    meta = next(
+        m.metadata
+        for m in result.asset_materializations_for_node("dq_tables")
+        if m.asset_key == dg.AssetKey(["dq", "partition_scorecard"])
+    )
     assert meta["partitions_blocked"].value == 1 and meta["partitions_ready"].value == 1
     assert "## Issues to raise with the utility" in meta["summary"].value
     evaluations = [
@@ -434,7 +438,7 @@ def test_dq_assets_materialize_history_and_scorecard(world):
     ]
     assert {(tuple(e.asset_key.path), e.check_name) for e in evaluations if e.passed} >= {
         (("dq", t), c)
-        for t in DQ
+        for t in ("check_results", "reference_checks", "partition_scorecard")
         for c in ("schema__structure", "duplicates__primary_key", "range__values")
     }
 

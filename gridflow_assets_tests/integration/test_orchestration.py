@@ -242,7 +242,7 @@ def test_refresh_job_rebuilds_reference_and_dq_tables_and_dashboard(
     assert defs.resolve_job_def(REFRESH_JOB).execute_in_process(instance=instance).success
     store = Warehouse(warehouse)
     assert utility9 in set(store.read("gold/dim_utility").utility_id)
-    assert utility9 in set(store.read("dq/partition_scorecard").utility_id)
+    assert utility9 in set(store.read_all("dq/partition_scorecard").utility)
     assert (reports / "dq_dashboard.html").exists()
 
 

@@ -35,9 +35,11 @@ import psycopg2
 import pytest
 
 from gridflow_assets.cli import main
+from gridflow_assets.definitions import build_defs
 from gridflow_assets.dq.history import check_history
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.generate.ny import generate_utility1
+from gridflow_assets.orchestration.downstream import REFRESH_JOB
 from gridflow_assets_tests.servers import Service, free_port
 
 pytest.importorskip("dagster_postgres", reason="dagster-postgres is not installed")
@@ -255,6 +257,9 @@ def test_daemon_launches_queued_partition_runs_within_the_utility_limit(
             materialized = instance.get_materialized_partitions(dg.AssetKey(key.split("/")))
             assert materialized == expected_keys, key
         history = check_history(instance)
+        # what refresh_sensor requests once the drop runs are done: the DQ tables
+        refresh = build_defs().resolve_job_def(REFRESH_JOB)
+        assert refresh.execute_in_process(instance=instance).success
 
     per_partition = (
         history.drop_duplicates(["partition_key", "asset", "check_name"])

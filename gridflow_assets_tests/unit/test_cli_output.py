@@ -22,8 +22,8 @@ from gridflow_assets.orchestration.failures import (
     failure_of,
     parse_drop_error,
 )
-from gridflow_assets.orchestration.report import failure_block, summary
-from gridflow_assets.orchestration.runner import PartitionOutcome, RunOutcome
+from gridflow_assets.orchestration.report import failure_block, partition_line, summary
+from gridflow_assets.orchestration.runner import PartitionOutcome, RunOutcome, _summary
 from gridflow_assets.settings import (
     BINDING_FILE,
     BindingError,
@@ -128,7 +128,7 @@ def test_summary_counts_every_status_and_says_where_to_look(tmp_path):
     rejected = failure_of([], "ACME", "2025-03")
     run = RunOutcome(
         partitions=[
-            _outcome(readings=7, kept=5, rejected=3),
+            _outcome(landed=10, kept=5, duplicates_exact=1, duplicates_conflicting=1, rejected=3),
             _outcome(utility="IESCO", warn_failed=2),
             _outcome(utility="UTILITY1", ok=False, failure=rejected, run_id=None),
         ],
@@ -141,11 +141,99 @@ def test_summary_counts_every_status_and_says_where_to_look(tmp_path):
     assert "DQ tables refreshed" in text
     assert str(tmp_path / "reports" / "dq_dashboard.html") in text
     assert f"log     {tmp_path / 'run.log'}" in text
+    row = next(line for line in text.splitlines() if line.startswith("UTILITY2/2025-03"))
+    # landed, kept, exact, conflicting, rejected, estimated, WARN
+    assert row.split()[1:] == ["ok", "10", "5", "1", "1", "3", "0", "0"]
     row = next(line for line in text.splitlines() if line.startswith("UTILITY1/2025-03"))
     assert row.split()[1:3] == ["failed", "—"]  # no figures for a partition that did not run
     run.refreshed, run.refresh_failure = False, "[check_results] boom"
     assert "DQ tables NOT refreshed ([check_results] boom)" in "\n".join(summary(run, "r"))
     assert summary(RunOutcome(), "r") == ["Nothing ran: no complete drop matched."]
+
+
+def _acc(table: str, landed: int, kept: int, exact=0, conflicting=0, rejected=0) -> dict:
+    """A row of ``dq.profile.accounting``."""
+    gap = landed - (kept + exact + conflicting + rejected)
+    return {
+        "table": table,
+        "landed": landed,
+        "kept": kept,
+        "duplicates_exact": exact,
+        "duplicates_conflicting": conflicting,
+        "rejected": rejected,
+        "unaccounted": gap,
+        "reconciles": gap == 0,
+    }
+
+
+def test_partition_line_speaks_the_accounting_words_for_the_readings_only():
+    """docs/accounting.md: landed = kept + exact duplicates + conflicting duplicates +
+    rejected, for the readings alone; VEE's estimates apart; another table's set-aside rows
+    in a note of their own, never in the readings' figures."""
+    part = _outcome(
+        seconds=2.0,
+        landed=31_936,
+        kept=4_471,
+        duplicates_exact=1_141,
+        duplicates_conflicting=26_324,
+        estimated=9,
+        warn_failed=8,
+        other_tables=[
+            _acc("silver/service_points", 178, 50, conflicting=128),
+            _acc("silver/meters", 72, 72),
+        ],
+    )
+    part.message = _summary(part)
+    assert part.unaccounted == 0
+    assert partition_line(part, "[2/2]") == (
+        "[2/2] UTILITY2/2025-03 ✓ 2.0s: readings: 31,936 landed = 4,471 kept + 1,141 exact "
+        "duplicates + 26,324 conflicting duplicates + 0 rejected; 9 estimated by VEE (not "
+        "landed) · 15,968 readings/s · other tables: service_points 128 conflicting "
+        "duplicates · 8 WARN check(s) failing"
+    )
+    # nothing set aside elsewhere: no note
+    part.other_tables = [_acc("silver/meters", 72, 72)]
+    assert "other tables" not in _summary(part)
+
+
+def test_a_partition_that_does_not_reconcile_says_so():
+    part = _outcome(landed=10, kept=5, duplicates_exact=1, rejected=3, estimated=2)
+    assert part.unaccounted == 1
+    line = _summary(part)
+    assert line.startswith(
+        "readings: 10 landed ≠ 5 kept + 1 exact duplicates + 0 conflicting duplicates + "
+        "3 rejected, does not reconcile (off by +1); 2 estimated by VEE (not landed)"
+    )
+    part.other_tables = [_acc("silver/bills", 4, 2, rejected=1)]
+    assert _summary(part).endswith("other tables: bills 1 rejected, does not reconcile")
+
+
+def test_summary_table_fits_100_columns_with_millions_of_readings(tmp_path):
+    big = _outcome(
+        utility="UTILITY1",
+        landed=9_999_999,
+        kept=9_876_543,
+        duplicates_exact=100_000,
+        duplicates_conflicting=23_000,
+        rejected=456,
+        estimated=1_234_567,
+        warn_failed=12,
+    )
+    lines = summary(RunOutcome(partitions=[big, _outcome(warn_failed=3)]), tmp_path)
+    table = "\n".join(lines).split("\n2 partition(s):")[0].splitlines()
+    assert table[0].startswith("bronze/readings → silver/intervals: landed = kept + exact")
+    assert max(len(x) for x in table) <= 100, "\n".join(table)
+    assert table[1].split() == [
+        "partition",
+        "status",
+        "landed",
+        "kept",
+        "exact",
+        "conflicting",
+        "rejected",
+        "estimated",
+        "WARN",
+    ]
 
 
 @pytest.mark.parametrize("terminal", [True, False])

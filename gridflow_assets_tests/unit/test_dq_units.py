@@ -9,12 +9,14 @@ from gridflow_assets.dq.history import sample_keys
 from gridflow_assets.dq.html import render_html
 from gridflow_assets.dq.profile import value_stats
 from gridflow_assets.dq.render import render
+from gridflow_assets.dq.snapshot import stored_snapshot
 from gridflow_assets.dq.text import text_table
 from gridflow_assets.registry.derive import conform
 from gridflow_assets.registry.dq import CHECK_RESULTS, DQ, PARTITION_SCORECARD
 from gridflow_assets.silver.vee.grid import month_coverage, nominal_interval
 from gridflow_assets.utilities import get_utility, register, unregister
 from gridflow_assets.utilities.base import Utility
+from gridflow_assets.warehouse import Warehouse
 
 NY = "America/New_York"
 
@@ -185,10 +187,18 @@ def test_a_utility_can_override_thresholds():
 
 
 def test_dq_tables_are_declared_with_keys_and_ranges():
-    assert set(DQ) == {"check_results", "partition_scorecard"}
+    assert set(DQ) == {
+        "check_results",
+        "reference_checks",
+        "partition_scorecard",
+        "deliveries",
+        "signoffs",
+    }
     assert CHECK_RESULTS.primary_key == ("run_id", "evaluation_id")
-    assert PARTITION_SCORECARD.primary_key == ("utility_id", "month")
-    assert not CHECK_RESULTS.partitioned and not PARTITION_SCORECARD.partitioned
+    # partitioned by utility × month like the data; the reference tables' checks apart
+    assert CHECK_RESULTS.partitioned and PARTITION_SCORECARD.partitioned
+    assert not DQ["reference_checks"].partitioned
+    assert DQ["deliveries"].append_only and DQ["signoffs"].append_only
     assert PARTITION_SCORECARD.column("status").isin == (
         assess.READY,
         assess.WARNINGS,
@@ -214,31 +224,9 @@ def test_svg_escapes_labels_and_keeps_tiny_counts_visible():
     assert svg.compact(1_096) == "1.1k" and svg.compact(14) == "14"
 
 
-def test_empty_warehouse_renders_every_format():
-    snap = {
-        "generated_at": "2025-01-01T00:00:00+00:00",
-        "partitions": [],
-        "tables": [],
-        "accounting": [],
-        "checks": [],
-        "status": [],
-        "scorecard": [],
-        "ranking": [],
-        "rejects": [],
-        "value_stats": [],
-        "tickets": [],
-        "thresholds": assess.Thresholds().as_dict(),
-        "summary": {
-            "partitions": 0,
-            assess.READY: 0,
-            assess.WARNINGS: 0,
-            assess.BLOCKED: 0,
-            "checks_passed": 0,
-            "checks_failed": 0,
-            "check_evaluations": 0,
-            "utilities_needing_ticket": [],
-        },
-    }
+def test_empty_warehouse_renders_every_format(tmp_path):
+    snap = stored_snapshot(Warehouse(tmp_path))
+    assert snap["partitions"] == [] and snap["states"] == [] and snap["queue"] == []
     assert "No partitions" in render(snap, "text")
     assert "No partitions" in render_html(snap)
     assert render(snap, "markdown").startswith("# gridflow DQ snapshot")
