@@ -292,12 +292,6 @@ def _stderr_to(log: Path | None) -> Iterator[None]:
 READINGS = "silver/intervals"  # the readings' silver table (from bronze/readings)
 # what ``dq.profile.accounting`` reads of silver/rejects: three short columns of one partition
 ACCOUNTING_COLUMNS = ["target_table", "category", "reason_code"]
-# ``dq.profile.accounting`` keys, as docs/accounting.md words them
-SET_ASIDE = {
-    "duplicates_exact": "exact duplicates",
-    "duplicates_conflicting": "conflicting duplicates",
-    "rejected": "rejected",
-}
 
 
 def _rows(store: Warehouse, out: PartitionOutcome) -> None:
@@ -320,32 +314,17 @@ def _rows(store: Warehouse, out: PartitionOutcome) -> None:
         out.estimated = store.row_count(READINGS, out.utility, out.month) - out.kept
 
 
-def _other_table(acc: dict) -> str:
-    """Another table's note: ``service_points 128 conflicting duplicates`` (its non-zero
-    set-aside figures, and ``does not reconcile``), or "" when it has nothing to note."""
-    words = [f"{acc[k]:,} {w}" for k, w in SET_ASIDE.items() if acc[k]]
-    if not acc["reconciles"]:
-        words.append("does not reconcile")
-    return f"{acc['table'].removeprefix('silver/')} {', '.join(words)}" if words else ""
-
-
 def _summary(out: PartitionOutcome) -> str:
-    """``readings: L landed = K kept + E exact duplicates + C conflicting duplicates + R
-    rejected; N estimated by VEE (not landed) · rate`` and, when another table set rows aside
-    or does not reconcile, ``· other tables: service_points 128 conflicting duplicates``."""
+    """``L readings landed, K kept · rate``: the readings' accounting in full is the closing
+    table's (docs/accounting.md); a table that does not reconcile is named here."""
     rate = out.landed / out.seconds if out.seconds else 0
-    gap = out.unaccounted
-    terms = " + ".join(
-        [f"{out.kept:,} kept"] + [f"{getattr(out, k):,} {words}" for k, words in SET_ASIDE.items()]
-    )
-    line = f"readings: {out.landed:,} landed {'=' if gap == 0 else '≠'} {terms}"
-    if gap:
-        line += f", does not reconcile (off by {gap:+,})"
-    line += f"; {out.estimated:,} estimated by VEE (not landed) · {rate:,.0f} readings/s"
-    others = [note for acc in out.other_tables if (note := _other_table(acc))]
-    if others:
-        line += " · other tables: " + "; ".join(others)
-    return line
+    line = f"{out.landed:,} readings landed, {out.kept:,} kept"
+    if out.unaccounted:
+        line += f", does not reconcile (off by {out.unaccounted:+,})"
+    broken = [a["table"] for a in out.other_tables if not a["reconciles"]]
+    if broken:
+        line += f"; {', '.join(broken)} does not reconcile"
+    return f"{line} · {rate:,.0f} readings/s"
 
 
 def _run_partitions(
