@@ -14,13 +14,14 @@ Refreshing after partition runs is the orchestration's job.
 import dagster as dg
 import pandas as pd
 
-from gridflow_assets.dq.history import check_history, latest
+from gridflow_assets.dq.checklist import latest
+from gridflow_assets.dq.history import check_history
 from gridflow_assets.dq.profile import data_tables
+from gridflow_assets.dq.refresh import build_snapshot
 from gridflow_assets.dq.scorecard import scorecard_frame
 from gridflow_assets.dq.signoff import void_changed
 from gridflow_assets.dq.snapshot import (
     DASHBOARD_FILE,
-    build_snapshot,
     status_markdown,
     stored_snapshot,
     write_dashboard,

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from gridflow_assets.codes import REASON_CODES
-from gridflow_assets.dq.profile import interval_label
-from gridflow_assets.utilities import get_utility
+from gridflow_assets.dq.checklist import interval_label
 
 READY, WARNINGS, BLOCKED = "ready", "ready with warnings", "blocked"
 DESCRIPTION = dict(zip(REASON_CODES.code, REASON_CODES.description, strict=True))
@@ -55,6 +54,9 @@ class Thresholds:
 
     def for_utility(self, utility: str) -> Thresholds:
         try:
+            # the adapters are imported when a card is built, not to render a snapshot
+            from gridflow_assets.utilities import get_utility
+
             overrides = get_utility(utility).settings.get("dq", {})
         except KeyError:
             return self

@@ -48,6 +48,8 @@ def record(
         "drop_name": drop.name,
         "arrived_at_utc": arrived_at(drop),
         "due_at_utc": deadline(delivery_day, timezone, drop.month).astimezone(dt.UTC),
+        "due_day": delivery_day,
+        "timezone": timezone,
         "seen_at_utc": dt.datetime.now(dt.UTC),
         "run_id": run_id,
         "outcome": REJECTED if error is not None else LANDED,

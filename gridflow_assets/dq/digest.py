@@ -15,7 +15,7 @@ import hashlib
 import json
 
 from gridflow_assets.delta import STREAMED
-from gridflow_assets.dq.profile import data_tables
+from gridflow_assets.registry import data_tables
 from gridflow_assets.warehouse import Warehouse
 
 

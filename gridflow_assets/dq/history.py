@@ -98,6 +98,3 @@ def check_history(instance: dg.DagsterInstance) -> pd.DataFrame:
     return df[CHECK_RESULT_COLUMNS]
 
 
-def latest(history: pd.DataFrame) -> pd.DataFrame:
-    """The latest evaluation of every check of every partition."""
-    return history[history.is_latest.astype(bool)].reset_index(drop=True)

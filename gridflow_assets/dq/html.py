@@ -8,7 +8,6 @@ from __future__ import annotations
 from gridflow_assets.codes import REASON_CODES
 from gridflow_assets.dq import svg
 from gridflow_assets.dq.assess import BLOCKED, READY, WARNINGS
-from gridflow_assets.dq.profile import data_tables
 from gridflow_assets.dq.rank import BLOCKED_GRADE, GRADES, utility_order
 from gridflow_assets.dq.rows import (
     RANKING_TITLE,
@@ -28,7 +27,7 @@ from gridflow_assets.dq.rows import (
     value_rows,
     vee_rows,
 )
-from gridflow_assets.dq.scorecard import expected_checks
+from gridflow_assets.registry import data_tables
 
 esc = svg.esc
 STATUS_CLASS = {
@@ -322,7 +321,7 @@ def _check_cells(s: dict):
         cells[(row, col)] = (state, "" if c["passed"] else svg.compact(c["failed_count"]), tip)
     for card in s["scorecard"]:
         col = (card["utility"], card["month"])
-        for asset, check in expected_checks(set(card["rows"]) | set(card["missing_tables"])):
+        for asset, check in card.get("expected_checks", []):
             row = f"{asset} · {check}"
             if (row, col) not in cells:
                 rows.add(row)

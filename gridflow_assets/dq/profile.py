@@ -18,14 +18,13 @@ import polars as pl
 
 from gridflow_assets.checks import rules
 from gridflow_assets.domain.readings import is_estimated, is_failed
-from gridflow_assets.registry import TABLES, Table, table
+from gridflow_assets.dq.checklist import interval_label  # noqa: F401 (re-exported)
+from gridflow_assets.registry import DATA_LAYERS, TABLES, Table, data_tables, table
 from gridflow_assets.registry.derive import polars_schema
 from gridflow_assets.silver.vee import delivered_count
-from gridflow_assets.silver.vee.grid import DAY_S, month_coverage, nominal_interval
+from gridflow_assets.silver.vee.grid import month_coverage, nominal_interval
 from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
-
-DATA_LAYERS = ("bronze", "silver", "gold", "experience")
 
 # Fields a partition cannot be signed off without, beyond the registry's non-nullable
 # columns (those are the schema check's job). Chosen so every utility's format delivers
@@ -67,25 +66,6 @@ REJECT_COLUMNS = [
     "column_name",
     "detail",
 ]
-
-
-INTERVAL_LABELS = {
-    60: "1 min",
-    300: "5 min",
-    900: "15 min",
-    1800: "30 min",
-    3600: "1 h",
-    DAY_S: "1 day",
-}
-
-
-def interval_label(seconds: int) -> str:
-    return INTERVAL_LABELS.get(int(seconds), f"{int(seconds)} s")
-
-
-def data_tables() -> dict[str, Table]:
-    """Partitioned registry tables that hold utility data (the dq layer judges them)."""
-    return {k: t for k, t in TABLES.items() if t.partitioned and t.layer in DATA_LAYERS}
 
 
 def _utility(utility: str):

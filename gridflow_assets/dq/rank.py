@@ -47,7 +47,6 @@ duplicates, orphans and WARN value rows, IESCO nothing.
 from __future__ import annotations
 
 from gridflow_assets.dq.assess import BLOCKED
-from gridflow_assets.utilities import get_utility
 
 WEIGHTS = {
     "duplicates_conflicting": 1.0,
@@ -114,6 +113,8 @@ def baseline_of(utility: str | None) -> dict[str, float]:
     in the registry. A class outside ``WEIGHTS`` or a share outside [0, 1] is a mistake in
     the registry and raises."""
     try:
+        from gridflow_assets.utilities import get_utility  # the adapters: at refresh only
+
         declared = get_utility(utility).settings.get("dq", {}).get("baseline", {})
     except KeyError:
         return {}

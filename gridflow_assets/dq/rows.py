@@ -4,7 +4,7 @@ shared by the text, Markdown and HTML renderers so the three show the same figur
 from __future__ import annotations
 
 from gridflow_assets.dq.assess import BLOCKED, READY, count_of, pct
-from gridflow_assets.dq.profile import interval_label
+from gridflow_assets.dq.checklist import interval_label
 from gridflow_assets.registry.dq import STATES
 
 

@@ -13,8 +13,8 @@ import pandas as pd
 
 from gridflow_assets.checks.factory import plans_for
 from gridflow_assets.dq import assess, rank
+from gridflow_assets.dq.checklist import check_dicts
 from gridflow_assets.dq.digest import content_digest
-from gridflow_assets.dq.history import latest
 from gridflow_assets.dq.profile import data_tables, profile_partition
 from gridflow_assets.registry.dq import PARTITION_SCORECARD
 from gridflow_assets.silver.vee import ESTIMATION_RULES, METHODS, VALIDATION_RULES
@@ -28,32 +28,6 @@ def all_partitions(store: Warehouse) -> list[tuple[str, str]]:
 
 def previous_month(month: str) -> str:
     return str(pd.Period(month, freq="M") - 1)
-
-
-def check_dicts(history: pd.DataFrame) -> list[dict]:
-    """Latest evaluation of every check, in the snapshot's vocabulary (``check``,
-    ``utility``), details parsed."""
-    rows = []
-    for r in latest(history).itertuples(index=False):
-        rows.append(
-            {
-                "asset": r.asset,
-                "check": r.check_name,
-                "kind": r.kind,
-                "utility": None if pd.isna(r.utility_id) else r.utility_id,
-                "month": None if pd.isna(r.month) else r.month,
-                "passed": bool(r.passed),
-                "severity": r.severity,
-                "failed_count": int(r.failed_count),
-                "total_rows": None if pd.isna(r.total_rows) else int(r.total_rows),
-                "details": json.loads(r.details) if isinstance(r.details, str) else {},
-                "description": r.description,
-                "evaluated_at": pd.Timestamp(r.evaluated_at_utc).isoformat(),
-                "run_id": r.run_id,
-                "violation": getattr(r, "violation", None) or None,
-            }
-        )
-    return rows
 
 
 def expected_checks(present_tables: set[str]) -> set[tuple[str, str]]:
@@ -148,6 +122,7 @@ def build_card(
         "measures": _measures(p, checks),
         "thresholds": t.as_dict(),
         "vee": vee_counts(checks),
+        "expected_checks": sorted(expected),
     }
     card["action"] = rank.action(card["totals"], checks, card["status"], card["utility"])
     card["measures"]["action_score"] = card["action"]["score"]

@@ -1,7 +1,7 @@
 """The DQ snapshot: what a steward needs to sign a month off, as data. Rendering it (text,
 Markdown, JSON, HTML) is ``dq/render.py``.
 
-Two ways to one shape: ``build_snapshot`` computes the scorecards from the warehouse itself
+Two ways to one shape: ``dq.refresh.build_snapshot`` computes the scorecards from the warehouse itself
 (row counts, accounting, rejects, coverage, values) and the Dagster instance's check
 evaluations (the DQ refresh does this, then stores them); ``stored_snapshot`` reads what the
 last refresh stored in the DQ tables, without Dagster, so ``gridflow dq``, the dashboard and
@@ -20,14 +20,13 @@ import pandas as pd
 from gridflow_assets.dq import deliveries
 from gridflow_assets.dq.assess import Thresholds
 from gridflow_assets.dq.calendar import now as clock
+from gridflow_assets.dq.checklist import check_dicts
 from gridflow_assets.dq.markdown import status_markdown
-from gridflow_assets.dq.profile import data_tables
 from gridflow_assets.dq.rank import rank_cards, ranking_entry, utility_order
 from gridflow_assets.dq.render import render
-from gridflow_assets.dq.scorecard import build_cards, check_dicts
 from gridflow_assets.dq.states import partition_states, queue, ticket_lines
+from gridflow_assets.registry import data_tables
 from gridflow_assets.registry.dq import STATES
-from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
 
 DASHBOARD_FILE = "dq_dashboard.html"
@@ -39,29 +38,13 @@ SCORECARD, CHECKS, REFERENCE_CHECKS, SIGNOFFS = (
 )
 
 # Re-exported: the CLI prints the snapshot with these, the dq asset imports them from here.
-__all__ = ["build_snapshot", "render", "status_markdown", "stored_snapshot"]
+__all__ = ["assemble", "render", "status_markdown", "stored_snapshot"]
 
 
-def _wanted(c: dict, utility: str | None, month: str | None) -> bool:
+def is_wanted(c: dict, utility: str | None, month: str | None) -> bool:
     if c["utility"] is None:  # checks of tables that are not partitioned
         return utility is None and month is None
     return (utility is None or c["utility"] == utility) and (month is None or c["month"] == month)
-
-
-def build_snapshot(
-    store: Warehouse,
-    history: pd.DataFrame,
-    utility: str | None = None,
-    month: str | None = None,
-    thresholds: Thresholds | None = None,
-    now: dt.datetime | None = None,
-) -> dict:
-    """The snapshot computed afresh from the warehouse and ``history`` (the instance's check
-    evaluations): what the DQ refresh stores."""
-    thresholds = thresholds or Thresholds()
-    cards = build_cards(store, history, utility, month, thresholds)
-    checks = [c for c in check_dicts(history) if _wanted(c, utility, month)]
-    return assemble(store, cards, checks, len(history), thresholds, utility, month, now)
 
 
 def stored_cards(store: Warehouse) -> list[dict]:
@@ -108,7 +91,7 @@ def stored_snapshot(
     cards.sort(key=lambda c: (c["utility"], c["month"]))
     rank_cards(cards)
     checks, evaluations = stored_checks(store)
-    checks = [c for c in checks if _wanted(c, utility, month)]
+    checks = [c for c in checks if is_wanted(c, utility, month)]
     return assemble(store, cards, checks, evaluations, Thresholds(), utility, month, now)
 
 
@@ -121,13 +104,23 @@ def write_dashboard(snapshot: dict, reports: str | Path) -> Path:
     return page
 
 
-def calendar_of(utility: str) -> tuple[int, str] | None:
-    """A registered utility's delivery day and time zone (None: not registered)."""
-    try:
-        u = get_utility(utility)
-    except KeyError:
-        return None
-    return u.expected_delivery_day, u.timezone
+def calendars(rows: dict[tuple[str, str], dict]):
+    """A utility's delivery day and time zone: as its deliveries recorded them (no adapter
+    imported to print a snapshot), else from its registry entry; None when not registered."""
+    known = {u: (r["due_day"], r["timezone"]) for (u, _), r in rows.items() if r.get("due_day")}
+
+    def calendar_of(utility: str) -> tuple[int, str] | None:
+        if utility in known:
+            return known[utility]
+        from gridflow_assets.utilities import get_utility
+
+        try:
+            u = get_utility(utility)
+        except KeyError:
+            return None
+        return u.expected_delivery_day, u.timezone
+
+    return calendar_of
 
 
 def signoff_rows(store: Warehouse) -> list[dict]:
@@ -156,11 +149,12 @@ def assemble(
     """
     now = now or clock()
     by_key = {(c["utility"], c["month"]): c for c in cards}
+    delivered = deliveries.latest(store)
     states = partition_states(
         by_key,
-        deliveries.latest(store),
+        delivered,
         signoff_rows(store),
-        calendar_of,
+        calendars(delivered),
         now,
         utility,
         month,

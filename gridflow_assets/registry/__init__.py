@@ -13,6 +13,15 @@ TABLES: dict[str, Table] = {
 }
 
 
+# Layers of utility data: partitioned tables of these the DQ layer judges.
+DATA_LAYERS = ("bronze", "silver", "gold", "experience")
+
+
+def data_tables() -> dict[str, Table]:
+    """Partitioned registry tables that hold utility data (the dq layer judges them)."""
+    return {k: t for k, t in TABLES.items() if t.partitioned and t.layer in DATA_LAYERS}
+
+
 def table(key: str) -> Table:
     """Look a table up by ``layer/name``."""
     try:
@@ -21,4 +30,4 @@ def table(key: str) -> Table:
         raise KeyError(f"no table {key!r} in the registry; known: {sorted(TABLES)}") from None
 
 
-__all__ = ["TABLES", "Column", "ForeignKey", "Table", "table"]
+__all__ = ["DATA_LAYERS", "TABLES", "Column", "ForeignKey", "Table", "data_tables", "table"]

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 
-import dagster as dg
 import pandas as pd
-import pandera.polars as pa
 import polars as pl
 import pyarrow as pa_arrow
 
@@ -151,7 +149,13 @@ def from_arrow(tbl: pa_arrow.Table) -> pd.DataFrame:
     return df
 
 
-def _range_checks(col: Column) -> list[pa.Check]:
+# pandera and Dagster are imported where their schemas are built: every reader of the
+# warehouse imports this module (arrow schemas), and those two cost ~1 s of start-up.
+
+
+def _range_checks(col: Column) -> list:
+    import pandera.polars as pa
+
     checks = []
     if col.ge is not None:
         checks.append(pa.Check.ge(col.ge))
@@ -163,9 +167,11 @@ def _range_checks(col: Column) -> list[pa.Check]:
 
 
 @cache
-def structure_schema(table: Table) -> pa.DataFrameSchema:
+def structure_schema(table: Table):
     """Columns, dtypes (the registry's Polars types) and nullability: what the table
     guarantees about itself. For Polars frames, the engine the checks run on."""
+    import pandera.polars as pa
+
     return pa.DataFrameSchema(
         {
             col.name: pa.Column(
@@ -180,9 +186,11 @@ def structure_schema(table: Table) -> pa.DataFrameSchema:
 
 
 @cache
-def range_schema(table: Table) -> pa.DataFrameSchema | None:
+def range_schema(table: Table):
     """Value ranges and allowed values: what the delivered data should look like. No dtypes
     here: a wrong type is the structure schema's finding, not a range failure."""
+    import pandera.polars as pa
+
     cols = {
         col.name: pa.Column(checks=_range_checks(col), nullable=True, required=True)
         for col in table.columns
@@ -193,7 +201,9 @@ def range_schema(table: Table) -> pa.DataFrameSchema | None:
     return pa.DataFrameSchema(cols, strict=False, name=f"{table.key} ranges")
 
 
-def column_schema(table: Table) -> dg.TableSchema:
+def column_schema(table: Table):
+    import dagster as dg
+
     return dg.TableSchema(
         columns=[
             dg.TableColumn(

@@ -24,7 +24,7 @@ from gridflow_assets import cli
 from gridflow_assets.cli import main
 from gridflow_assets.definitions import PARTITION_JOB, build_defs
 from gridflow_assets.dq.history import check_history
-from gridflow_assets.dq.snapshot import build_snapshot
+from gridflow_assets.dq.refresh import build_snapshot
 from gridflow_assets.generate.common import write_drop
 from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.partitions import partition_key

@@ -33,7 +33,7 @@ import pytest
 from gridflow_assets.checks.factory import plans_for
 from gridflow_assets.dq import assess
 from gridflow_assets.dq.history import check_history
-from gridflow_assets.dq.snapshot import build_snapshot
+from gridflow_assets.dq.refresh import build_snapshot
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.instance import ensure_instance_yaml
 from gridflow_assets.orchestration.runner import run_drops
