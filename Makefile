@@ -37,6 +37,7 @@ demo: instance
 	$(BIN)/gridflow run
 	$(BIN)/gridflow signoff approve IESCO 2025-06 --by "demo steward" \
 	  --reason "usual IESCO defects, ticket raised" --waive all
+	$(BIN)/gridflow publish
 	$(BIN)/gridflow dq --brief
 
 # The whole suite on PYTEST_WORKERS processes (pytest-xdist; 0: in this one). A test module

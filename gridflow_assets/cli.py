@@ -263,6 +263,33 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("dictionary", help="print the data dictionary (Markdown)")
 
+    pb = sub.add_parser(
+        "publish",
+        help="run what the publishing sensor would: external/ follows the sign-offs",
+        description="Publish every approved partition to external/ (views without PII, Green "
+        "Button files) and withdraw those sent back or void, through Dagster runs on the "
+        "warehouse's instance, each decision once (the sensor's run keys). Exit 1 if a run "
+        "failed.",
+    )
+    _warehouse_option(pb)
+
+    ex = sub.add_parser("export", help="export a signed-off partition for its consumers")
+    exs = ex.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
+    gb = exs.add_parser(
+        "green-button",
+        help="one ESPI (Green Button) Atom feed per service point of an approved partition",
+        description="Write one Green Button (ESPI) Atom feed per service point of an approved "
+        "month x utility partition to --out, named by the service point's pseudonymous key. "
+        "Exit 1 (one line saying who must sign it off) for a partition not approved.",
+    )
+    gb.add_argument("--utility", type=_utility, required=True)
+    gb.add_argument("--month", type=_month, required=True, metavar="YYYY-MM")
+    gb.add_argument(
+        "--service-point", default=None, metavar="PSEUDONYM", help="only this service point"
+    )
+    gb.add_argument("--out", required=True, metavar="DIR")
+    _warehouse_option(gb)
+
     h = sub.add_parser(
         "history",
         help="list a table's versions (Delta commits), newest first",
@@ -543,6 +570,26 @@ def cmd_dq(args) -> int:
     return 0
 
 
+def cmd_publish(args) -> int:
+    from gridflow_assets.orchestration.runner import quiet_dagster_warnings
+    from gridflow_assets.publish_cli import publish
+
+    quiet_dagster_warnings()
+    warehouse = _warehouse(args, secret=True)
+    _bind(warehouse, record=True)
+    return publish(warehouse, _instance())
+
+
+def cmd_export(args) -> int:
+    from gridflow_assets.publish_cli import export_green_button
+
+    if _unknown_utility(
+        "export", args.utility, _known_utilities(), "no adapter is registered for it"
+    ):
+        return 2
+    return export_green_button(_warehouse(args), args)
+
+
 def cmd_signoff(args) -> int:
     from gridflow_assets.steward_cli import record_signoff
 
@@ -706,6 +753,8 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "dq": cmd_dq,
         "signoff": cmd_signoff,
+        "publish": cmd_publish,
+        "export": cmd_export,
         "dictionary": cmd_dictionary,
         "history": cmd_history,
         "vacuum": cmd_vacuum,

@@ -12,10 +12,12 @@ import dagster as dg
 from gridflow_assets.assets.bronze import bronze_tables
 from gridflow_assets.assets.dq import DQ_ASSETS, DQ_SOURCES
 from gridflow_assets.assets.experience import experience_tables
+from gridflow_assets.assets.external import EXTERNAL_ASSETS
 from gridflow_assets.assets.gold import dim_date, dim_time, dim_utility, gold_tables
 from gridflow_assets.assets.silver import reason_codes, silver_tables
 from gridflow_assets.checks.factory import build_table_checks
 from gridflow_assets.orchestration.automation import JOBS, SCHEDULES, SENSORS
+from gridflow_assets.orchestration.publishing import publish_job, publish_sensor, withdraw_job
 from gridflow_assets.orchestration.schedules import vacuum_job, warehouse_vacuum
 from gridflow_assets.orchestration.signoff import signoff_job
 from gridflow_assets.partitions import month_utility_partitions
@@ -56,10 +58,18 @@ def build_defs(
     )
     checks = [build_table_checks(key) for key in TABLES]
     return dg.Definitions(
-        assets=[*PARTITIONED_ASSETS, *REFERENCE_ASSETS, *DQ_ASSETS, *DQ_SOURCES],
+        assets=[*PARTITIONED_ASSETS, *REFERENCE_ASSETS, *DQ_ASSETS, *DQ_SOURCES, *EXTERNAL_ASSETS],
         asset_checks=checks,
-        jobs=[partition_job, reference_job, *JOBS, vacuum_job, signoff_job],
-        sensors=SENSORS,
+        jobs=[
+            partition_job,
+            reference_job,
+            *JOBS,
+            vacuum_job,
+            signoff_job,
+            publish_job,
+            withdraw_job,
+        ],
+        sensors=[*SENSORS, publish_sensor],
         schedules=[*SCHEDULES, warehouse_vacuum],
         resources={"paths": paths, "warehouse_io": DeltaIOManager(warehouse=paths.warehouse)},
         executor=dg.in_process_executor,

@@ -96,5 +96,3 @@ def check_history(instance: dg.DagsterInstance) -> pd.DataFrame:
     keys = df[["asset", "check_name", "partition_key"]].fillna("")
     df["is_latest"] = ~keys.duplicated(keep="last")
     return df[CHECK_RESULT_COLUMNS]
-
-

@@ -129,6 +129,27 @@ def decide(
     return row
 
 
+def approval(store: Warehouse, utility: str, month: str) -> tuple[dict | None, str]:
+    """The approval in force for the partition (its sign-off, the content it was given for
+    still the content now), or None and, in one line, why not and who must act."""
+    snap = stored_snapshot(store, utility, month)
+    state = next(
+        (s for s in snap["states"] if (s["utility"], s["month"]) == (utility, month)), None
+    )
+    so = state["signoff"] if state else None
+    status = so["status"] if so else None
+    ask = (
+        f"a data steward must approve it first: gridflow signoff approve {utility} {month} "
+        "--by NAME --reason TEXT"
+    )
+    if status != APPROVED:
+        what = status or (state["state"] if state else "not in the warehouse")
+        return None, f"{utility} {month} is not approved ({what}): {ask}"
+    if content_digest(store, utility, month)[0] != so["decided_digest"]:
+        return None, f"{utility} {month} changed since its approval: {ask}"
+    return so, ""
+
+
 def _os_user() -> str | None:
     try:
         return getpass.getuser()

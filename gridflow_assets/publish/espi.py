@@ -84,17 +84,18 @@ def _offset_at(zone: ZoneInfo, when: datetime) -> timedelta:
 
 
 def _transitions(zone: ZoneInfo, year: int) -> list[datetime]:
-    """The UTC instants (to the minute) at which the zone's offset changes in ``year``."""
+    """The UTC instants (to the second) at which the zone's offset changes in ``year``."""
     day, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
     found = []
     while day < end:
         nxt = day + timedelta(days=1)
         if _offset_at(zone, day) != _offset_at(zone, nxt):
-            lo, hi = day, nxt  # the offset at lo differs from the one at hi
-            while hi - lo > timedelta(minutes=1):
-                mid = lo + (hi - lo) / 2
-                lo, hi = (mid, hi) if _offset_at(zone, mid) == _offset_at(zone, lo) else (lo, mid)
-            found.append(hi)
+            lo, hi = 0, 86_400  # seconds into the day: the offset changes in (lo, hi]
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                same = _offset_at(zone, day + timedelta(seconds=mid)) == _offset_at(zone, day)
+                lo, hi = (mid, hi) if same else (lo, mid)
+            found.append(day + timedelta(seconds=hi))
         day = nxt
     return found
 
@@ -135,7 +136,11 @@ def local_time(tz: str, year: int) -> LocalTime:
     if start is None or end is None:
         return LocalTime(tz, int(standard.total_seconds()), 0, NO_DST, NO_DST)
     return LocalTime(
-        tz, int(standard.total_seconds()), int(shift.total_seconds()), dst_rule(start), dst_rule(end)
+        tz,
+        int(standard.total_seconds()),
+        int(shift.total_seconds()),
+        dst_rule(start),
+        dst_rule(end),
     )
 
 

@@ -100,7 +100,9 @@ def write_feeds(
     tz = get_utility(utility).timezone
     ctx = _Context(utility, month, tz, _updated(store, utility, month))
     rows = _readings(store, utility, month, list(keys.values()))
-    by_id = {k[0]: frame for k, frame in rows.partition_by("service_point_id", as_dict=True).items()}
+    by_id = {
+        k[0]: frame for k, frame in rows.partition_by("service_point_id", as_dict=True).items()
+    }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -130,8 +132,9 @@ def pseudonyms(store: Warehouse, utility: str, month: str) -> dict[str, str]:
     keys = pseudonymize(ids, _secret(store))
     if not set(keys.to_list()) <= set(ext["service_point_key"].to_list()):
         raise ValueError(
-            f"the pseudonymous keys made with this {ENV_SECRET} are not those of "
-            f"gold/dim_service_point_external {utility}/{month}: set the key gold was built with"
+            f"the pseudonymous keys made with the key in use ({ENV_SECRET} or .pii_secret) "
+            f"are not those of gold/dim_service_point_external {utility}/{month}: use the "
+            "key gold was built with"
         )
     return dict(zip(keys.to_list(), ids.to_list(), strict=True))
 

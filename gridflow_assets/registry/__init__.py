@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from gridflow_assets.registry.billing import BILLING
 from gridflow_assets.registry.dq import DQ
+from gridflow_assets.registry.external import EXTERNAL
 from gridflow_assets.registry.gold import EXPERIENCE, GOLD
 from gridflow_assets.registry.model import Column, ForeignKey, Table
 from gridflow_assets.registry.tables import BRONZE, SILVER
 
 TABLES: dict[str, Table] = {
-    t.key: t for group in (BRONZE, SILVER, GOLD, BILLING, EXPERIENCE, DQ) for t in group.values()
+    t.key: t
+    for group in (BRONZE, SILVER, GOLD, BILLING, EXPERIENCE, DQ, EXTERNAL)
+    for t in group.values()
 }
 
 

@@ -1,0 +1,1 @@
+"""The external layer: published views of signed-off partitions, without PII."""
