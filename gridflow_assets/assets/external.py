@@ -59,9 +59,26 @@ def publish_green_button(store: Warehouse, utility: str, month: str) -> int:
     return len(written)
 
 
+GREEN_BUTTON_SPEC = dg.AssetSpec(
+    key=GREEN_BUTTON.split("/"),
+    description="Green Button (ESPI) Atom feeds, one per service point of an approved "
+    "partition: <warehouse>/external/green_button/utility=U/month=M/<service_point_key>.xml. "
+    "Files, not a table; publishing writes them, withdrawal deletes them.",
+    group_name="external",
+    kinds={"xml"},
+    owners=["team:data-engineering"],
+    tags={"layer": "external"},
+    deps=[
+        dg.AssetKey(["silver", "intervals"]),
+        dg.AssetKey(["gold", "dim_service_point_external"]),
+    ],
+    skippable=True,
+)
+
+
 @dg.multi_asset(
     name="external_tables",
-    specs=[asset_spec(key, deps=deps) for key, deps in SPECS.items()],
+    specs=[*(asset_spec(key, deps=deps) for key, deps in SPECS.items()), GREEN_BUTTON_SPEC],
     partitions_def=month_utility_partitions,
 )
 @timed_layer
@@ -85,6 +102,8 @@ def external_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     summary = None if bills is None else views.billing_summary(bills, sp, secret)
     run.publish("external/billing_summary", summary, metadata=meta)
     files = publish_green_button(store, u, m)
+    folder = store.loc.uri(green_button_dir(store, u, m))
+    run.report(GREEN_BUTTON, {**meta, "files": files, "dagster/uri": folder})
     context.log.info(f"{u} {m}: {files} Green Button file(s) written")
 
 

@@ -168,6 +168,13 @@ class LayerRun:
             yield item
         yield from against_latest(self.context, checks)
 
+    def report(self, key: str, metadata: dict) -> None:
+        """The materialization of an asset the step wrote that is not a table (files),
+        reported with the step's tables."""
+        self._events.append(
+            dg.MaterializeResult(asset_key=dg.AssetKey(key.split("/")), metadata=metadata)
+        )
+
     def _collect(self, gen: Iterator) -> list[str]:
         """Keep the events of ``gen`` for ``finish``; returns its return value."""
         while True:

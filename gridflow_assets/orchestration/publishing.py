@@ -17,7 +17,12 @@ decision reads nothing more.
 
 import dagster as dg
 
-from gridflow_assets.assets.external import EXTERNAL_ASSETS, SPECS, remove_green_button
+from gridflow_assets.assets.external import (
+    EXTERNAL_ASSETS,
+    GREEN_BUTTON,
+    SPECS,
+    remove_green_button,
+)
 from gridflow_assets.dq.signoff import KEY as SIGNOFFS
 from gridflow_assets.dq.states import APPROVED, SENT_BACK, VOID, latest_decisions
 from gridflow_assets.partitions import month_utility_partitions, partition_key
@@ -63,6 +68,13 @@ def withdraw_partition(
             )
         )
     files = remove_green_button(store, u, m)
+    context.log_event(
+        dg.AssetMaterialization(
+            asset_key=GREEN_BUTTON.split("/"),
+            partition=partition_key(u, m),
+            metadata={"withdrawn": True, "reason": config.reason, "files_deleted": files},
+        )
+    )
     context.log.info(
         f"{u} {m} withdrawn from external/ ({files} Green Button file(s)): {config.reason}"
     )

@@ -139,6 +139,11 @@ def test_approved_partitions_are_published_once_without_pii(world, capsys):
     assert daily["district"].null_count() < len(daily)  # aggregated geography kept
     files = _green_button(world)
     assert files and {f.removesuffix(".xml") for f in files} <= keys
+    event = world.instance.get_latest_materialization_event(
+        dg.AssetKey(["external", "green_button"])
+    )
+    meta = event.asset_materialization.metadata
+    assert meta["files"].value == len(files) and meta["approved_by"].value == "Ana"
 
 
 def test_green_button_export_of_an_approved_partition(world, capsys):
@@ -178,6 +183,10 @@ def test_sent_back_partitions_are_withdrawn(world, capsys):
     for name in EXTERNAL:
         assert _partitions(world, name) == set(), name
     assert _green_button(world) == []
+    gone = world.instance.get_latest_materialization_event(
+        dg.AssetKey(["external", "green_button"])
+    )
+    assert gone.asset_materialization.metadata["withdrawn"].value is True
     # one commit per table took the partition out
     assert world.store.version("external/usage_daily") == published + 1
     history = world.store.history("external/usage_daily", "IESCO", MONTH)
