@@ -371,6 +371,19 @@ def _spec(plan: CheckPlan, asset_key: dg.AssetKey, partitions, key: str) -> dg.A
     )
 
 
+def _results(asset_key: dg.AssetKey, checks: PartitionChecks) -> Iterator[dg.AssetCheckResult]:
+    """Each plan's result over what ``checks`` was fed, as Dagster check results."""
+    for plan, res in checks.results():
+        yield dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=plan.name,
+            passed=res.passed,
+            severity=_severity(plan, res),
+            metadata=result_metadata(plan, res, checks.utility, checks.month),
+            description=plan.description,
+        )
+
+
 def _whole_table(store, key: str, asset_key: dg.AssetKey, plans: list[CheckPlan]):
     """The results of a DQ table's checks over all its rows (its partitions together:
     DQ tables are small)."""
@@ -389,15 +402,7 @@ def _whole_table(store, key: str, asset_key: dg.AssetKey, plans: list[CheckPlan]
     frame = frame.drop([c for c in ("utility", "month") if c in frame.columns])
     checks = PartitionChecks(store, key, None, None, plans, bucketed=False)
     checks.add(frame)
-    for plan, res in checks.results():
-        yield dg.AssetCheckResult(
-            asset_key=asset_key,
-            check_name=plan.name,
-            passed=res.passed,
-            severity=_severity(plan, res),
-            metadata=result_metadata(plan, res, None, None),
-            description=plan.description,
-        )
+    yield from _results(asset_key, checks)
 
 
 def build_table_checks(key: str) -> dg.AssetChecksDefinition:
@@ -456,14 +461,6 @@ def build_table_checks(key: str) -> dg.AssetChecksDefinition:
             return
         if not checks.buckets:
             raise FileNotFoundError(f"{key} {utility}/{month} is not in the warehouse")
-        for plan, res in checks.results():
-            yield dg.AssetCheckResult(
-                asset_key=asset_key,
-                check_name=plan.name,
-                passed=res.passed,
-                severity=_severity(plan, res),
-                metadata=result_metadata(plan, res, utility, month),
-                description=plan.description,
-            )
+        yield from _results(asset_key, checks)
 
     return _checks

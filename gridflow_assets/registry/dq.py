@@ -12,6 +12,8 @@ columns: one row per partition stays the grain, and BI tools and DuckDB read JSO
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gridflow_assets.registry.model import Column, Table
 
 CHECK_KINDS = (
@@ -111,65 +113,12 @@ CHECK_RESULTS = Table(
     ),
 )
 
-REFERENCE_CHECKS = Table(
-    layer="dq",
+REFERENCE_CHECKS = replace(
+    CHECK_RESULTS,
     name="reference_checks",
     partitioned=False,
     description="Every evaluation of the checks of the reference tables (dim_date, dim_time, "
     "dim_utility, reason_codes), which belong to no partition: dq/check_results' columns.",
-    grain="one row per asset-check evaluation, oldest first",
-    primary_key=("run_id", "evaluation_id"),
-    columns=(
-        Column("run_id", "string", "Dagster run that evaluated the check", nullable=False),
-        Column(
-            "evaluation_id",
-            "int",
-            "Storage id of the evaluation event in the Dagster "
-            "instance: unique within its run (the default SQLite storage numbers the "
-            "events of each run apart), globally on Postgres",
-            nullable=False,
-            ge=1,
-        ),
-        Column("asset", "string", "Checked table, layer/name", nullable=False),
-        Column("check_name", "string", "Check name; starts with its kind", nullable=False),
-        Column(
-            "kind", "string", "Check kind (docs/architecture.md)", nullable=False, isin=CHECK_KINDS
-        ),
-        Column("partition_key", "string", "Dagster partition key (month|utility)"),
-        Column("passed", "bool", "Whether the check passed", nullable=False),
-        Column(
-            "severity",
-            "string",
-            "WARN (delivered data, never blocks) or ERROR (pipeline guarantee, blocks downstream)",
-            nullable=False,
-            isin=("WARN", "ERROR"),
-        ),
-        Column("is_blocking", "bool", "Whether a failure of this check stops downstream assets"),
-        _count("failed_count", "Rows (or keys) that failed"),
-        _count("total_rows", "Rows checked", nullable=True),
-        _share("failure_rate", "failed_count / total_rows"),
-        _json(
-            "sample_keys",
-            "Sample of failing rows or keys, as the check showed them: may "
-            "hold service point ids and addresses",
-            pii=True,
-        ),
-        _json("details", "Failures by detail (column and check, foreign key, accounting)"),
-        Column("description", "string", "What the check verifies (the rule)"),
-        Column(
-            "violation",
-            "string",
-            "What a failed evaluation found violated, with its count (null when passed)",
-        ),
-        Column("evaluated_at_utc", "timestamp", "When the evaluation was recorded", nullable=False),
-        Column(
-            "is_latest",
-            "bool",
-            "The latest evaluation of this check for this partition "
-            "(what the partition's status is judged on)",
-            nullable=False,
-        ),
-    ),
 )
 
 PARTITION_SCORECARD = Table(

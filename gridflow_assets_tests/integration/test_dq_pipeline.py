@@ -20,7 +20,6 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from gridflow_assets import cli
 from gridflow_assets.cli import main
 from gridflow_assets.definitions import PARTITION_JOB, build_defs
 from gridflow_assets.dq.history import check_history
@@ -30,6 +29,7 @@ from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.partitions import partition_key
 from gridflow_assets.utilities import register, unregister
 from gridflow_assets.warehouse import Warehouse
+from gridflow_assets_tests import worlds
 from gridflow_assets_tests.browser import needs_chromium, render
 from gridflow_assets_tests.crafted import (
     CH,
@@ -108,27 +108,14 @@ def land_clean_utility1(landing: Path, month: str = "2025-04") -> Path:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("dq")
-    dirs = {name: root / name for name in ("landing", "warehouse", "reports", "home")}
-    for d in dirs.values():
-        d.mkdir()
     register(lossy_utility())
-    with pytest.MonkeyPatch.context() as mp:
-        for env, name in (
-            ("DAGSTER_HOME", "home"),
-            ("GRIDFLOW_LANDING", "landing"),
-            ("GRIDFLOW_WAREHOUSE", "warehouse"),
-            ("GRIDFLOW_REPORTS", "reports"),
-        ):
-            mp.setenv(env, str(dirs[name]))
+    with worlds.world(tmp_path_factory, "dq") as (dirs, instance, _):
         landing = dirs["landing"]
         land_utility1(landing)
         (landing / "UTILITY1").rename(landing / "LOSSY")
         land_utility1(landing)
         land_utility2(landing)
         land_clean_utility1(landing)
-        instance = dg.DagsterInstance.ephemeral()
-        mp.setattr(cli, "_instance", lambda: instance)
         # The run refreshes the DQ tables, as `gridflow run` does: `gridflow dq` reads them.
         outcome = run_drops(instance, str(landing), str(dirs["warehouse"]), out=lambda _: None)
         try:
@@ -143,7 +130,6 @@ def world(tmp_path_factory):
                 cards={(c["utility"], c["month"]): c for c in snap["scorecard"]},
             )
         finally:
-            instance.dispose()
             unregister("LOSSY")
 
 

@@ -15,7 +15,6 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from gridflow_assets import cli
 from gridflow_assets.cli import main
 from gridflow_assets.definitions import build_defs
 from gridflow_assets.generate.iesco import generate_iesco
@@ -24,6 +23,7 @@ from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry import TABLES
 from gridflow_assets.warehouse import Warehouse
+from gridflow_assets_tests import worlds
 from gridflow_assets_tests.crafted import land_utility1
 
 EXTERNAL = ("usage_daily", "usage_intervals", "billing_summary")
@@ -32,27 +32,11 @@ MONTH = "2025-06"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("publishing")
-    dirs = {name: root / name for name in ("landing", "warehouse", "reports", "home", "gb")}
-    for d in dirs.values():
-        d.mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        for env, name in (
-            ("DAGSTER_HOME", "home"),
-            ("GRIDFLOW_LANDING", "landing"),
-            ("GRIDFLOW_WAREHOUSE", "warehouse"),
-            ("GRIDFLOW_REPORTS", "reports"),
-        ):
-            mp.setenv(env, str(dirs[name]))
+    with worlds.world(tmp_path_factory, "publishing", "gb") as (dirs, instance, _):
         generate_iesco(dirs["landing"], [MONTH], meters=4, seed=5)
         land_utility1(dirs["landing"])
-        instance = dg.DagsterInstance.ephemeral()
-        mp.setattr(cli, "_instance", lambda: instance)
         run_drops(instance, str(dirs["landing"]), str(dirs["warehouse"]), out=lambda _: None)
-        try:
-            yield SimpleNamespace(dirs=dirs, instance=instance, store=Warehouse(dirs["warehouse"]))
-        finally:
-            instance.dispose()
+        yield SimpleNamespace(dirs=dirs, instance=instance, store=Warehouse(dirs["warehouse"]))
 
 
 def _main(capsys, *args: str) -> tuple[int, str, str]:

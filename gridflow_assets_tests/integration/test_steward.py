@@ -22,16 +22,15 @@ import os
 import re
 from types import SimpleNamespace
 
-import dagster as dg
 import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from gridflow_assets import cli
 from gridflow_assets.cli import main
 from gridflow_assets.definitions import build_defs
 from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.utilities import register, unregister
+from gridflow_assets_tests import worlds
 from gridflow_assets_tests.browser import needs_chromium, render
 from gridflow_assets_tests.crafted import (
     U1_INTERVALS,
@@ -50,19 +49,8 @@ def _at(text: str) -> float:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("steward")
-    dirs = {name: root / name for name in ("landing", "warehouse", "reports", "home")}
-    for d in dirs.values():
-        d.mkdir()
     register(lossy_utility())
-    with pytest.MonkeyPatch.context() as mp:
-        for env, name in (
-            ("DAGSTER_HOME", "home"),
-            ("GRIDFLOW_LANDING", "landing"),
-            ("GRIDFLOW_WAREHOUSE", "warehouse"),
-            ("GRIDFLOW_REPORTS", "reports"),
-        ):
-            mp.setenv(env, str(dirs[name]))
+    with worlds.world(tmp_path_factory, "steward") as (dirs, instance, mp):
         mp.setenv("GRIDFLOW_NOW", NOW)
         landing = dirs["landing"]
         land_utility1(landing)
@@ -72,14 +60,23 @@ def world(tmp_path_factory):
         land_utility1(landing, month="2025-04", utility1_meters__csv=headless)
         late = land_utility2(landing)
         os.utime(late / "_SUCCESS", (_at("2025-04-20T09:00:00+00:00"),) * 2)
-        instance = dg.DagsterInstance.ephemeral()
-        mp.setattr(cli, "_instance", lambda: instance)
         outcome = run_drops(instance, str(landing), str(dirs["warehouse"]), out=lambda _: None)
         try:
             yield SimpleNamespace(dirs=dirs, instance=instance, outcome=outcome, mp=mp)
         finally:
-            instance.dispose()
             unregister("LOSSY")
+
+
+def _rerun(world, utility: str, month: str) -> None:
+    """``gridflow run --utility U --month M`` on the module's instance."""
+    run_drops(
+        world.instance,
+        str(world.dirs["landing"]),
+        str(world.dirs["warehouse"]),
+        utility=utility,
+        month=month,
+        out=lambda _: None,
+    )
 
 
 def _run(capsys, *args: str, code: int = 0) -> tuple[str, str]:
@@ -225,27 +222,13 @@ def test_signoff_approve_refusals_rerun_and_void(world, capsys):
 
     _run(capsys, "signoff", "send-back", "UTILITY2", "2025-03", "--by", "Ana", "--reason", "late")
     # a rerun of the same data writes the same bytes: the approval holds
-    run_drops(
-        world.instance,
-        str(world.dirs["landing"]),
-        str(world.dirs["warehouse"]),
-        utility="UTILITY1",
-        month="2025-03",
-        out=lambda _: None,
-    )
+    _rerun(world, "UTILITY1", "2025-03")
     assert _states(_snap(capsys))[("UTILITY1", "2025-03")]["signoff"]["status"] == "approved"
     assert _decisions(world)["decision"].to_list() == ["approved", "sent back"]
 
     # a re-delivery with one value changed: the approval is void, the trail keeps it
     land_utility1(world.dirs["landing"], utility1_intervals__csv=U1_INTERVALS.replace("0.5", "0.6"))
-    run_drops(
-        world.instance,
-        str(world.dirs["landing"]),
-        str(world.dirs["warehouse"]),
-        utility="UTILITY1",
-        month="2025-03",
-        out=lambda _: None,
-    )
+    _rerun(world, "UTILITY1", "2025-03")
     snap = _snap(capsys)
     shown = _states(snap)[("UTILITY1", "2025-03")]["signoff"]
     assert shown["status"] == "void" and shown["needs"].startswith("needs sign-off again")
