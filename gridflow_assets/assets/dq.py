@@ -23,6 +23,7 @@ from gridflow_assets.dq.signoff import void_changed
 from gridflow_assets.dq.snapshot import (
     DASHBOARD_FILE,
     status_markdown,
+    stored_cards,
     stored_snapshot,
     write_dashboard,
 )
@@ -153,8 +154,10 @@ def dq_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     store = paths.store()
     history = check_history(context.instance)
     checks_committed = write_checks(store, history)
-    computed = build_snapshot(store, history)
+    stored = {(c["utility"], c["month"]): c for c in stored_cards(store)}
+    computed = build_snapshot(store, history, reuse=stored)
     cards_committed = write_scorecards(store, computed["scorecard"])
+    rebuilt = sum(c is not stored.get((c["utility"], c["month"])) for c in computed["scorecard"])
     voided = void_changed(store, computed["scorecard"], context.run_id)
     for row in voided:
         context.log.warning(f"sign-off void: {row['reason']}")
@@ -178,6 +181,7 @@ def dq_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
         metadata={
             **dashboard_metadata(snapshot),
             "partitions_committed": cards_committed,
+            "cards_rebuilt": rebuilt,
             "signoffs_voided": len(voided),
             "dashboard": dg.MetadataValue.path(str(page)),
         },

@@ -22,10 +22,11 @@ def build_snapshot(
     month: str | None = None,
     thresholds: Thresholds | None = None,
     now: dt.datetime | None = None,
+    reuse: dict[tuple[str, str], dict] | None = None,
 ) -> dict:
     """The snapshot computed afresh from the warehouse and ``history`` (the instance's check
     evaluations): what the DQ refresh stores."""
     thresholds = thresholds or Thresholds()
-    cards = build_cards(store, history, utility, month, thresholds)
+    cards = build_cards(store, history, utility, month, thresholds, reuse)
     checks = [c for c in check_dicts(history) if is_wanted(c, utility, month)]
     return assemble(store, cards, checks, len(history), thresholds, utility, month, now)

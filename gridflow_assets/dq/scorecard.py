@@ -7,11 +7,13 @@ into the rows of ``dq/partition_scorecard``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pandas as pd
 
 from gridflow_assets.checks.factory import plans_for
+from gridflow_assets.delta import gridflow_version
 from gridflow_assets.dq import assess, rank
 from gridflow_assets.dq.checklist import check_dicts
 from gridflow_assets.dq.digest import content_digest
@@ -130,18 +132,33 @@ def build_card(
     return card
 
 
+def checks_signature(checks: list[dict]) -> str:
+    """A digest of a partition's latest check results (which, when, and what they found)."""
+    text = json.dumps(
+        [
+            gridflow_version(),
+            *sorted((c["asset"], c["check"], c["evaluated_at"], c["run_id"]) for c in checks),
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def build_cards(
     store: Warehouse,
     history: pd.DataFrame,
     utility: str | None = None,
     month: str | None = None,
     thresholds: assess.Thresholds | None = None,
+    reuse: dict[tuple[str, str], dict] | None = None,
 ) -> list[dict]:
     """Cards of every partition (or those of ``utility`` / ``month``), by utility and month,
     each ranked among them (``action.rank``, ``dq/rank.py``).
 
     The previous month of each wanted partition is profiled too, for the trend, and left
-    out of the result.
+    out of the result. ``reuse``: cards built before (the stored ones); a partition whose
+    content digest and check results are those of its card there, and whose previous
+    month was not rebuilt, keeps its card instead of being profiled again: a refresh
+    after one partition's run rebuilds that partition's card (and its next month's).
     """
     thresholds = thresholds or assess.Thresholds()
     partitions = all_partitions(store)
@@ -160,12 +177,24 @@ def build_cards(
         if c["utility"] is not None:
             by_partition.setdefault((c["utility"], c["month"]), []).append(c)
     cards: dict[tuple[str, str], dict] = {}
+    rebuilt: set[tuple[str, str]] = set()
     for u, m in needed:
+        digest, tables = content_digest(store, u, m)
+        checks = by_partition.get((u, m), [])
+        signature = checks_signature(checks)
+        old = (reuse or {}).get((u, m))
+        if (
+            old is not None
+            and (old.get("content_digest"), old.get("checks_signature")) == (digest, signature)
+            and (u, previous_month(m)) not in rebuilt
+        ):
+            cards[(u, m)] = old
+            continue
         profile = profile_partition(store, u, m)
-        profile["content_digest"], profile["table_digests"] = content_digest(store, u, m)
-        cards[(u, m)] = build_card(
-            profile, by_partition.get((u, m), []), cards.get((u, previous_month(m))), thresholds
-        )
+        profile["content_digest"], profile["table_digests"] = digest, tables
+        cards[(u, m)] = build_card(profile, checks, cards.get((u, previous_month(m))), thresholds)
+        cards[(u, m)]["checks_signature"] = signature
+        rebuilt.add((u, m))
     rank.rank_cards([cards[p] for p in wanted])
     return [cards[p] for p in wanted]
 
