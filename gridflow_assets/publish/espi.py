@@ -1,9 +1,15 @@
 """The ESPI vocabulary (NAESB REQ.21, the Green Button format) and the XML pieces of a feed.
 
-Elements are built with the standard library's ElementTree in the order the sequences of
-the Green Button Alliance's ``espiDerived.xsd`` (version 0.7.20131008) list them: the tests
-validate every feed against that schema and its ``atom.xsd`` (vendored under
-``gridflow_assets_tests/fixtures/espi/``).
+Elements are written in the order the sequences of the Green Button Alliance's
+``espiDerived.xsd`` (version 0.7.20131008) list them: the tests validate every feed against
+that schema and its ``atom.xsd`` (vendored under ``gridflow_assets_tests/fixtures/espi/``).
+The small resources (UsagePoint, LocalTimeParameters, ReadingType, MeterReading) are built
+with the standard library's ElementTree and serialised once per export (``fragment``); the
+feed, its entries and the interval blocks, millions of readings in a large month, are
+written as text (``feed_head``, ``entry``, ``interval_block``; the readings rendered by
+Polars, ``interval_readings``) exactly as ElementTree writes a tree indented with one space
+(``ET.indent(root, space=" ")``) with its XML declaration: the same bytes, about 15 times
+faster.
 
 Code values used (espiDerived.xsd enumerations):
 
@@ -26,10 +32,13 @@ Code values used (espiDerived.xsd enumerations):
 from __future__ import annotations
 
 import calendar
+import copy
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import polars as pl
 
 ATOM = "http://www.w3.org/2005/Atom"
 ESPI = "http://naesb.org/espi"
@@ -198,65 +207,119 @@ def reading_type(kind: ReadingKind) -> ET.Element:
     return rt
 
 
-def _period(parent: ET.Element, name: str, start: int, duration: int) -> None:
-    period = sub(parent, name)
-    sub(period, "duration", duration)
-    sub(period, "start", start)
+def fragment(element: ET.Element, level: int) -> str:
+    """``element`` as ElementTree writes it at depth ``level`` of a tree indented with one
+    space (without the indentation before it): a resource inside ``atom:content`` is at
+    depth 3."""
+    element = copy.deepcopy(element)
+    ET.indent(element, space=" ", level=level)
+    return ET.tostring(element, encoding="unicode")
 
 
-def interval_block(
-    start: int, duration: int, readings: list[tuple[int, int, int, int | None]]
-) -> ET.Element:
-    """An IntervalBlock over ``[start, start + duration)`` with its readings: (start,
-    duration, value, quality code or None) each, in the order given."""
-    block = espi("IntervalBlock")
-    _period(block, "interval", start, duration)
-    for r_start, r_duration, value, quality in readings:
-        reading = sub(block, "IntervalReading")
-        if quality is not None:
-            sub(sub(reading, "ReadingQuality"), "quality", quality)
-        _period(reading, "timePeriod", r_start, r_duration)
-        sub(reading, "value", value)
-    return block
+def escape_text(text: str) -> str:
+    """Character data escaped as ElementTree escapes it."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def escape_attribute(text: str) -> str:
+    """An attribute value escaped as ElementTree escapes it."""
+    text = escape_text(text)
+    for char, ref in (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
+        if char in text:
+            text = text.replace(char, ref)
+    return text
+
+
+def leaf(name: str, text: object = None) -> str:
+    """A child element with text (``sub(parent, name, text)``): ``<name />`` when empty."""
+    text = "" if text is None else escape_text(str(text))
+    return f"<{name}>{text}</{name}>" if text else f"<{name} />"
+
+
+def _link(rel: str, href: str) -> str:
+    return f'<link rel="{escape_attribute(rel)}" href="{escape_attribute(href)}" />'
+
+
+XML_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
+FEED_END = "\n</feed>"
+
+
+def feed_head(uid: str, title: str, self_href: str, updated: str) -> str:
+    """The start of a feed file, up to its first entry: the XML declaration, ``<feed>``, its
+    id, title, updated and self link. The file ends with ``FEED_END``."""
+    return (
+        f'{XML_DECLARATION}<feed xmlns="{ATOM}">\n {leaf("id", uid)}\n {leaf("title", title)}'
+        f"\n {leaf('updated', updated)}\n {_link('self', self_href)}"
+    )
+
+
+def entry(
+    uid: str,
+    self_href: str,
+    title: str,
+    resource: str,
+    when: str,
+    related: tuple[str, ...] = (),
+) -> str:
+    """An Atom entry (the text after its feed's previous child) holding one ESPI resource
+    (its text at depth 3: ``fragment``, ``interval_block``): its id, links (self, up: the
+    collection it is in, related), title, content, published and updated."""
+    links = [_link("self", self_href), _link("up", self_href.rsplit("/", 1)[0])]
+    links += [_link("related", href) for href in related]
+    return (
+        f"\n <entry>\n  {leaf('id', uid)}\n  "
+        + "\n  ".join(links)
+        + f"\n  {leaf('title', title)}\n  <content>\n   {resource}\n  </content>"
+        f"\n  {leaf('published', when)}\n  {leaf('updated', when)}\n </entry>"
+    )
+
+
+def _leaf_expr(name: str, value: pl.Expr) -> pl.Expr:
+    """``leaf(name, value)`` of each row (the values are integers: nothing to escape)."""
+    text = pl.concat_str(pl.lit(f"<{name}>"), value.cast(pl.String), pl.lit(f"</{name}>"))
+    return pl.when(value.is_null()).then(pl.lit(f"<{name} />")).otherwise(text)
+
+
+def interval_readings(start: pl.Expr, duration: pl.Expr, value: pl.Expr, quality: pl.Expr):
+    """Per row, the text of its ``IntervalReading`` inside an IntervalBlock at depth 3:
+    ``ReadingQuality`` (when the quality code is not null), ``timePeriod`` (start, epoch
+    seconds; duration) and ``value``. Join a block's readings with ``READING_SEPARATOR``."""
+    quality_text = pl.concat_str(
+        pl.lit("<ReadingQuality>\n      <quality>"),
+        quality.cast(pl.String),
+        pl.lit("</quality>\n     </ReadingQuality>\n     "),
+    )
+    return pl.concat_str(
+        pl.lit("<IntervalReading>\n     "),
+        pl.when(quality.is_null()).then(pl.lit("")).otherwise(quality_text),
+        pl.lit("<timePeriod>\n      "),
+        _leaf_expr("duration", duration),
+        pl.lit("\n      "),
+        _leaf_expr("start", start),
+        pl.lit("\n     </timePeriod>\n     "),
+        _leaf_expr("value", value),
+        pl.lit("\n    </IntervalReading>"),
+    )
+
+
+READING_SEPARATOR = "\n    "
+
+
+def interval_block(start: int, duration: int, readings: str) -> str:
+    """An IntervalBlock over ``[start, start + duration)`` (its text at depth 3) with its
+    readings: ``interval_readings``' texts joined with ``READING_SEPARATOR``, in order."""
+    body = f"{READING_SEPARATOR}{readings}" if readings else ""
+    return (
+        f'<IntervalBlock xmlns="{ESPI}">\n    <interval>\n     {leaf("duration", duration)}'
+        f"\n     {leaf('start', start)}\n    </interval>{body}\n   </IntervalBlock>"
+    )
 
 
 def atom_time(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def feed(uid: str, title: str, self_href: str, updated: str) -> ET.Element:
-    root = ET.Element("feed", xmlns=ATOM)
-    sub(root, "id", uid)
-    sub(root, "title", title)
-    sub(root, "updated", updated)
-    ET.SubElement(root, "link", rel="self", href=self_href)
-    return root
-
-
-def entry(
-    parent: ET.Element,
-    uid: str,
-    self_href: str,
-    title: str,
-    resource: ET.Element,
-    when: str,
-    related: tuple[str, ...] = (),
-) -> ET.Element:
-    """An Atom entry holding one ESPI resource: its id, links (self, up: the collection it
-    is in, related), title, content, published and updated."""
-    e = sub(parent, "entry")
-    sub(e, "id", uid)
-    ET.SubElement(e, "link", rel="self", href=self_href)
-    ET.SubElement(e, "link", rel="up", href=self_href.rsplit("/", 1)[0])
-    for href in related:
-        ET.SubElement(e, "link", rel="related", href=href)
-    sub(e, "title", title)
-    sub(e, "content").append(resource)
-    sub(e, "published", when)
-    sub(e, "updated", when)
-    return e
-
-
-def write(root: ET.Element, path: str) -> None:
-    ET.indent(root, space=" ")
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

@@ -38,11 +38,14 @@ Not exported:
 
 A service point without exportable readings gets a feed with its UsagePoint and
 LocalTimeParameters only. The partition's exportable readings are read in one pass (the
-columns they need): memory grows with the partition.
+columns they need): memory grows with the partition. Their text is rendered by Polars for
+service points of about ``BATCH_READINGS`` readings at a time, the feeds of those service
+points written, then the next (a 10,000-meter month: 2 GB of feeds).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from datetime import UTC, date, datetime
@@ -81,6 +84,9 @@ EXPORTED = (
     & pl.col("direction").is_in(list(FLOW))
     & pl.col("interval_s").is_between(1, DAILY_MIN_S, closed="left")
 )
+BATCH_READINGS = 500_000  # readings rendered as text at a time (~120 MB of feeds)
+# a meter channel's readings of one reading type: one MeterReading of the feed
+CHANNEL = ["service_point_id", "measurement", "direction", "interval_s", "meter_id", "channel"]
 
 
 def write_feeds(
@@ -100,19 +106,45 @@ def write_feeds(
     tz = get_utility(utility).timezone
     ctx = _Context(utility, month, tz, _updated(store, utility, month))
     rows = _readings(store, utility, month, list(keys.values()))
-    by_id = {
-        k[0]: frame for k, frame in rows.partition_by("service_point_id", as_dict=True).items()
-    }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for key in sorted(keys):
-        path = out / f"{key}.xml"
-        tmp = out / f".{key}.xml.tmp"
-        espi.write(_feed(ctx, key, by_id.get(keys[key])), str(tmp))
-        os.replace(tmp, path)
-        written.append(path)
+    for batch, frame in _batches(rows, keys):
+        blocks: dict[str, list[tuple]] = {}
+        for block in _blocks(frame).iter_rows():
+            blocks.setdefault(block[0], []).append(block)
+        for key in batch:
+            path = out / f"{key}.xml"
+            tmp = out / f".{key}.xml.tmp"
+            # as ElementTree.write opens it
+            with open(tmp, "w", encoding="utf-8", errors="xmlcharrefreplace") as f:
+                f.writelines(_feed(ctx, key, blocks.get(keys[key], [])))
+            os.replace(tmp, path)
+            written.append(path)
     return written
+
+
+def _batches(rows: pl.DataFrame, keys: dict[str, str]):
+    """The keys in order, in runs of about ``BATCH_READINGS`` readings, each with its
+    service points' readings (in the order of ``rows``)."""
+    counts = dict(rows["service_point_id"].value_counts().iter_rows())
+    runs: list[list[str]] = [[]]
+    size = 0
+    for key in sorted(keys):
+        if size >= BATCH_READINGS:
+            runs.append([])
+            size = 0
+        runs[-1].append(key)
+        size += counts.get(keys[key], 0)
+    if len(runs) == 1:
+        yield runs[0], rows
+        return
+    run_of = {keys[key]: n for n, run in enumerate(runs) for key in run}
+    rows = rows.with_columns(
+        _run=pl.col("service_point_id").replace_strict(run_of, return_dtype=pl.UInt32)
+    )
+    for n, run in enumerate(runs):
+        yield run, rows.filter(pl.col("_run") == n)
 
 
 def pseudonyms(store: Warehouse, utility: str, month: str) -> dict[str, str]:
@@ -178,91 +210,135 @@ def _readings(store: Warehouse, utility: str, month: str, ids: list[str]) -> pl.
             _duration=(pl.col("end_utc") - pl.col("start_utc")).dt.total_seconds(),
             _value=(pl.col("value") * VALUE_SCALE).round(0).cast(pl.Int64),
         )
+        .drop("reading_kind", "unit", "end_utc", "value")  # not written
+        .collect()
+    )
+
+
+def _blocks(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per IntervalBlock of the readings' feeds, in feed order per service point:
+    its service point, reading type, meter channel (the index of its first row in ``rows``),
+    local day and the text of its IntervalReadings.
+
+    A service point's meter channels (one MeterReading each) come in the order of their
+    reading type, then of their first reading, then of their first row; a channel's blocks
+    are its local days in time order (by their first reading), each block's readings in
+    time order."""
+    kind = ["measurement", "direction", "interval_s"]
+    return (
+        rows.lazy()
+        .with_row_index("_row")
+        .with_columns(
+            _channel_start=pl.col("start_utc").min().over(CHANNEL),
+            _channel=pl.col("_row").min().over(CHANNEL),
+            _day_start=pl.col("start_utc").min().over([*CHANNEL, "local_date"]),
+            _text=espi.interval_readings(
+                pl.col("_start"), pl.col("_duration"), pl.col("_value"), pl.col("quality_code")
+            ),
+        )
+        .sort(
+            ["service_point_id", *kind, "_channel_start", "_channel", "_day_start", "start_utc"],
+            maintain_order=True,
+        )
+        .group_by(["service_point_id", *kind, "_channel", "local_date"], maintain_order=True)
+        .agg(pl.col("_text").str.join(espi.READING_SEPARATOR))
         .collect()
     )
 
 
 class _Context:
-    """What every feed of one export shares."""
+    """What every feed of one export shares: the time, the local time parameters, the
+    resources' text and the days' intervals."""
 
     def __init__(self, utility: str, month: str, tz: str, updated: datetime):
         self.utility, self.month, self.tz = utility, month, tz
         self.when = espi.atom_time(updated)
         self.local_time = espi.local_time(tz, int(month[:4]))
+        # uuid.uuid5(NAMESPACE_URL, name) is SHA-1 of the namespace and the name: the
+        # common start of the names hashed once
+        name = f"gridflow:green-button:{utility}:{month}:"
+        self._uid_hash = hashlib.sha1(uuid.NAMESPACE_URL.bytes + name.encode("utf-8"))
+        self.usage_point = espi.fragment(espi.usage_point(), 3)
+        self.ltp = espi.fragment(espi.local_time_parameters(self.local_time), 3)
+        self.meter_reading = espi.fragment(espi.espi("MeterReading"), 3)
+        self._reading_types: dict[ReadingKind, str] = {}
+        self._days: dict[date, tuple[int, int, str, str]] = {}
 
     def uid(self, href: str) -> str:
-        name = f"gridflow:green-button:{self.utility}:{self.month}:{href}"
-        return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+        """``urn:uuid:`` and ``uuid.uuid5(uuid.NAMESPACE_URL, name)`` of the export's name of
+        ``href``."""
+        sha = self._uid_hash.copy()
+        sha.update(href.encode("utf-8"))
+        b = bytearray(sha.digest()[:16])
+        b[6] = (b[6] & 0x0F) | 0x50  # version 5
+        b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+        h = b.hex()
+        return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def reading_type(self, kind: ReadingKind) -> str:
+        if kind not in self._reading_types:
+            self._reading_types[kind] = espi.fragment(espi.reading_type(kind), 3)
+        return self._reading_types[kind]
+
+    def day(self, day: date) -> tuple[int, int, str, str]:
+        """The local day's start (epoch s) and length (s), as ``%Y%m%d`` and ISO text."""
+        if day not in self._days:
+            self._days[day] = (*espi.local_day(day, self.tz), f"{day:%Y%m%d}", day.isoformat())
+        return self._days[day]
 
 
-def _meter_readings(rows: pl.DataFrame | None) -> list[tuple[ReadingKind, pl.DataFrame]]:
-    """The service point's readings per reading type and meter channel: types in order,
-    then meter channels by their first reading; each in time order."""
-    if rows is None or rows.is_empty():
-        return []
-    groups = []
-    for (measurement, direction, interval_s, _, _), frame in rows.partition_by(
-        ["measurement", "direction", "interval_s", "meter_id", "channel"], as_dict=True
-    ).items():
-        kind = ReadingKind(measurement, direction, int(interval_s))
-        frame = frame.sort("start_utc")
-        groups.append((kind, frame["start_utc"][0], frame))
-    groups.sort(key=lambda g: (g[0], g[1]))
-    return [(kind, frame) for kind, _, frame in groups]
-
-
-def _feed(ctx: _Context, key: str, rows: pl.DataFrame | None):
-    """The feed of one service point (``key``) from its exportable readings."""
+def _feed(ctx: _Context, key: str, blocks: list[tuple]) -> list[str]:
+    """The feed of one service point (``key``) as text, from its IntervalBlocks
+    (``_blocks``' rows, in order)."""
     base = f"{RESOURCE}/RetailCustomer/{key}/UsagePoint/{key}"
     ltp = f"{RESOURCE}/LocalTimeParameters/1"
-    root = espi.feed(
-        ctx.uid(f"{RESOURCE}/Batch/RetailCustomer/{key}/UsagePoint"),
-        f"Green Button usage {ctx.month}",
-        f"{RESOURCE}/Batch/RetailCustomer/{key}/UsagePoint",
-        ctx.when,
-    )
-    espi.entry(
-        root,
-        ctx.uid(base),
-        base,
-        "Electricity service point",
-        espi.usage_point(),
-        ctx.when,
-        related=(f"{base}/MeterReading", ltp),
-    )
-    espi.entry(
-        root,
-        ctx.uid(ltp),
-        ltp,
-        f"Local time {ctx.tz}",
-        espi.local_time_parameters(ctx.local_time),
-        ctx.when,
-    )
-    typed: set[ReadingKind] = set()
-    for n, (kind, frame) in enumerate(_meter_readings(rows), start=1):
-        reading = f"{base}/MeterReading/{n}"
-        rtype = f"{RESOURCE}/ReadingType/{kind.slug}"
+    batch = f"{RESOURCE}/Batch/RetailCustomer/{key}/UsagePoint"
+    parts = [
+        espi.feed_head(ctx.uid(batch), f"Green Button usage {ctx.month}", batch, ctx.when),
         espi.entry(
-            root,
-            ctx.uid(reading),
-            reading,
-            kind.title,
-            espi.espi("MeterReading"),
+            ctx.uid(base),
+            base,
+            "Electricity service point",
+            ctx.usage_point,
             ctx.when,
-            related=(f"{reading}/IntervalBlock", rtype),
-        )
-        if kind not in typed:
-            typed.add(kind)
-            title = f"Reading type: {kind.title}"
-            espi.entry(root, ctx.uid(rtype), rtype, title, espi.reading_type(kind), ctx.when)
-        for (day,), day_rows in frame.partition_by("local_date", as_dict=True).items():
-            _block(ctx, root, reading, kind, day, day_rows)
-    return root
-
-
-def _block(ctx: _Context, root, reading: str, kind: ReadingKind, day: date, rows: pl.DataFrame):
-    start, duration = espi.local_day(day, ctx.tz)
-    href = f"{reading}/IntervalBlock/{day:%Y%m%d}"
-    readings = list(rows.select("_start", "_duration", "_value", "quality_code").iter_rows())
-    block = espi.interval_block(start, duration, readings)
-    espi.entry(root, ctx.uid(href), href, f"{kind.title}, {day.isoformat()}", block, ctx.when)
+            related=(f"{base}/MeterReading", ltp),
+        ),
+        espi.entry(ctx.uid(ltp), ltp, f"Local time {ctx.tz}", ctx.ltp, ctx.when),
+    ]
+    typed: set[ReadingKind] = set()
+    channel = reading = title = None
+    n = 0
+    for _, measurement, direction, interval_s, first_row, day, text in blocks:
+        if first_row != channel:  # the next meter channel: its MeterReading
+            channel, n = first_row, n + 1
+            kind = ReadingKind(measurement, direction, int(interval_s))
+            title = kind.title
+            reading = f"{base}/MeterReading/{n}"
+            rtype = f"{RESOURCE}/ReadingType/{kind.slug}"
+            parts.append(
+                espi.entry(
+                    ctx.uid(reading),
+                    reading,
+                    title,
+                    ctx.meter_reading,
+                    ctx.when,
+                    related=(f"{reading}/IntervalBlock", rtype),
+                )
+            )
+            if kind not in typed:
+                typed.add(kind)
+                parts.append(
+                    espi.entry(
+                        ctx.uid(rtype),
+                        rtype,
+                        f"Reading type: {title}",
+                        ctx.reading_type(kind),
+                        ctx.when,
+                    )
+                )
+        start, duration, ymd, iso = ctx.day(day)
+        href = f"{reading}/IntervalBlock/{ymd}"
+        block = espi.interval_block(start, duration, text)
+        parts.append(espi.entry(ctx.uid(href), href, f"{title}, {iso}", block, ctx.when))
+    parts.append(espi.FEED_END)
+    return parts

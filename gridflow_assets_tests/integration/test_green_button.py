@@ -4,8 +4,8 @@ Drops generated for UTILITY1 (New York: 2025-03 holds the 23-hour 9 March, 2025-
 25-hour 2 November) and IESCO (Asia/Karachi, no daylight saving), run through the pipeline
 behind ``gridflow run`` (an in-memory instance); every partition exported with
 ``write_feeds``. The files are checked with lxml against the Green Button Alliance's schemas
-(``fixtures/espi/``), followed link by link, and added up against
-``experience/daily_summaries``.
+(``fixtures/espi/``, through the validator ``gridflow_assets_tests/espi.py``), followed link by
+link, and added up against ``experience/daily_summaries``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-import dagster as dg
 import pytest
 from lxml import etree
 
@@ -29,11 +28,13 @@ from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.pii import ENV_SECRET, SecretMissing, pseudonymize
 from gridflow_assets.publish.green_button import write_feeds
 from gridflow_assets.warehouse import Warehouse
+from gridflow_assets_tests import espi as validator
+from gridflow_assets_tests import worlds
 
 ATOM, ESPI = "http://www.w3.org/2005/Atom", "http://naesb.org/espi"
 NS = {"a": ATOM, "e": ESPI}
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "espi"
-PUBLISH = Path(__file__).resolve().parents[2] / "gridflow_assets" / "publish"
+REPO = Path(__file__).resolve().parents[2]
+PUBLISH = REPO / "gridflow_assets" / "publish"
 PARTITIONS = {
     ("UTILITY1", "2025-03"): "America/New_York",
     ("UTILITY1", "2025-11"): "America/New_York",
@@ -49,44 +50,21 @@ FAILED = "10"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("green_button")
-    dirs = {name: root / name for name in ("landing", "warehouse", "reports", "home", "feeds")}
-    for d in dirs.values():
-        d.mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        for env, name in (
-            ("DAGSTER_HOME", "home"),
-            ("GRIDFLOW_LANDING", "landing"),
-            ("GRIDFLOW_WAREHOUSE", "warehouse"),
-            ("GRIDFLOW_REPORTS", "reports"),
-        ):
-            mp.setenv(env, str(dirs[name]))
+    with worlds.world(tmp_path_factory, "green_button", "feeds") as (dirs, instance, mp):
         mp.setenv(ENV_SECRET, SECRET)
         generate_utility1(dirs["landing"], ["2025-03", "2025-11"], meters=3, seed=1)
         generate_iesco(dirs["landing"], ["2025-03"], meters=3, seed=1)
-        instance = dg.DagsterInstance.ephemeral()
-        try:
-            outcome = run_drops(
-                instance, str(dirs["landing"]), str(dirs["warehouse"]), out=lambda _: None
-            )
-            assert {(p.utility, p.month): p.ok for p in outcome.partitions} == dict.fromkeys(
-                PARTITIONS, True
-            )
-            store = Warehouse(dirs["warehouse"])
-            feeds = {
-                (u, m): write_feeds(store, u, m, dirs["feeds"] / f"{u}-{m}") for u, m in PARTITIONS
-            }
-            yield SimpleNamespace(store=store, feeds=feeds, dirs=dirs)
-        finally:
-            instance.dispose()
-
-
-@pytest.fixture(scope="module")
-def schema():
-    """espiDerived.xsd with the atom.xsd it imports (and the local xml.xsd atom.xsd
-    imports): the feed's Atom elements and, through atom:content's strict wildcard, the
-    ESPI resources inside."""
-    return etree.XMLSchema(etree.parse(str(FIXTURES / "espiDerived.xsd")))
+        outcome = run_drops(
+            instance, str(dirs["landing"]), str(dirs["warehouse"]), out=lambda _: None
+        )
+        assert {(p.utility, p.month): p.ok for p in outcome.partitions} == dict.fromkeys(
+            PARTITIONS, True
+        )
+        store = Warehouse(dirs["warehouse"])
+        feeds = {
+            (u, m): write_feeds(store, u, m, dirs["feeds"] / f"{u}-{m}") for u, m in PARTITIONS
+        }
+        yield SimpleNamespace(store=store, feeds=feeds, dirs=dirs)
 
 
 def _all_files(world) -> list[Path]:
@@ -112,12 +90,13 @@ def _text(element: etree._Element, path: str) -> str:
 # -- 1. the schema ------------------------------------------------------------------------
 
 
-def test_every_feed_and_every_resource_validates(world, schema):
+def test_every_feed_and_every_resource_validates(world):
+    schema = validator.schema()
     files = _all_files(world)
     assert len(files) == 9
     for path in files:
+        assert validator.validate(path) == [], path.name
         doc = etree.parse(str(path))
-        assert schema.validate(doc), (path.name, schema.error_log.last_error)
         resources = [e["resource"] for e in _entries(doc)]
         assert {etree.QName(r).localname for r in resources} >= {
             "UsagePoint",
@@ -131,7 +110,8 @@ def test_every_feed_and_every_resource_validates(world, schema):
             assert schema.validate(resource), (path.name, schema.error_log.last_error)
 
 
-def test_the_validator_rejects_a_fractional_value_and_a_wrong_order(world, schema):
+def test_the_validator_rejects_a_fractional_value_and_a_wrong_order(world):
+    schema = validator.schema()
     path = world.feeds[("UTILITY1", "2025-03")][0]
     doc = etree.parse(str(path))
     value = doc.find(".//e:IntervalReading/e:value", NS)
@@ -143,6 +123,40 @@ def test_the_validator_rejects_a_fractional_value_and_a_wrong_order(world, schem
     reading = doc.find(".//e:IntervalReading", NS)
     reading.append(reading.find("e:ReadingQuality", NS))  # after value: out of sequence
     assert not schema.validate(doc)
+
+
+def test_the_validator_command(world, tmp_path, capsys):
+    """``python -m gridflow_assets_tests.espi FOLDER...`` (as ``make demo`` runs it): every
+    feed under the folder valid, exit 0; one value 12.5, exit 1 naming the file and the
+    error; no file, exit 1."""
+    done = subprocess.run(
+        [sys.executable, "-m", "gridflow_assets_tests.espi", str(world.dirs["feeds"])],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stdout) == (
+        0,
+        "9 Green Button file(s) valid against espiDerived.xsd "
+        "(Green Button Alliance, 0.7.20131008)\n",
+    ), done.stderr[-2000:]
+    good = world.feeds[("IESCO", "2025-03")][0]
+    bad = tmp_path / "feeds" / "utility=IESCO" / "bad.xml"
+    bad.parent.mkdir(parents=True)
+    text = good.read_text(encoding="utf-8")
+    value = text.index("<value>")
+    bad.write_text(
+        text[:value] + "<value>12.5</value>" + text[text.index("</value>", value) + 8 :],
+        encoding="utf-8",
+    )
+    (tmp_path / "feeds" / "good.xml").write_bytes(good.read_bytes())
+    assert validator.main([str(tmp_path / "feeds")]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("1 of 2 Green Button file(s) invalid against espiDerived.xsd")
+    assert str(bad) in err and "Int48" in err and "good.xml" not in err
+    assert validator.main([str(tmp_path / "empty"), str(tmp_path / "feeds" / "none")]) == 1
+    assert "no Green Button file" in capsys.readouterr().err
 
 
 # -- 2. the round trip --------------------------------------------------------------------
