@@ -25,9 +25,16 @@ MEMORY_TMP = "/dev/shm"
 # end (the longest first keeps both processes busy to the end).
 LONGEST_FIRST = (
     "test_scale_out.py",
-    "test_object_store.py",
-    "test_outside_readers.py",
     "test_faults.py",
+    "test_object_store.py",
+    "test_ui_checks.py",
+    "test_imports.py",
+    "test_outside_readers.py",
+    "test_steward.py",
+    "test_pii_pipeline.py",
+    "test_green_button.py",
+    "test_dq_pipeline.py",
+    "test_cli.py",
 )
 
 # "Now" for every state that depends on the calendar (dq/calendar.py): before every month
