@@ -207,6 +207,11 @@ def _lines(items: list[str]) -> str | None:
     return "\n".join(items) if items else None
 
 
+def _instant(text: str | None) -> pd.Timestamp | None:
+    """A card's ISO instant (text, so that the card is JSON) as the table's timestamp."""
+    return None if text is None else pd.Timestamp(text).tz_convert("UTC")
+
+
 def stored(card: dict) -> dict:
     """The card as stored: without its rank, which depends on the other partitions shown."""
     return {**card, "action": {**card["action"], "rank": None}}
@@ -259,8 +264,8 @@ def scorecard_frame(cards: list[dict]) -> pd.DataFrame:
                 "estimated_share": c["quality"]["estimated_share"],
                 "failed_validation_share": c["quality"]["failed_validation_share"],
                 "completeness_min": c["measures"]["completeness_min"],
-                "first_start_utc": c["time_range"]["first_start_utc"],
-                "last_end_utc": c["time_range"]["last_end_utc"],
+                "first_start_utc": _instant(c["time_range"]["first_start_utc"]),
+                "last_end_utc": _instant(c["time_range"]["last_end_utc"]),
                 "rows_outside_month": c["time_range"]["rows_outside_month"],
                 "rows_by_table": _json(c["rows"]),
                 "accounting_by_table": _json(c["accounting"]),
