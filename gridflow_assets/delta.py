@@ -42,7 +42,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.transaction import AddAction, CommitProperties, RemoveAction
 
-from gridflow_assets.storage import ENDPOINT_ENV, Location, StorageError
+from gridflow_assets.storage import ENDPOINT_ENV, Location, StorageError, open_location
 
 log = logging.getLogger(__name__)
 
@@ -351,16 +351,19 @@ class DeltaLog:
                 )
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
                 dt.update_incremental()
-        # the handle does not move to the version it committed: find it by the commit's id
+        # the handle does not move to the version it committed: find it by the commit's id,
+        # in the log's own entries (``history()``'s version labels can be off while other
+        # writers commit: two writers were told the same version)
         dt.update_incremental()
-        version = _version_of(dt, info["commit_id"], dt.version() - base)
+        version = self._version_of(info["commit_id"], base, dt.version())
         if version is None:  # the handle did not see its own commit yet: read the log anew
             dt = DeltaTable(self.uri, storage_options=self.options)
-            version = _version_of(dt, info["commit_id"], dt.version() - base)
+            version = self._version_of(info["commit_id"], base, dt.version())
         if version is None:
             raise StorageError(f"{self.uri}: commit {info['commit_id']} is not in the log")
         log.debug("%s: %s committed as version %d (read %d)", self.uri, partition, version, base)
-        if version - base > 1:  # other commits landed between our read and our commit
+        # other commits landed between our read and our commit, or we retried after one
+        if version - base > 1 or attempt > 1:
             self._settle(version, adds, partition, info)
         self._dt = dt
         self._read_at = time.monotonic()
@@ -384,6 +387,15 @@ class DeltaLog:
         self.stale()
         COMMIT_STATS["commits"] += 1
         return self.table().version()
+
+    def _version_of(self, commit_id: str, base: int, newest: int) -> int | None:
+        """The version whose log entry holds ``commit_id``, among base+1 … newest."""
+        loc = open_location(self.uri)
+        for version in range(base + 1, newest + 1):
+            entry = loc.bytes_or_none(loc.path("_delta_log", f"{version:020d}.json"))
+            if entry is not None and commit_id.encode() in entry:
+                return version
+        return None
 
     def _settle(
         self,
@@ -473,14 +485,6 @@ def _version_at(dt: DeltaTable, when: datetime) -> int | None:
     limit = when.timestamp() * 1000
     for entry in dt.history():
         if entry["timestamp"] <= limit:
-            return int(entry["version"])
-    return None
-
-
-def _version_of(dt: DeltaTable, commit_id: str, newer: int) -> int | None:
-    """The version of the commit with ``commit_id`` among the ``newer`` newest ones."""
-    for entry in dt.history(max(newer, 1)):
-        if entry.get(f"{META_PREFIX}commit_id") == commit_id:
             return int(entry["version"])
     return None
 
