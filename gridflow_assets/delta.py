@@ -208,6 +208,7 @@ class DeltaLog:
         self._dt: DeltaTable | None = None
         self._read_at = 0.0  # when the log was last read (time.monotonic)
         self._files: tuple[int, dict[tuple[str | None, str | None], list[DataFile]]] | None = None
+        self._loc: Location | None = None  # the table's folder, to read log entries
 
     def table(self) -> DeltaTable | None:
         """The table at its newest version (or at ``as_of``), None when it does not exist
@@ -390,7 +391,9 @@ class DeltaLog:
 
     def _version_of(self, commit_id: str, base: int, newest: int) -> int | None:
         """The version whose log entry holds ``commit_id``, among base+1 … newest."""
-        loc = open_location(self.uri)
+        if self._loc is None:
+            self._loc = open_location(self.uri)
+        loc = self._loc
         for version in range(base + 1, newest + 1):
             entry = loc.bytes_or_none(loc.path("_delta_log", f"{version:020d}.json"))
             if entry is not None and commit_id.encode() in entry:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from gridflow_assets.registry import table
-from gridflow_assets.registry.derive import polars_schema
+from gridflow_assets.registry.derive import conform_pl, polars_schema
 
 
 def frame(key: str, **columns: list) -> pl.DataFrame:
@@ -16,3 +16,18 @@ def frame(key: str, **columns: list) -> pl.DataFrame:
     assert not unknown, f"{key} has no columns {unknown}"
     n = len(next(iter(columns.values())))
     return pl.DataFrame({name: columns.get(name, [None] * n) for name in schema}, schema=schema)
+
+
+def time_frame(**overrides: list) -> pl.DataFrame:
+    """gold/dim_time, four good rows (``overrides`` replace whole columns)."""
+    df = pl.DataFrame(
+        {
+            "time_key": [0, 15, 30, 45],
+            "hour": [0, 0, 0, 0],
+            "minute": [0, 15, 30, 45],
+            "label": ["00:00", "00:15", "00:30", "00:45"],
+            "day_part": ["night"] * 4,
+        }
+    )
+    changed = df.with_columns(**{k: pl.Series(v) for k, v in overrides.items()})
+    return conform_pl(changed, table("gold/dim_time"))

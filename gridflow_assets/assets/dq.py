@@ -147,7 +147,7 @@ def _write(
         _spec(
             PARTITION_SCORECARD,
             deps=[dg.AssetKey(key.split("/")) for key in data_tables()]
-            + [dg.AssetKey(["dq", "deliveries"]), dg.AssetKey(["dq", "signoffs"])],
+            + [dg.AssetKey(t.key.split("/")) for t in (DELIVERIES, SIGNOFFS)],
         ),
     ],
 )

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from gridflow_assets.dq.calendar import deadline
 from gridflow_assets.landing import SUCCESS_MARKER, Drop, DropError, fingerprint
+from gridflow_assets.registry.dq import DELIVERIES
 from gridflow_assets.warehouse import Warehouse
 
-KEY = "dq/deliveries"
+KEY = DELIVERIES.key
 LANDED, REJECTED = "landed", "drop rejected"
 
 

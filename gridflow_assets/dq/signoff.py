@@ -22,11 +22,11 @@ import socket
 import uuid
 
 from gridflow_assets.dq.digest import content_digest
-from gridflow_assets.dq.snapshot import stored_snapshot
-from gridflow_assets.dq.states import APPROVED, SENT_BACK, SIGNABLE, latest_decisions
+from gridflow_assets.dq.snapshot import SIGNOFFS, stored_snapshot
+from gridflow_assets.dq.states import APPROVED, SENT_BACK, SIGNABLE, VOID, latest_decisions
 from gridflow_assets.warehouse import Warehouse
 
-KEY = "dq/signoffs"
+KEY = SIGNOFFS
 APPROVE, SEND_BACK = "approve", "send-back"
 DECISION_OF = {APPROVE: APPROVED, SEND_BACK: SENT_BACK}
 ALL = "all"
@@ -42,6 +42,31 @@ def _failing(snapshot: dict) -> tuple[list[str], set[str]]:
     names = sorted({f"{c['asset']}:{c['check']}" for c in failed})
     blocking = {f"{c['asset']}:{c['check']}" for c in failed if c["severity"] == "ERROR"}
     return names, blocking
+
+
+def _state(snap: dict, utility: str, month: str) -> dict | None:
+    """The partition's entry among the snapshot's expected partitions."""
+    return next((s for s in snap["states"] if (s["utility"], s["month"]) == (utility, month)), None)
+
+
+def _row(decision: str, steward: str, reason: str, digest: str, via: str, **rest) -> dict:
+    """A ``dq/signoffs`` row: the decision, who (with the OS user and host), when, why."""
+    return {
+        "decision_id": uuid.uuid4().hex,
+        "decision": decision,
+        "steward": steward,
+        "os_user": _os_user(),
+        "host": socket.gethostname(),
+        "decided_at_utc": dt.datetime.now(dt.UTC),
+        "reason": reason,
+        "waived_checks": "[]",
+        "failing_checks": "[]",
+        "state": None,
+        "content_digest": digest,
+        "voids": None,
+        "via": via,
+        **rest,
+    }
 
 
 def waived(failing: list[str], blocking: set[str], waive: list[str], where: str) -> list[str]:
@@ -84,9 +109,7 @@ def decide(
     if not by.strip() or not reason.strip():
         raise Refused("a decision needs the steward's name (--by) and a reason (--reason)")
     snap = stored_snapshot(store, utility, month, now)
-    state = next(
-        (s for s in snap["states"] if (s["utility"], s["month"]) == (utility, month)), None
-    )
+    state = _state(snap, utility, month)
     card = next(iter(snap["scorecard"]), None)
     if state is None or card is None:
         what = state["state"] if state else "no drop and no data"
@@ -110,21 +133,16 @@ def decide(
                 f"approve {where} refused: {len(left)} failing check(s) not waived: "
                 f"{', '.join(left)} (add --waive CHECK for each, or --waive all)"
             )
-    row = {
-        "decision_id": uuid.uuid4().hex,
-        "decision": DECISION_OF[decision],
-        "steward": by.strip(),
-        "os_user": _os_user(),
-        "host": socket.gethostname(),
-        "decided_at_utc": dt.datetime.now(dt.UTC),
-        "reason": reason.strip(),
-        "waived_checks": json.dumps(waivers),
-        "failing_checks": json.dumps(failing),
-        "state": state["state"],
-        "content_digest": digest,
-        "voids": None,
-        "via": via,
-    }
+    row = _row(
+        DECISION_OF[decision],
+        by.strip(),
+        reason.strip(),
+        digest,
+        via,
+        waived_checks=json.dumps(waivers),
+        failing_checks=json.dumps(failing),
+        state=state["state"],
+    )
     store.append(KEY, [row], utility, month)
     return row
 
@@ -132,10 +150,7 @@ def decide(
 def approval(store: Warehouse, utility: str, month: str) -> tuple[dict | None, str]:
     """The approval in force for the partition (its sign-off, the content it was given for
     still the content now), or None and, in one line, why not and who must act."""
-    snap = stored_snapshot(store, utility, month)
-    state = next(
-        (s for s in snap["states"] if (s["utility"], s["month"]) == (utility, month)), None
-    )
+    state = _state(stored_snapshot(store, utility, month), utility, month)
     so = state["signoff"] if state else None
     status = so["status"] if so else None
     ask = (
@@ -167,25 +182,16 @@ def void_changed(store: Warehouse, cards: list[dict], run_id: str | None = None)
     added = []
     for card in cards:
         d = decisions.get((card["utility"], card["month"]))
-        if d is None or d["decision"] == "void" or d["content_digest"] == card["content_digest"]:
+        if d is None or d["decision"] == VOID or d["content_digest"] == card["content_digest"]:
             continue
-        row = {
-            "decision_id": uuid.uuid4().hex,
-            "decision": "void",
-            "steward": "gridflow",
-            "os_user": _os_user(),
-            "host": socket.gethostname(),
-            "decided_at_utc": dt.datetime.now(dt.UTC),
-            "reason": f"the partition changed since the decision ({d['decision']} by "
-            f"{d['steward']}): content digest {d['content_digest']} → {card['content_digest']}"
-            + (f", run {run_id}" if run_id else ""),
-            "waived_checks": "[]",
-            "failing_checks": "[]",
-            "state": None,
-            "content_digest": card["content_digest"],
-            "voids": d["decision_id"],
-            "via": "gridflow",
-        }
+        reason = (
+            f"the partition changed since the decision ({d['decision']} by {d['steward']}): "
+            f"content digest {d['content_digest']} → {card['content_digest']}"
+            + (f", run {run_id}" if run_id else "")
+        )
+        row = _row(
+            VOID, "gridflow", reason, card["content_digest"], "gridflow", voids=d["decision_id"]
+        )
         store.append(KEY, [row], card["utility"], card["month"])
         added.append(row)
     return added

@@ -25,16 +25,13 @@ from gridflow_assets.dq.markdown import status_markdown
 from gridflow_assets.dq.rank import rank_cards, ranking_entry, utility_order
 from gridflow_assets.dq.render import render
 from gridflow_assets.dq.states import partition_states, queue, ticket_lines
-from gridflow_assets.registry import data_tables
+from gridflow_assets.registry import data_tables, dq
 from gridflow_assets.registry.dq import STATES
 from gridflow_assets.warehouse import Warehouse
 
 DASHBOARD_FILE = "dq_dashboard.html"
 SCORECARD, CHECKS, REFERENCE_CHECKS, SIGNOFFS = (
-    "dq/partition_scorecard",
-    "dq/check_results",
-    "dq/reference_checks",
-    "dq/signoffs",
+    t.key for t in (dq.PARTITION_SCORECARD, dq.CHECK_RESULTS, dq.REFERENCE_CHECKS, dq.SIGNOFFS)
 )
 
 # Re-exported: the CLI prints the snapshot with these, the dq asset imports them from here.

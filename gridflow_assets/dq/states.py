@@ -131,7 +131,6 @@ def partition_states(
 ) -> list[dict]:
     """One entry per expected partition (or asked-for one), by utility and month."""
     keys = set(cards) | set(deliveries)
-    due_of: dict[tuple[str, str], dt.datetime | None] = {}
     for u, first in first_months(deliveries, list(cards)).items():
         cal = calendar(u)
         if cal is None:
@@ -145,7 +144,6 @@ def partition_states(
             continue
         cal = calendar(u)
         due = deadline(*cal, m) if cal is not None else None
-        due_of[(u, m)] = due
         card, delivery = cards.get((u, m)), deliveries.get((u, m))
         state = state_of(card, delivery, due, now)
         out.append(

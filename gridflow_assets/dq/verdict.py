@@ -18,15 +18,9 @@ def verdict(s: dict, reports: str | Path) -> str:
     lines = [f"gridflow DQ verdict (now {s['now'][:16]}Z)", headline(s) + "."]
     if s["ranking"]:
         lines.append("Act on these first:")
+        states = {(x["utility"], x["month"]): x["state"] for x in s["states"]}
         for r in s["ranking"][:TOP]:
-            state = next(
-                (
-                    x["state"]
-                    for x in s["states"]
-                    if (x["utility"], x["month"]) == (r["utility"], r["month"])
-                ),
-                r["status"],
-            )
+            state = states.get((r["utility"], r["month"]), r["status"])
             lines.append(
                 f"  {r['rank']}. {r['utility']} {r['month']}  {r['grade']} {r['grade_meaning']}"
                 f" · {state} · {r['main_reasons']}"

@@ -26,6 +26,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
+from gridflow_assets.dq.calendar import next_month
 from gridflow_assets.frames import as_polars
 
 BOM = "\ufeff".encode()
@@ -228,8 +229,7 @@ def delivered_at(month: str) -> float:
     """When a generated drop is delivered (its ``_SUCCESS`` time, which the platform reads as
     its arrival): 06:00 UTC on the first day of the following month, on time for every
     utility's due day, or now if that is still ahead."""
-    year, mon = (int(p) for p in month.split("-"))
-    first = dt.datetime(year + mon // 12, mon % 12 + 1, 1, 6, tzinfo=dt.UTC)
+    first = dt.datetime.fromisoformat(f"{next_month(month)}-01T06:00:00+00:00")
     return min(first.timestamp(), time.time())
 
 

@@ -14,8 +14,8 @@ from gridflow_assets.checks.metadata import result_metadata
 from gridflow_assets.checks.plan import CheckInput, CheckPlan
 from gridflow_assets.checks.rules import RuleResult
 from gridflow_assets.registry import TABLES, table
-from gridflow_assets.registry.derive import conform_pl
 from gridflow_assets.resources import storage_spec
+from gridflow_assets_tests.polars_frames import time_frame
 from gridflow_assets_tests.unit.test_vee import NY, daily, ramp, series, vee
 
 UTILITY, MONTH = "UTILITY1", "2025-03"
@@ -42,45 +42,31 @@ def _said(
     return res, said
 
 
-def _time(**overrides) -> pl.DataFrame:
-    """gold/dim_time, four good rows (``overrides`` replace columns)."""
-    df = pl.DataFrame(
-        {
-            "time_key": [0, 15, 30, 45],
-            "hour": [0, 0, 0, 0],
-            "minute": [0, 15, 30, 45],
-            "label": ["00:00", "00:15", "00:30", "00:45"],
-            "day_part": ["night"] * 4,
-        }
-    )
-    return conform_pl(df.with_columns(**{k: pl.Series(v) for k, v in overrides.items()}), TIME)
-
-
 def test_schema_names_the_table_and_what_broke_it_counted():
-    bad = _time(label=[None, "00:15", None, "00:45"], day_part=["night", None, "night", "x"])
+    bad = time_frame(label=[None, "00:15", None, "00:45"], day_part=["night", None, "night", "x"])
     res, said = _said("gold/dim_time", "schema__structure", bad.drop("minute"))
     assert res.failed_count == 4
     assert said == (
         "4 schema failures in gold/dim_time: label null (2), day_part null (1), missing columns (1)"
     )
-    assert _said("gold/dim_time", "schema__structure", _time())[1] is None
+    assert _said("gold/dim_time", "schema__structure", time_frame())[1] is None
 
 
 def test_schema_names_a_wrong_dtype():
-    bad = _time().with_columns(hour=pl.col("hour").cast(pl.Float64))
+    bad = time_frame().with_columns(hour=pl.col("hour").cast(pl.Float64))
     _, said = _said("gold/dim_time", "schema__structure", bad)
     assert said == "1 schema failure in gold/dim_time: hour not Int64 (1)"
 
 
 def test_range_names_the_bound_each_column_crossed():
-    bad = _time(hour=[0, 24, 0, 30], minute=[-1, 15, 30, 45], day_part=["night", "noon"] * 2)
+    bad = time_frame(hour=[0, 24, 0, 30], minute=[-1, 15, 30, 45], day_part=["night", "noon"] * 2)
     res, said = _said("gold/dim_time", "range__values", bad)
     assert res.failed_count == 3  # rows: the first, second and fourth
     assert said == (
         "3 rows hold values outside the declared ranges: day_part not an allowed value (2), "
         "hour > 23 (2), minute < 0 (1)"
     )
-    assert _said("gold/dim_time", "range__values", _time())[1] is None
+    assert _said("gold/dim_time", "range__values", time_frame())[1] is None
 
 
 def _intervals(meters: list[str], service_points: list[str], starts: list[int]) -> pl.DataFrame:

@@ -16,23 +16,11 @@ from gridflow_assets.checks.vee import GradedResult
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl, from_arrow
 from gridflow_assets.registry.model import ForeignKey
+from gridflow_assets_tests.polars_frames import time_frame
 
 TIME = table("gold/dim_time")
 INTERVALS = table("silver/intervals")
 TWO_COLUMN_FK = ForeignKey(("m", "c"), "silver/meters", ("meter_id", "channel"))
-
-
-def _time_frame(**overrides) -> pl.DataFrame:
-    df = pl.DataFrame(
-        {
-            "time_key": [0, 15, 30, 45],
-            "hour": [0, 0, 0, 0],
-            "minute": [0, 15, 30, 45],
-            "label": ["00:00", "00:15", "00:30", "00:45"],
-            "day_part": ["night"] * 4,
-        }
-    )
-    return conform_pl(df.with_columns(**{k: pl.Series(v) for k, v in overrides.items()}), TIME)
 
 
 def _intervals_frame() -> pl.DataFrame:
@@ -49,7 +37,7 @@ def _intervals_frame() -> pl.DataFrame:
 
 
 def _with_nulls() -> pl.DataFrame:
-    return _time_frame().with_columns(
+    return time_frame().with_columns(
         label=pl.when(pl.int_range(4).is_in([0, 2])).then(None).otherwise(pl.col("label")),
         day_part=pl.when(pl.int_range(4) == 1).then(None).otherwise(pl.col("day_part")),
     )
@@ -67,9 +55,9 @@ def _both_engines(df: pl.DataFrame) -> list:
 
 # Expected figures: what the pandas rules (before Polars) returned for the same frames.
 STRUCTURE_CASES = {
-    "good": (_time_frame, (True, 0, 4, {})),
+    "good": (time_frame, (True, 0, 4, {})),
     "missing and extra column": (
-        lambda: _time_frame().drop("label").with_columns(extra=pl.lit(1)),
+        lambda: time_frame().drop("label").with_columns(extra=pl.lit(1)),
         (
             False,
             2,
@@ -85,7 +73,7 @@ STRUCTURE_CASES = {
         (False, 3, 4, {"day_part: not_nullable": 1, "label: not_nullable": 2}),
     ),
     "wrong dtype and a NaN": (
-        lambda: _time_frame().with_columns(hour=pl.Series([0.0, 0.0, 0.0, math.nan])),
+        lambda: time_frame().with_columns(hour=pl.Series([0.0, 0.0, 0.0, math.nan])),
         (False, 2, 4, {"hour: dtype('Int64')": 1, "hour: not_nullable": 1}),
     ),
 }
@@ -133,9 +121,9 @@ def test_structure_checks_timestamp_precision():
 
 
 RANGE_CASES = {
-    "good": (_time_frame, TIME, (True, 0, 4, {}), []),
+    "good": (time_frame, TIME, (True, 0, 4, {}), []),
     "two rows fail two checks": (
-        lambda: _time_frame(
+        lambda: time_frame(
             hour=[25, 3, 24, 0],
             minute=[0, 99, -1, 0],
             day_part=["night", "dawn", "night", "dusk"],
@@ -162,7 +150,7 @@ RANGE_CASES = {
         ],
     ),
     "a range column missing": (
-        lambda: _time_frame().drop("day_part"),
+        lambda: time_frame().drop("day_part"),
         TIME,
         (False, 0, 4, {"gold/dim_time ranges: column_in_dataframe": 1}),
         [],
@@ -207,7 +195,7 @@ def test_ranges_sample_the_failing_rows_themselves():
 
 
 def test_ranges_skip_a_column_of_untyped_nulls():
-    untyped = _time_frame(hour=[25, 0, 0, 0]).with_columns(minute=pl.lit(None))
+    untyped = time_frame(hour=[25, 0, 0, 0]).with_columns(minute=pl.lit(None))
     assert _figures(rules.validate_ranges(untyped, TIME)) == (
         False,
         1,
@@ -217,7 +205,7 @@ def test_ranges_skip_a_column_of_untyped_nulls():
 
 
 def test_ranges_find_data_failures_whatever_pandera_depth_is_configured():
-    bad = _time_frame(hour=[25, 0, 0, 0])
+    bad = time_frame(hour=[25, 0, 0, 0])
     with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
         assert rules.validate_ranges(bad, TIME).failed_count == 1
 
