@@ -366,7 +366,7 @@ def _generators() -> dict:
 def _landed_readings(folder: Path, utility: str) -> int:
     """Readings a generated drop holds, from its manifest's row counts."""
     from gridflow_assets.landing import MANIFEST
-    from gridflow_assets.utilities import get_utility
+    from gridflow_assets.silver.adapters import get_utility
 
     readings = get_utility(utility).sources["readings"].filename
     entries = json.loads((folder / MANIFEST).read_text())["files"]
@@ -450,7 +450,7 @@ def _run_log(instance) -> Path:
 def cmd_run(args) -> int:
     from gridflow_assets.orchestration.report import RunView, summary
     from gridflow_assets.orchestration.runner import quiet_dagster_warnings, run_drops
-    from gridflow_assets.utilities import all_utilities
+    from gridflow_assets.silver.adapters import all_utilities
 
     known = sorted(u.utility_id for u in all_utilities())
     if _unknown_utility("run", args.utility, known, "no adapter is registered for it"):
@@ -546,7 +546,7 @@ class BadLocation(ValueError):
 
 
 def _known_utilities() -> list[str]:
-    from gridflow_assets.utilities import all_utilities
+    from gridflow_assets.silver.adapters import all_utilities
 
     return sorted(u.utility_id for u in all_utilities())
 
@@ -726,7 +726,7 @@ def dictionary_text() -> str:
     from gridflow_assets.codes import REASON_CODES
     from gridflow_assets.registry import TABLES
     from gridflow_assets.registry.derive import data_dictionary_markdown
-    from gridflow_assets.utilities import all_utilities
+    from gridflow_assets.silver.adapters import all_utilities
 
     sources = {u.utility_id: u.sources for u in all_utilities()}
     codes = [

@@ -13,9 +13,10 @@ last transactions, never corrupt the files).
 The files are the stock layout (``history/runs.db``, ``history/runs/*.db``,
 ``schedules/schedules.db``), so the stock storage, ``dagster dev`` and older tools read them.
 
-Pinned to the Dagster release in pyproject.toml: ``_connect``, ``connect`` and
-``has_table`` are the storage classes' own (private) connection hooks; ``test_instance.py`` checks they still
-exist and that every record reads back through the stock classes.
+Pinned to the Dagster release in pyproject.toml: the stock storage classes and their layout
+come through ``dagster_api`` (none is public), and ``_connect``, ``connect`` and ``has_table``
+are their own (private) connection hooks; ``test_dagster_api.py`` checks they still exist,
+``test_instance.py`` that every record reads back through the stock classes.
 """
 
 from __future__ import annotations
@@ -28,25 +29,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
-    INDEX_SHARD_NAME,
-    SqliteEventLogStorage,
-)
-from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
-from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import (
-    SqliteScheduleStorage,
-)
-from dagster._core.storage.sql import create_engine
-from dagster._core.storage.sqlite_storage import (
-    DagsterSqliteStorage,
-    _event_logs_directory,
-    _runs_directory,
-    _schedule_directory,
-)
-from dagster._serdes import ConfigurableClassData
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
+from gridflow_assets.dagster_api import (
+    INDEX_SHARD_NAME,
+    ConfigurableClassData,
+    DagsterSqliteStorage,
+    SqliteEventLogStorage,
+    SqliteRunStorage,
+    SqliteScheduleStorage,
+    sqlite_layout,
+)
 from gridflow_assets.settings import BindingError, check_binding, default_path, instance_home
 
 BUSY_TIMEOUT_S = 30  # as stock: wait for another process's write rather than fail
@@ -160,11 +154,10 @@ class PooledSqliteStorage(DagsterSqliteStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self.base_dir = base_dir
-        self._run_storage = PooledSqliteRunStorage.from_local(_runs_directory(base_dir))
-        self._event_log_storage = PooledSqliteEventLogStorage(_event_logs_directory(base_dir))
-        self._schedule_storage = PooledSqliteScheduleStorage.from_local(
-            _schedule_directory(base_dir)
-        )
+        layout = sqlite_layout(base_dir)
+        self._run_storage = PooledSqliteRunStorage.from_local(layout.runs)
+        self._event_log_storage = PooledSqliteEventLogStorage(layout.event_logs)
+        self._schedule_storage = PooledSqliteScheduleStorage.from_local(layout.schedules)
         self._inst_data = inst_data
         super(DagsterSqliteStorage, self).__init__()
 

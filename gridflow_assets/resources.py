@@ -10,7 +10,7 @@ from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import column_schema
 from gridflow_assets.registry.model import Table
 from gridflow_assets.registry.tables import bronze_for_source
-from gridflow_assets.utilities import delivers, get_utility
+from gridflow_assets.silver.adapters import delivers, get_utility
 from gridflow_assets.warehouse import Warehouse
 
 

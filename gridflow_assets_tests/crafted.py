@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from gridflow_assets.generate.common import write_drop
-from gridflow_assets.utilities import get_utility
-from gridflow_assets.utilities.base import SilverOutput, Utility
+from gridflow_assets.silver.adapters import get_utility
+from gridflow_assets.silver.adapters.base import SilverOutput, Utility
 
 BOM = "\ufeff"
 

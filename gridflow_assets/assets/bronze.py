@@ -23,8 +23,8 @@ from gridflow_assets.landing import (
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.registry.tables import BRONZE_TABLES
 from gridflow_assets.resources import GridflowPaths, storage_spec
-from gridflow_assets.utilities import get_utility
-from gridflow_assets.utilities.chunked import (
+from gridflow_assets.silver.adapters import get_utility
+from gridflow_assets.silver.pipeline import (
     bucket_count,
     chunk_readings,
     meter_bucket,

@@ -15,8 +15,9 @@ import dagster as dg
 import pandas as pd
 import polars as pl
 
+from gridflow_assets.assets.layer import asset_spec
 from gridflow_assets.dq.checklist import latest
-from gridflow_assets.dq.history import check_history
+from gridflow_assets.dq.history import refreshed_history
 from gridflow_assets.dq.profile import data_tables
 from gridflow_assets.dq.refresh import build_snapshot
 from gridflow_assets.dq.scorecard import scorecard_frame
@@ -44,22 +45,14 @@ from gridflow_assets.writers import ROW_GROUP
 __all__ = ["DASHBOARD_FILE", "DQ_ASSETS", "DQ_SOURCES", "dashboard_metadata"]
 
 
-def _spec(spec: Table, **kwargs) -> dg.AssetSpec:
-    return dg.AssetSpec(
-        key=["dq", spec.name],
-        description=spec.description,
-        group_name="dq",
-        metadata={
-            "dagster/column_schema": column_schema(spec),
-            "grain": spec.grain,
-            "primary_key": ", ".join(spec.primary_key) or "utility, month",
-            "append_only": spec.append_only,
-        },
-        kinds={"deltalake", "polars"},
-        owners=["team:data-stewards"],
-        tags={"layer": "dq"},
-        **kwargs,
-    )
+def _spec(spec: Table, deps: list[str] | None = None) -> dg.AssetSpec:
+    metadata = {
+        "dagster/column_schema": column_schema(spec),
+        "grain": spec.grain,
+        "primary_key": ", ".join(spec.primary_key) or "utility, month",
+        "append_only": spec.append_only,
+    }
+    return asset_spec(spec.key, skippable=False, deps=deps, metadata=metadata)
 
 
 def dashboard_metadata(snapshot: dict) -> dict:
@@ -103,17 +96,21 @@ def dashboard_metadata(snapshot: dict) -> dict:
     }
 
 
-def write_checks(store: Warehouse, history: pd.DataFrame) -> int:
+def write_checks(store: Warehouse, history: pd.DataFrame, touched: set | None = None) -> int:
     """Every partition's evaluations into ``dq/check_results`` (the reference tables' into
-    ``dq/reference_checks``); returns the partitions committed (unchanged ones are not)."""
+    ``dq/reference_checks``), or only those of the ``touched`` partitions ((utility, month),
+    (None, None) for the reference tables); returns the partitions committed (unchanged ones
+    are not)."""
     columns = CHECK_RESULTS.column_names
     committed = 0
-    reference = history[history.utility_id.isna()]
-    committed += _write(store, REFERENCE_CHECKS.key, reference[columns])
+    if touched is None or (None, None) in touched:
+        reference = history[history.utility_id.isna()]
+        committed += _write(store, REFERENCE_CHECKS.key, reference[columns])
     for (utility, month), rows in history.dropna(subset=["utility_id"]).groupby(
         ["utility_id", "month"], sort=True
     ):
-        committed += _write(store, CHECK_RESULTS.key, rows[columns], utility, month)
+        if touched is None or (utility, month) in touched:
+            committed += _write(store, CHECK_RESULTS.key, rows[columns], utility, month)
     return committed
 
 
@@ -146,16 +143,15 @@ def _write(
         _spec(REFERENCE_CHECKS),
         _spec(
             PARTITION_SCORECARD,
-            deps=[dg.AssetKey(key.split("/")) for key in data_tables()]
-            + [dg.AssetKey(t.key.split("/")) for t in (DELIVERIES, SIGNOFFS)],
+            deps=[*data_tables(), DELIVERIES.key, SIGNOFFS.key],
         ),
     ],
 )
 def dq_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     """Check results and scorecards, partition by partition, then the dashboard."""
     store = paths.store()
-    history = check_history(context.instance)
-    checks_committed = write_checks(store, history)
+    history, touched = refreshed_history(context.instance, store)
+    checks_committed = write_checks(store, history, touched)
     stored = {(c["utility"], c["month"]): c for c in stored_cards(store)}
     computed = build_snapshot(store, history, reuse=stored)
     cards_committed = write_scorecards(store, computed["scorecard"])

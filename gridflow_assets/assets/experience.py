@@ -3,16 +3,16 @@ wires the partition to ``gridflow_assets.experience.daily``."""
 
 import dagster as dg
 
-from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer
+from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer, upstream
 from gridflow_assets.experience.daily import COLUMNS, daily_partial, summaries_of
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.resources import GridflowPaths
-from gridflow_assets.utilities import get_utility
+from gridflow_assets.silver.adapters import get_utility
 
 
 @dg.multi_asset(
     name="experience_tables",
-    specs=[asset_spec("experience/daily_summaries", deps=["silver/intervals"])],
+    specs=[asset_spec("experience/daily_summaries")],
     partitions_def=month_utility_partitions,
 )
 @timed_layer
@@ -29,4 +29,5 @@ def experience_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     parts = [daily_partial(bucket, run.utility) for bucket in buckets]
     df = summaries_of(parts, run.utility, get_utility(run.utility).timezone)
     del parts
-    run.publish("experience/daily_summaries", df, parents=["silver/intervals"])
+    key = "experience/daily_summaries"
+    run.publish(key, df, parents=upstream(key))

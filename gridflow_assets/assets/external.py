@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer
+from gridflow_assets.assets.layer import LayerRun, asset_spec, layer_attributes, timed_layer
 from gridflow_assets.dq.signoff import approval
 from gridflow_assets.external import views
 from gridflow_assets.partitions import month_utility_partitions
@@ -22,11 +22,7 @@ from gridflow_assets.publish.green_button import write_feeds
 from gridflow_assets.resources import GridflowPaths
 from gridflow_assets.warehouse import Warehouse
 
-SPECS = {
-    "external/usage_daily": ["experience/daily_summaries", "gold/dim_service_point_external"],
-    "external/usage_intervals": ["gold/fact_readings"],
-    "external/billing_summary": ["gold/fact_bills", "gold/dim_service_point_external"],
-}
+SPECS = ("external/usage_daily", "external/usage_intervals", "external/billing_summary")
 GREEN_BUTTON = "external/green_button"
 
 
@@ -60,14 +56,10 @@ def publish_green_button(store: Warehouse, utility: str, month: str) -> int:
 
 
 GREEN_BUTTON_SPEC = dg.AssetSpec(
-    key=GREEN_BUTTON.split("/"),
+    **layer_attributes(GREEN_BUTTON, "external", {"xml"}),
     description="Green Button (ESPI) Atom feeds, one per service point of an approved "
     "partition: <warehouse>/external/green_button/utility=U/month=M/<service_point_key>.xml. "
     "Files, not a table; publishing writes them, withdrawal deletes them.",
-    group_name="external",
-    kinds={"xml"},
-    owners=["team:data-engineering"],
-    tags={"layer": "external"},
     deps=[
         dg.AssetKey(["silver", "intervals"]),
         dg.AssetKey(["gold", "dim_service_point_external"]),
@@ -78,7 +70,7 @@ GREEN_BUTTON_SPEC = dg.AssetSpec(
 
 @dg.multi_asset(
     name="external_tables",
-    specs=[*(asset_spec(key, deps=deps) for key, deps in SPECS.items()), GREEN_BUTTON_SPEC],
+    specs=[*(asset_spec(key) for key in SPECS), GREEN_BUTTON_SPEC],
     partitions_def=month_utility_partitions,
 )
 @timed_layer

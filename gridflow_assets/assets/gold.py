@@ -17,32 +17,22 @@ from gridflow_assets.assets.layer import (
     LayerRun,
     assert_check_order,
     asset_spec,
+    table_attributes,
     timed_layer,
+    upstream,
 )
 from gridflow_assets.gold import aggregates, dims, facts
 from gridflow_assets.gold.totals import ReadingTotals
 from gridflow_assets.partitions import month_utility_partitions
 from gridflow_assets.pii import load_secret
 from gridflow_assets.registry import table
-from gridflow_assets.registry.gold import GOLD
-from gridflow_assets.resources import GridflowPaths, table_metadata
-from gridflow_assets.utilities import get_utility
+from gridflow_assets.resources import GridflowPaths
+from gridflow_assets.silver.adapters import get_utility
 
 
-def _asset(name: str, **kwargs):
+def _asset(name: str):
     """An unpartitioned reference dimension, stored by the IO manager."""
-    spec = GOLD[name]
-    return dg.asset(
-        key=["gold", name],
-        description=spec.description,
-        group_name="gold",
-        io_manager_key="warehouse_io",
-        metadata=table_metadata(f"gold/{name}"),
-        kinds={"deltalake", "polars"},
-        owners=["team:data-engineering"],
-        tags={"layer": "gold"},
-        **kwargs,
-    )
+    return dg.asset(**table_attributes(f"gold/{name}"), io_manager_key="warehouse_io")
 
 
 @_asset("dim_utility")
@@ -72,34 +62,25 @@ SILVER_COLUMNS = {
         if c in table("gold/fact_readings").column_names
     ]
 }
-# Each partitioned gold table and the tables it is built from (silver/… or gold/…), in the
-# order they are built and checked: a table's orphan checks read the dimensions before it.
-PARENTS = {
-    "dim_location": ["silver/service_points"],
-    "dim_consumer_type": ["silver/service_points"],
-    "dim_service_point": ["silver/service_points"],
-    "dim_service_point_external": ["gold/dim_service_point"],
-    "dim_meter": ["silver/meters", "silver/intervals"],
-    "fact_readings": ["silver/intervals"],
-    "fact_bills": ["silver/bills", "gold/dim_service_point"],
-    "fact_payments": ["silver/payments", "silver/bills"],
-    "agg_monthly_consumption": ["gold/fact_readings"],
-    "agg_daily_consumption": ["gold/fact_readings", "gold/dim_service_point"],
-    "agg_consumer_type_summary": [
-        "gold/fact_readings",
-        "gold/dim_service_point",
-        "gold/dim_consumer_type",
-        "gold/fact_bills",
-    ],
-    "agg_payment_summary": ["gold/fact_bills", "gold/fact_payments"],
-    "agg_location_summary": [
-        "gold/fact_readings",
-        "gold/dim_service_point",
-        "gold/dim_location",
-        "gold/fact_bills",
-        "gold/fact_payments",
-    ],
-}
+# The partitioned gold tables in the order they are built and checked (a table's orphan
+# checks read the dimensions before it), each with the tables it is built from (silver/… or
+# gold/…: what the registry says it reads).
+BUILD_ORDER = (
+    "dim_location",
+    "dim_consumer_type",
+    "dim_service_point",
+    "dim_service_point_external",
+    "dim_meter",
+    "fact_readings",
+    "fact_bills",
+    "fact_payments",
+    "agg_monthly_consumption",
+    "agg_daily_consumption",
+    "agg_consumer_type_summary",
+    "agg_payment_summary",
+    "agg_location_summary",
+)
+PARENTS = {name: upstream(f"gold/{name}") for name in BUILD_ORDER}
 assert_check_order([f"gold/{name}" for name in PARENTS])
 # Built from the intervals' meter buckets, read in one pass before the first of these.
 READINGS_PASS = ("dim_meter", "fact_readings")
@@ -188,7 +169,7 @@ def _read_buckets(
 
 @dg.multi_asset(
     name="gold_tables",
-    specs=[asset_spec(f"gold/{name}", deps=parents) for name, parents in PARENTS.items()],
+    specs=[asset_spec(f"gold/{name}") for name in PARENTS],
     partitions_def=month_utility_partitions,
     can_subset=True,
 )

@@ -9,8 +9,9 @@ evaluates that table's checks and reports them as asset-check evaluations of the
 that table in the step, and Dagster fails the step after it (as for a blocking check step),
 so the downstream layers are skipped and the run fails.
 
-Asset specs come from the registry: description, group (= layer), kinds, owners, tags and
-column schema are the table's declaration, written once here rather than at every asset.
+Asset specs come from the registry: description, group (= layer), kinds, owners, tags,
+column schema and deps (the tables it reads) are the table's declaration, turned into Dagster
+attributes once here (``table_attributes``, ``asset_spec``) rather than at every asset.
 """
 
 from __future__ import annotations
@@ -40,24 +41,51 @@ from gridflow_assets.writers import VersionWriter
 OWN_SECONDS: dict[str, float] = {}
 OWN_SECONDS_KEPT = 512
 
+# Who owns each layer's assets; a layer not named here is data engineering's.
 OWNERS = {"experience": "team:analytics", "dq": "team:data-stewards"}
+DATA_ENGINEERING = "team:data-engineering"
 ENGINE = "polars"
 
 
-def asset_spec(key: str, deps: Iterable[str] = ()) -> dg.AssetSpec:
-    """The Dagster spec of a registry table (``layer/name``)."""
+def upstream(key: str) -> tuple[str, ...]:
+    """The tables (``layer/name``) the registry table ``key`` is built from."""
+    return table(key).reads
+
+
+def layer_attributes(key: str, layer: str, kinds: set[str]) -> dict:
+    """What every asset of ``layer`` declares (as ``dg.AssetSpec`` and ``dg.asset`` take
+    it): key, group (= layer), kinds, owners and tags."""
+    return {
+        "key": dg.AssetKey(key.split("/")),
+        "group_name": layer,
+        "kinds": kinds,
+        "owners": [OWNERS.get(layer, DATA_ENGINEERING)],
+        "tags": {"layer": layer},
+    }
+
+
+def table_attributes(
+    key: str,
+    deps: Iterable[str] | None = None,
+    engine: str = ENGINE,
+    metadata: dict | None = None,
+) -> dict:
+    """A registry table (``layer/name``) as Dagster asset attributes: its layer's, its
+    description, its column schema (``table_metadata``, unless ``metadata``) and as deps the
+    tables it reads (unless ``deps``)."""
     spec = table(key)
-    return dg.AssetSpec(
-        key=dg.AssetKey(key.split("/")),
-        description=spec.description,
-        group_name=spec.layer,
-        metadata=table_metadata(key),
-        kinds={"deltalake", ENGINE},
-        owners=[OWNERS.get(spec.layer, "team:data-engineering")],
-        tags={"layer": spec.layer},
-        deps=[dg.AssetKey(d.split("/")) for d in deps],
-        skippable=True,
-    )
+    return {
+        **layer_attributes(key, spec.layer, {"deltalake", engine}),
+        "description": spec.description,
+        "metadata": table_metadata(key) if metadata is None else metadata,
+        "deps": [dg.AssetKey(d.split("/")) for d in (upstream(key) if deps is None else deps)],
+    }
+
+
+def asset_spec(key: str, skippable: bool = True, **attributes) -> dg.AssetSpec:
+    """The Dagster spec of a registry table (``layer/name``; ``attributes``: those of
+    ``table_attributes``). ``skippable``: a layer step may leave it unwritten."""
+    return dg.AssetSpec(**table_attributes(key, **attributes), skippable=skippable)
 
 
 def table_location(key: str, writer: VersionWriter) -> dict:

@@ -3,15 +3,21 @@
 import dagster as dg
 import pandas as pd
 
-from gridflow_assets.assets.layer import LayerRun, assert_check_order, asset_spec, timed_layer
+from gridflow_assets.assets.layer import (
+    LayerRun,
+    assert_check_order,
+    asset_spec,
+    table_attributes,
+    timed_layer,
+    upstream,
+)
 from gridflow_assets.codes import reason_code_table
 from gridflow_assets.partitions import month_utility_partitions
-from gridflow_assets.registry.tables import BRONZE_TABLES, SILVER
-from gridflow_assets.resources import GridflowPaths, table_metadata
-from gridflow_assets.utilities import get_utility
-from gridflow_assets.utilities.chunked import Readings, readings_source, standardize
+from gridflow_assets.registry.tables import SILVER
+from gridflow_assets.resources import GridflowPaths
+from gridflow_assets.silver.adapters import get_utility
+from gridflow_assets.silver.pipeline import Readings, readings_source, standardize
 
-BRONZE_KEYS = [f"bronze/{name}" for name in BRONZE_TABLES]
 # Tables of a month × utility partition; the code table is reference data. Rejects first:
 # the accounting and VEE checks of the other tables read them.
 PARTITIONED = ["rejects", *(n for n, s in SILVER.items() if s.partitioned and n != "rejects")]
@@ -20,7 +26,7 @@ assert_check_order([f"silver/{name}" for name in PARTITIONED])
 
 @dg.multi_asset(
     name="silver_tables",
-    specs=[asset_spec(f"silver/{name}", deps=BRONZE_KEYS) for name in PARTITIONED],
+    specs=[asset_spec(f"silver/{name}") for name in PARTITIONED],
     partitions_def=month_utility_partitions,
 )
 @timed_layer
@@ -75,10 +81,10 @@ def silver_tables(context: dg.AssetExecutionContext, paths: GridflowPaths):
     for name in PARTITIONED:
         key, meta = f"silver/{name}", extra.get(name)
         if name == "intervals" and intervals is not None:
-            run.publish_buckets(intervals, parents=BRONZE_KEYS, metadata=meta)
+            run.publish_buckets(intervals, parents=upstream(key), metadata=meta)
             continue
         df = out.rejects if name == "rejects" else out.tables.get(name)
-        run.publish(key, df, parents=BRONZE_KEYS, metadata=meta)
+        run.publish(key, df, parents=upstream(key), metadata=meta)
 
 
 def _bronze_key(run: LayerRun, name: str) -> str:
@@ -91,16 +97,7 @@ def _bronze_key(run: LayerRun, name: str) -> str:
     return key
 
 
-@dg.asset(
-    key=["silver", "reason_codes"],
-    description=SILVER["reason_codes"].description,
-    group_name="silver",
-    io_manager_key="warehouse_io",
-    metadata=table_metadata("silver/reason_codes"),
-    kinds={"deltalake", "pandas"},
-    owners=["team:data-engineering"],
-    tags={"layer": "silver"},
-)
+@dg.asset(**table_attributes("silver/reason_codes", engine="pandas"), io_manager_key="warehouse_io")
 def reason_codes() -> pd.DataFrame:
     """Every reason code and rule id, published as data so a steward can look up any code
     found on any row (also in the data dictionary)."""

@@ -14,10 +14,6 @@ from collections.abc import Callable, Generator, Iterator
 
 import dagster as dg
 import polars as pl
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
-from dagster._core.storage.event_log.base import AssetRecordsFilter
 
 from gridflow_assets.checks import rules
 from gridflow_assets.checks.metadata import result_metadata
@@ -30,12 +26,13 @@ from gridflow_assets.checks.plan import (
     same_partition,
 )
 from gridflow_assets.checks.table_plans import table_plans
+from gridflow_assets.dagster_api import AssetCheckEvaluationTargetMaterializationData
 from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry import Table, table
-from gridflow_assets.registry.tables import BRONZE_TABLES
+from gridflow_assets.registry.tables import BRONZE_KEYS
 from gridflow_assets.resources import GridflowPaths, delivered, storage_spec
+from gridflow_assets.silver.adapters import get_utility
 from gridflow_assets.silver.vee import delivered_count
-from gridflow_assets.utilities import get_utility
 from gridflow_assets.warehouse import Warehouse
 
 
@@ -87,7 +84,7 @@ def _conservation_plan(spec: Table) -> CheckPlan:
         "conflicting duplicates + rejected",
         lambda inp: delivered_count(inp.df),  # VEE's added estimates did not land
         finish,
-        deps=tuple(f"bronze/{t}" for t in BRONZE_TABLES) + ("silver/rejects",),
+        deps=(*BRONZE_KEYS, "silver/rejects"),
     )
 
 
@@ -181,7 +178,7 @@ def _target(
     """The materialization just stored for this partition, so the UI shows the result
     against it (one index lookup per table)."""
     records = context.instance.fetch_materializations(
-        AssetRecordsFilter(
+        dg.AssetRecordsFilter(
             asset_key=asset_key,
             asset_partitions=([context.partition_key] if context.has_partition_key else None),
         ),

@@ -22,7 +22,7 @@ from gridflow_assets.checks.plan import WARN, CheckInput, CheckPlan, bucket_plan
 from gridflow_assets.checks.rules import SAMPLE_ROWS, RuleResult
 from gridflow_assets.domain.quality import ESTIMATES
 from gridflow_assets.frames import as_pandas, as_polars
-from gridflow_assets.silver import vee_config
+from gridflow_assets.silver.adapters import get_utility
 from gridflow_assets.silver.vee import (
     ESTIMATION_RULES,
     METHODS,
@@ -33,7 +33,7 @@ from gridflow_assets.silver.vee import (
     coverage_total,
     rule_counts,
 )
-from gridflow_assets.utilities import get_utility
+from gridflow_assets.silver.vee import config as vee_config
 
 FAILING_RULES = ("V3", "V4", "V5", "V6", "QUALITY_FAILED")
 SAMPLE_COLUMNS = [

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-FAILED_VALIDATION = 10  # ESPI quality 10: failed validation, never usage
-ESTIMATED = (8, 9)  # VEE estimates: like-day profile (8), interpolation (9)
+from gridflow_assets.domain.quality import ESTIMATES, Quality
+
 # What makes readings addable: values of different types are never summed together.
 TYPE_KEYS = ["measurement", "direction", "interval_s", "unit"]
 
@@ -29,11 +29,11 @@ def in_time_order(col: str) -> pl.Expr:
 
 def is_failed() -> pl.Expr:
     """The reading failed validation (a missing quality code is not a failure)."""
-    return pl.col("quality_code").eq_missing(FAILED_VALIDATION)
+    return pl.col("quality_code").eq_missing(int(Quality.FAILED))
 
 
 def is_estimated() -> pl.Expr:
-    return pl.col("quality_code").is_in(ESTIMATED).fill_null(False)
+    return pl.col("quality_code").is_in([int(q) for q in ESTIMATES]).fill_null(False)
 
 
 def is_known_interval() -> pl.Expr:

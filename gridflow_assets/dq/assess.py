@@ -55,7 +55,7 @@ class Thresholds:
     def for_utility(self, utility: str) -> Thresholds:
         try:
             # the adapters are imported when a card is built, not to render a snapshot
-            from gridflow_assets.utilities import get_utility
+            from gridflow_assets.silver.adapters import get_utility
 
             overrides = get_utility(utility).settings.get("dq", {})
         except KeyError:

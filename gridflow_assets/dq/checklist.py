@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 
-from gridflow_assets.silver.vee.grid import DAY_S
+from gridflow_assets.domain.localday import DAY_S
 
 INTERVAL_LABELS = {60: "1 min", 300: "5 min", 900: "15 min", 1800: "30 min", 3600: "1 h"}
 

@@ -9,34 +9,48 @@ from __future__ import annotations
 
 import json
 import warnings
+from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
 
 from gridflow_assets.partitions import split_key
-from gridflow_assets.registry.dq import CHECK_RESULTS
+from gridflow_assets.registry.dq import CHECK_RESULTS, REFERENCE_CHECKS
+
+# Evaluations recorded this long before the newest one stored are read again (and the
+# duplicates dropped): the stored time is rounded to the microsecond, and runs of other
+# processes may record theirs a little out of order.
+OVERLAP_S = 5.0
 
 # The history frame: the table's columns and the partition it belongs to (the table stores
 # the partition as its Delta partition columns ``utility`` and ``month``).
 CHECK_RESULT_COLUMNS = ["utility_id", "month", *CHECK_RESULTS.column_names]
 
 
-def _evaluation_records(instance: dg.DagsterInstance) -> list:
-    """Every ASSET_CHECK_EVALUATION record of the instance.
+def _evaluation_records(instance: dg.DagsterInstance, since: float | None = None) -> list:
+    """Every ASSET_CHECK_EVALUATION record of the instance (recorded after ``since``, POSIX
+    seconds, when given).
 
     ``get_event_records`` is deprecated for 2.0 but Dagster 1.13 has no other public query
     over all check evaluations (``fetch_*`` cover materializations and observations only).
-    No paging: on the default run-sharded SQLite storage, storage ids restart in every run
-    and an id cursor would skip records.
+    No id paging: on the default run-sharded SQLite storage, storage ids restart in every
+    run. There a query opens every run's file, so ``since`` also bounds the runs opened to
+    those updated after it (``RunShardedEventsCursor``; its id 0 filters nothing on other
+    storages).
     """
+    cursor = None
+    if since is not None:
+        cursor = dg.RunShardedEventsCursor(
+            id=0, run_updated_after=datetime.fromtimestamp(since, UTC)
+        )
+    query = dg.EventRecordsFilter(
+        event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+        after_timestamp=since,
+        after_cursor=cursor,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return list(
-            instance.get_event_records(
-                dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION),
-                ascending=True,
-            )
-        )
+        return list(instance.get_event_records(query, ascending=True))
 
 
 def sample_keys(rows: list[dict] | None) -> list[dict]:
@@ -82,17 +96,68 @@ def _row(rec) -> dict:
     }
 
 
-def check_history(instance: dg.DagsterInstance) -> pd.DataFrame:
-    """Every check evaluation as a row of ``dq/check_results``, oldest first.
-
-    ``is_latest`` marks the evaluation a partition is judged on: the last one of each
-    check of each partition (a rerun supersedes, it does not erase).
-    """
-    rows = [_row(rec) for rec in _evaluation_records(instance)]
-    df = pd.DataFrame(rows, columns=[c for c in CHECK_RESULT_COLUMNS if c != "is_latest"])
+def _ordered(df: pd.DataFrame) -> pd.DataFrame:
+    """Oldest first, with ``is_latest`` marking the evaluation a partition is judged on: the
+    last one of each check of each partition (a rerun supersedes, it does not erase)."""
     df = df.sort_values(
         ["evaluated_at_utc", "run_id", "evaluation_id"], kind="stable", ignore_index=True
     )
     keys = df[["asset", "check_name", "partition_key"]].fillna("")
     df["is_latest"] = ~keys.duplicated(keep="last")
     return df[CHECK_RESULT_COLUMNS]
+
+
+def check_history(instance: dg.DagsterInstance, since: float | None = None) -> pd.DataFrame:
+    """Every check evaluation (recorded after ``since``, when given) as a row of
+    ``dq/check_results``, oldest first, ``is_latest`` among these rows."""
+    rows = [_row(rec) for rec in _evaluation_records(instance, since)]
+    df = pd.DataFrame(rows, columns=[c for c in CHECK_RESULT_COLUMNS if c != "is_latest"])
+    return _ordered(df)
+
+
+def stored_history(store) -> pd.DataFrame:
+    """The evaluations ``dq/check_results`` and ``dq/reference_checks`` hold (a
+    ``Warehouse``), as ``check_history``'s frame."""
+    frames = []
+    for table in (CHECK_RESULTS, REFERENCE_CHECKS):
+        rows = store.read_table(table.key)
+        if rows is None or rows.is_empty():
+            continue
+        df = rows.to_pandas()
+        df["utility_id"] = df.get("utility")
+        df["month"] = df.get("month")
+        frames.append(df[CHECK_RESULT_COLUMNS])
+    if not frames:
+        return check_history_frame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def check_history_frame() -> pd.DataFrame:
+    """An empty history."""
+    return pd.DataFrame(columns=CHECK_RESULT_COLUMNS)
+
+
+def refreshed_history(
+    instance: dg.DagsterInstance, store
+) -> tuple[pd.DataFrame, set[tuple[str | None, str | None]]]:
+    """The whole history, as stored in the DQ tables plus what the instance recorded since,
+    and the partitions (utility, month; None, None for the reference tables) that gained an
+    evaluation. Only evaluations newer than the stored ones are read from the instance, so
+    a refresh costs the same whatever the history holds."""
+    stored = stored_history(store)
+    since = None
+    if not stored.empty:
+        since = pd.Timestamp(stored["evaluated_at_utc"].max()).timestamp() - OVERLAP_S
+    fresh = check_history(instance, since)
+    known = set(zip(stored["run_id"], stored["evaluation_id"], strict=True))
+    fresh = fresh[
+        [k not in known for k in zip(fresh["run_id"], fresh["evaluation_id"], strict=True)]
+    ]
+    touched = {
+        (None if pd.isna(u) else u, None if pd.isna(m) else m)
+        for u, m in zip(fresh["utility_id"], fresh["month"], strict=True)
+    }
+    if fresh.empty:
+        return _ordered(stored), touched
+    merged = pd.concat([stored, fresh], ignore_index=True) if not stored.empty else fresh
+    return _ordered(merged), touched

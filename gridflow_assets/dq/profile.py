@@ -21,9 +21,10 @@ from gridflow_assets.domain.readings import is_estimated, is_failed
 from gridflow_assets.dq.checklist import interval_label  # noqa: F401 (re-exported)
 from gridflow_assets.registry import DATA_LAYERS, TABLES, Table, data_tables, table
 from gridflow_assets.registry.derive import polars_schema
+from gridflow_assets.silver.adapters import get_utility
 from gridflow_assets.silver.vee import delivered_count
-from gridflow_assets.silver.vee.grid import month_coverage, nominal_interval
-from gridflow_assets.utilities import get_utility
+from gridflow_assets.silver.vee.coverage import month_coverage
+from gridflow_assets.silver.vee.grid import nominal_interval
 from gridflow_assets.warehouse import Warehouse
 
 # Fields a partition cannot be signed off without, beyond the registry's non-nullable

@@ -113,7 +113,7 @@ def baseline_of(utility: str | None) -> dict[str, float]:
     in the registry. A class outside ``WEIGHTS`` or a share outside [0, 1] is a mistake in
     the registry and raises."""
     try:
-        from gridflow_assets.utilities import get_utility  # the adapters: at refresh only
+        from gridflow_assets.silver.adapters import get_utility  # the adapters: at refresh only
 
         declared = get_utility(utility).settings.get("dq", {}).get("baseline", {})
     except KeyError:

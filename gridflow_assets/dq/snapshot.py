@@ -109,7 +109,7 @@ def calendars(rows: dict[tuple[str, str], dict]):
     def calendar_of(utility: str) -> tuple[int, str] | None:
         if utility in known:
             return known[utility]
-        from gridflow_assets.utilities import get_utility
+        from gridflow_assets.silver.adapters import get_utility
 
         try:
             u = get_utility(utility)

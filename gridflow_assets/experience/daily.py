@@ -4,34 +4,26 @@ from __future__ import annotations
 
 import polars as pl
 
+from gridflow_assets.domain.localday import local_day_seconds_expr
 from gridflow_assets.domain.readings import TYPE_KEYS, is_estimated, is_failed, unresolved
 from gridflow_assets.gold.keys import shaped
 from gridflow_assets.gold.totals import combine
+from gridflow_assets.silver.vee.grid import intervals_per_day
 
 KEYS = ["service_point_id", "local_date", *TYPE_KEYS]
 # The silver/intervals columns the summaries read (a caller reads only these).
 COLUMNS = [*KEYS, "meter_id", "reading_kind", "quality_code", "value", "start_utc"]
 
 
-def local_day_seconds(days: pl.Series, tz: str) -> pl.Series:
-    """Length of each local calendar day: 82,800 / 86,400 / 90,000 s around DST changes.
-
-    Stands in until the interval grid (``silver/vee/grid.py``) offers local-day lengths.
-    """
-    start = days.cast(pl.Date).cast(pl.Datetime("us"))
-    length = (
-        start.dt.offset_by("1d").dt.replace_time_zone(tz) - start.dt.replace_time_zone(tz)
-    ).dt.total_seconds()
-    return length.cast(pl.Int64).alias("day_s")
-
-
 def _expected_per_meter(days: pl.DataFrame, tz: str) -> pl.DataFrame:
     """Intervals a meter delivers in each (local day, interval length) present: computed on
     the distinct pairs only, as DST days are rare and the frame is long."""
     pairs = days.select("local_date", "interval_s").unique()
-    day_s = local_day_seconds(pairs["local_date"], tz)
-    per_meter = (day_s / pairs["interval_s"]).round(0).clip(lower_bound=1).cast(pl.Int64)
-    return pairs.with_columns(_per_meter=per_meter)
+    return pairs.with_columns(
+        _per_meter=intervals_per_day(
+            local_day_seconds_expr(pl.col("local_date"), tz), pl.col("interval_s")
+        )
+    )
 
 
 def _local_hhmm(col: str, tz: str) -> pl.Expr:

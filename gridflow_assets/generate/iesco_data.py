@@ -17,7 +17,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from gridflow_assets.utilities.iesco import SOURCES
+from gridflow_assets.silver.adapters.iesco import SOURCES
 
 UTILITY = "IESCO"
 

@@ -26,7 +26,7 @@ from gridflow_assets.domain import tariff
 from gridflow_assets.domain.iesco_derive import consumer_type_rules
 from gridflow_assets.generate.iesco_data import fault_count, stream, tables
 from gridflow_assets.generate.iesco_master import Master
-from gridflow_assets.utilities.iesco import LEGACY, SOURCES
+from gridflow_assets.silver.adapters.iesco import LEGACY, SOURCES
 
 STANDARD_FORMAT = "standard"
 FORMATS = (STANDARD_FORMAT, LEGACY)

@@ -23,7 +23,7 @@ from gridflow_assets.generate.ny_common import (
     unique_ints,
     utc_iso,
 )
-from gridflow_assets.utilities.utility1 import SOURCES
+from gridflow_assets.silver.adapters.utility1 import SOURCES
 
 UTILITY1 = "UTILITY1"
 U1_SERVICE_POINTS = "utility1_service_points.csv"

@@ -22,7 +22,7 @@ from gridflow_assets.generate.ny_common import (
     ny_zip,
     unique_ints,
 )
-from gridflow_assets.utilities.utility2 import SOURCES
+from gridflow_assets.silver.adapters.utility2 import SOURCES
 
 UTILITY2 = "UTILITY2"
 U2_SERVICE_POINTS = "utility2_service_points.csv"

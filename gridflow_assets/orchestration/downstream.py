@@ -24,7 +24,8 @@ import dagster as dg
 
 from gridflow_assets.assets.dq import DQ_ASSETS
 from gridflow_assets.assets.gold import dim_date, dim_time, dim_utility
-from gridflow_assets.orchestration.sensors import PARTITION_JOB_NAME, TICK_SECONDS
+from gridflow_assets.assets.jobs import PARTITION_JOB
+from gridflow_assets.orchestration.sensors import TICK_SECONDS
 
 REFRESH_JOB = "refresh_job"
 REFRESH_SENSOR = "refresh_sensor"
@@ -68,10 +69,10 @@ def evaluate_refresh(context: dg.SensorEvaluationContext) -> dg.SensorResult | d
     The cursor is the update time of the last drop run a refresh was requested for.
     """
     after = float(context.cursor) if context.cursor else None
-    finished = _runs(context.instance, PARTITION_JOB_NAME, FINISHED, after)
+    finished = _runs(context.instance, PARTITION_JOB, FINISHED, after)
     if not finished:
         return dg.SkipReason("no drop run finished since the last refresh")
-    running = _runs(context.instance, PARTITION_JOB_NAME, UNFINISHED)
+    running = _runs(context.instance, PARTITION_JOB, UNFINISHED)
     if running:
         return dg.SkipReason(f"waiting for {len(running)} drop run(s) to finish")
     if _runs(context.instance, REFRESH_JOB, UNFINISHED):

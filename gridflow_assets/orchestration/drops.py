@@ -15,7 +15,7 @@ import dagster as dg
 
 from gridflow_assets.landing import FINGERPRINT_TAG, Drop, discover_drops
 from gridflow_assets.partitions import UTILITY_DIMENSION, month_partitions
-from gridflow_assets.utilities import get_utility
+from gridflow_assets.silver.adapters import get_utility
 
 DROP_TAG = "gridflow/drop"
 

@@ -23,7 +23,7 @@ from gridflow_assets.dq.calendar import deadline as due_at
 from gridflow_assets.landing import SUCCESS_MARKER, DropError, find_drop
 from gridflow_assets.partitions import UTILITY_DIMENSION, partition_key
 from gridflow_assets.resources import GridflowPaths
-from gridflow_assets.utilities import Utility, all_utilities, get_utility
+from gridflow_assets.silver.adapters import Utility, all_utilities, get_utility
 
 FRESHNESS_CHECK = "freshness__drop_delivered"
 FRESHNESS_ASSET = dg.AssetKey(["bronze", "readings"])

@@ -37,6 +37,7 @@ from typing import Protocol
 import dagster as dg
 
 from gridflow_assets.assets.layer import OWN_SECONDS
+from gridflow_assets.dagster_api import PLAN_LOGGER
 from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
 from gridflow_assets.dq.profile import accounting
 from gridflow_assets.landing import Drop, fingerprint
@@ -180,7 +181,7 @@ class _UndeliveredTableFilter(logging.Filter):
         return "emitted no result" not in record.getMessage()
 
 
-logging.getLogger("dagster._core.execution.plan.active").addFilter(_UndeliveredTableFilter())
+logging.getLogger(PLAN_LOGGER).addFilter(_UndeliveredTableFilter())
 
 
 @dataclass

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from gridflow_assets.assets.jobs import PARTITION_JOB
 from gridflow_assets.landing import Drop, DropError, fingerprint, verify_manifest
 from gridflow_assets.migrate import refusal, unconverted
 from gridflow_assets.orchestration.drops import (
@@ -34,9 +35,6 @@ from gridflow_assets.resources import GridflowPaths
 from gridflow_assets.storage import open_location
 
 DROP_SENSOR = "drop_sensor"
-# ``definitions.PARTITION_JOB``; named rather than imported because ``definitions`` imports
-# this package to collect its sensors (a test asserts the two names agree).
-PARTITION_JOB_NAME = "partition_job"
 TICK_SECONDS = 30
 
 
@@ -88,7 +86,7 @@ def materialized_by(instance: dg.DagsterInstance, drop: Drop, fp: str) -> str | 
     """
     records = instance.get_run_records(
         dg.RunsFilter(
-            job_name=PARTITION_JOB_NAME,
+            job_name=PARTITION_JOB,
             statuses=[dg.DagsterRunStatus.SUCCESS],
             tags=drop_tags(drop, fp),
         ),
@@ -150,7 +148,7 @@ def evaluate_drops(context: dg.SensorEvaluationContext, landing: Path) -> dg.Sen
 
 @dg.sensor(
     name=DROP_SENSOR,
-    job_name=PARTITION_JOB_NAME,
+    job_name=PARTITION_JOB,
     minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches partition_job for every complete drop (new or re-delivered) in the "

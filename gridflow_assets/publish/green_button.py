@@ -53,12 +53,12 @@ from pathlib import Path
 
 import polars as pl
 
+from gridflow_assets.domain.localday import LOCAL_DAY_MIN_S as DAILY_MIN_S  # a local day
 from gridflow_assets.pii import ENV_SECRET, SecretMissing, load_secret, pseudonymize
 from gridflow_assets.publish import espi
 from gridflow_assets.publish.espi import FLOW, RESOURCE, UOM, VALUE_SCALE, ReadingKind
 from gridflow_assets.settings import is_url
-from gridflow_assets.silver.vee_config import DAILY_MIN_S  # a daily read lasts a local day
-from gridflow_assets.utilities import get_utility
+from gridflow_assets.silver.adapters import get_utility
 from gridflow_assets.warehouse import Warehouse
 
 SOURCE = "silver/intervals"

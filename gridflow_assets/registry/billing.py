@@ -32,6 +32,7 @@ def _date_key(name: str, what: str, nullable: bool = True) -> Column:
 DIM_LOCATION = Table(
     layer="gold",
     name="dim_location",
+    reads=("silver/service_points",),
     description="Geography of service points: IESCO district → division → sub-division → "
     "feeder; New York state → city → ZIP3.",
     grain="one row per location (monthly snapshot)",
@@ -53,6 +54,7 @@ DIM_LOCATION = Table(
 DIM_CONSUMER_TYPE = Table(
     layer="gold",
     name="dim_consumer_type",
+    reads=("silver/service_points",),
     description="Consumer types with their tariff category and sector (IESCO).",
     grain="one row per consumer type (monthly snapshot)",
     primary_key=("consumer_type",),
@@ -72,6 +74,7 @@ DIM_CONSUMER_TYPE = Table(
 FACT_BILLS = Table(
     layer="gold",
     name="fact_bills",
+    reads=("silver/bills", "gold/dim_service_point"),
     requires=("bills",),
     description="Bills with their components (line items as columns), keyed to meter, "
     "service point, location, consumer type and dates; with the arithmetic "
@@ -116,6 +119,7 @@ FACT_BILLS = Table(
 FACT_PAYMENTS = Table(
     layer="gold",
     name="fact_payments",
+    reads=("silver/payments", "silver/bills"),
     requires=("payments",),
     description="Payments keyed to their bill and dates, with lateness and the surcharge the "
     "tariff in force says is owed.",
@@ -153,6 +157,7 @@ TYPE_KEY = ("measurement", "direction", "interval_s")
 AGG_MONTHLY_CONSUMPTION = Table(
     layer="gold",
     name="agg_monthly_consumption",
+    reads=("gold/fact_readings",),
     description="Usage per service point, calendar month (local) and reading type. Register "
     "reads and readings that failed validation are not usage totals.",
     grain="one row per service point, month and reading type",
@@ -189,6 +194,7 @@ AGG_MONTHLY_CONSUMPTION = Table(
 AGG_DAILY_CONSUMPTION = Table(
     layer="gold",
     name="agg_daily_consumption",
+    reads=("gold/fact_readings", "gold/dim_service_point"),
     description="Daily load per consumer type and reading type (all service points).",
     grain="one row per local day, consumer type and reading type",
     primary_key=("local_date", "consumer_type", *TYPE_KEY),
@@ -209,6 +215,12 @@ AGG_DAILY_CONSUMPTION = Table(
 AGG_CONSUMER_TYPE_SUMMARY = Table(
     layer="gold",
     name="agg_consumer_type_summary",
+    reads=(
+        "gold/fact_readings",
+        "gold/dim_service_point",
+        "gold/dim_consumer_type",
+        "gold/fact_bills",
+    ),
     description="Consumption (delivered and net kWh kept apart) and billing per consumer type.",
     grain="one row per consumer type",
     primary_key=("consumer_type",),
@@ -230,6 +242,7 @@ AGG_CONSUMER_TYPE_SUMMARY = Table(
 AGG_PAYMENT_SUMMARY = Table(
     layer="gold",
     name="agg_payment_summary",
+    reads=("gold/fact_bills", "gold/fact_payments"),
     requires=("bills", "payments"),
     description="Collection per tariff code: billed, paid, collection rate, arrears, late "
     "payments and surcharges.",
@@ -262,6 +275,13 @@ AGG_PAYMENT_SUMMARY = Table(
 AGG_LOCATION_SUMMARY = Table(
     layer="gold",
     name="agg_location_summary",
+    reads=(
+        "gold/fact_readings",
+        "gold/dim_service_point",
+        "gold/dim_location",
+        "gold/fact_bills",
+        "gold/fact_payments",
+    ),
     description="Consumption and collection per location.",
     grain="one row per location",
     primary_key=("location_id",),

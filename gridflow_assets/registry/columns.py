@@ -1,5 +1,7 @@
 """Columns shared by several tables, declared once and reused by reference."""
 
+from gridflow_assets.domain.localday import LOCAL_DAY_MAX_S, LOCAL_DAY_MIN_S
+from gridflow_assets.domain.quality import ALL_CODES
 from gridflow_assets.registry.model import Column
 
 UTILITY_ID = Column(
@@ -43,18 +45,19 @@ READING_KIND = Column(
 INTERVAL_S = Column(
     "interval_s",
     "int",
-    "Interval length in seconds (a local day for daily reads: 82,800 to 90,000 s on DST days)",
+    "Interval length in seconds (a local day for daily reads: "
+    f"{LOCAL_DAY_MIN_S:,} to {LOCAL_DAY_MAX_S:,} s on DST days)",
     unit="s",
     nullable=False,
     ge=60,
-    le=90000,
+    le=LOCAL_DAY_MAX_S,
 )
 QUALITY_CODE = Column(
     "quality_code",
     "int",
     "Common quality code (NAESB ESPI QualityOfReading)",
     nullable=False,
-    isin=(0, 7, 8, 9, 10, 14, 17, 18, 19),
+    isin=ALL_CODES,
 )
 QUALITY_CODE_ORIGINAL = Column(
     "quality_code_original", "string", "Quality code exactly as the utility delivered it"

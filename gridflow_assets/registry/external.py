@@ -46,6 +46,7 @@ def _daily_columns() -> tuple[Column, ...]:
 USAGE_DAILY = Table(
     layer="external",
     name="usage_daily",
+    reads=("experience/daily_summaries", "gold/dim_service_point_external"),
     external=True,
     description="Daily usage per service point and reading type with peak and trough "
     "(experience/daily_summaries), pseudonymous ids and aggregated geography only. "
@@ -58,6 +59,7 @@ USAGE_DAILY = Table(
 USAGE_INTERVALS = Table(
     layer="external",
     name="usage_intervals",
+    reads=("gold/fact_readings",),
     external=True,
     description="Interval usage (gold/fact_readings, interval readings only) with "
     "pseudonymous service point and meter. Signed-off partitions only.",
@@ -83,6 +85,7 @@ USAGE_INTERVALS = Table(
 BILLING_SUMMARY = Table(
     layer="external",
     name="billing_summary",
+    reads=("gold/fact_bills", "gold/dim_service_point_external"),
     external=True,
     description="Bills (gold/fact_bills) without names, national ids or addresses: "
     "pseudonymous service point, consumer type, district, tariff, units and amounts. "

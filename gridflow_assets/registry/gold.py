@@ -81,6 +81,7 @@ DIM_TIME = Table(
 DIM_SERVICE_POINT = Table(
     layer="gold",
     name="dim_service_point",
+    reads=("silver/service_points",),
     description="Service points with their current address and attributes (internal: PII).",
     grain="one row per service point (monthly snapshot)",
     primary_key=("service_point_id",),
@@ -118,6 +119,7 @@ DIM_SERVICE_POINT = Table(
 DIM_SERVICE_POINT_EXTERNAL = Table(
     layer="gold",
     name="dim_service_point_external",
+    reads=("gold/dim_service_point",),
     external=True,
     description="External view of service points for third parties (NY IEDR style): "
     "pseudonymous keys (keyed hash), ZIP3 / city, coarse coordinates. No PII.",
@@ -145,6 +147,7 @@ DIM_SERVICE_POINT_EXTERNAL = Table(
 DIM_METER = Table(
     layer="gold",
     name="dim_meter",
+    reads=("silver/meters", "silver/intervals"),
     description="Meters: one row per meter with its latest attributes and how often they "
     "changed, and the service point it is on at the end of the month.",
     grain="one row per meter (monthly snapshot)",
@@ -167,6 +170,7 @@ DIM_METER = Table(
 FACT_READINGS = Table(
     layer="gold",
     name="fact_readings",
+    reads=("silver/intervals",),
     description="Readings at their native grain with keys into the dimensions, after VEE: "
     "the quality code, the estimate flag and method, and the delivered value.",
     grain="one row per meter, channel and interval start",
@@ -212,6 +216,7 @@ FACT_READINGS = Table(
 DAILY_SUMMARIES = Table(
     layer="experience",
     name="daily_summaries",
+    reads=("silver/intervals",),
     description="Daily usage per service point and reading type with peak and trough. "
     "Readings that failed validation (quality 10) are left out of totals, peak "
     "and trough and counted in failed_count. Register reads are not usage and "

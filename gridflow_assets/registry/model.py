@@ -65,6 +65,9 @@ class Table:
     # delivered (bronze) tables this table is built from: a utility that does not deliver
     # all of them has no partition of it (NY utilities send no bills)
     requires: tuple[str, ...] = ()
+    # tables (``layer/name``) this one is built from: its asset's deps in Dagster's lineage
+    # graph and the parents of its column lineage (bronze: none, it is built from files)
+    reads: tuple[str, ...] = ()
     # rows are facts added, never updated or removed (Delta ``delta.appendOnly``)
     append_only: bool = False
 

@@ -17,6 +17,7 @@ LINEAGE = (
 )
 
 BRONZE_TABLES = ("service_points", "meters", "readings", "bills", "payments")
+BRONZE_KEYS = tuple(f"bronze/{name}" for name in BRONZE_TABLES)
 
 
 def _bronze(name: str, what: str) -> Table:
@@ -63,6 +64,7 @@ SILVER_SERVICE_POINTS = Table(
     layer="silver",
     name="service_points",
     source="service_points",
+    reads=("bronze/service_points", "bronze/meters"),  # IESCO's come from its meters file
     description="Standardized service points: NY service points and premises, IESCO consumer "
     "connections. One current version per service point; superseded address "
     "versions are in silver/rejects (DUP_CONFLICT).",
@@ -136,6 +138,7 @@ SILVER_METERS = Table(
     layer="silver",
     name="meters",
     source="meters",
+    reads=("bronze/meters",),
     description="Standardized meter records, effective-dated: UTILITY1 read-log entries, "
     "UTILITY2 installations (meter on a premise between installed and removed), "
     "IESCO meter master.",
@@ -178,6 +181,8 @@ SILVER_INTERVALS = Table(
     layer="silver",
     name="intervals",
     source="readings",
+    # the readings, joined to the partition's service points and meters
+    reads=("bronze/readings", "silver/service_points", "silver/meters"),
     description="Interval readings in one model for all utilities: typed by measurement, "
     "direction, kind and interval length; UTC instants plus the local day; common "
     "quality code beside the original; the rules that touched each row. After "
@@ -258,6 +263,7 @@ SILVER_BILLS = Table(
     name="bills",
     source="bills",
     requires=("bills",),
+    reads=("bronze/bills",),
     description="Monthly bills with their components, typed.",
     grain="one row per bill",
     primary_key=("bill_id",),
@@ -303,6 +309,7 @@ SILVER_PAYMENTS = Table(
     name="payments",
     source="payments",
     requires=("payments",),
+    reads=("bronze/payments",),
     description="Payments against bills.",
     grain="one row per payment",
     primary_key=("payment_id",),
@@ -327,6 +334,7 @@ SILVER_PAYMENTS = Table(
 SILVER_REJECTS = Table(
     layer="silver",
     name="rejects",
+    reads=BRONZE_KEYS,  # every landed row that did not become a silver row
     description="Every landed row that did not become a silver row, with its reason code "
     "and the record as delivered (JSON). Losing duplicate versions are here too.",
     grain="one row per landed row and target table it did not enter",

@@ -15,7 +15,7 @@ import polars as pl
 from gridflow_assets.codes import CATEGORY
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl, polars_schema
-from gridflow_assets.silver.parsing import Parsed, col, matches
+from gridflow_assets.silver.parsing import col
 
 REJECTED = "_rejected"  # marks rows already sent to rejects (see _set_aside)
 REJECTS = table("silver/rejects")
@@ -181,50 +181,6 @@ def reject_where(
         detail=why,
     )
     return _set_aside(df, mask)
-
-
-def reject_invalid_id(
-    df: pl.DataFrame, rejects: Rejects, column: str, pattern: str, detail: str, **where
-) -> pl.DataFrame:
-    """Reject rows whose ``column`` does not match the utility's id ``pattern``
-    (``INVALID_ID``); ``where``: the ``target``/``source``/``delivered`` of ``reject_where``."""
-    return reject_where(
-        df,
-        ~matches(column, pattern),
-        rejects,
-        reason="INVALID_ID",
-        column=column,
-        detail=detail,
-        **where,
-    )
-
-
-def parse_or_reject(
-    df: pl.DataFrame,
-    parsed: Parsed,
-    rejects: Rejects,
-    *,
-    out: str,
-    column: str,
-    reason: str,
-    detail: str,
-    target: str,
-    source: str,
-    delivered: list[str],
-) -> pl.DataFrame:
-    """Add ``parsed`` as column ``out``; reject the rows where parsing ``column`` failed."""
-    df = df.with_columns(parsed.value.alias(out))
-    return reject_where(
-        df,
-        parsed.failed(pl.col(out)),
-        rejects,
-        target=target,
-        source=source,
-        reason=reason,
-        delivered=delivered,
-        column=column,
-        detail=detail,
-    )
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Each parser returns a ``Parsed``: the typed value as an expression, and how to tell a
 failure from the parsed column, so an adapter parses a column once and rejects the rows it
-could not read (``silver.common.parse_or_reject``). Drops repeat the same timestamps across
+could not read (``silver.adapters.spec.parse``). Drops repeat the same timestamps across
 millions of rows: those are parsed once per distinct text.
 """
 

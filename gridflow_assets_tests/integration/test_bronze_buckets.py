@@ -17,8 +17,8 @@ from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.landing import find_drop, read_source
 from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry.tables import BRONZE_TABLES
-from gridflow_assets.utilities import get_utility
-from gridflow_assets.utilities.chunked import CHUNK_ENV, bucket_count, meter_bucket
+from gridflow_assets.silver.adapters import get_utility
+from gridflow_assets.silver.pipeline import CHUNK_ENV, bucket_count, meter_bucket
 from gridflow_assets.warehouse import Warehouse
 
 MONTH = "2025-03"

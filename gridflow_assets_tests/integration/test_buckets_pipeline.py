@@ -16,7 +16,7 @@ from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.instance import ensure_instance_yaml
 from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry import TABLES
-from gridflow_assets.utilities.chunked import CHUNK_ENV
+from gridflow_assets.silver.pipeline import CHUNK_ENV
 from gridflow_assets.warehouse import Warehouse
 
 MONTH = "2025-03"

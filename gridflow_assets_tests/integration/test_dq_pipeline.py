@@ -22,12 +22,12 @@ import pytest
 
 from gridflow_assets.cli import main
 from gridflow_assets.definitions import PARTITION_JOB, build_defs
-from gridflow_assets.dq.history import check_history
+from gridflow_assets.dq.history import check_history, refreshed_history, stored_history
 from gridflow_assets.dq.refresh import build_snapshot
 from gridflow_assets.generate.common import write_drop
 from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.partitions import partition_key
-from gridflow_assets.utilities import register, unregister
+from gridflow_assets.silver.adapters import register, unregister
 from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests import worlds
 from gridflow_assets_tests.browser import needs_chromium, render
@@ -443,3 +443,30 @@ def test_dashboard_renders_in_headless_chromium(world, capsys, tmp_path):
     assert 'id="ticket-UTILITY2"' in dom and "no ticket needed" not in dom
     assert dom.count("<svg") == 2 + 3 * 3 and 'class="cell error"' in dom
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+
+
+def test_the_stored_history_is_the_instances_and_a_refresh_reads_only_what_is_new(world):
+    """The DQ tables hold every evaluation the instance recorded, and the next refresh asks
+    the instance only for evaluations after the newest stored (a refresh costs the same
+    whatever the history holds)."""
+    full = check_history(world.instance)
+    stored = stored_history(world.store)
+
+    def keys(df):
+        return sorted(zip(df.run_id, df.evaluation_id, strict=True))
+
+    merged, touched = refreshed_history(world.instance, world.store)
+    assert keys(merged) == keys(full) and len(full) > 100
+    stored_keys = set(keys(stored))
+    assert stored_keys <= set(keys(full))
+    new = full[[k not in stored_keys for k in zip(full.run_id, full.evaluation_id, strict=True)]]
+    assert touched == set(zip(new.utility_id, new.month, strict=True))
+    latest = merged[merged.is_latest]
+    assert keys(latest) == keys(full[full.is_latest])
+    # `since` cuts halfway between two recorded times: exactly the later ones come back
+    times = sorted(set(full.evaluated_at_utc))
+    middle = len(times) // 2
+    cut = (times[middle - 1].timestamp() + times[middle].timestamp()) / 2
+    after = check_history(world.instance, since=cut)
+    later = full[full.evaluated_at_utc.map(lambda t: t.timestamp() > cut)]
+    assert keys(after) == keys(later) and 0 < len(after) < len(full)

@@ -10,7 +10,7 @@ from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
 from gridflow_assets.domain import tariff
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.partitions import partition_key
-from gridflow_assets.utilities.iesco import LEGACY
+from gridflow_assets.silver.adapters.iesco import LEGACY
 from gridflow_assets.warehouse import Warehouse
 
 MONTH = "2025-06"

@@ -24,10 +24,10 @@ from gridflow_assets.orchestration.freshness import (
 )
 from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.orchestration.schedules import FRESHNESS_SCHEDULE, freshness_day
-from gridflow_assets.orchestration.sensors import DROP_SENSOR, PARTITION_JOB_NAME, DropCursor
+from gridflow_assets.orchestration.sensors import DROP_SENSOR, DropCursor
 from gridflow_assets.partitions import partition_key
-from gridflow_assets.utilities import get_utility, register, unregister
-from gridflow_assets.utilities.base import Utility
+from gridflow_assets.silver.adapters import get_utility, register, unregister
+from gridflow_assets.silver.adapters.base import Utility
 from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
@@ -63,9 +63,19 @@ def added_utilities(data) -> list[str]:
 
 def test_sensor_targets_partition_job_and_starts_running(defs):
     sensor = defs.get_sensor_def(DROP_SENSOR)
-    assert sensor.job_name == PARTITION_JOB == PARTITION_JOB_NAME
+    assert sensor.job_name == PARTITION_JOB
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.get_sensor_def(REFRESH_SENSOR).default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_asset_graph_draws_silver_intervals_from_what_it_reads(defs):
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey(["silver", "intervals"])).parent_keys
+    assert {"/".join(k.path) for k in parents} == {
+        "bronze/readings",
+        "silver/service_points",
+        "silver/meters",
+    }
 
 
 def test_complete_drop_gives_one_request_and_adds_its_utility(defs, folders, instance):

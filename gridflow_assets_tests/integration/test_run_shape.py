@@ -12,7 +12,7 @@ from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.instance import ensure_instance_yaml
 from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry import TABLES, table
-from gridflow_assets.utilities import delivers
+from gridflow_assets.silver.adapters import delivers
 from gridflow_assets.warehouse import Warehouse
 
 EVENT_BUDGET = 250  # per partition run, on the embedded instance

@@ -29,7 +29,7 @@ from deltalake import DeltaTable
 from gridflow_assets.cli import main
 from gridflow_assets.definitions import build_defs
 from gridflow_assets.orchestration.runner import run_drops
-from gridflow_assets.utilities import register, unregister
+from gridflow_assets.silver.adapters import register, unregister
 from gridflow_assets_tests import worlds
 from gridflow_assets_tests.browser import needs_chromium, render
 from gridflow_assets_tests.crafted import (

@@ -18,8 +18,8 @@ from gridflow_assets.landing import (
     read_source,
     verify_manifest,
 )
-from gridflow_assets.utilities import SilverInput, get_utility
-from gridflow_assets.utilities.utility1 import SOURCES as U1
+from gridflow_assets.silver.adapters import SilverInput, get_utility
+from gridflow_assets.silver.adapters.utility1 import SOURCES as U1
 from gridflow_assets_tests.crafted import BOM, U1_INTERVALS, land_utility1
 
 SP_FILE = "utility1_service_points.csv"

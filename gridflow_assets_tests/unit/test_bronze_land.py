@@ -11,8 +11,8 @@ from polars.testing import assert_frame_equal
 
 from gridflow_assets.assets.bronze import _land
 from gridflow_assets.landing import expected_rows, find_drop, read_source
-from gridflow_assets.utilities.chunked import CHUNK_ENV, bucket_count
-from gridflow_assets.utilities.utility1 import SOURCES as U1
+from gridflow_assets.silver.adapters.utility1 import SOURCES as U1
+from gridflow_assets.silver.pipeline import CHUNK_ENV, bucket_count
 from gridflow_assets.warehouse import Warehouse
 from gridflow_assets_tests.crafted import U1_INTERVALS, land_utility1
 

@@ -22,8 +22,8 @@ from gridflow_assets.landing import find_drop, read_source
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl
 from gridflow_assets.resources import storage_spec
-from gridflow_assets.utilities import get_utility
-from gridflow_assets.utilities.chunked import Readings, meter_bucket, standardize
+from gridflow_assets.silver.adapters import get_utility
+from gridflow_assets.silver.pipeline import Readings, meter_bucket, standardize
 from gridflow_assets.warehouse import Warehouse
 
 UTILITY, MONTH = "IESCO", "2025-03"

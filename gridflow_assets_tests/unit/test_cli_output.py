@@ -31,8 +31,8 @@ from gridflow_assets.settings import (
     check_binding,
     instance_home,
 )
+from gridflow_assets.silver.adapters.utility1 import SOURCES as U1
 from gridflow_assets.terminal import Bars, quiet_library_warnings
-from gridflow_assets.utilities.utility1 import SOURCES as U1
 from gridflow_assets_tests.crafted import U1_METERS, land_utility1
 
 CONTROL = re.compile(r"[\x1b\r]")  # cursor movement, colour, carriage returns

@@ -5,9 +5,9 @@ import dataclasses
 
 import pytest
 
-from gridflow_assets import utilities
 from gridflow_assets.dq import assess, rank
 from gridflow_assets.dq.scorecard import expected_day_coverage
+from gridflow_assets.silver import adapters as utilities
 
 
 def _totals(landed: int, exact=0, conflicting=0, rejected=0, orphans=0) -> dict:

@@ -13,9 +13,10 @@ from gridflow_assets.dq.snapshot import stored_snapshot
 from gridflow_assets.dq.text import text_table
 from gridflow_assets.registry.derive import conform
 from gridflow_assets.registry.dq import CHECK_RESULTS, DQ, PARTITION_SCORECARD
-from gridflow_assets.silver.vee.grid import month_coverage, nominal_interval
-from gridflow_assets.utilities import get_utility, register, unregister
-from gridflow_assets.utilities.base import Utility
+from gridflow_assets.silver.adapters import get_utility, register, unregister
+from gridflow_assets.silver.adapters.base import Utility
+from gridflow_assets.silver.vee.coverage import month_coverage
+from gridflow_assets.silver.vee.grid import nominal_interval
 from gridflow_assets.warehouse import Warehouse
 
 NY = "America/New_York"

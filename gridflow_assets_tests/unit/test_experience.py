@@ -5,7 +5,8 @@ from datetime import date
 import pandas as pd
 import polars as pl
 
-from gridflow_assets.experience.daily import daily_summaries, local_day_seconds
+from gridflow_assets.domain.localday import local_day_seconds
+from gridflow_assets.experience.daily import daily_summaries
 from gridflow_assets.frames import as_polars_typed
 
 TZ = "America/New_York"

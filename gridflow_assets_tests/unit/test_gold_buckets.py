@@ -19,7 +19,7 @@ from polars.testing import assert_frame_equal
 from gridflow_assets.experience.daily import daily_partial, daily_summaries, summaries_of
 from gridflow_assets.gold import aggregates, dims, facts
 from gridflow_assets.gold.totals import ReadingTotals
-from gridflow_assets.utilities.chunked import meter_bucket
+from gridflow_assets.silver.pipeline import meter_bucket
 from gridflow_assets_tests.polars_frames import frame
 
 TZ = "Asia/Karachi"

@@ -13,7 +13,7 @@ from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.gold.aggregates import bill_collection
 from gridflow_assets.landing import find_drop, read_source
 from gridflow_assets.registry.derive import from_arrow
-from gridflow_assets.utilities import SilverInput, get_utility
+from gridflow_assets.silver.adapters import SilverInput, get_utility
 from gridflow_assets_tests.polars_frames import frame
 
 MONTH = "2025-06"

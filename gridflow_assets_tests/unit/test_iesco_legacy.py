@@ -21,9 +21,9 @@ from gridflow_assets.registry.formats import (
     derivations,
     match_variant,
 )
+from gridflow_assets.silver.adapters import SilverInput, get_utility
+from gridflow_assets.silver.adapters.iesco import BILL_COLUMNS, LEGACY, METER_COLUMNS, SOURCES
 from gridflow_assets.silver.derived import RULES, derive_missing, original
-from gridflow_assets.utilities import SilverInput, get_utility
-from gridflow_assets.utilities.iesco import BILL_COLUMNS, LEGACY, METER_COLUMNS, SOURCES
 from gridflow_assets_tests.polars_frames import frame
 
 MONTH = "2025-06"

@@ -14,7 +14,7 @@ from gridflow_assets.landing import (
     read_source,
     verify_manifest,
 )
-from gridflow_assets.utilities.utility1 import SOURCES as U1
+from gridflow_assets.silver.adapters.utility1 import SOURCES as U1
 from gridflow_assets_tests.crafted import land_utility1
 
 

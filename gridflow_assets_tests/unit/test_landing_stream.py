@@ -7,7 +7,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from gridflow_assets.landing import DropError, expected_rows, find_drop, iter_source, read_source
-from gridflow_assets.utilities.utility1 import SOURCES as U1
+from gridflow_assets.silver.adapters.utility1 import SOURCES as U1
 from gridflow_assets_tests.crafted import U1_INTERVALS, land_utility1
 
 READINGS = "utility1_intervals.csv"

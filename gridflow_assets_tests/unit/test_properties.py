@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridflow_assets.landing import Drop, SourceFile, read_source
+from gridflow_assets.silver.adapters import utility1, utility2
 from gridflow_assets.silver.common import Rejects
-from gridflow_assets.utilities import utility1, utility2
 
 CHANNELS = [
     "KWH 15 Minute Interval Read Interval",

@@ -17,7 +17,7 @@ from gridflow_assets.registry.derive import (
     range_schema,
     structure_schema,
 )
-from gridflow_assets.utilities import all_utilities
+from gridflow_assets.silver.adapters import all_utilities
 
 
 def test_every_interface_table_is_declared():

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from gridflow_assets.landing import find_drop, read_source
-from gridflow_assets.utilities import SilverInput, SilverOutput, get_utility
+from gridflow_assets.silver.adapters import SilverInput, SilverOutput, get_utility
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
 
@@ -152,7 +152,7 @@ def test_utility2_codes_from_code_tables(u2):
 
 
 def test_outside_install_window_links_nearest_installation():
-    from gridflow_assets.utilities.utility2 import resolve_service_points
+    from gridflow_assets.silver.adapters.utility2 import resolve_service_points
 
     installs = pl.DataFrame(
         {

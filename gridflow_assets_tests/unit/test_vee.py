@@ -18,12 +18,12 @@ import pytest
 from gridflow_assets.checks import vee as vee_checks
 from gridflow_assets.checks.factory import plans_for
 from gridflow_assets.codes import REASON_CODES, reason_code_table
+from gridflow_assets.domain.localday import local_day_seconds, local_day_seconds_expr, month_days
 from gridflow_assets.domain.quality import ALL_CODES, ESTIMATES, Quality
 from gridflow_assets.experience.daily import daily_summaries
 from gridflow_assets.frames import as_polars_typed
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform, conform_pl
-from gridflow_assets.silver import vee_config
 from gridflow_assets.silver.vee import (
     ESTIMATION_RULES,
     ROW_RULES,
@@ -33,12 +33,8 @@ from gridflow_assets.silver.vee import (
     coverage,
     delivered_count,
 )
-from gridflow_assets.silver.vee.grid import (
-    local_day_seconds,
-    local_day_seconds_expr,
-    month_coverage,
-    month_days,
-)
+from gridflow_assets.silver.vee import config as vee_config
+from gridflow_assets.silver.vee.coverage import month_coverage
 
 NY = "America/New_York"
 PK = "Asia/Karachi"

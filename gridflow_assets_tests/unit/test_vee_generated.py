@@ -14,6 +14,7 @@ from gridflow_assets.checks import vee as vee_checks
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.generate.ny import generate_utility1, generate_utility2
 from gridflow_assets.landing import find_drop, read_source
+from gridflow_assets.silver.adapters import SilverInput, get_utility
 from gridflow_assets.silver.vee import (
     ESTIMATION_RULES,
     VALIDATION_RULES,
@@ -22,7 +23,6 @@ from gridflow_assets.silver.vee import (
     delivered_count,
 )
 from gridflow_assets.silver.vee.apply import meter_chunks
-from gridflow_assets.utilities import SilverInput, get_utility
 
 MONTHS = {"UTILITY1": "2025-03", "UTILITY2": "2025-03", "IESCO": "2025-06"}
 GENERATORS = {

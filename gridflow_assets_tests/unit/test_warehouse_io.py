@@ -18,8 +18,8 @@ from gridflow_assets import writers
 from gridflow_assets.generate.ny import generate_utility2
 from gridflow_assets.landing import find_drop, read_source
 from gridflow_assets.resources import storage_spec
-from gridflow_assets.utilities import get_utility
-from gridflow_assets.utilities.chunked import meter_bucket, standardize
+from gridflow_assets.silver.adapters import get_utility
+from gridflow_assets.silver.pipeline import meter_bucket, standardize
 
 MONTH = "2025-03"
 

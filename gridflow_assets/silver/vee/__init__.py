@@ -3,11 +3,12 @@
 Utilities do not bill raw interval data: they validate every reading, estimate what is
 missing or wrong, and keep an audit trail. ``apply_vee`` does that for one month × utility
 partition of ``silver/intervals``, right after the utility's adapter, for every utility.
-Thresholds are data (``vee_config``); the rules are pure functions over numpy views of the
+Thresholds are data (``config``); the rules are pure functions over numpy views of the
 partition's Arrow columns, one pass over the partition (or over meter chunks of it, with the
-same result), never a Python loop per reading. The package: ``grid`` (local days, expected
-intervals, coverage), ``validate`` (V4-V7), ``estimate`` (E1-E4), ``edit`` (what is left on
-the rows) and ``apply`` (the step).
+same result), never a Python loop per reading. The package: ``config`` (parameters and
+thresholds), ``grid`` (expected intervals per local day), ``coverage`` (V1/V9),
+``validate`` (V4-V7), ``estimate`` (E1-E4), ``edit`` (what is left on the rows) and
+``apply`` (the step).
 
 What a reading carries afterwards:
 
@@ -41,6 +42,7 @@ Choices (documented in the README section of the issue):
 """
 
 from gridflow_assets.silver.vee.apply import VeeResult, apply_vee
+from gridflow_assets.silver.vee.coverage import coverage, coverage_counts, coverage_total
 from gridflow_assets.silver.vee.edit import (
     ESTIMATION_RULES,
     METHODS,
@@ -49,7 +51,7 @@ from gridflow_assets.silver.vee.edit import (
     delivered_count,
     rule_counts,
 )
-from gridflow_assets.silver.vee.grid import VeeInput, coverage, coverage_counts, coverage_total
+from gridflow_assets.silver.vee.grid import VeeInput
 
 __all__ = [
     "ESTIMATION_RULES",

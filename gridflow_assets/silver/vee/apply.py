@@ -21,7 +21,7 @@ from gridflow_assets.domain.quality import ESTIMATES, Quality
 from gridflow_assets.frames import as_polars
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl
-from gridflow_assets.silver import vee_config
+from gridflow_assets.silver.vee import config
 from gridflow_assets.silver.vee.edit import (
     Additions,
     added_rows,
@@ -127,7 +127,7 @@ def judge(
     value = df["value"].cast(pl.Float64).to_numpy()
     quality = df["quality_code"].cast(pl.Float64).to_numpy()
     interval_kind = g.s("reading_kind") == "interval"
-    statuses = vee_config.utility_param(inp.utility, "outage_statuses")
+    statuses = config.utility_param(inp.utility, "outage_statuses")
     outage = (
         df["status"].is_in(statuses.split("|")).fill_null(False).to_numpy()
         if statuses
@@ -260,7 +260,7 @@ def apply_vee(
     if chunks is None:
         edits, added, sums = judge(df, load, inp)
     else:
-        narrow = df.select(*RULE_COLUMNS, *vee_config.register_columns(inp.utility))
+        narrow = df.select(*RULE_COLUMNS, *config.register_columns(inp.utility))
         n = len(df)
         edits = Edits(np.empty(n), np.empty(n), np.empty(n, np.int32), np.empty(n, np.int8))
         parts, sums = [], dict.fromkeys(TOTALS, 0)

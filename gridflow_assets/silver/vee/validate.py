@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from gridflow_assets.silver import vee_config
+from gridflow_assets.silver.vee import config
 from gridflow_assets.silver.vee.grid import Grid, key
 
 EPS = 1e-9
@@ -130,7 +130,7 @@ def register_points(
         open_keys.append(key(g.sid[rows], g.start[rows]))
         open_vals.append(reg[rows] - value[rows])
     channels = g.series.select("sid", "meter_id", "channel")
-    for p in vee_config.register_pairs(utility).iter_rows(named=True):
+    for p in config.register_pairs(utility).iter_rows(named=True):
         # register series -> the same meter's interval series it must agree with
         pair = channels.filter(pl.col("channel") == p["register_channel"]).join(
             channels.filter(pl.col("channel") == p["interval_channel"]),

@@ -52,7 +52,7 @@ class Utility:
     silver_sources: dict[str, str] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     # the bronze readings column naming the meter: every per-meter rule keys on it, and a
-    # large partition is processed in buckets of it (``utilities.chunked``)
+    # large partition is processed in buckets of it (``silver.pipeline``)
     meter_column: str = "meter_id"
 
     @property

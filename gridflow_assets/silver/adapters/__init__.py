@@ -1,14 +1,15 @@
 """The utility registry: every utility the platform can ingest, by id.
 
-Adding a utility means writing an adapter module (its delivered files and its bronze →
-silver function) and registering it here or at run time with ``register``; no asset
-changes. Unknown utility ids fail with a message naming the registry.
+Adding a utility means writing an adapter module (its delivered files and a
+``skeleton.Adapter``: its silver tables as data) and registering it here or at run time
+with ``register``; no asset changes. Unknown utility ids fail with a message naming the
+registry.
 """
 
 from __future__ import annotations
 
-from gridflow_assets.utilities.base import SilverInput, SilverOutput, Utility
-from gridflow_assets.utilities.builtin import BUILTIN
+from gridflow_assets.silver.adapters.base import SilverInput, SilverOutput, Utility
+from gridflow_assets.silver.adapters.builtin import BUILTIN
 
 _REGISTRY: dict[str, Utility] = {utility.utility_id: utility for utility in BUILTIN}
 
@@ -28,7 +29,7 @@ def get_utility(utility_id: str) -> Utility:
     except KeyError:
         raise KeyError(
             f"no adapter registered for utility {utility_id!r} (known: {sorted(_REGISTRY)}); "
-            "add one under gridflow_assets/utilities and register it"
+            "add one under gridflow_assets/silver/adapters and register it"
         ) from None
 
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from gridflow_assets.registry import table
+from gridflow_assets.silver.adapters.base import SilverInput, Utility
 from gridflow_assets.silver.vee import VeeInput, apply_vee, delivered_count
-from gridflow_assets.utilities.base import SilverInput, Utility
 
 CHUNK_ENV = "GRIDFLOW_CHUNK_READINGS"
 CHUNK_READINGS = 500_000

@@ -1,11 +1,9 @@
 """A partition run in meter buckets gives the same silver rows, rejects and VEE counts as
-the whole partition at once (``utilities.chunked``), for every utility, on drops with
+the whole partition at once (``silver.pipeline``), for every utility, on drops with
 heavy faults: duplicates of the same meter and time land in the same bucket whatever the
 spelling of the meter id."""
 
 from __future__ import annotations
-
-import importlib
 
 import polars as pl
 import pytest
@@ -14,8 +12,8 @@ from polars.testing import assert_frame_equal
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.generate.ny import generate_utility1, generate_utility2
 from gridflow_assets.landing import find_drop, read_source
-from gridflow_assets.utilities import get_utility
-from gridflow_assets.utilities.chunked import (
+from gridflow_assets.silver.adapters import get_utility, skeleton
+from gridflow_assets.silver.pipeline import (
     CHUNK_ENV,
     Readings,
     chunk_readings,
@@ -118,18 +116,16 @@ def test_service_points_and_meters_are_built_once(tmp_path, monkeypatch, utility
     """Later buckets take the first bucket's service points and meters (building them
     from the whole meters file per bucket made silver quadratic in the meters)."""
     u, month, small, readings = _partition(tmp_path, utility)
-    adapter = importlib.import_module(u.to_silver.__module__)
     calls = []
-    for name in ("service_points", "meters"):
-        build = getattr(adapter, name)
-        monkeypatch.setattr(adapter, name, _counted(build, calls, name))
+    monkeypatch.setattr(skeleton, "build_table", _counted(skeleton.build_table, calls))
     out = standardize(u, month, small, readings, per_bucket=readings.rows // 4 + 1)
-    assert out.buckets == 4 and sorted(calls) == ["meters", "service_points"]
+    built = [name for name in calls if name in ("service_points", "meters")]
+    assert out.buckets == 4 and sorted(built) == ["meters", "service_points"]
 
 
-def _counted(build, calls: list, name: str):
-    def wrapper(*args, **kwargs):
-        calls.append(name)
-        return build(*args, **kwargs)
+def _counted(build, calls: list):
+    def wrapper(table, *args, **kwargs):
+        calls.append(table.target)
+        return build(table, *args, **kwargs)
 
     return wrapper

@@ -1,11 +1,10 @@
 """VEE configuration as data: rule parameters per utility and reading type, register pairs,
 and the thresholds that grade the ``vee__`` checks.
 
-The tables live beside the other code tables (``utilities/code_tables/vee_*.csv``) so a
-steward changes a threshold by editing a row, not code. A parameter row applies to a
-reading type when each of its type columns is ``*`` or equal to the type's value; the most
-specific matching row wins (utility first, then reading kind, direction, measurement,
-interval class).
+The tables live beside this module (``silver/vee/tables/vee_*.csv``) so a steward changes
+a threshold by editing a row, not code. A parameter row applies to a reading type when each
+of its type columns is ``*`` or equal to the type's value; the most specific matching row
+wins (utility first, then reading kind, direction, measurement, interval class).
 """
 
 from __future__ import annotations
@@ -16,14 +15,14 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from gridflow_assets.domain.localday import LOCAL_DAY_MIN_S
+from gridflow_assets.domain.reference import reference_table
 from gridflow_assets.frames import as_polars
-from gridflow_assets.utilities import code_tables
 
 # Reading-type columns of vee_rules.csv, most significant first: a row naming the utility
 # beats any row that does not, whatever else it names.
 MATCH_COLUMNS = ("utility", "reading_kind", "direction", "measurement", "interval")
 TYPE_COLUMNS = MATCH_COLUMNS[1:]
-DAILY_MIN_S = 82_800  # a local day of daily reads lasts 23, 24 or 25 hours
 
 NUMERIC = (
     "e1_max_gap_s",
@@ -43,12 +42,14 @@ EXPECTED_DAYS = ("delivered_days", "series_span", "month")
 
 def interval_class(interval_s: pl.Expr) -> pl.Expr:
     """``daily`` for reads covering a local day, else ``sub_daily``."""
-    return pl.when(interval_s >= DAILY_MIN_S).then(pl.lit("daily")).otherwise(pl.lit("sub_daily"))
+    return (
+        pl.when(interval_s >= LOCAL_DAY_MIN_S).then(pl.lit("daily")).otherwise(pl.lit("sub_daily"))
+    )
 
 
 def _table(name: str) -> pl.DataFrame:
-    """A code table as text columns."""
-    return code_tables.load_pl(name)
+    """A VEE table as text columns."""
+    return reference_table("gridflow_assets.silver.vee", "tables", f"{name}.csv")
 
 
 @cache
