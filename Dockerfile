@@ -36,5 +36,5 @@ EXPOSE 3030
 # through the pod's address (the chart's ClusterIP Service), never from outside the
 # cluster. On a workstation publish it to the host's loopback only (-p 127.0.0.1:3030:3030).
 # The chart starts the same command with its own arguments (dagsterApiGrpcArgs).
-CMD ["dagster", "api", "grpc", "-m", "gridflow_assets.definitions", "--location-name", "gridflow", \
+CMD ["dagster", "api", "grpc", "-m", "gridflow_assets.defs.definitions", "--location-name", "gridflow", \
      "-h", "0.0.0.0", "-p", "3030"]

@@ -87,7 +87,7 @@ def sqlite_layout(base_dir: str) -> SqliteLayout:
     )
 
 
-# --- logging (orchestration/runner.py) ---------------------------------------------------
+# --- logging (app/runner.py) ---------------------------------------------------
 
 PLAN_LOGGER = "dagster._core.execution.plan.active"
 """The Python logger (the module's ``__name__``) of Dagster's execution plan, which warns

@@ -16,7 +16,6 @@ import tempfile
 import dagster as dg
 import pytest
 
-from gridflow_assets.definitions import build_defs
 from gridflow_assets_tests.s3server import S3Server
 
 MEMORY_TMP = "/dev/shm"
@@ -91,12 +90,6 @@ def instance(tmp_path, empty_instance_home):
     shutil.copytree(empty_instance_home, home)
     with dg.instance_for_test(temp_dir=str(home)) as inst:
         yield inst
-
-
-@pytest.fixture
-def defs(folders):
-    landing, warehouse, reports = folders
-    return build_defs(str(landing), str(warehouse), str(reports))
 
 
 # -- Object storage: a real S3 API on 127.0.0.1 (gridflow_assets_tests/s3server.py) -----------

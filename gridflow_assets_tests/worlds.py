@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import dagster as dg
 import pytest
 
-from gridflow_assets import cli
+from gridflow_assets.app import cli
 
 ENV = {
     "DAGSTER_HOME": "home",

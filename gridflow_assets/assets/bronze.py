@@ -10,7 +10,16 @@ import polars as pl
 from gridflow_assets.assets.layer import BucketedTable, LayerRun, asset_spec, timed_layer
 from gridflow_assets.checks.factory import TableChecks
 from gridflow_assets.dq import deliveries
-from gridflow_assets.landing import (
+from gridflow_assets.registry.partitions import month_utility_partitions
+from gridflow_assets.registry.tables import BRONZE_TABLES
+from gridflow_assets.silver.adapters import get_utility, storage_spec
+from gridflow_assets.silver.pipeline import (
+    bucket_count,
+    chunk_readings,
+    meter_bucket,
+    readings_source,
+)
+from gridflow_assets.store.landing import (
     Drop,
     DropError,
     SourceFile,
@@ -20,17 +29,8 @@ from gridflow_assets.landing import (
     read_source,
     verify_manifest,
 )
-from gridflow_assets.partitions import month_utility_partitions
-from gridflow_assets.registry.tables import BRONZE_TABLES
-from gridflow_assets.resources import GridflowPaths, storage_spec
-from gridflow_assets.silver.adapters import get_utility
-from gridflow_assets.silver.pipeline import (
-    bucket_count,
-    chunk_readings,
-    meter_bucket,
-    readings_source,
-)
-from gridflow_assets.writers import BucketWriter
+from gridflow_assets.store.resources import GridflowPaths
+from gridflow_assets.store.writers import BucketWriter
 
 KEYS = {f"bronze/{name}": name for name in BRONZE_TABLES}
 

@@ -8,7 +8,7 @@ reference tables' checks to ``dq/reference_checks``). A partition whose rows wou
 same bytes is not committed, so a refresh rewrites only the partitions a run changed. It
 then voids the sign-offs of partitions whose content changed, and renders the dashboard
 from the stored tables, so the page, ``gridflow dq`` and the tables agree on every count.
-Refreshing after partition runs is the orchestration's job.
+Refreshing after partition runs is the code location's job (``defs/downstream.py``).
 """
 
 import dagster as dg
@@ -38,9 +38,9 @@ from gridflow_assets.registry.dq import (
     SIGNOFFS,
 )
 from gridflow_assets.registry.model import Table
-from gridflow_assets.resources import GridflowPaths
-from gridflow_assets.warehouse import Warehouse
-from gridflow_assets.writers import ROW_GROUP
+from gridflow_assets.store.resources import GridflowPaths
+from gridflow_assets.store.warehouse import Warehouse
+from gridflow_assets.store.writers import ROW_GROUP
 
 __all__ = ["DASHBOARD_FILE", "DQ_ASSETS", "DQ_SOURCES", "dashboard_metadata"]
 

@@ -5,9 +5,9 @@ import dagster as dg
 
 from gridflow_assets.assets.layer import LayerRun, asset_spec, timed_layer, upstream
 from gridflow_assets.experience.daily import COLUMNS, daily_partial, summaries_of
-from gridflow_assets.partitions import month_utility_partitions
-from gridflow_assets.resources import GridflowPaths
+from gridflow_assets.registry.partitions import month_utility_partitions
 from gridflow_assets.silver.adapters import get_utility
+from gridflow_assets.store.resources import GridflowPaths
 
 
 @dg.multi_asset(

@@ -5,7 +5,7 @@ The step refuses a partition without an approval in force (never approved, sent 
 or changed since): the run fails with one line saying who must sign it off. Tables are
 written and checked like every layer's (``assets/layer.py``), then committed; the Green
 Button files are written beside them, under ``external/green_button/utility=U/month=M/``.
-Withdrawing a partition is ``orchestration/publishing.py``'s job.
+Withdrawing a partition is ``defs/publishing.py``'s job.
 """
 
 import tempfile
@@ -16,11 +16,11 @@ import dagster as dg
 from gridflow_assets.assets.layer import LayerRun, asset_spec, layer_attributes, timed_layer
 from gridflow_assets.dq.signoff import approval
 from gridflow_assets.external import views
-from gridflow_assets.partitions import month_utility_partitions
-from gridflow_assets.pii import load_secret
 from gridflow_assets.publish.green_button import write_feeds
-from gridflow_assets.resources import GridflowPaths
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.registry.partitions import month_utility_partitions
+from gridflow_assets.store.pii import load_secret
+from gridflow_assets.store.resources import GridflowPaths
+from gridflow_assets.store.warehouse import Warehouse
 
 SPECS = ("external/usage_daily", "external/usage_intervals", "external/billing_summary")
 GREEN_BUTTON = "external/green_button"

@@ -23,11 +23,11 @@ from gridflow_assets.assets.layer import (
 )
 from gridflow_assets.gold import aggregates, dims, facts
 from gridflow_assets.gold.totals import ReadingTotals
-from gridflow_assets.partitions import month_utility_partitions
-from gridflow_assets.pii import load_secret
 from gridflow_assets.registry import table
-from gridflow_assets.resources import GridflowPaths
+from gridflow_assets.registry.partitions import month_utility_partitions
 from gridflow_assets.silver.adapters import get_utility
+from gridflow_assets.store.pii import load_secret
+from gridflow_assets.store.resources import GridflowPaths
 
 
 def _asset(name: str):
@@ -99,7 +99,14 @@ def _build(
     tables from what the readings pass gathered: ``reads``, ``totals``)."""
     if any(t.get(k) is None for k in NEEDS_ALL.get(name, [])):
         return None
-    totals = t.get("totals")
+    if name.startswith("dim_"):
+        return _dimension(name, t, utility, secret)
+    if name.startswith("fact_"):
+        return _fact(name, t)
+    return _aggregate(name, t, utility)
+
+
+def _dimension(name: str, t: dict, utility: str, secret: bytes) -> pl.DataFrame:
     match name:
         case "dim_service_point":
             return dims.dim_service_point(t["silver/service_points"])
@@ -111,10 +118,21 @@ def _build(
             return dims.dim_location(t["silver/service_points"])
         case "dim_consumer_type":
             return dims.dim_consumer_type(t["silver/service_points"])
+    raise KeyError(name)
+
+
+def _fact(name: str, t: dict) -> pl.DataFrame:
+    match name:
         case "fact_bills":
             return facts.fact_bills(t["silver/bills"], t["gold/dim_service_point"])
         case "fact_payments":
             return facts.fact_payments(t["silver/payments"], t["silver/bills"])
+    raise KeyError(name)
+
+
+def _aggregate(name: str, t: dict, utility: str) -> pl.DataFrame:
+    totals = t.get("totals")
+    match name:
         case "agg_monthly_consumption":
             return aggregates.agg_monthly_consumption(totals, utility)
         case "agg_daily_consumption":

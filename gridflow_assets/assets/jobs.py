@@ -1,6 +1,6 @@
 """The layer jobs: one run per month × utility partition, and the reference dimensions.
 
-Declared here, below ``definitions`` and ``orchestration``, so the sensors that launch a job
+Declared here, below ``defs/`` (definitions, sensors), so the sensors that launch a job
 and the code location that serves it name the same job (``PARTITION_JOB``).
 """
 
@@ -10,7 +10,7 @@ from gridflow_assets.assets.bronze import bronze_tables
 from gridflow_assets.assets.experience import experience_tables
 from gridflow_assets.assets.gold import dim_date, dim_time, dim_utility, gold_tables
 from gridflow_assets.assets.silver import reason_codes, silver_tables
-from gridflow_assets.partitions import month_utility_partitions
+from gridflow_assets.registry.partitions import month_utility_partitions
 
 # One step per layer writes its tables and evaluates their checks in the step (assets/layer.py)
 PARTITIONED_ASSETS = [bronze_tables, silver_tables, gold_tables, experience_tables]

@@ -26,14 +26,14 @@ import pandas as pd
 import polars as pl
 
 from gridflow_assets.checks.factory import TableChecks, against_latest, plans_for, report_checks
-from gridflow_assets.frames import as_polars
-from gridflow_assets.landing import FINGERPRINT_TAG
-from gridflow_assets.partitions import split_key
 from gridflow_assets.registry import table
-from gridflow_assets.registry.derive import conform_pl
-from gridflow_assets.resources import column_lineage, storage_spec, table_metadata
-from gridflow_assets.warehouse import Warehouse
-from gridflow_assets.writers import VersionWriter
+from gridflow_assets.registry.derive import column_schema, conform_pl
+from gridflow_assets.registry.partitions import split_key
+from gridflow_assets.silver.adapters import storage_spec
+from gridflow_assets.store.frames import as_polars
+from gridflow_assets.store.landing import FINGERPRINT_TAG
+from gridflow_assets.store.warehouse import Warehouse
+from gridflow_assets.store.writers import VersionWriter
 
 # Seconds spent in gridflow's own code per run id, in this process (the runner reads it to
 # tell the data work from Dagster's bookkeeping around it). A long-lived code server keeps
@@ -45,6 +45,41 @@ OWN_SECONDS_KEPT = 512
 OWNERS = {"experience": "team:analytics", "dq": "team:data-stewards"}
 DATA_ENGINEERING = "team:data-engineering"
 ENGINE = "polars"
+
+
+def table_metadata(key: str) -> dict:
+    """Static metadata for an asset: column schema (from the registry), PII columns."""
+    spec = table(key)
+    meta = {
+        "dagster/column_schema": column_schema(spec),
+        "grain": spec.grain,
+        "primary_key": ", ".join(spec.primary_key) or "—",
+    }
+    if spec.pii_columns:
+        meta["pii_columns"] = ", ".join(spec.pii_columns)
+    return meta
+
+
+def column_lineage(
+    key: str, parents: list[str], utility: str | None
+) -> dg.TableColumnLineage | None:
+    """Column lineage where it is cheap: a column depends on the column of the same name in
+    each upstream table that has one (ids, keys, measures carried through the layers).
+    Renamed or derived columns (bronze text → silver types) are not traced here; their row
+    lineage is ``source_file`` / ``source_row``."""
+    own = storage_spec(key, utility).column_names
+    deps: dict[str, list[dg.TableColumnDep]] = {}
+    for parent in parents:
+        try:
+            theirs = set(storage_spec(parent, utility).column_names)
+        except KeyError:  # an upstream that is not a registry table
+            continue
+        for name in own:
+            if name in theirs:
+                deps.setdefault(name, []).append(
+                    dg.TableColumnDep(asset_key=dg.AssetKey(parent.split("/")), column_name=name)
+                )
+    return dg.TableColumnLineage(deps_by_column=deps) if deps else None
 
 
 def upstream(key: str) -> tuple[str, ...]:

@@ -11,12 +11,12 @@ from gridflow_assets.assets.layer import (
     timed_layer,
     upstream,
 )
-from gridflow_assets.codes import reason_code_table
-from gridflow_assets.partitions import month_utility_partitions
+from gridflow_assets.domain.codes import reason_code_table
+from gridflow_assets.registry.partitions import month_utility_partitions
 from gridflow_assets.registry.tables import SILVER
-from gridflow_assets.resources import GridflowPaths
 from gridflow_assets.silver.adapters import get_utility
 from gridflow_assets.silver.pipeline import Readings, readings_source, standardize
+from gridflow_assets.store.resources import GridflowPaths
 
 # Tables of a month × utility partition; the code table is reference data. Rejects first:
 # the accounting and VEE checks of the other tables read them.

@@ -27,13 +27,13 @@ from gridflow_assets.checks.plan import (
 )
 from gridflow_assets.checks.table_plans import table_plans
 from gridflow_assets.dagster_api import AssetCheckEvaluationTargetMaterializationData
-from gridflow_assets.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry import Table, table
+from gridflow_assets.registry.partitions import month_utility_partitions, split_key
 from gridflow_assets.registry.tables import BRONZE_KEYS
-from gridflow_assets.resources import GridflowPaths, delivered, storage_spec
-from gridflow_assets.silver.adapters import get_utility
+from gridflow_assets.silver.adapters import delivered, get_utility, storage_spec
 from gridflow_assets.silver.vee import delivered_count
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.resources import GridflowPaths
+from gridflow_assets.store.warehouse import Warehouse
 
 
 def _delivered_columns(spec: Table) -> list[str]:

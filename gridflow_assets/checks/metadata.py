@@ -17,7 +17,10 @@ def _markdown_table(rows: list[dict]) -> str:
     if not rows:
         return "_none_"
     columns = list(rows[0])
-    cell = lambda v: str(v)[:80].replace("|", "\\|").replace("\n", " ")
+
+    def cell(v):
+        return str(v)[:80].replace("|", "\\|").replace("\n", " ")
+
     head = "| " + " | ".join(columns) + " |"
     sep = "|" + "---|" * len(columns)
     body = ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]

@@ -21,7 +21,7 @@ import polars as pl
 
 from gridflow_assets.checks.rules import RuleResult
 from gridflow_assets.registry.model import Table
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 
 WARN = dg.AssetCheckSeverity.WARN
 ERROR = dg.AssetCheckSeverity.ERROR

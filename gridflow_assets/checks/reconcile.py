@@ -28,7 +28,7 @@ from gridflow_assets.domain.billing import (
 )
 from gridflow_assets.domain.iesco_derive import not_derivable
 from gridflow_assets.domain.readings import in_time_order
-from gridflow_assets.frames import as_polars_typed
+from gridflow_assets.store.frames import as_polars_typed
 
 UNITS_TOLERANCE_KWH = 1.0  # billed units are whole kWh: half a unit of rounding each way
 UNITS_TOLERANCE_SHARE = 0.01
@@ -53,7 +53,7 @@ def _rates(bills: pl.DataFrame) -> pl.DataFrame:
     """The levies in force for each billing month present (one lookup per distinct month)."""
     months = bills["billing_month"].drop_nulls().unique().sort()
     rows = [{"billing_month": m, **tariff.rates_in_force(m)} for m in months.to_list()]
-    columns = ["gst_rate", "electricity_duty_rate", "tv_fee_rs", "after_due_factor"]
+    columns = tariff.LEVY_RATES
     if not rows:
         return pl.DataFrame(schema={"billing_month": pl.Date, **dict.fromkeys(columns, pl.Float64)})
     return pl.DataFrame(rows).select(
@@ -72,21 +72,21 @@ def bill_arithmetic(bills: Frame, service_points: Frame | None) -> RuleResult:
     )
     b = b.join(_tariff_prices(b, sp), on="_row", how="left", maintain_order="left")
     c = pl.col
+    rates = {name: c(name) for name in tariff.LEVY_RATES}
+    variable = c("variable_charges")
     return _result(
         b,
         {
             "total": money_off(c("total_amount"), components_sum().round(2)),
-            "gst": money_off(
-                c("gst"), (c("gst_rate") * (c("variable_charges") + c("fixed_charges"))).round(2)
-            ),
+            "gst": money_off(c("gst"), tariff.gst_amount(variable, c("fixed_charges"), rates)),
             "electricity_duty": money_off(
-                c("electricity_duty"), (c("electricity_duty_rate") * c("variable_charges")).round(2)
+                c("electricity_duty"), tariff.duty_amount(variable, rates)
             ),
             "tv_fee": ~(c("tv_fee").abs() <= CENT).fill_null(False)
             & money_off(c("tv_fee"), c("tv_fee_rs")),
             "within_due": money_off(c("amount_within_due_date"), c("total_amount")),
             "after_due": money_off(
-                c("amount_after_due_date"), (c("after_due_factor") * c("total_amount")).round(2)
+                c("amount_after_due_date"), tariff.after_due_amount(c("total_amount"), rates)
             ),
             "energy_vs_tariff": money_off(c("variable_charges"), c("_variable")),
             "fixed_vs_tariff": money_off(c("fixed_charges"), c("_fixed")),

@@ -24,8 +24,8 @@ import pandera.errors as pe
 import polars as pl
 from pandera.config import ValidationDepth, config_context
 
-from gridflow_assets.codes import ACCOUNTING_CATEGORIES
-from gridflow_assets.frames import as_polars
+from gridflow_assets.domain.accounting import unaccounted
+from gridflow_assets.domain.codes import ACCOUNTING_CATEGORIES
 from gridflow_assets.registry.derive import (
     PANDAS_DTYPES,
     POLARS_TYPES,
@@ -33,6 +33,7 @@ from gridflow_assets.registry.derive import (
     structure_schema,
 )
 from gridflow_assets.registry.model import ForeignKey, Table
+from gridflow_assets.store.frames import as_polars
 
 SAMPLE_ROWS = 10
 
@@ -369,7 +370,12 @@ def orphans_found(tallies: list[KeyTally], parent: Frame | None, fk: ForeignKey)
     if parent is not None:
         parent_keys = (
             parent.lazy()
-            .select([pl.col(r).cast(keys.schema[c]).alias(c) for r, c in zip(fk.ref_columns, cols)])
+            .select(
+                [
+                    pl.col(r).cast(keys.schema[c]).alias(c)
+                    for r, c in zip(fk.ref_columns, cols, strict=False)
+                ]
+            )
             .unique()
         )
         keys = keys.lazy().join(parent_keys, on=cols, how="anti").collect()
@@ -426,11 +432,8 @@ def accounting(landed: int, kept: int, rejects: Frame | None, target: str) -> di
 
 
 def check_conservation(acc: dict) -> RuleResult:
-    """landed = kept + duplicates_exact + duplicates_conflicting + rejected."""
-    accounted = (
-        acc["kept"] + acc["duplicates_exact"] + acc["duplicates_conflicting"] + acc["rejected"]
-    )
-    gap = acc["landed"] - accounted
+    """Every landed row accounted for: ``domain.accounting.unaccounted`` is 0."""
+    gap = unaccounted(acc)
     return RuleResult(
         gap == 0, abs(gap), acc["landed"], pl.DataFrame([acc]), {**acc, "unaccounted": gap}
     )

@@ -3,7 +3,7 @@
 Pure functions over the stored partition (a Polars frame; a pandas one is converted at
 entry) and its rejects, returning a ``GradedResult``:
 counts by rule, coverage, estimated share, a sample of rows, and a severity graded against
-``utilities/code_tables/vee_thresholds.csv`` (PASS / WARN / ERROR). They describe what a
+``silver/vee/tables/vee_thresholds.csv`` (PASS / WARN / ERROR). They describe what a
 utility delivered, so the checks never block downstream assets; ERROR says the partition
 is not fit for billing sign-off. ``PLANS``: the checks that run them, by the table they
 cover, meter bucket by meter bucket (every figure is a count that adds up over buckets:
@@ -21,7 +21,6 @@ import polars as pl
 from gridflow_assets.checks.plan import WARN, CheckInput, CheckPlan, bucket_plan, same_partition
 from gridflow_assets.checks.rules import SAMPLE_ROWS, RuleResult
 from gridflow_assets.domain.quality import ESTIMATES
-from gridflow_assets.frames import as_pandas, as_polars
 from gridflow_assets.silver.adapters import get_utility
 from gridflow_assets.silver.vee import (
     ESTIMATION_RULES,
@@ -34,6 +33,7 @@ from gridflow_assets.silver.vee import (
     rule_counts,
 )
 from gridflow_assets.silver.vee import config as vee_config
+from gridflow_assets.store.frames import as_pandas, as_polars
 
 FAILING_RULES = ("V3", "V4", "V5", "V6", "QUALITY_FAILED")
 SAMPLE_COLUMNS = [

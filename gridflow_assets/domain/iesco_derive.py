@@ -67,7 +67,7 @@ def _unique(pairs: pl.DataFrame) -> dict[str, str]:
     )
     one = pairs.unique().group_by("name").agg(pl.col("district").first(), n=pl.len())
     one = one.filter(pl.col("n") == 1).sort("name")
-    return dict(zip(one["name"].to_list(), one["district"].to_list()))
+    return dict(zip(one["name"].to_list(), one["district"].to_list(), strict=False))
 
 
 @cache
@@ -111,7 +111,10 @@ def district(division: pl.Expr, sub_division: pl.Expr, address: pl.Expr) -> tupl
     ]
     value = pl.coalesce(*found, pl.lit(UNKNOWN))
     rule = pl.coalesce(
-        *(pl.when(f.is_not_null()).then(pl.lit(name)) for f, (_, _, name) in zip(found, steps)),
+        *(
+            pl.when(f.is_not_null()).then(pl.lit(name))
+            for f, (_, _, name) in zip(found, steps, strict=False)
+        ),
         pl.lit(unknown),
     )
     return value, rule

@@ -16,6 +16,9 @@ delivered bills show it (docs/formats/), so recomputation reproduces printed fig
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable, Mapping
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -44,12 +47,16 @@ from gridflow_assets.domain.tariff_data import (
 __all__ = [
     "BILL_COLUMNS",
     "BILL_COMPONENTS",
+    "LEVY_RATES",
     "EnergyScheme",
+    "after_due_amount",
     "compute_bill",
     "compute_bills",
+    "duty_amount",
     "earliest_effective_date",
     "energy_charge",
     "fixed_charge",
+    "gst_amount",
     "late_surcharge",
     "late_surcharges",
     "rates_in_force",
@@ -68,6 +75,9 @@ BILL_COMPONENTS = (
     "late_payment_surcharge",
 )
 BILL_COLUMNS = (*BILL_COMPONENTS, "total_amount", "amount_within_due_date", "amount_after_due_date")
+LEVY_RATES = ("gst_rate", "electricity_duty_rate", "tv_fee_rs", "after_due_factor")
+"""The rates in force (``rates_in_force``) that price a bill beyond its energy and fixed
+charges: :func:`gst_amount`, :func:`duty_amount`, the TV fee and :func:`after_due_amount`."""
 
 # Added (in units of paisa) before flooring so that amounts meant as exact half-paisa,
 # e.g. 1.005 stored as 1.00499999..., still round up as a cashier would.
@@ -75,8 +85,55 @@ _HALF_UP_NUDGE = 1e-6
 
 
 def _paisa(value: Any) -> Any:
-    """Round half-up to paisa; one function for scalars and arrays so both agree bit for bit."""
-    return np.floor(np.asarray(value, dtype=float) * 100.0 + 0.5 + _HALF_UP_NUDGE) / 100.0
+    """Round half-up to paisa; one function for scalars, arrays and Polars expressions (nulls
+    stay null) so bills and the check that recomputes them agree bit for bit."""
+    expr = isinstance(value, pl.Expr)
+    shifted = (value if expr else np.asarray(value, dtype=float)) * 100.0 + 0.5 + _HALF_UP_NUDGE
+    return (shifted.floor() if expr else np.floor(shifted)) / 100.0
+
+
+# The bill formula (NEPRA uniform, as IESCO prints it), once for every form of a bill: the
+# amounts are floats, numpy arrays or Polars expressions, and ``rates`` maps each of
+# ``LEVY_RATES`` to a number, an array (one rate per bill) or an expression alike.
+
+
+def gst_amount(variable: Any, fixed: Any, rates: Mapping[str, Any]) -> Any:
+    """General sales tax: ``gst_rate x (energy + fixed charges)``, to paisa."""
+    return _paisa(rates["gst_rate"] * (variable + fixed))
+
+
+def duty_amount(variable: Any, rates: Mapping[str, Any]) -> Any:
+    """Electricity duty: ``electricity_duty_rate x energy charges``, to paisa."""
+    return _paisa(rates["electricity_duty_rate"] * variable)
+
+
+def after_due_amount(
+    total: Any, rates: Mapping[str, Any], rounding: Callable[[Any], Any] = _paisa
+) -> Any:
+    """Payable after the due date: ``after_due_factor x total``, to paisa (``rounding``:
+    only for the generator's tampered bills, which have always rounded their own way)."""
+    return rounding(rates["after_due_factor"] * total)
+
+
+def _priced(variable: Any, fixed: Any, tv_fee: Any, rates: Mapping[str, Any]) -> dict[str, Any]:
+    """A bill at issue from its energy and fixed charges and TV fee (rounded to paisa): the
+    levies by the formulas above, no late surcharge yet, ``total`` the components' sum in
+    bill order to paisa, payable within the due date as it is."""
+    bill = {
+        "variable_charges": variable,
+        "fixed_charges": fixed,
+        "gst": gst_amount(variable, fixed, rates),
+        "electricity_duty": duty_amount(variable, rates),
+        "tv_fee": tv_fee,
+        "late_payment_surcharge": variable * 0.0,
+    }
+    total = _paisa(reduce(operator.add, (bill[name] for name in BILL_COMPONENTS)))
+    return {
+        **bill,
+        "total_amount": total,
+        "amount_within_due_date": total,
+        "amount_after_due_date": after_due_amount(total, rates),
+    }
 
 
 def _check_units(units: float) -> float:
@@ -114,10 +171,10 @@ def scheme_for(
 def _energy_scalar(units: float, scheme: EnergyScheme) -> float:
     if scheme.method == "slab_wise":
         total = 0.0
-        for low, high, rate in zip(scheme.lows, scheme.highs, scheme.rates):
+        for low, high, rate in zip(scheme.lows, scheme.highs, scheme.rates, strict=False):
             total = total + min(max(units - low, 0.0), high - low) * rate
         return total
-    for high, rate in zip(scheme.highs, scheme.rates):
+    for high, rate in zip(scheme.highs, scheme.rates, strict=False):
         if units <= high:
             return units * rate
     return units * scheme.rates[-1]
@@ -146,7 +203,7 @@ def fixed_charge(units: float, category: str, billing_month: DataDate) -> float:
     bands = bands_in_force(category_name(category), as_date(billing_month))
     if bands is None:
         return 0.0
-    for low, high, charge in zip(bands.lows, bands.highs, bands.charges):
+    for low, high, charge in zip(bands.lows, bands.highs, bands.charges, strict=False):
         if low < units <= high:
             return float(_paisa(charge))
     return 0.0
@@ -160,32 +217,17 @@ def compute_bill(
     lifeline: bool = False,
     tv_fee_applies: bool = True,
 ) -> dict[str, float]:
-    """Price one monthly bill at issue (no late surcharge yet), components rounded to paisa.
-
-    ``gst = 18% x (variable + fixed)``, ``duty = rate x variable``, ``total`` = sum of the
-    rounded components, ``amount_within_due_date = total``, ``amount_after_due_date =
-    factor x total`` with every rate taken from the data in force for ``billing_month``.
+    """Price one monthly bill at issue (no late surcharge yet), components rounded to paisa:
+    the energy and fixed charges of the units, the levies (:func:`gst_amount`,
+    :func:`duty_amount`, :func:`after_due_amount`) and total by the one bill formula, every
+    rate taken from the data in force for ``billing_month``.
     """
     when = as_date(billing_month)
     rates = rates_in_force(when)
     variable = energy_charge(units, category, when, protected, lifeline)
     fixed = fixed_charge(units, category, when)
-    gst = float(_paisa(rates["gst_rate"] * (variable + fixed)))
-    duty = float(_paisa(rates["electricity_duty_rate"] * variable))
     tv_fee = float(_paisa(rates["tv_fee_rs"])) if tv_fee_applies else 0.0
-    surcharge = 0.0
-    total = float(_paisa(variable + fixed + gst + duty + tv_fee + surcharge))
-    return {
-        "variable_charges": variable,
-        "fixed_charges": fixed,
-        "gst": gst,
-        "electricity_duty": duty,
-        "tv_fee": tv_fee,
-        "late_payment_surcharge": surcharge,
-        "total_amount": total,
-        "amount_within_due_date": total,
-        "amount_after_due_date": float(_paisa(rates["after_due_factor"] * total)),
-    }
+    return {name: float(amount) for name, amount in _priced(variable, fixed, tv_fee, rates).items()}
 
 
 def late_surcharge(total: float, due_date: DataDate, payment_date: DataDate | None) -> float:
@@ -201,13 +243,17 @@ def late_surcharge(total: float, due_date: DataDate, payment_date: DataDate | No
     days_late = (paid - due).days
     if days_late <= 0:
         return 0.0
-    rates = rates_in_force(due)
-    rate = (
-        rates["late_surcharge_rate_within_grace"]
-        if days_late <= rates["late_surcharge_grace_days"]
-        else rates["late_surcharge_rate_after_grace"]
+    return float(_paisa(_late_rate(days_late, rates_in_force(due)) * float(total)))
+
+
+def _late_rate(days_late: Any, rates: Mapping[str, Any]) -> Any:
+    """The surcharge rate of a payment ``days_late`` (> 0) days late with ``rates`` in force
+    on the due date: the short-delay tier's within the grace days, the other's later."""
+    return np.where(
+        days_late <= rates["late_surcharge_grace_days"],
+        rates["late_surcharge_rate_within_grace"],
+        rates["late_surcharge_rate_after_grace"],
     )
-    return float(_paisa(rate * float(total)))
 
 
 def late_surcharges(totals: Any, due_dates: Any, payment_dates: Any) -> np.ndarray:
@@ -219,20 +265,15 @@ def late_surcharges(totals: Any, due_dates: Any, payment_dates: Any) -> np.ndarr
     late = ~np.isnan(days_late) & (days_late > 0)
     rate = np.zeros(len(totals))
     for day in np.unique(due[late]):
-        rates = rates_in_force(pd.Timestamp(day))
         rows = late & (due == day)
-        rate[rows] = np.where(
-            days_late[rows] <= rates["late_surcharge_grace_days"],
-            rates["late_surcharge_rate_within_grace"],
-            rates["late_surcharge_rate_after_grace"],
-        )
+        rate[rows] = _late_rate(days_late[rows], rates_in_force(pd.Timestamp(day)))
     return np.where(late, _paisa(rate * totals), 0.0)
 
 
 def _energy_vector(units: np.ndarray, scheme: EnergyScheme) -> np.ndarray:
     if scheme.method == "slab_wise":
         total = np.zeros(len(units))
-        for low, high, rate in zip(scheme.lows, scheme.highs, scheme.rates):
+        for low, high, rate in zip(scheme.lows, scheme.highs, scheme.rates, strict=False):
             total = total + np.minimum(np.maximum(units - low, 0.0), high - low) * rate
         return total
     highs = np.asarray(scheme.highs)
@@ -286,15 +327,13 @@ def compute_bills(df: pd.DataFrame | pl.DataFrame) -> pd.DataFrame | pl.DataFram
 
     variable = np.zeros(n)
     fixed = np.zeros(n)
-    gst_rate, duty_rate, tv_fee, after_factor = (np.zeros(n) for _ in range(4))
+    rates = {name: np.zeros(n) for name in LEVY_RATES}  # per bill, of its month
     for month in np.unique(months):
         in_month = months == month
         when = pd.Timestamp(month).date()
-        rates = rates_in_force(when)
-        gst_rate[in_month] = rates["gst_rate"]
-        duty_rate[in_month] = rates["electricity_duty_rate"]
-        tv_fee[in_month] = rates["tv_fee_rs"]
-        after_factor[in_month] = rates["after_due_factor"]
+        in_force = rates_in_force(when)
+        for name in LEVY_RATES:
+            rates[name][in_month] = in_force[name]
 
         schemes = np.where(categories == RESIDENTIAL, UNPROTECTED_SCHEME, categories)
         residential = in_month & (categories == RESIDENTIAL)
@@ -310,24 +349,8 @@ def compute_bills(df: pd.DataFrame | pl.DataFrame) -> pd.DataFrame | pl.DataFram
                 rows = in_month & (categories == category)
                 fixed[rows] = _fixed_vector(units[rows], bands)
 
-    variable = _paisa(variable)
-    fixed = _paisa(fixed)
-    gst = _paisa(gst_rate * (variable + fixed))
-    duty = _paisa(duty_rate * variable)
-    tv = np.where(tv_applies, _paisa(tv_fee), 0.0)
-    surcharge = np.zeros(n)
-    total = _paisa(variable + fixed + gst + duty + tv + surcharge)
-    columns = {
-        "variable_charges": variable,
-        "fixed_charges": fixed,
-        "gst": gst,
-        "electricity_duty": duty,
-        "tv_fee": tv,
-        "late_payment_surcharge": surcharge,
-        "total_amount": total,
-        "amount_within_due_date": total,
-        "amount_after_due_date": _paisa(after_factor * total),
-    }
+    tv_fee = np.where(tv_applies, _paisa(rates["tv_fee_rs"]), 0.0)
+    columns = _priced(_paisa(variable), _paisa(fixed), tv_fee, rates)
     if isinstance(df, pl.DataFrame):
         return pl.DataFrame({name: columns[name] for name in BILL_COLUMNS})
     return pd.DataFrame({name: columns[name] for name in BILL_COLUMNS}, index=df.index)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from gridflow_assets.codes import REASON_CODES
+from gridflow_assets.domain.codes import REASON_CODES
 from gridflow_assets.dq.checklist import interval_label
 
 READY, WARNINGS, BLOCKED = "ready", "ready with warnings", "blocked"

@@ -14,9 +14,9 @@ import datetime as dt
 from pathlib import Path
 
 from gridflow_assets.dq.calendar import deadline
-from gridflow_assets.landing import SUCCESS_MARKER, Drop, DropError, fingerprint
 from gridflow_assets.registry.dq import DELIVERIES
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.landing import SUCCESS_MARKER, Drop, DropError, fingerprint
+from gridflow_assets.store.warehouse import Warehouse
 
 KEY = DELIVERIES.key
 LANDED, REJECTED = "landed", "drop rejected"

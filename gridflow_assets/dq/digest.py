@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from gridflow_assets.delta import STREAMED
 from gridflow_assets.registry import data_tables
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.delta import STREAMED
+from gridflow_assets.store.warehouse import Warehouse
 
 
 def table_digests(store: Warehouse, utility: str, month: str) -> dict[str, str]:

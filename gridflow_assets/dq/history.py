@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from gridflow_assets.partitions import split_key
 from gridflow_assets.registry.dq import CHECK_RESULTS, REFERENCE_CHECKS
+from gridflow_assets.registry.partitions import split_key
 
 # Evaluations recorded this long before the newest one stored are read again (and the
 # duplicates dropped): the stored time is rounded to the microsecond, and runs of other

@@ -5,7 +5,7 @@ ready, what was rejected and why, and which utility needs a ticket.
 
 from __future__ import annotations
 
-from gridflow_assets.codes import REASON_CODES
+from gridflow_assets.domain.codes import REASON_CODES
 from gridflow_assets.dq import svg
 from gridflow_assets.dq.assess import BLOCKED, READY, WARNINGS
 from gridflow_assets.dq.rank import BLOCKED_GRADE, GRADES, utility_order

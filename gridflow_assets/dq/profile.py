@@ -17,6 +17,7 @@ import math
 import polars as pl
 
 from gridflow_assets.checks import rules
+from gridflow_assets.domain.accounting import unaccounted
 from gridflow_assets.domain.readings import is_estimated, is_failed
 from gridflow_assets.dq.checklist import interval_label  # noqa: F401 (re-exported)
 from gridflow_assets.registry import DATA_LAYERS, TABLES, Table, data_tables, table
@@ -25,7 +26,7 @@ from gridflow_assets.silver.adapters import get_utility
 from gridflow_assets.silver.vee import delivered_count
 from gridflow_assets.silver.vee.coverage import month_coverage
 from gridflow_assets.silver.vee.grid import nominal_interval
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 
 # Fields a partition cannot be signed off without, beyond the registry's non-nullable
 # columns (those are the schema check's job). Chosen so every utility's format delivers
@@ -257,7 +258,7 @@ def completeness(store: Warehouse, utility: str, month: str) -> list[dict]:
         for df in store.iter_buckets(key, utility, month, columns=list(cols)):
             rows += df.height
             counts = df.select(_filled(c, df.schema[c]).sum().alias(c) for c in cols).row(0)
-            filled = {c: filled[c] + int(n) for c, n in zip(cols, counts)}
+            filled = {c: filled[c] + int(n) for c, n in zip(cols, counts, strict=False)}
         for col, n in filled.items():
             out.append(
                 {
@@ -288,16 +289,14 @@ def accounting(
         acc = rules.accounting(
             store.row_count(f"bronze/{source}", utility, month), kept, rejects, spec.name
         )
-        unaccounted = acc["landed"] - (
-            acc["kept"] + acc["duplicates_exact"] + acc["duplicates_conflicting"] + acc["rejected"]
-        )
+        gap = unaccounted(acc)
         rows.append(
             {
                 "table": key,
                 "source": f"bronze/{source}",
                 **acc,
-                "unaccounted": unaccounted,
-                "reconciles": unaccounted == 0,
+                "unaccounted": gap,
+                "reconciles": gap == 0,
                 "rejects_by_reason": rules.rejects_by_reason(rejects, spec.name),
             }
         )

@@ -12,7 +12,7 @@ from gridflow_assets.dq.assess import Thresholds
 from gridflow_assets.dq.checklist import check_dicts
 from gridflow_assets.dq.scorecard import build_cards
 from gridflow_assets.dq.snapshot import assemble, is_wanted
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 
 
 def build_snapshot(

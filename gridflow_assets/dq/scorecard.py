@@ -13,14 +13,15 @@ import json
 import pandas as pd
 
 from gridflow_assets.checks.factory import plans_for
-from gridflow_assets.delta import gridflow_version
+from gridflow_assets.domain.accounting import ACCOUNTING_KEYS
 from gridflow_assets.dq import assess, rank
 from gridflow_assets.dq.checklist import check_dicts
 from gridflow_assets.dq.digest import content_digest
 from gridflow_assets.dq.profile import data_tables, profile_partition
 from gridflow_assets.registry.dq import PARTITION_SCORECARD
 from gridflow_assets.silver.vee import ESTIMATION_RULES, METHODS, VALIDATION_RULES
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.delta import gridflow_version
+from gridflow_assets.store.warehouse import Warehouse
 
 
 def all_partitions(store: Warehouse) -> list[tuple[str, str]]:
@@ -88,8 +89,7 @@ def _measures(p: dict, checks: list[dict]) -> dict:
 
 
 def _totals(p: dict) -> dict:
-    keys = ("landed", "kept", "duplicates_exact", "duplicates_conflicting", "rejected")
-    out = {k: sum(a[k] for a in p["accounting"]) for k in keys}
+    out = {k: sum(a[k] for a in p["accounting"]) for k in ACCOUNTING_KEYS}
     out["reconciles"] = all(a["reconciles"] for a in p["accounting"])
     out["orphans"] = sum(o["rows"] for o in p["orphans"])
     return out
@@ -245,16 +245,7 @@ def scorecard_frame(cards: list[dict]) -> pd.DataFrame:
                 "rows_rejects": layers["rejects"],
                 "rows_gold": layers["gold"],
                 "rows_experience": layers["experience"],
-                **{
-                    k: totals[k]
-                    for k in (
-                        "landed",
-                        "kept",
-                        "duplicates_exact",
-                        "duplicates_conflicting",
-                        "rejected",
-                    )
-                },
+                **{k: totals[k] for k in ACCOUNTING_KEYS},
                 "accounting_reconciles": totals["reconciles"],
                 "not_kept_share": c["measures"]["not_kept_share"],
                 "orphans": totals["orphans"],

@@ -24,7 +24,7 @@ import uuid
 from gridflow_assets.dq.digest import content_digest
 from gridflow_assets.dq.snapshot import SIGNOFFS, stored_snapshot
 from gridflow_assets.dq.states import APPROVED, SENT_BACK, SIGNABLE, VOID, latest_decisions
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 
 KEY = SIGNOFFS
 APPROVE, SEND_BACK = "approve", "send-back"

@@ -27,7 +27,7 @@ from gridflow_assets.dq.render import render
 from gridflow_assets.dq.states import partition_states, queue, ticket_lines
 from gridflow_assets.registry import data_tables, dq
 from gridflow_assets.registry.dq import STATES
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 
 DASHBOARD_FILE = "dq_dashboard.html"
 SCORECARD, CHECKS, REFERENCE_CHECKS, SIGNOFFS = (

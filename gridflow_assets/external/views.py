@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from gridflow_assets.pii import pseudonymize
 from gridflow_assets.registry import table
+from gridflow_assets.store.pii import pseudonymize
 
 GEOGRAPHY = ["service_point_key", "zip3", "state", "district"]
 

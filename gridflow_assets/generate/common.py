@@ -27,7 +27,7 @@ import polars as pl
 import pyarrow as pa
 
 from gridflow_assets.dq.calendar import next_month
-from gridflow_assets.frames import as_polars
+from gridflow_assets.store.frames import as_polars
 
 BOM = "\ufeff".encode()
 

@@ -53,15 +53,16 @@ def bills(
     )
     inflate_total = frng.random(len(tampered)) < 0.5
     delta = frng.uniform(50, 2000, len(tampered)).round(2)
-    after_factor = tariff.rates_in_force(start.date())["after_due_factor"]
+    rates = tariff.rates_in_force(start.date())
     rows = priced.index[tampered[inflate_total]]
     priced.loc[rows, "total_amount"] = (
         priced.loc[rows, "total_amount"] + delta[inflate_total]
     ).round(2)
     priced.loc[rows, "amount_within_due_date"] = priced.loc[rows, "total_amount"]
-    priced.loc[rows, "amount_after_due_date"] = (
-        priced.loc[rows, "total_amount"] * after_factor
-    ).round(2)
+    # rounded half-to-even (pandas), as tampered bills always were: drops stay byte-identical
+    priced.loc[rows, "amount_after_due_date"] = tariff.after_due_amount(
+        priced.loc[rows, "total_amount"], rates, rounding=lambda amount: amount.round(2)
+    )
     rows = priced.index[tampered[~inflate_total]]
     priced.loc[rows, "gst"] = (priced.loc[rows, "gst"] * 1.25 + delta[~inflate_total]).round(2)
 

@@ -40,8 +40,14 @@ def _columns(source: str) -> list[str]:
 
 def _cities(meters: pd.DataFrame) -> np.ndarray:
     areas = tables().areas
-    city = dict(zip(zip(areas["division"], areas["sub_division"]), areas["city"]))
-    return np.array([city[k] for k in zip(meters["division"], meters["sub_division"])], object)
+    city = dict(
+        zip(
+            zip(areas["division"], areas["sub_division"], strict=False), areas["city"], strict=False
+        )
+    )
+    return np.array(
+        [city[k] for k in zip(meters["division"], meters["sub_division"], strict=False)], object
+    )
 
 
 def _underivable(master: Master, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -63,7 +69,11 @@ def legacy_meters(master: Master, meters: pd.DataFrame) -> pd.DataFrame:
     out = meters.copy()
     load = out["sanctioned_load_kw"].to_numpy(float)
     codes = np.array(
-        [tariff.subcategory(code, kw) for code, kw in zip(out["tariff_category"], load)], object
+        [
+            tariff.subcategory(code, kw)
+            for code, kw in zip(out["tariff_category"], load, strict=False)
+        ],
+        object,
     )
     out["tariff_category"] = codes
     sub = out["sub_division"].str.upper().to_numpy(object)

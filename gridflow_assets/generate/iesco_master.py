@@ -126,7 +126,7 @@ def build_master(n: int, seed: int, level: int) -> Master:
     suffix = np.where(area_type == "rural", "R", "U")
     reference = [
         f"{b:02d} {code} {acc} {s}"
-        for b, code, acc, s in zip(batch, a["subdiv_code"], accounts, suffix)
+        for b, code, acc, s in zip(batch, a["subdiv_code"], accounts, suffix, strict=False)
     ]
 
     male, female, surnames = (
@@ -141,13 +141,17 @@ def build_master(n: int, seed: int, level: int) -> Master:
     surname = surnames[rng.integers(0, len(surnames), n)]
     father = male[rng.integers(0, len(male), n)] + " " + surname
     person = first + " " + surname
-    loc_name = np.array([localities[i][k] for i, k in zip(area, locality)], dtype=object)
+    loc_name = np.array(
+        [localities[i][k] for i, k in zip(area, locality, strict=False)], dtype=object
+    )
     city = a["city"].to_numpy(object)
     style = t["name_style"].to_numpy(object)
     names = np.array(
         [
             tpl.format(person=p, surname=s, locality=lc, city=c)
-            for tpl, p, s, lc, c in zip(t["name_template"], person, surname, loc_name, city)
+            for tpl, p, s, lc, c in zip(
+                t["name_template"], person, surname, loc_name, city, strict=False
+            )
         ],
         dtype=object,
     )
@@ -166,7 +170,7 @@ def build_master(n: int, seed: int, level: int) -> Master:
             if st == "village"
             else f"Plot No. {h}, {lc}, {c}"
             for st, h, s, lc, c, d in zip(
-                address_style, house, street, loc_name, city, district_title
+                address_style, house, street, loc_name, city, district_title, strict=False
             )
         ],
         dtype=object,

@@ -169,12 +169,13 @@ def u2_intervals(
                 (k, ch)
                 for k, profile in enumerate(sending.profile)
                 for ch in U2_PROFILES[profile][0]
-            ]
+            ],
+            strict=False,
         )
     )
     n_days = len(cal)
     true_value = np.concatenate(
-        [truth_by_channel[ch][k] for k, ch in zip(part_sender, part_channel)]
+        [truth_by_channel[ch][k] for k, ch in zip(part_sender, part_channel, strict=False)]
     ).astype(np.int64)
     part_of = np.repeat(np.arange(len(part_sender)), n_days)
     channel = part_channel[part_of]
@@ -254,7 +255,9 @@ def _u2_vee_faults(
     Rows are grouped by ``part`` (non-decreasing); series are drawn from their
     ``meter_id|channel`` keys in sorted order. ``value`` changes in place; returns the rows
     that stay delivered."""
-    keys = np.array([f"{m}|{c}" for m, c in zip(part_meter, part_channel)], dtype=object)
+    keys = np.array(
+        [f"{m}|{c}" for m, c in zip(part_meter, part_channel, strict=False)], dtype=object
+    )
     by_key = np.argsort(keys, kind="stable")
     bounds = np.searchsorted(part, np.arange(len(keys) + 1))
     n_days = len(dates)

@@ -30,7 +30,7 @@ U2_METERS = "utility2_meters.csv"
 U2_INTERVALS = "utility2_intervals.csv"
 # Each delivered file's columns, in order, as the adapter declares and reads them.
 U2_COLUMNS = {source.filename: list(source.columns) for source in SOURCES.values()}
-# Channel sets by kind of customer (codes as in utilities/code_tables/utility2_channels.csv).
+# Channel sets by kind of customer (codes as in silver/adapters/code_tables/utility2_channels.csv).
 U2_PROFILES: dict[str, tuple[tuple[int, ...], float, tuple[str, ...]]] = {
     "residential": ((1, 9), 0.55, ("KWH", "L+G Self-Cont Mesh", "AMI Cell")),
     "solar": ((1, 3, 7, 9, 10), 0.20, ("KWH", "L+G Self-Cont Mesh", "AMI Cell")),

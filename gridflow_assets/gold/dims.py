@@ -10,8 +10,8 @@ import polars as pl
 from gridflow_assets.domain.billing import UNKNOWN_CONSUMER_TYPE, consumer_types
 from gridflow_assets.domain.readings import in_time_order
 from gridflow_assets.gold.keys import date_key, shaped
-from gridflow_assets.pii import pseudonymize
 from gridflow_assets.silver.adapters import all_utilities
+from gridflow_assets.store.pii import pseudonymize
 
 LOCATION_LEVELS = ("region", "division", "sub_division", "feeder_name")
 

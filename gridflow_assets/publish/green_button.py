@@ -3,7 +3,7 @@
 ``write_feeds`` writes ``<out>/<key>.xml`` for each service point of the partition's
 ``gold/dim_service_point``, where ``<key>`` is the service point's pseudonymous key (the
 ``service_point_key`` of ``gold/dim_service_point_external``: a keyed hash of the utility's
-id, ``gridflow_assets/pii.py``). No utility id is written: not in a file name, an href, an
+id, ``gridflow_assets/store/pii.py``). No utility id is written: not in a file name, an href, an
 id or a title. Ids are deterministic (``urn:uuid`` UUID5 of the utility, the month and the
 resource's href), and ``published`` / ``updated`` are the time the partition's readings were
 last committed, so an export of unchanged data is the same bytes.
@@ -54,12 +54,12 @@ from pathlib import Path
 import polars as pl
 
 from gridflow_assets.domain.localday import LOCAL_DAY_MIN_S as DAILY_MIN_S  # a local day
-from gridflow_assets.pii import ENV_SECRET, SecretMissing, load_secret, pseudonymize
 from gridflow_assets.publish import espi
 from gridflow_assets.publish.espi import FLOW, RESOURCE, UOM, VALUE_SCALE, ReadingKind
-from gridflow_assets.settings import is_url
 from gridflow_assets.silver.adapters import get_utility
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.pii import ENV_SECRET, SecretMissing, load_secret, pseudonymize
+from gridflow_assets.store.settings import is_url
+from gridflow_assets.store.warehouse import Warehouse
 
 SOURCE = "silver/intervals"
 COLUMNS = [

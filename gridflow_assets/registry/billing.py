@@ -17,10 +17,13 @@ CONSUMER_TYPE = Column(
     "Consumer type ('UNKNOWN' when the utility does not deliver one)",
     nullable=False,
 )
-_DIMS = lambda *extra: (
-    ForeignKey(("utility_id",), "gold/dim_utility", ("utility_id",), same_partition=False),
-    *extra,
-)
+
+
+def _DIMS(*extra):
+    return (
+        ForeignKey(("utility_id",), "gold/dim_utility", ("utility_id",), same_partition=False),
+        *extra,
+    )
 
 
 def _date_key(name: str, what: str, nullable: bool = True) -> Column:

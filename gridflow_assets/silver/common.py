@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from gridflow_assets.codes import CATEGORY
+from gridflow_assets.domain.codes import CATEGORY
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl, polars_schema
 from gridflow_assets.silver.parsing import col

@@ -10,16 +10,16 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from gridflow_assets import landing as landing_mod
-from gridflow_assets import writers
-from gridflow_assets.definitions import PARTITION_JOB
+from gridflow_assets.defs.definitions import PARTITION_JOB
 from gridflow_assets.generate.iesco import generate_iesco
-from gridflow_assets.landing import find_drop, read_source
-from gridflow_assets.partitions import partition_key
+from gridflow_assets.registry.partitions import partition_key
 from gridflow_assets.registry.tables import BRONZE_TABLES
 from gridflow_assets.silver.adapters import get_utility
 from gridflow_assets.silver.pipeline import CHUNK_ENV, bucket_count, meter_bucket
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store import landing as landing_mod
+from gridflow_assets.store import writers
+from gridflow_assets.store.landing import find_drop, read_source
+from gridflow_assets.store.warehouse import Warehouse
 
 MONTH = "2025-03"
 PER_BUCKET = 1_000

@@ -10,14 +10,14 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
+from gridflow_assets.defs.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
+from gridflow_assets.defs.instance import ensure_instance_yaml
 from gridflow_assets.dq.profile import profile_partition
 from gridflow_assets.generate.iesco import generate_iesco
-from gridflow_assets.instance import ensure_instance_yaml
-from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry import TABLES
+from gridflow_assets.registry.partitions import partition_key
 from gridflow_assets.silver.pipeline import CHUNK_ENV
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 
 MONTH = "2025-03"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gridflow_assets.cli import main
-from gridflow_assets.orchestration.dev import commands
-from gridflow_assets.settings import BINDING_FILE, bound_warehouse
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.app.cli import main
+from gridflow_assets.app.dev import commands
+from gridflow_assets.store.settings import BINDING_FILE, bound_warehouse
+from gridflow_assets.store.warehouse import Warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
 ACCOUNTING = ("landed", "kept", "duplicates_exact", "duplicates_conflicting", "rejected")
@@ -170,7 +170,7 @@ def test_output_cut_short_by_the_reader_is_not_an_error():
     """`gridflow dictionary | true`: the reader is gone before gridflow writes (as `| head`
     is after its lines); no traceback, exit 0."""
     run = subprocess.run(
-        f"{sys.executable} -m gridflow_assets.cli dictionary | true; exit ${{PIPESTATUS[0]}}",
+        f"{sys.executable} -m gridflow_assets.app.cli dictionary | true; exit ${{PIPESTATUS[0]}}",
         shell=True,
         executable="/bin/bash",
         capture_output=True,
@@ -193,7 +193,7 @@ def test_a_bad_drop_prints_a_short_block_and_its_stack_trace_goes_to_the_log(env
     (folder / "utility1_meters.csv").write_text("meter_id,meter_timestamp\nMTR-1,x")
     land_utility2(env[0])
     run = subprocess.run(
-        [sys.executable, "-m", "gridflow_assets.cli", "run", "--workers", "1"],
+        [sys.executable, "-m", "gridflow_assets.app.cli", "run", "--workers", "1"],
         env={**os.environ, "PYTHONPATH": os.getcwd()},
         capture_output=True,
         text=True,
@@ -266,5 +266,5 @@ def test_make_dev_serves_the_ui_on_loopback_with_the_supported_commands():
     assert web[web.index("-h") + 1] == "127.0.0.1"
     makefile = (Path(__file__).parents[2] / "Makefile").read_text()
     dev = makefile.split("\ndev:", 1)[1].split("\n\n", 1)[0]
-    assert "gridflow_assets.orchestration.dev" in dev and "dagster dev" not in dev
+    assert "gridflow_assets.app.dev" in dev and "dagster dev" not in dev
     assert "DAGSTER_HOST ?= 127.0.0.1" in makefile

@@ -16,14 +16,14 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from gridflow_assets import cli
-from gridflow_assets.cli import main
-from gridflow_assets.migrate import MARKER, POINTER, unconverted
-from gridflow_assets.orchestration.schedules import VACUUM_JOB, VACUUM_SCHEDULE
+from gridflow_assets.app import cli
+from gridflow_assets.app.cli import main
+from gridflow_assets.defs.schedules import VACUUM_JOB, VACUUM_SCHEDULE
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import to_arrow
-from gridflow_assets.storage import StorageError
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.migrate import MARKER, POINTER, unconverted
+from gridflow_assets.store.storage import StorageError
+from gridflow_assets.store.warehouse import Warehouse
 
 BILLS = "gold/fact_bills"
 DATES = "gold/dim_date"
@@ -316,9 +316,9 @@ def test_history_names_from_outside_are_validated(env, argv):
 def test_history_does_not_import_dagster(written_twice):
     code = (
         "import sys\n"
-        "from gridflow_assets.cli import main\n"
+        "from gridflow_assets.app.cli import main\n"
         f"rc = main(['history', {BILLS!r}, '--warehouse', {written_twice.location!r}])\n"
-        "heavy = sorted(m for m in ('dagster', 'gridflow_assets.warehouse') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('dagster', 'gridflow_assets.store.warehouse') if m in sys.modules)\n"
         "print('IMPORTED', heavy)\n"
         "sys.exit(rc)\n"
     )
@@ -420,7 +420,7 @@ def test_dq_as_of_reads_the_dq_tables_as_of_that_instant(written_twice, env, cap
         seen.update(store=store, now=now)
         return {"partitions": []}
 
-    monkeypatch.setattr("gridflow_assets.steward_cli.stored_snapshot", stored)
+    monkeypatch.setattr("gridflow_assets.app.steward.stored_snapshot", stored)
     assert main(["dq", "--as-of", "2026-12-07", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["as_of"] == "2026-12-07T00:00:00Z"
     assert seen["store"].as_of == datetime(2026, 12, 7, tzinfo=UTC)
@@ -454,8 +454,8 @@ def test_migrate_a_warehouse_in_object_storage(old_warehouse, env, s3, capsys):
 
 def test_the_drop_sensor_waits_for_an_unconverted_warehouse(old_warehouse, env):
     """The daemon's path refuses too: no run writes Delta beside pointer partitions."""
-    from gridflow_assets.definitions import build_defs
-    from gridflow_assets.orchestration.sensors import DROP_SENSOR
+    from gridflow_assets.defs.definitions import build_defs
+    from gridflow_assets.defs.sensors import DROP_SENSOR
 
     landing, warehouse, reports = env
     defs = build_defs(str(landing), str(warehouse), str(reports))

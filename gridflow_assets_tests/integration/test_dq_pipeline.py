@@ -20,15 +20,15 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from gridflow_assets.cli import main
-from gridflow_assets.definitions import PARTITION_JOB, build_defs
+from gridflow_assets.app.cli import main
+from gridflow_assets.app.runner import run_drops
+from gridflow_assets.defs.definitions import PARTITION_JOB, build_defs
 from gridflow_assets.dq.history import check_history, refreshed_history, stored_history
 from gridflow_assets.dq.refresh import build_snapshot
 from gridflow_assets.generate.common import write_drop
-from gridflow_assets.orchestration.runner import run_drops
-from gridflow_assets.partitions import partition_key
+from gridflow_assets.registry.partitions import partition_key
 from gridflow_assets.silver.adapters import register, unregister
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 from gridflow_assets_tests import worlds
 from gridflow_assets_tests.browser import needs_chromium, render
 from gridflow_assets_tests.crafted import (

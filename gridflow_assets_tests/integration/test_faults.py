@@ -14,11 +14,11 @@ import pyarrow.parquet as pq
 
 from gridflow_assets.generate.ny import generate_utility1, generate_utility2
 from gridflow_assets.silver.vee import delivered_count
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 
 WRITER = textwrap.dedent("""
     import sys, pandas as pd
-    from gridflow_assets.warehouse import Warehouse
+    from gridflow_assets.store.warehouse import Warehouse
     store = Warehouse(sys.argv[1])
     n = 0
     while True:
@@ -63,7 +63,7 @@ def test_killed_writer_never_leaves_a_partial_partition(tmp_path):
 
 def _gridflow(args, env):
     return subprocess.Popen(
-        [sys.executable, "-m", "gridflow_assets.cli", *args],
+        [sys.executable, "-m", "gridflow_assets.app.cli", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -138,7 +138,7 @@ def test_workers_run_partitions_in_separate_processes_on_one_instance(folders, t
 
 
 def test_redelivered_month_replaces_the_partition(folders, tmp_path, monkeypatch):
-    from gridflow_assets.cli import main
+    from gridflow_assets.app.cli import main
 
     landing, warehouse, _ = folders
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))

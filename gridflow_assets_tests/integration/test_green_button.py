@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from lxml import etree
 
+from gridflow_assets.app.runner import run_drops
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.generate.ny import generate_utility1
-from gridflow_assets.orchestration.runner import run_drops
-from gridflow_assets.pii import ENV_SECRET, SecretMissing, pseudonymize
 from gridflow_assets.publish.green_button import write_feeds
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.pii import ENV_SECRET, SecretMissing, pseudonymize
+from gridflow_assets.store.warehouse import Warehouse
 from gridflow_assets_tests import espi as validator
 from gridflow_assets_tests import worlds
 
@@ -217,7 +217,11 @@ def test_feeds_add_up_to_the_daily_summaries(world):
         store = world.store
         dim = store.read_pl("gold/dim_service_point", utility, month)
         key_of = dict(
-            zip(dim["service_point_id"], pseudonymize(dim["service_point_id"], SECRET.encode()))
+            zip(
+                dim["service_point_id"],
+                pseudonymize(dim["service_point_id"], SECRET.encode()),
+                strict=False,
+            )
         )
         daily = store.read_pl("experience/daily_summaries", utility, month)
         expected = defaultdict(dict)

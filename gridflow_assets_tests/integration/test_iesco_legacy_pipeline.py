@@ -6,12 +6,12 @@ import pandas as pd
 import polars as pl
 
 from gridflow_assets.checks import reconcile
-from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
+from gridflow_assets.defs.definitions import PARTITION_JOB, REFERENCE_JOB
 from gridflow_assets.domain import tariff
 from gridflow_assets.generate.iesco import generate_iesco
-from gridflow_assets.partitions import partition_key
+from gridflow_assets.registry.partitions import partition_key
 from gridflow_assets.silver.adapters.iesco import LEGACY
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 
 MONTH = "2025-06"
 

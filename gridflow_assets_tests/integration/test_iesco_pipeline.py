@@ -1,9 +1,9 @@
 """IESCO end to end through Dagster: the star schema of a clean month, every check passing."""
 
-from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
+from gridflow_assets.defs.definitions import PARTITION_JOB, REFERENCE_JOB
 from gridflow_assets.generate.iesco import generate_iesco
-from gridflow_assets.partitions import partition_key
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.registry.partitions import partition_key
+from gridflow_assets.store.warehouse import Warehouse
 
 MONTH = "2025-06"
 

@@ -1,10 +1,12 @@
-"""Dependencies point one way: definitions → orchestration → assets → checks/dq → silver,
-gold and experience logic → registry/domain.
+"""Dependencies point one way, between folders as between modules.
 
-Every module imports on its own in a fresh interpreter, the import graph read from the
-source has no cycle, and nothing below the assets imports the assets, the definitions or the
-orchestration. Imports inside functions count like the others: an import moved into a
-function to dodge a cycle is still a cycle.
+The package is a stack of folders (``LAYERS``, top first): a module imports only modules of
+its own folder or of a folder below it, and the modules of one folder import each other
+without a cycle. Nothing below the app imports the definitions; the root holds only the one
+module that wraps Dagster's private API. Every module imports on its own in a fresh
+interpreter, and the unit tests never load the Dagster definitions. Imports inside
+functions count like the others: an import moved into a function to dodge a cycle is still
+a cycle.
 """
 
 from __future__ import annotations
@@ -16,18 +18,26 @@ from pathlib import Path
 
 ROOT = "gridflow_assets"
 PACKAGE = Path(__file__).resolve().parents[2] / ROOT
-BELOW_ASSETS = (
-    "checks",
-    "dq",
-    "silver",
-    "gold",
-    "experience",
-    "domain",
-    "registry",
-    "utilities",
-    "generate",
+UNIT_TESTS = PACKAGE.parent / "gridflow_assets_tests" / "unit"
+# Top first. What each owns: docs/architecture.md#the-code.
+LAYERS = (
+    "app",  # the command line, its terminal output, the runner
+    "defs",  # the code location: definitions, instance, sensors, schedules, jobs
+    "assets",  # Dagster assets of every layer, one step per layer
+    "generate",  # synthetic drops
+    "dq",  # check history, scorecards, states, sign-offs, the dashboard
+    "checks",  # check rules and their Dagster checks
+    "publish",  # Green Button feeds
+    "experience",  # daily summaries
+    "gold",  # the star schema
+    "external",  # published views
+    "silver",  # adapters, the bronze → silver pipeline, VEE
+    "store",  # the warehouse, its table format, landing, settings
+    "registry",  # tables, columns, formats, partitions
+    "domain",  # vocabularies, local days, the tariff
+    "dagster_api",  # the one module that imports Dagster's private API
 )
-ABOVE = ("assets", "definitions", "orchestration")
+CODE_LOCATION = f"{ROOT}.defs.definitions"
 
 
 def modules(package: Path = PACKAGE) -> dict[str, Path]:
@@ -116,10 +126,32 @@ def _layer(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
+def upward(graph: dict[str, set[str]]) -> list[str]:
+    """Imports from a folder to one above it (or to a folder ``LAYERS`` does not place)."""
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    found = []
+    for module, targets in graph.items():
+        for target in targets:
+            here, there = _layer(module), _layer(target)
+            if here != there and rank.get(here, -1) > rank.get(there, len(LAYERS)):
+                found.append(f"{module} → {target}")
+            elif here != there and (here not in rank or there not in rank):
+                found.append(f"{module} → {target} (a folder LAYERS does not place)")
+    return sorted(found)
+
+
 def test_a_cycle_is_found_and_named():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e2"}, "e2": set()}
     assert find_cycles(graph) == [["a", "b", "c", "a"]]
     assert find_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_an_upward_import_is_found_and_named():
+    down = {f"{ROOT}.app.cli": {f"{ROOT}.store.warehouse"}, f"{ROOT}.store.warehouse": set()}
+    assert upward(down) == []
+    up = {f"{ROOT}.store.warehouse": {f"{ROOT}.silver.pipeline"}}
+    assert upward(up) == [f"{ROOT}.store.warehouse → {ROOT}.silver.pipeline"]
+    assert upward({f"{ROOT}.app.cli": {f"{ROOT}.misc.x"}})  # an unplaced folder is named
 
 
 def test_from_package_import_submodule_goes_to_the_submodule():
@@ -133,26 +165,52 @@ def test_import_graph_has_no_cycle():
     assert not cycles, "import cycles:\n" + "\n".join(" → ".join(c) for c in cycles)
 
 
-def test_nothing_below_the_assets_imports_assets_definitions_or_orchestration():
-    upward = sorted(
-        f"{module} → {target}"
-        for module, targets in import_graph().items()
-        if _layer(module) in BELOW_ASSETS
-        for target in targets
-        if _layer(target) in ABOVE
+def test_every_folder_has_its_place_and_no_import_runs_up():
+    found = modules()
+    folders = {_layer(m) for m in found if m != ROOT}
+    assert folders <= set(LAYERS), f"folders LAYERS does not place: {folders - set(LAYERS)}"
+    loose = sorted(
+        m for m in found if m.count(".") == 1 and (PACKAGE / _layer(m)).is_dir() is False
     )
-    assert not upward, "imports against the layering:\n" + "\n".join(upward)
+    assert loose == [f"{ROOT}.dagster_api"], f"modules loose at the package root: {loose}"
+    wrong = upward(import_graph(found))
+    assert not wrong, "imports against the layering:\n" + "\n".join(wrong)
 
 
-def test_only_the_definitions_and_the_orchestration_import_the_asset_modules():
+def test_only_the_app_imports_the_definitions():
     importers = sorted(
-        f"{module} → {target}"
+        module
         for module, targets in import_graph().items()
-        if _layer(module) not in ABOVE
-        for target in targets
-        if _layer(target) == "assets"
+        if CODE_LOCATION in targets and _layer(module) != "app"
     )
-    assert not importers, "asset modules imported from below:\n" + "\n".join(importers)
+    assert not importers, f"modules below the app import {CODE_LOCATION}: {importers}"
+
+
+def test_the_unit_tests_do_not_load_the_definitions():
+    """Every unit test module imported in one fresh interpreter: the Dagster definitions
+    (and with them every asset and check) are never loaded."""
+    names = sorted(
+        ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+        for p in UNIT_TESTS.rglob("test_*.py")
+    )
+    probe = (
+        "import sys\n"
+        f"for name in {names!r}:\n"
+        "    __import__(name)\n"
+        f"print({CODE_LOCATION!r} in sys.modules, len(sys.modules))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=PACKAGE.parent,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    loaded, _ = run.stdout.split()
+    assert loaded == "False", "a unit test module loads the Dagster definitions"
+    assert len(names) > 30
 
 
 # Run in one fresh interpreter: the third-party libraries are imported once, then each

@@ -8,7 +8,7 @@ from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import (
 )
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 
-from gridflow_assets.instance import (
+from gridflow_assets.defs.instance import (
     LEGACY_YAML,
     PooledSqliteEventLogStorage,
     ensure_instance_yaml,

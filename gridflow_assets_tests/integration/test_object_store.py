@@ -27,11 +27,11 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
-from gridflow_assets import delta, writers
-from gridflow_assets.cli import main
+from gridflow_assets.app.cli import main
 from gridflow_assets.generate.iesco import generate_iesco
-from gridflow_assets.storage import StorageError
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store import delta, writers
+from gridflow_assets.store.storage import StorageError
+from gridflow_assets.store.warehouse import Warehouse
 from gridflow_assets_tests.s3server import S3Server, free_port
 
 KEY, MONTH = "bronze/readings", "2025-06"
@@ -127,7 +127,7 @@ def test_run_and_dq_against_s3_reconcile(s3, cli_env, capsys):
 
 WRITER = textwrap.dedent("""
     import sys, time, polars as pl
-    import gridflow_assets.warehouse as wh
+    import gridflow_assets.store.warehouse as wh
 
     def chunk(mark, rows=2000):
         return pl.DataFrame({"_source_file": [mark] * rows, "_source_row": range(rows),
@@ -141,7 +141,7 @@ WRITER = textwrap.dedent("""
 
     store = wh.Warehouse(sys.argv[1])
     if sys.argv[2] == "mid-upload":  # bronze's writer: every bucket's file streamed to S3
-        import gridflow_assets.writers as wr
+        import gridflow_assets.store.writers as wr
 
         wr.ROW_GROUP = 1000  # each chunk goes to the files as it comes
         writer = store.open_buckets("bronze/readings", "IESCO", "2025-06", 2)

@@ -9,12 +9,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from gridflow_assets.definitions import PARTITION_JOB
-from gridflow_assets.dq.history import check_history
-from gridflow_assets.generate.iesco import generate_iesco
-from gridflow_assets.orchestration.downstream import REFRESH_JOB, REFRESH_SENSOR
-from gridflow_assets.orchestration.drops import DROP_TAG, FINGERPRINT_TAG
-from gridflow_assets.orchestration.freshness import (
+from gridflow_assets.app.runner import run_drops
+from gridflow_assets.defs.definitions import PARTITION_JOB
+from gridflow_assets.defs.downstream import REFRESH_JOB, REFRESH_SENSOR
+from gridflow_assets.defs.drops import DROP_TAG, FINGERPRINT_TAG
+from gridflow_assets.defs.freshness import (
     FRESHNESS_CHECK,
     FRESHNESS_JOB,
     Delivery,
@@ -22,13 +21,14 @@ from gridflow_assets.orchestration.freshness import (
     deadline,
     delivery_calendar,
 )
-from gridflow_assets.orchestration.runner import run_drops
-from gridflow_assets.orchestration.schedules import FRESHNESS_SCHEDULE, freshness_day
-from gridflow_assets.orchestration.sensors import DROP_SENSOR, DropCursor
-from gridflow_assets.partitions import partition_key
+from gridflow_assets.defs.schedules import FRESHNESS_SCHEDULE, freshness_day
+from gridflow_assets.defs.sensors import DROP_SENSOR, DropCursor
+from gridflow_assets.dq.history import check_history
+from gridflow_assets.generate.iesco import generate_iesco
+from gridflow_assets.registry.partitions import partition_key
 from gridflow_assets.silver.adapters import get_utility, register, unregister
 from gridflow_assets.silver.adapters.base import Utility
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
 UTC = dt.UTC

@@ -22,12 +22,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from gridflow_assets.cli import main
+from gridflow_assets.app.cli import main
+from gridflow_assets.app.runner import run_drops
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.generate.ny import generate_utility1
-from gridflow_assets.orchestration.runner import run_drops
 from gridflow_assets.registry import table
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 from gridflow_assets_tests.readers import (
     Read,
     duckdb_connection,

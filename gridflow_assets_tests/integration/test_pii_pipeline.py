@@ -5,13 +5,13 @@ import re
 
 import pytest
 
-from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
+from gridflow_assets.defs.definitions import PARTITION_JOB, REFERENCE_JOB
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.generate.ny import generate_utility1
-from gridflow_assets.partitions import partition_key
-from gridflow_assets.pii import ENV_SECRET
 from gridflow_assets.registry import TABLES
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.registry.partitions import partition_key
+from gridflow_assets.store.pii import ENV_SECRET
+from gridflow_assets.store.warehouse import Warehouse
 
 
 @pytest.fixture

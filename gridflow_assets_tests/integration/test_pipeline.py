@@ -11,11 +11,11 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
-from gridflow_assets.partitions import month_utility_partitions, partition_key
+from gridflow_assets.defs.definitions import PARTITION_JOB, REFERENCE_JOB, build_defs
 from gridflow_assets.registry import TABLES
+from gridflow_assets.registry.partitions import month_utility_partitions, partition_key
 from gridflow_assets.silver.adapters import register, unregister
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 from gridflow_assets_tests.crafted import land_utility1, land_utility2, lossy_utility
 
 

@@ -15,14 +15,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from gridflow_assets.cli import main
-from gridflow_assets.definitions import build_defs
+from gridflow_assets.app.cli import main
+from gridflow_assets.app.runner import run_drops
+from gridflow_assets.defs.definitions import build_defs
+from gridflow_assets.defs.publishing import PUBLISH_SENSOR, requests
 from gridflow_assets.generate.iesco import generate_iesco
-from gridflow_assets.orchestration.publishing import PUBLISH_SENSOR, requests
-from gridflow_assets.orchestration.runner import run_drops
-from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry import TABLES
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.registry.partitions import partition_key
+from gridflow_assets.store.warehouse import Warehouse
 from gridflow_assets_tests import worlds
 from gridflow_assets_tests.crafted import land_utility1
 

@@ -7,13 +7,13 @@ import dagster as dg
 import pytest
 
 from gridflow_assets.checks.factory import plans_for
-from gridflow_assets.definitions import PARTITION_JOB, REFERENCE_JOB
+from gridflow_assets.defs.definitions import PARTITION_JOB, REFERENCE_JOB
+from gridflow_assets.defs.instance import ensure_instance_yaml
 from gridflow_assets.generate.iesco import generate_iesco
-from gridflow_assets.instance import ensure_instance_yaml
-from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry import TABLES, table
+from gridflow_assets.registry.partitions import partition_key
 from gridflow_assets.silver.adapters import delivers
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 
 EVENT_BUDGET = 250  # per partition run, on the embedded instance
 
@@ -21,7 +21,7 @@ EVENT_BUDGET = 250  # per partition run, on the embedded instance
 @pytest.fixture(scope="module")
 def iesco_run(tmp_path_factory):
     """One IESCO partition (every table, every check kind) run on a fresh instance."""
-    from gridflow_assets.definitions import build_defs
+    from gridflow_assets.defs.definitions import build_defs
 
     root = tmp_path_factory.mktemp("run_shape")
     landing, warehouse = root / "landing", root / "warehouse"

@@ -37,7 +37,7 @@ from gridflow_assets.dq.history import check_history
 from gridflow_assets.dq.refresh import build_snapshot
 from gridflow_assets.generate.iesco import generate_iesco
 from gridflow_assets.generate.ny import generate_utility1
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.store.warehouse import Warehouse
 from gridflow_assets_tests.servers import Service, free_port
 
 pytest.importorskip("dagster_postgres", reason="dagster-postgres is not installed")
@@ -189,7 +189,7 @@ def _services(env: dict, logs: Path) -> tuple[Service, Service]:
     port = env["GRIDFLOW_CODE_SERVER_PORT"]
     code_server = Service(
         "code server",
-        [str(bin_dir / "dagster"), "api", "grpc", "-m", "gridflow_assets.definitions"]
+        [str(bin_dir / "dagster"), "api", "grpc", "-m", "gridflow_assets.defs.definitions"]
         + ["--location-name", "gridflow", "-h", "127.0.0.1", "-p", port],
         env,
         logs / "code_server.log",

@@ -26,9 +26,9 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from gridflow_assets.cli import main
-from gridflow_assets.definitions import build_defs
-from gridflow_assets.orchestration.runner import run_drops
+from gridflow_assets.app.cli import main
+from gridflow_assets.app.runner import run_drops
+from gridflow_assets.defs.definitions import build_defs
 from gridflow_assets.silver.adapters import register, unregister
 from gridflow_assets_tests import worlds
 from gridflow_assets_tests.browser import needs_chromium, render

@@ -30,16 +30,16 @@ from types import SimpleNamespace
 import dagster as dg
 import pytest
 
+from gridflow_assets.app.runner import run_drops
 from gridflow_assets.checks.factory import plans_for
+from gridflow_assets.defs.instance import ensure_instance_yaml
 from gridflow_assets.dq import assess
 from gridflow_assets.dq.history import check_history
 from gridflow_assets.dq.refresh import build_snapshot
 from gridflow_assets.generate.iesco import generate_iesco
-from gridflow_assets.instance import ensure_instance_yaml
-from gridflow_assets.orchestration.runner import run_drops
-from gridflow_assets.partitions import partition_key
 from gridflow_assets.registry import table
-from gridflow_assets.warehouse import Warehouse
+from gridflow_assets.registry.partitions import partition_key
+from gridflow_assets.store.warehouse import Warehouse
 from gridflow_assets_tests.browser import needs_chromium, render
 from gridflow_assets_tests.crafted import land_utility1, land_utility2
 
@@ -129,7 +129,7 @@ class Webserver:
                     "-p",
                     str(self.port),
                     "-m",
-                    "gridflow_assets.definitions",
+                    "gridflow_assets.defs.definitions",
                     "--read-only",
                 ],
                 env=env,

@@ -10,7 +10,7 @@ import dagster as dg
 
 import gridflow_assets
 from gridflow_assets import dagster_api
-from gridflow_assets.instance import PooledSqliteEventLogStorage, PooledSqliteStorage
+from gridflow_assets.defs.instance import PooledSqliteEventLogStorage, PooledSqliteStorage
 
 PACKAGE = Path(gridflow_assets.__file__).parent
 
@@ -49,7 +49,7 @@ def test_pooled_storage_keeps_the_stock_layout_and_connects_through_its_hooks(tm
 
 def test_configured_storage_keeps_its_instance_data(tmp_path):
     data = dagster_api.ConfigurableClassData(
-        "gridflow_assets.instance", "PooledSqliteStorage", f"base_dir: {tmp_path}\n"
+        "gridflow_assets.defs.instance", "PooledSqliteStorage", f"base_dir: {tmp_path}\n"
     )
     storage = data.rehydrate(as_type=PooledSqliteStorage)
     try:

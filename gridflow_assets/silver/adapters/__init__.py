@@ -8,6 +8,9 @@ registry.
 
 from __future__ import annotations
 
+from gridflow_assets.registry import table
+from gridflow_assets.registry.model import Table
+from gridflow_assets.registry.tables import bronze_for_source
 from gridflow_assets.silver.adapters.base import SilverInput, SilverOutput, Utility
 from gridflow_assets.silver.adapters.builtin import BUILTIN
 
@@ -43,13 +46,29 @@ def all_utilities() -> list[Utility]:
     return list(_REGISTRY.values())
 
 
+def storage_spec(key: str, utility: str | None) -> Table:
+    """The registry table to store ``key`` with: bronze tables take the utility's columns."""
+    spec = table(key)
+    if spec.layer == "bronze" and utility is not None:
+        source = get_utility(utility).sources[spec.name]
+        return bronze_for_source(spec.name, source.columns, source.pii_columns)
+    return spec
+
+
+def delivered(key: str, utility: str) -> bool:
+    """Whether ``utility`` delivers the bronze tables ``key`` is built from."""
+    return delivers(utility, table(key).requires)
+
+
 __all__ = [
     "SilverInput",
     "SilverOutput",
     "Utility",
     "all_utilities",
+    "delivered",
     "delivers",
     "get_utility",
     "register",
+    "storage_spec",
     "unregister",
 ]

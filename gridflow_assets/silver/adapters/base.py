@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from gridflow_assets.landing import SourceFile
+from gridflow_assets.store.landing import SourceFile
 
 
 @dataclass(frozen=True)

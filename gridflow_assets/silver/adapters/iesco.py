@@ -15,7 +15,6 @@ import polars as pl
 from gridflow_assets.domain import iesco_derive
 from gridflow_assets.domain.billing import BILL_AMOUNTS
 from gridflow_assets.domain.localday import local_to_utc
-from gridflow_assets.landing import SourceFile
 from gridflow_assets.registry.formats import STANDARD, Derivation, FormatVariant
 from gridflow_assets.silver.adapters.skeleton import (
     Adapter,
@@ -43,6 +42,7 @@ from gridflow_assets.silver.adapters.spec import (
 from gridflow_assets.silver.common import namespaced
 from gridflow_assets.silver.derived import RULES, original
 from gridflow_assets.silver.parsing import on_distinct_pl, parse_date
+from gridflow_assets.store.landing import SourceFile
 
 UTILITY_ID = "IESCO"
 TIMEZONE = "Asia/Karachi"

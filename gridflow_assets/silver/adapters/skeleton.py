@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from gridflow_assets.domain.quality import Quality
-from gridflow_assets.landing import SourceFile
 from gridflow_assets.registry.formats import derivations
 from gridflow_assets.silver.adapters.base import SilverInput, SilverOutput, Utility
 from gridflow_assets.silver.adapters.spec import Context, QualityCodes, Table, registry_source
@@ -30,6 +29,7 @@ from gridflow_assets.silver.common import (
     text_or_null,
 )
 from gridflow_assets.silver.derived import delivered_columns
+from gridflow_assets.store.landing import SourceFile
 
 Built = pl.DataFrame | pl.Series | None
 

@@ -7,7 +7,6 @@ from functools import partial
 import polars as pl
 
 from gridflow_assets.domain.localday import local_date
-from gridflow_assets.landing import SourceFile
 from gridflow_assets.silver.adapters.skeleton import (
     Adapter,
     conflict_winner,
@@ -28,6 +27,7 @@ from gridflow_assets.silver.adapters.spec import (
 )
 from gridflow_assets.silver.common import add_rule, namespaced, no_rules
 from gridflow_assets.silver.parsing import parse_date, parse_utc
+from gridflow_assets.store.landing import SourceFile
 
 UTILITY_ID = "UTILITY1"
 TIMEZONE = "America/New_York"

@@ -14,7 +14,6 @@ from functools import partial
 import polars as pl
 
 from gridflow_assets.domain.localday import local_midnight_utc
-from gridflow_assets.landing import SourceFile
 from gridflow_assets.silver.adapters import code_tables
 from gridflow_assets.silver.adapters.skeleton import (
     Adapter,
@@ -36,6 +35,7 @@ from gridflow_assets.silver.adapters.spec import (
 )
 from gridflow_assets.silver.common import namespaced
 from gridflow_assets.silver.parsing import parse_date, parse_utc
+from gridflow_assets.store.landing import SourceFile
 
 UTILITY_ID = "UTILITY2"
 TIMEZONE = "America/New_York"

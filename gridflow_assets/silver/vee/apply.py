@@ -18,7 +18,6 @@ import pandas as pd
 import polars as pl
 
 from gridflow_assets.domain.quality import ESTIMATES, Quality
-from gridflow_assets.frames import as_polars
 from gridflow_assets.registry import table
 from gridflow_assets.registry.derive import conform_pl
 from gridflow_assets.silver.vee import config
@@ -49,6 +48,7 @@ from gridflow_assets.silver.vee.validate import (
     register_points,
     spike_thresholds,
 )
+from gridflow_assets.store.frames import as_polars
 
 # Columns the rules read (plus the utility's register columns): a meter chunk carries only these.
 RULE_COLUMNS = (

@@ -17,7 +17,7 @@ import polars as pl
 
 from gridflow_assets.domain.localday import LOCAL_DAY_MIN_S
 from gridflow_assets.domain.reference import reference_table
-from gridflow_assets.frames import as_polars
+from gridflow_assets.store.frames import as_polars
 
 # Reading-type columns of vee_rules.csv, most significant first: a row naming the utility
 # beats any row that does not, whatever else it names.

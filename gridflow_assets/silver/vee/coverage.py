@@ -16,7 +16,6 @@ import pandas as pd
 import polars as pl
 
 from gridflow_assets.domain.localday import month_days
-from gridflow_assets.frames import as_polars
 from gridflow_assets.silver.vee.grid import (
     JUDGED_KINDS,
     VeeInput,
@@ -25,6 +24,7 @@ from gridflow_assets.silver.vee.grid import (
     intervals_per_day,
     nominal_interval,
 )
+from gridflow_assets.store.frames import as_polars
 
 EMPTY_COVERAGE = {
     "expected_intervals": 0,

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from gridflow_assets.frames import as_polars
+from gridflow_assets.store.frames import as_polars
 
 METHODS = ("interpolated", "like_day_profile", "scaled_to_register")  # method codes 1, 2, 3
 VALIDATION_RULES = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V9")

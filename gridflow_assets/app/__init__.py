@@ -1,0 +1,5 @@
+"""What a person runs: the ``gridflow`` command line (``cli``, ``steward``, ``publish``), its
+terminal output, and the runner that launches partition runs through the definitions.
+
+The top of the package: nothing else imports ``app``.
+"""
