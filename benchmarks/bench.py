@@ -16,6 +16,14 @@ wall time, files, bytes and peak are printed beside the pipeline's, which they d
     python -m benchmarks.bench --workload all        # every workload (takes a while)
     python -m benchmarks.bench --warehouse s3://bucket/bench   # the warehouse in object storage
     python -m benchmarks.bench --landing-cache ~/.cache/gridflow-bench   # keep generated drops
+    python -m benchmarks.bench --workload demo       # `make demo` after install, timed
+
+After that split, the commands a user waits for are timed as processes of their own
+(:mod:`benchmarks.commands`): ``gridflow generate``, ``gridflow run``, ``gridflow dq`` and a
+one-partition rerun, each beside a bare reference script of the same steps in plain Polars
+(:mod:`benchmarks.bare`) run in the same hour; then the fixed-costs issue's targets are
+printed as a table, each with its ratio to the bare script, and the gap between a command's
+wall time and the stage split is explained (:mod:`benchmarks.targets`).
 
 Generation, the pipeline and the export each run in a process of their own (spawned, so none
 inherits another's memory): the pipeline's peak is the pipeline's, and generation's and the
@@ -29,20 +37,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
-import multiprocessing
 import os
-import platform
 import resource
 import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks import commands, targets
+from benchmarks.processes import RssSampler, in_child, peak_rss_mib
 
 WORKLOADS = {
     "reference": ("IESCO", 100, "2024-01", "2024-12"),
@@ -71,75 +77,6 @@ def stage_of(step_key: str) -> str:
     if step_key.startswith("dq"):
         return "dq"
     return "gold"
-
-
-def peak_rss_mib() -> float:
-    """The largest resident size of this process or of any worker process it waited for."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, workers) / 1024  # Linux reports KiB
-
-
-class RssSampler:
-    """Samples the process's resident memory every ``every`` seconds on a thread, so that
-    each stage's peak can be read off afterwards from the steps' start and end times (the
-    in-process executor runs one step at a time)."""
-
-    def __init__(self, every: float = 0.02):
-        self.every, self.samples = every, []
-        self._page = os.sysconf("SC_PAGE_SIZE")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _rss_mib(self) -> float:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * self._page / 2**20
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append((time.time(), self._rss_mib()))
-            self._stop.wait(self.every)
-
-    def start(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def peak(self, start: float, end: float) -> float:
-        inside = [m for t, m in self.samples if start <= t <= end]
-        return max(inside, default=0.0)
-
-
-def in_child(fn: Callable, *args):
-    """``fn(*args)`` in a fresh spawned process (none of this one's memory), its result back;
-    the child's error is raised here with its traceback."""
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child_main, args=(send, fn, args))
-    child.start()
-    send.close()
-    try:
-        ok, value = receive.recv()
-    except EOFError:
-        ok, value = False, "the child process died without a result"
-    except BaseException:  # interrupted or terminated: the child goes too
-        child.kill()
-        raise
-    child.join()
-    if not ok:
-        raise SystemExit(f"{getattr(fn, '__name__', fn)} failed in its process:\n{value}")
-    return value
-
-
-def _child_main(send, fn: Callable, args: tuple) -> None:
-    try:
-        send.send((True, fn(*args)))
-    except Exception:
-        send.send((False, traceback.format_exc()))
-        raise  # and the child exits with an error
 
 
 def generate(name: str, landing: Path) -> dict:
@@ -196,18 +133,22 @@ def run_workload(
     workers: int = 1,
     warehouse: str | None = None,
     cache: Path | None = None,
+    repeat: tuple[int, int] | None = (3, 1),
 ) -> dict:
     """Generate (or reuse from ``cache``) the workload's drops in one process, then run the
     pipeline in another. ``warehouse``: a folder or URL to write to (default: a folder in
-    ``workdir``)."""
+    ``workdir``). Then, unless ``repeat`` is None, the commands on the same drops
+    (``repeat``: runs of dq and the rerun, runs of ``gridflow run``)."""
     landing, generated = landing_for(name, workdir, cache)
+    utility, _meters, start, end = WORKLOADS[name]
+    rerun = (utility, end) if start != end else None  # the last month, run again
     if generated:  # printed now too: a long pipeline run may not finish
         print(
             f"{name}: generated in {generated['seconds']:.1f} s, peak RSS "
             f"{generated['peak_mib']:,.0f} MiB; running the pipeline",
             flush=True,
         )
-    result = in_child(run_pipeline, name, landing, workdir, workers, warehouse)
+    result = in_child(run_pipeline, name, landing, workdir, workers, warehouse, rerun)
     try:  # a failed export leaves the pipeline's figures to print
         result["export"] = in_child(
             export_green_button, warehouse or str(workdir / "warehouse"), workdir
@@ -217,21 +158,34 @@ def run_workload(
     result["generate_s"] = generated["seconds"] if generated else None
     result["peaks"]["generate"] = generated["peak_mib"] if generated else None
     result["landing"] = str(landing) if generated is None else None
+    if repeat:
+        print(f"{name}: timing the commands as processes", flush=True)
+        result["commands"] = commands.measure_workload(
+            WORKLOADS[name], SEED, landing, workdir, workers, *repeat, rerun
+        )
     return result
 
 
 def run_pipeline(
-    name: str, landing: Path, workdir: Path, workers: int = 1, warehouse: str | None = None
+    name: str,
+    landing: Path,
+    workdir: Path,
+    workers: int = 1,
+    warehouse: str | None = None,
+    rerun: tuple[str, str] | None = None,
 ) -> dict:
     """Every partition of ``landing`` through Dagster as ``gridflow run`` does, with per-stage
-    seconds and peak RSS (of this process: run it in a process of its own)."""
+    seconds and peak RSS (of this process: run it in a process of its own); then ``rerun``
+    (utility, month) run again as ``gridflow run --utility U --month M`` does: its seconds,
+    the partition run's and gridflow's own inside it."""
     import dagster as dg
 
     from gridflow_assets.delta import COMMIT_STATS
     from gridflow_assets.instance import ensure_instance_yaml
-    from gridflow_assets.orchestration.runner import run_drops
+    from gridflow_assets.orchestration.runner import quiet_dagster_warnings, run_drops
     from gridflow_assets.warehouse import Warehouse
 
+    quiet_dagster_warnings()  # as `gridflow run` does
     warehouse = warehouse or str(workdir / "warehouse")
     sampler = RssSampler().start()
     peaks: dict[str, float] = {}
@@ -265,20 +219,33 @@ def run_pipeline(
     )
     run_ids = {p.run_id for p in outcome.partitions}
     commits = sum(1 for key in store.tables() for c in store.history(key) if c["run_id"] in run_ids)
+    # seconds inside Delta commits, measured in this process (one worker)
+    commit_s, peak = (COMMIT_STATS["seconds"] if workers == 1 else None), peak_rss_mib()
+    again = None
+    if rerun:  # after every figure above is taken
+        started = time.perf_counter()
+        redo = run_drops(instance, str(landing), warehouse, *rerun, out=lambda _msg: None)
+        if redo.ok and redo.partitions:
+            part = redo.partitions[0]
+            again = {
+                "seconds": time.perf_counter() - started,
+                "partition_s": part.seconds,
+                "own_s": part.own_seconds,
+            }
     return {
         "workload": name,
         "partitions": len(outcome.partitions),
         "commits": commits,
-        # seconds inside Delta commits, measured in this process (one worker)
-        "commit_s": COMMIT_STATS["seconds"] if workers == 1 else None,
+        "commit_s": commit_s,
         "readings": readings,
         "pipeline_s": pipeline_s,
         "stages": stages,
         "peaks": peaks,
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_mib": peak,
         "workers": workers,
         "per_partition_s": [p.seconds for p in outcome.partitions],
         "runs": runs,
+        "rerun": again,
     }
 
 
@@ -311,12 +278,9 @@ def export_green_button(warehouse: str, workdir: Path) -> dict:
     }
 
 
-def report(r: dict) -> str:
+def stage_rows(r: dict) -> list[str]:
+    """The table of stages: seconds, readings per second and peak RSS of each."""
     n = r["readings"]
-    lines = [
-        f"\n== {r['workload']}: {r['partitions']} partition(s), {n:,} readings, "
-        f"{r['workers']} worker process(es)"
-    ]
     generated = r["generate_s"] is not None
     rows = [("generate", r["generate_s"])] if generated else []
     rows += [(k, r["stages"].get(k, 0.0)) for k in ("bronze", "silver", "gold", "experience")]
@@ -329,14 +293,7 @@ def report(r: dict) -> str:
     export = r.get("export")
     if export and export["partitions"]:
         rows += [("green button export", sum(p["seconds"] for p in export["partitions"]))]
-    if not generated:
-        lines.append(f"drops reused from {r['landing']} (generation not measured)")
-    if r["workers"] > 1:
-        lines.append(
-            "(stage seconds are summed over the workers; peak memory per stage is "
-            "measured with one worker)"
-        )
-    lines.append(f"{'stage':<22}{'seconds':>10}{'readings/s':>14}{'peak RSS MiB':>14}")
+    lines = [f"{'stage':<22}{'seconds':>10}{'readings/s':>14}{'peak RSS MiB':>14}"]
     for label, secs in rows:
         rate = f"{n / secs:,.0f}" if secs > 0 else "—"
         peak = r["peaks"].get(label) if r["workers"] == 1 or label == "generate" else None
@@ -344,6 +301,45 @@ def report(r: dict) -> str:
             peak = export["peak_mib"]
         peak_text = f"{peak:,.0f}" if peak else ""
         lines.append(f"{label:<22}{secs:>10.2f}{rate:>14}{peak_text:>14}")
+    return lines
+
+
+def export_lines(export: dict | None) -> list[str]:
+    """The Green Button export's figures (or its failure)."""
+    lines = []
+    if export and export.get("error"):
+        lines.append(f"Green Button export failed: {export['error']}")
+    if export and export["partitions"]:
+        parts = export["partitions"]
+        slowest = max(parts, key=lambda p: p["seconds"])
+        files = sum(p["files"] for p in parts)
+        mb = sum(p["bytes"] for p in parts) / 1e6
+        lines.append(
+            f"Green Button export (write_feeds, its own process): {len(parts)} partition(s), "
+            f"{files:,} files, {mb:,.1f} MB,"
+        )
+        lines.append(
+            f"  slowest partition {slowest['partition']} {slowest['seconds']:.2f} s (target "
+            f"≤ {EXPORT_TARGET_S:.0f} s for a 10,000-meter month), peak RSS "
+            f"{export['peak_mib']:,.0f} MiB"
+        )
+    return lines
+
+
+def report(r: dict) -> str:
+    n = r["readings"]
+    lines = [
+        f"\n== {r['workload']}: {r['partitions']} partition(s), {n:,} readings, "
+        f"{r['workers']} worker process(es)"
+    ]
+    if r["generate_s"] is None:
+        lines.append(f"drops reused from {r['landing']} (generation not measured)")
+    if r["workers"] > 1:
+        lines.append(
+            "(stage seconds are summed over the workers; peak memory per stage is "
+            "measured with one worker)"
+        )
+    lines += stage_rows(r)
     per = r["per_partition_s"]
     if len(per) > 1:
         lines.append(
@@ -375,21 +371,9 @@ def report(r: dict) -> str:
         f"peak memory (RSS) of the pipeline: {r['peak_rss_mib']:,.0f} MiB"
         + (" (the largest process: the pipeline's or a worker)" if r["workers"] > 1 else "")
     )
-    if generated:
+    if r["generate_s"] is not None:
         lines.append(f"peak memory (RSS) of generation: {r['peaks']['generate']:,.0f} MiB")
-    if export and export.get("error"):
-        lines.append(f"Green Button export failed: {export['error']}")
-    if export and export["partitions"]:
-        parts = export["partitions"]
-        slowest = max(parts, key=lambda p: p["seconds"])
-        files = sum(p["files"] for p in parts)
-        mb = sum(p["bytes"] for p in parts) / 1e6
-        lines.append(
-            f"Green Button export (write_feeds, its own process): {len(parts)} partition(s), "
-            f"{files:,} files, {mb:,.1f} MB, slowest partition {slowest['partition']} "
-            f"{slowest['seconds']:.2f} s (target ≤ {EXPORT_TARGET_S:.0f} s for a 10,000-meter "
-            f"month), peak RSS {export['peak_mib']:,.0f} MiB"
-        )
+    lines += export_lines(r.get("export"))
     return "\n".join(lines)
 
 
@@ -397,7 +381,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--workload", default="reference", choices=[*WORKLOADS, "all"])
+    parser.add_argument(
+        "--workload",
+        default="reference",
+        choices=[*WORKLOADS, "demo", "all"],
+        help="demo: `make demo` after install, timed (no stage split)",
+    )
+    parser.add_argument("--demo", action="store_true", help="time `make demo` too, at the end")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of `gridflow dq` and of the rerun (3)"
+    )
+    parser.add_argument(
+        "--repeat-run", type=int, default=1, help="runs of `gridflow run` and `make demo` (1)"
+    )
+    parser.add_argument(
+        "--no-commands",
+        action="store_true",
+        help="the in-process stage split only: no command timings, bare scripts or targets",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -429,22 +430,33 @@ def main() -> None:
     # processed in meter chunks end to end: run it by name only, never as part of "all".
     unbounded = {"iesco-100000x1"}
     names = (
-        [n for n in WORKLOADS if n not in unbounded] if args.workload == "all" else [args.workload]
+        [*(n for n in WORKLOADS if n not in unbounded), "demo"]
+        if args.workload == "all"
+        else [args.workload]
     )
+    if args.demo and "demo" not in names:
+        names.append("demo")
+    repeat = None if args.no_commands else (args.repeat, args.repeat_run)
     if args.workload == "all":
         print(
             f"skipped (by name only, needs more memory than bounded today): {', '.join(unbounded)}"
         )
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {platform.platform()}"
-    )
+    print("\n".join(commands.machine_header()), flush=True)
     for name in names:
         with tempfile.TemporaryDirectory(prefix=f"gridflow-bench-{name}-") as tmp:
+            if name == "demo":
+                found = commands.measure_demo(Path(tmp), args.repeat, args.repeat_run)
+                print("\n".join(targets.demo_section(found)), flush=True)
+                continue
             # A URL warehouse gets a fresh prefix per workload (left in place: the bucket's).
             target = f"{args.warehouse}/{name}-{int(time.time())}" if args.warehouse else None
-            result = run_workload(name, Path(tmp), args.workers, target, args.landing_cache)
+            result = run_workload(name, Path(tmp), args.workers, target, args.landing_cache, repeat)
             print(report(result), flush=True)
+            if repeat:
+                meters = WORKLOADS[name][1]
+                section = targets.workload_section(name, meters, result, result["commands"])
+                print("\n".join(section), flush=True)
+    print(f"\nload average (1, 5, 15 min) at end: {commands.load_average()}")
 
 
 if __name__ == "__main__":

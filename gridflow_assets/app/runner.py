@@ -53,6 +53,7 @@ from gridflow_assets.defs.failures import (
     drop_advice,
     failure_of,
 )
+from gridflow_assets.domain.accounting import ACCOUNTING_KEYS
 from gridflow_assets.dq.profile import accounting
 from gridflow_assets.registry.partitions import UTILITY_DIMENSION, partition_key
 from gridflow_assets.store.landing import Drop, fingerprint
@@ -229,10 +230,8 @@ def _rows(store: Warehouse, out: PartitionOutcome) -> None:
         if acc["table"] != READINGS:
             out.other_tables.append(acc)
             continue
-        out.landed, out.kept = acc["landed"], acc["kept"]
-        out.duplicates_exact = acc["duplicates_exact"]
-        out.duplicates_conflicting = acc["duplicates_conflicting"]
-        out.rejected = acc["rejected"]
+        for key in ACCOUNTING_KEYS:
+            setattr(out, key, acc[key])
         out.estimated = store.row_count(READINGS, out.utility, out.month) - out.kept
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import polars as pl
 
 from gridflow_assets.assets.layer import asset_spec
+from gridflow_assets.domain.accounting import ACCOUNTING_KEYS
 from gridflow_assets.dq.checklist import latest
 from gridflow_assets.dq.history import refreshed_history
 from gridflow_assets.dq.profile import data_tables
@@ -59,17 +60,7 @@ def dashboard_metadata(snapshot: dict) -> dict:
     """The dashboard's summary as Dagster metadata: Markdown the UI renders, and numbers the
     UI plots across materializations (is the warehouse getting better or worse?)."""
     cards, m = snapshot["scorecard"], snapshot["summary"]
-    total = {
-        k: sum(c["totals"][k] for c in cards)
-        for k in (
-            "landed",
-            "kept",
-            "duplicates_exact",
-            "duplicates_conflicting",
-            "rejected",
-            "orphans",
-        )
-    }
+    total = {k: sum(c["totals"][k] for c in cards) for k in (*ACCOUNTING_KEYS, "orphans")}
     coverage = [
         c["coverage"]["interval_coverage"]
         for c in cards

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gridflow_assets.domain.accounting import ACCOUNTING_KEYS
 from gridflow_assets.dq import deliveries
 from gridflow_assets.dq.assess import Thresholds
 from gridflow_assets.dq.calendar import now as clock
@@ -172,16 +173,7 @@ def assemble(
                 "table": a["table"],
                 "utility": c["utility"],
                 "month": c["month"],
-                **{
-                    k: a[k]
-                    for k in (
-                        "landed",
-                        "kept",
-                        "duplicates_exact",
-                        "duplicates_conflicting",
-                        "rejected",
-                    )
-                },
+                **{k: a[k] for k in ACCOUNTING_KEYS},
                 "reconciles": a["reconciles"],
                 "unaccounted": a["unaccounted"],
                 "source": a["source"],
