@@ -180,10 +180,10 @@ def run_pipeline(
     the partition run's and gridflow's own inside it."""
     import dagster as dg
 
-    from gridflow_assets.delta import COMMIT_STATS
-    from gridflow_assets.instance import ensure_instance_yaml
-    from gridflow_assets.orchestration.runner import quiet_dagster_warnings, run_drops
-    from gridflow_assets.warehouse import Warehouse
+    from gridflow_assets.app.runner import quiet_dagster_warnings, run_drops
+    from gridflow_assets.defs.instance import ensure_instance_yaml
+    from gridflow_assets.store.delta import COMMIT_STATS
+    from gridflow_assets.store.warehouse import Warehouse
 
     quiet_dagster_warnings()  # as `gridflow run` does
     warehouse = warehouse or str(workdir / "warehouse")
@@ -254,7 +254,7 @@ def export_green_button(warehouse: str, workdir: Path) -> dict:
     ``workdir/green_button``, one partition after another: wall seconds per partition,
     files, bytes, and this process's peak RSS (run it in a process of its own)."""
     from gridflow_assets.publish.green_button import write_feeds
-    from gridflow_assets.warehouse import Warehouse
+    from gridflow_assets.store.warehouse import Warehouse
 
     store = Warehouse(warehouse)
     partitions = []
@@ -422,8 +422,8 @@ def main() -> None:
     # terminated like interrupted: unwinds, so a running child process is ended too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.warehouse:
-        from gridflow_assets.pii import check_secret
-        from gridflow_assets.warehouse import Warehouse
+        from gridflow_assets.store.pii import check_secret
+        from gridflow_assets.store.warehouse import Warehouse
 
         check_secret(Warehouse(args.warehouse).check().location)
     # 72 M readings in one partition do not fit this 24 GiB machine until a partition is
