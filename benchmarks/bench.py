@@ -134,11 +134,13 @@ def run_workload(
     warehouse: str | None = None,
     cache: Path | None = None,
     repeat: tuple[int, int] | None = (3, 1),
+    run_workers: int = 1,
 ) -> dict:
     """Generate (or reuse from ``cache``) the workload's drops in one process, then run the
     pipeline in another. ``warehouse``: a folder or URL to write to (default: a folder in
     ``workdir``). Then, unless ``repeat`` is None, the commands on the same drops
-    (``repeat``: runs of dq and the rerun, runs of ``gridflow run``)."""
+    (``repeat``: runs of dq and the rerun, runs of ``gridflow run``, which gets
+    ``--workers run_workers``)."""
     landing, generated = landing_for(name, workdir, cache)
     utility, _meters, start, end = WORKLOADS[name]
     rerun = (utility, end) if start != end else None  # the last month, run again
@@ -161,7 +163,7 @@ def run_workload(
     if repeat:
         print(f"{name}: timing the commands as processes", flush=True)
         result["commands"] = commands.measure_workload(
-            WORKLOADS[name], SEED, landing, workdir, workers, *repeat, rerun
+            WORKLOADS[name], SEED, landing, workdir, run_workers, *repeat, rerun
         )
     return result
 
@@ -403,7 +405,14 @@ def main() -> None:
         "--workers",
         type=int,
         default=1,
-        help="worker processes for the partition runs (gridflow run --workers)",
+        help="worker processes for the in-process partition runs (the stage split)",
+    )
+    parser.add_argument(
+        "--run-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="--workers of the timed `gridflow run` command (default: the machine's cores, "
+        "what gridflow run does without the flag)",
     )
     parser.add_argument(
         "--landing-cache",
@@ -450,7 +459,9 @@ def main() -> None:
                 continue
             # A URL warehouse gets a fresh prefix per workload (left in place: the bucket's).
             target = f"{args.warehouse}/{name}-{int(time.time())}" if args.warehouse else None
-            result = run_workload(name, Path(tmp), args.workers, target, args.landing_cache, repeat)
+            result = run_workload(
+                name, Path(tmp), args.workers, target, args.landing_cache, repeat, args.run_workers
+            )
             print(report(result), flush=True)
             if repeat:
                 meters = WORKLOADS[name][1]
