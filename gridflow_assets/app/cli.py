@@ -1,100 +1,40 @@
-"""The ``gridflow`` command: generate sample drops, run them through Dagster, print the DQ
-snapshot (now or as of an instant) and the data dictionary; list a table's versions, vacuum
-the warehouse, migrate one of the old pointer layout to Delta Lake. Its help texts are
-plain text (``DESCRIPTION``, ``RUN_EPILOG``); exit codes 0 / 1 / 2 as they say."""
+"""The ``gridflow`` command: its argument parser (help texts in ``help_texts``) and the
+dispatch of each subcommand to its body (``commands_run``: generate, run;
+``commands_steward``: dq, signoff, publish, export; ``commands_warehouse``: history,
+vacuum, migrate, dictionary). Exit codes 0 / 1 / 2 as ``DESCRIPTION`` says: an unusable
+warehouse or a Dagster instance bound to another one is 2, in one line. Nothing here
+imports Dagster; ``_instance`` opens it for the commands that run it."""
 
 from __future__ import annotations
 
 import argparse
-import difflib
-import json
 import os
 import sys
-import time
-from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 
-from gridflow_assets.app.terminal import Bars, quiet_library_warnings
+from gridflow_assets.app.commands_run import cmd_generate, cmd_run
+from gridflow_assets.app.commands_steward import cmd_dq, cmd_export, cmd_publish, cmd_signoff
+from gridflow_assets.app.commands_warehouse import (
+    cmd_dictionary,
+    cmd_history,
+    cmd_migrate,
+    cmd_vacuum,
+    dictionary_text,  # noqa: F401  re-exported: tests import it from here
+)
+from gridflow_assets.app.help_texts import (
+    DESCRIPTION,
+    HISTORY_DESCRIPTION,
+    MIGRATE_DESCRIPTION,
+    RUN_DESCRIPTION,
+    RUN_EPILOG,
+    SIGNOFF_DESCRIPTION,
+    VACUUM_DESCRIPTION,
+)
+from gridflow_assets.app.resolve import BadLocation
+from gridflow_assets.app.resolve import instant as _instant  # noqa: F401  re-exported
+from gridflow_assets.app.terminal import quiet_library_warnings
 from gridflow_assets.domain.names import is_valid_month, is_valid_utility_id
-from gridflow_assets.store.settings import HOME_ENV, BindingError, default_path
-
-DESCRIPTION = """\
-gridflow turns monthly smart-meter drops into a governed warehouse of Delta Lake tables through Dagster.
-`gridflow COMMAND -h` explains a command.
-
-Folders (relative to the working directory unless set): landing data/landing
-($GRIDFLOW_LANDING), warehouse data/warehouse ($GRIDFLOW_WAREHOUSE), reports data/reports
-($GRIDFLOW_REPORTS), Dagster instance .dagster_home ($DAGSTER_HOME; see `gridflow run -h`).
-Exit codes: 0 success (warnings allowed), 1 a drop was rejected or a blocking check failed,
-2 bad arguments."""
-
-RUN_DESCRIPTION = """\
-Materialize every complete drop of the landing folder through Dagster. A drop is a folder
-<landing>/<UTILITY>/<YYYY-MM>/ holding the utility's CSV files (docs/formats/), optionally
-manifest.json, and _SUCCESS written last. Each drop is one Dagster run of its month x utility
-partition, on the instance bound to the warehouse. Then the DQ tables and the dashboard are
-refreshed and a summary of the partitions (ok / with warnings / blocked / failed) printed."""
-
-RUN_EPILOG = """\
-environment:
-  GRIDFLOW_LANDING    default of --landing (else data/landing)
-  GRIDFLOW_WAREHOUSE  default of --warehouse (else data/warehouse)
-  GRIDFLOW_REPORTS    where the dashboard dq_dashboard.html is written (else data/reports)
-  DAGSTER_HOME        the Dagster instance: runs, check history, run logs. Unset, it is
-                      .dagster_home for data/warehouse and <warehouse>/.dagster_home for any
-                      other warehouse. An instance records its warehouse on first use and
-                      refuses another (exit 2), so the UI, `gridflow dq` and the dashboard
-                      always describe the same data.
-
-output:
-  On a terminal, a progress bar per partition (steps, readings landed, readings/s); piped
-  or in CI, plain lines only. A line per partition as it ends; for a partition that failed,
-  a short block: drop, file, column and row, the reason, what to do, its run in the UI.
-  Then a table of the partitions and where to look next. Dagster's own log (every event,
-  stack traces) goes to <DAGSTER_HOME>/gridflow-logs/run-<UTC time>.log, whose path is
-  printed, or to the terminal with --verbose.
-
-exit codes:
-  0 every partition ran (warnings allowed); 1 a drop was rejected or a blocking check
-  failed; 2 bad arguments, an unknown utility, or a DAGSTER_HOME bound to another
-  warehouse."""
-
-SIGNOFF_DESCRIPTION = """\
-Record a steward's decision on one month x utility partition in dq/signoffs (append-only),
-with your name, the operating-system user, the host, the time, the reason and the
-partition's content digest. approve: every failing check must be waived by name (--waive
-CHECK, repeatable) or all at once (--waive all); a blocked partition cannot be approved and
-a blocking check cannot be waived. send-back: return the month to the utility. A rerun that
-changes the partition's content voids the decision (`gridflow dq` shows it). Needs no
-Dagster.
-
-exit codes:
-  0 recorded; 1 refused (the line says why); 2 bad arguments or an unknown utility."""
-
-HISTORY_DESCRIPTION = """\
-List the versions of a warehouse table (its Delta commits), newest first: version, time
-(UTC), operation, partition, the Dagster run and drop that wrote it, rows added and
-removed. --utility and --month: only the commits of that partition."""
-
-VACUUM_DESCRIPTION = """\
-Delete, in every table, the files no version inside the retention reads (superseded
-partitions, files of writers that died before their commit) and the log entries past it.
-The retention is $GRIDFLOW_RETENTION_DAYS days (default 30): `gridflow dq --as-of` and
-Delta readers' time travel reach back that far. The Dagster schedule warehouse_vacuum does
-the same every day."""
-
-MIGRATE_DESCRIPTION = """\
-Convert a warehouse written by gridflow before Delta Lake (each partition a _current.json
-pointer naming v=<id>/part-N.parquet) in place: each partition's current files are moved
-into the partition folder (not rewritten) and committed as one Delta version; superseded
-versions and the pointers are deleted. Commands that read the warehouse refuse one not
-converted. Running it again finishes a migration cut short; on a converted warehouse it
-has nothing to do.
-
-exit codes:
-  0 converted, or nothing to do; 1 a partition could not be converted (the line says
-  which; the tables before it are converted, run it again after fixing it); 2 bad
-  arguments or an unusable warehouse."""
+from gridflow_assets.store.settings import BindingError
 
 FAULTS = ("none", "realistic", "heavy")
 
@@ -110,21 +50,6 @@ def _utility(value: str) -> str:
         hint = f"; did you mean {value.upper()!r}?" if is_valid_utility_id(value.upper()) else ""
         raise argparse.ArgumentTypeError(f"{value!r} is not a utility id (A-Z, 0-9, _){hint}")
     return value
-
-
-def _unknown_utility(command: str, utility: str | None, known: list[str], what: str) -> bool:
-    """Whether ``utility`` is given and not one of ``known``; if so, says so on stderr in
-    one line with the known ids (and the closest, when one is close): exit 2 follows."""
-    if utility is None or utility in known:
-        return False
-    close = difflib.get_close_matches(utility, known, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    print(
-        f"gridflow {command}: unknown utility {utility!r}: {what} "
-        f"(known: {', '.join(known) or 'none yet'}){hint}",
-        file=sys.stderr,
-    )
-    return True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -357,80 +282,6 @@ def _warehouse_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _generators() -> dict:
-    from gridflow_assets.generate import GENERATORS
-
-    return GENERATORS
-
-
-def _landed_readings(folder: Path, utility: str) -> int:
-    """Readings a generated drop holds, from its manifest's row counts."""
-    from gridflow_assets.silver.adapters import get_utility
-    from gridflow_assets.store.landing import MANIFEST
-
-    readings = get_utility(utility).sources["readings"].filename
-    entries = json.loads((folder / MANIFEST).read_text())["files"]
-    return next((e.get("rows", 0) for e in entries if e["file"] == readings), 0)
-
-
-def cmd_generate(args) -> int:
-    from gridflow_assets.generate.common import month_range
-
-    landing = Path(args.landing or default_path("landing"))
-    end = args.end or args.start
-    months = month_range(args.start, end)
-    if not months:
-        print(f"gridflow generate: --end {end} is before --start {args.start}", file=sys.stderr)
-        return 2
-    if args.format != "standard" and args.utility != "IESCO":
-        print(f"gridflow generate: --format {args.format} is for IESCO only", file=sys.stderr)
-        return 2
-    gens = _generators()
-    utilities = sorted(gens) if args.utility == "all" else [args.utility]
-    for utility in utilities:
-        if utility not in gens:
-            print(f"gridflow generate: no generator for {utility}", file=sys.stderr)
-            return 2
-    kwargs = {"seed": args.seed, "faults": args.faults}
-    if args.format != "standard":
-        kwargs["fmt"] = args.format
-    if args.meters is not None:
-        kwargs["meters"] = args.meters
-    with Bars() as bars:
-        drops = [(u, m) for u in utilities for m in months]
-        for utility, month in drops:
-            bars.add(f"{utility}/{month}", 1, start=False)
-        # One month at a time: each month depends only on the seed, the meters and the
-        # month itself, so the files are the same as from one call over all months.
-        for utility, month in drops:
-            name, started = f"{utility}/{month}", time.perf_counter()
-            bars.begin(name, "writing …")
-            (folder,) = gens[utility](landing, [month], **kwargs)
-            took = time.perf_counter() - started
-            readings = _landed_readings(folder, utility)
-            bars.done(name)
-            bars.line(
-                f"{name}: {readings:,} readings in {took:.1f}s "
-                f"({readings / max(took, 1e-9):,.0f} readings/s) → {folder}"
-            )
-    return 0
-
-
-def _bind(warehouse: str, record: bool) -> None:
-    """Point ``DAGSTER_HOME`` at the instance bound to ``warehouse`` (``record``: bind an
-    unbound one), so this process and its workers open the same instance. Raises
-    ``BindingError`` when the instance records another warehouse."""
-    from gridflow_assets.defs.instance import open_home
-
-    os.environ[HOME_ENV] = str(open_home(warehouse, record=record))
-
-
-def _instance():
-    import dagster as dg
-
-    return dg.DagsterInstance.get()
-
-
 def _workers(text: str) -> int:
     n = int(text) if text.isdigit() else 0
     if not 1 <= n <= 64:
@@ -440,310 +291,12 @@ def _workers(text: str) -> int:
     return n
 
 
-def _run_log(instance) -> Path:
-    """A new log file for this run's Dagster log, in the instance folder."""
-    folder = Path(instance.root_directory) / "gridflow-logs"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}.log"
+def _instance():
+    """The Dagster instance of ``DAGSTER_HOME``, for ``run`` and ``publish`` once they have
+    bound it; looked up here at each call, so a test can hand the command another."""
+    import dagster as dg
 
-
-def cmd_run(args) -> int:
-    from gridflow_assets.app.report import RunView, summary
-    from gridflow_assets.app.runner import quiet_dagster_warnings, run_drops
-    from gridflow_assets.silver.adapters import all_utilities
-
-    known = sorted(u.utility_id for u in all_utilities())
-    if _unknown_utility("run", args.utility, known, "no adapter is registered for it"):
-        return 2
-    quiet_dagster_warnings()
-    landing = args.landing or default_path("landing")
-    warehouse = _warehouse(args, secret=True)
-    _bind(warehouse, record=True)
-    instance = _instance()
-    log = None if args.verbose else _run_log(instance)
-    with Bars() as bars:
-        outcome = run_drops(
-            instance,
-            landing,
-            warehouse,
-            utility=args.utility,
-            month=args.month,
-            verbose=args.verbose,
-            out=bars.line,
-            workers=args.workers,
-            watcher=RunView(bars),
-            log=log,
-        )
-    for line in summary(outcome, default_path("reports")):
-        print(line)
-    return 0 if outcome.ok else 1
-
-
-def _instant(text: str) -> datetime:
-    """An ISO 8601 instant from the command line (``2026-12-07T10:00:00Z``,
-    ``2026-12-07 10:00``, a date alone for its midnight), UTC unless it names an offset.
-    Raises ValueError."""
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(
-            f"--as-of {text!r} is not an ISO 8601 date or time (e.g. 2026-12-07T10:00:00Z, "
-            "'2026-12-07 10:00', 2026-12-07)"
-        ) from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def _utc_text(when: datetime, timespec: str = "seconds") -> str:
-    return when.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
-
-
-def _location(args):
-    """The warehouse as a ``storage.Location``, reached once, without importing the
-    warehouse module (and with it Dagster): for the light commands."""
-    from gridflow_assets.store.storage import StorageError, open_location
-
-    try:
-        loc = open_location(args.warehouse or default_path("warehouse"))
-        loc.check()
-    except StorageError as exc:
-        raise BadLocation(str(exc)) from None
-    return loc
-
-
-def _refuse_unconverted(loc, keys: list[str] | None = None) -> None:
-    """``BadLocation`` (exit 2, one line naming ``gridflow migrate``) for a warehouse still
-    in the old pointer layout."""
-    from gridflow_assets.store.migrate import refusal, unconverted
-
-    found = unconverted(loc, keys)
-    if found:
-        raise BadLocation(f"{loc.url}: {refusal(found)}")
-
-
-def _warehouse(args, secret: bool = False, converted: bool = True) -> str:
-    """The warehouse folder or URL, reached once (bucket, credentials, endpoint): a location
-    that cannot be used raises ``BadLocation`` before anything runs. ``secret``: also the
-    PII key a run needs (a URL warehouse takes it from the environment only).
-    ``converted``: a warehouse still in the old pointer layout is refused too."""
-    from gridflow_assets.store.pii import SecretMissing, check_secret
-    from gridflow_assets.store.storage import StorageError
-    from gridflow_assets.store.warehouse import Warehouse
-
-    try:
-        store = Warehouse(args.warehouse or default_path("warehouse")).check()
-        if converted:
-            _refuse_unconverted(store.loc)
-        location = store.location
-        if secret:
-            check_secret(location)
-    except (StorageError, SecretMissing) as exc:
-        raise BadLocation(str(exc)) from None
-    return location
-
-
-class BadLocation(ValueError):
-    """A --warehouse / GRIDFLOW_WAREHOUSE that cannot be used (exit 2)."""
-
-
-def _known_utilities() -> list[str]:
-    from gridflow_assets.silver.adapters import all_utilities
-
-    return sorted(u.utility_id for u in all_utilities())
-
-
-def cmd_dq(args) -> int:
-    from gridflow_assets.app.steward import print_snapshot
-
-    as_of = None
-    if args.as_of is not None:
-        try:
-            as_of = _instant(args.as_of)
-        except ValueError as exc:
-            print(f"gridflow dq: {exc}", file=sys.stderr)
-            return 2
-    known = _known_utilities()
-    if _unknown_utility("dq", args.utility, known, "no adapter is registered for it"):
-        return 2
-    warehouse = _warehouse(args)
-    stamp = None if as_of is None else _utc_text(as_of)
-    print_snapshot(warehouse, args, as_of, stamp)
-    return 0
-
-
-def cmd_publish(args) -> int:
-    from gridflow_assets.app.publish import publish
-    from gridflow_assets.app.runner import quiet_dagster_warnings
-
-    quiet_dagster_warnings()
-    warehouse = _warehouse(args, secret=True)
-    _bind(warehouse, record=True)
-    return publish(warehouse, _instance())
-
-
-def cmd_export(args) -> int:
-    from gridflow_assets.app.publish import export_green_button
-
-    if _unknown_utility(
-        "export", args.utility, _known_utilities(), "no adapter is registered for it"
-    ):
-        return 2
-    return export_green_button(_warehouse(args), args)
-
-
-def cmd_signoff(args) -> int:
-    from gridflow_assets.app.steward import record_signoff
-
-    if _unknown_utility(
-        "signoff", args.utility_id, _known_utilities(), "no adapter is registered for it"
-    ):
-        return 2
-    return record_signoff(_warehouse(args), args)
-
-
-HISTORY_COLUMNS = (
-    ("version", "version"),
-    ("time", "time (UTC)"),
-    ("operation", "operation"),
-    ("partition", "partition"),
-    ("run_id", "run id"),
-    ("drop_fingerprint", "drop"),
-    ("rows_added", "rows added"),
-    ("rows_removed", "rows removed"),
-)
-
-
-def cmd_history(args) -> int:
-    """A table's Delta commits. Reads the Delta log alone (``delta.DeltaLog``): neither the
-    warehouse module nor Dagster is imported."""
-    from gridflow_assets.registry import TABLES
-    from gridflow_assets.store.delta import DeltaLog, storage_options
-
-    spec = TABLES.get(args.table)
-    if spec is None:
-        print(
-            f"gridflow history: unknown table {args.table!r} (known: {', '.join(TABLES)})",
-            file=sys.stderr,
-        )
-        return 2
-    if (args.utility is None) != (args.month is None):
-        print("gridflow history: --utility and --month go together", file=sys.stderr)
-        return 2
-    if args.utility is not None and not spec.partitioned:
-        print(
-            f"gridflow history: {args.table} is not partitioned by utility and month",
-            file=sys.stderr,
-        )
-        return 2
-    loc = _location(args)
-    _refuse_unconverted(loc, [args.table])
-    uri = loc.uri(loc.path(*args.table.split("/")))
-    log = DeltaLog(uri, storage_options(loc))
-    known = sorted({u for u, _ in log.files() if u is not None})
-    if _unknown_utility("history", args.utility, known, f"{args.table} holds no partition of it"):
-        return 2
-    commits = log.history(args.utility, args.month)
-    rows = [{**c, "time": _utc_text(c["time"], "milliseconds")} for c in commits]
-    if args.format == "json":
-        print(json.dumps({"table": args.table, "uri": uri, "versions": rows}, indent=2))
-        return 0
-    where = f" {args.utility}/{args.month}" if args.utility else ""
-    if not rows:
-        print(f"{args.table}{where}: no versions in {loc.url}")
-        return 0
-    cells = [[h for _, h in HISTORY_COLUMNS]]
-    for r in rows:
-        r = {**r, "time": _utc_text(datetime.fromisoformat(r["time"]))}
-        cells.append(["-" if r[k] in (None, "") else str(r[k]) for k, _ in HISTORY_COLUMNS])
-    numeric = {0, 6, 7}
-    widths = [max(len(row[i]) for row in cells) for i in range(len(HISTORY_COLUMNS))]
-    print(f"{args.table}{where}: {len(rows)} version(s), newest first ({uri})")
-    for row in cells:
-        print(
-            "  ".join(
-                c.rjust(w) if i in numeric else c.ljust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            ).rstrip()
-        )
-    return 0
-
-
-def cmd_vacuum(args) -> int:
-    from gridflow_assets.store.delta import RETENTION_ENV
-    from gridflow_assets.store.warehouse import Warehouse
-
-    store = Warehouse(_warehouse(args), retention=args.retention_days)
-    deleted = store.vacuum(dry_run=args.dry_run)
-    source = "--retention-days" if args.retention_days is not None else f"${RETENTION_ENV}"
-    days = f"{store.retention_days:g}"
-    if args.dry_run:
-        for path in deleted:
-            print(path)
-        print(
-            f"would delete {len(deleted)} file(s) from {store.location} "
-            f"(retention {days} days, {source}); nothing deleted (--dry-run)"
-        )
-    else:
-        print(
-            f"deleted {len(deleted)} file(s) from {store.location} "
-            f"(retention {days} days, {source})"
-        )
-    return 0
-
-
-def cmd_migrate(args) -> int:
-    from gridflow_assets.silver.adapters import storage_spec
-    from gridflow_assets.store.migrate import migrate
-    from gridflow_assets.store.storage import StorageError
-    from gridflow_assets.store.warehouse import Warehouse
-
-    store = Warehouse(_warehouse(args, converted=False))
-    try:
-        done = migrate(store, out=print, spec_of=storage_spec)
-    except (StorageError, OSError) as exc:
-        print(
-            f"gridflow migrate: {exc}; the tables listed above are converted, run "
-            "`gridflow migrate` again once this is fixed",
-            file=sys.stderr,
-        )
-        return 1
-    if not done:
-        print(f"nothing to do: {store.location} has no table in the old pointer layout")
-        return 0
-    parts = sum(d.partitions for d in done)
-    print(
-        f"converted {len(done)} table(s), {parts} partition(s), of {store.location} "
-        "to Delta Lake tables"
-    )
-    return 0
-
-
-def cmd_dictionary(args) -> int:
-    print(dictionary_text())
-    return 0
-
-
-def dictionary_text() -> str:
-    """The data dictionary: every table, every utility's source files, every reason code."""
-    from gridflow_assets.domain.codes import REASON_CODES
-    from gridflow_assets.registry import TABLES
-    from gridflow_assets.registry.derive import data_dictionary_markdown
-    from gridflow_assets.silver.adapters import all_utilities
-
-    sources = {u.utility_id: u.sources for u in all_utilities()}
-    codes = [
-        "# Reason codes and rule ids",
-        "",
-        "Every row of `silver/rejects` names a reject code; every flagged silver row "
-        "lists the rule ids that touched it in `rule_ids`.",
-        "",
-        "| code | kind | accounting category | meaning |",
-        "|---|---|---|---|",
-    ]
-    codes += [
-        f"| {r.code} | {r.kind} | {r.category or '—'} | {r.description} |"
-        for r in REASON_CODES.itertuples()
-    ]
-    return data_dictionary_markdown(list(TABLES.values()), sources) + "\n" + "\n".join(codes)
+    return dg.DagsterInstance.get()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -751,10 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     quiet_library_warnings()
     handler = {
         "generate": cmd_generate,
-        "run": cmd_run,
+        "run": partial(cmd_run, open_instance=_instance),
         "dq": cmd_dq,
         "signoff": cmd_signoff,
-        "publish": cmd_publish,
+        "publish": partial(cmd_publish, open_instance=_instance),
         "export": cmd_export,
         "dictionary": cmd_dictionary,
         "history": cmd_history,
