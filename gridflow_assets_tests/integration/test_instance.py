@@ -43,6 +43,14 @@ def test_instance_yaml_is_written_once_and_a_users_own_is_kept(tmp_path):
     assert path.read_text() == "telemetry:\n  enabled: true\n"
     path.write_text(LEGACY_YAML)  # what earlier versions wrote is upgraded
     assert "PooledSqliteStorage" in ensure_instance_yaml(tmp_path).read_text()
+    # written before the package layout: the storage's module was gridflow_assets.instance
+    before = path.read_text().replace("gridflow_assets.defs.instance", "gridflow_assets.instance")
+    path.write_text(
+        before.replace("gridflow_assets/defs/instance.py", "gridflow_assets/instance.py")
+    )
+    assert "module: gridflow_assets.defs.instance" in ensure_instance_yaml(tmp_path).read_text()
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
 
 
 def test_runs_stored_through_the_pool_read_back_with_the_stock_storage(tmp_path):
