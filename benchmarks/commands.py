@@ -315,6 +315,9 @@ def step_name(text: str) -> str:
     """A recipe line's short name: ``.venv/bin/gridflow generate --utility X …`` → "generate
     X", ``.venv/bin/python -m pkg.mod …`` → "mod"."""
     words = text.split()
+    side_by_side = words.count("generate")
+    if side_by_side > 1:  # one line starting several generators at once
+        return f"generate ×{side_by_side} side by side"
     if len(words) > 2 and words[1] == "-m":
         return words[2].rsplit(".", 1)[-1]
     name = " ".join(w.rsplit("/", 1)[-1] for w in words[1:2]) or text[:20]

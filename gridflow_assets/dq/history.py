@@ -117,12 +117,16 @@ def check_history(instance: dg.DagsterInstance, since: float | None = None) -> p
 
 def stored_history(store) -> pd.DataFrame:
     """The evaluations ``dq/check_results`` and ``dq/reference_checks`` hold (a
-    ``Warehouse``), as ``check_history``'s frame."""
+    ``Warehouse``), as ``check_history``'s frame. Empty when a table lacks a column the
+    registry declares (written by an earlier gridflow): the refresh then reads the whole
+    history from the instance again and rewrites every partition in today's layout."""
     frames = []
     for table in (CHECK_RESULTS, REFERENCE_CHECKS):
         rows = store.read_table(table.key)
         if rows is None or rows.is_empty():
             continue
+        if set(table.column_names) - set(rows.columns):
+            return check_history_frame()
         df = rows.to_pandas()
         df["utility_id"] = df.get("utility")
         df["month"] = df.get("month")

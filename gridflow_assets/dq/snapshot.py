@@ -46,9 +46,10 @@ def is_wanted(c: dict, utility: str | None, month: str | None) -> bool:
 
 
 def stored_cards(store: Warehouse) -> list[dict]:
-    """Every partition's scorecard as the last DQ refresh stored it."""
+    """Every partition's scorecard as the last DQ refresh stored it (none from a table an
+    earlier gridflow wrote without the card: the next refresh rebuilds every card)."""
     frame = store.read_table(SCORECARD)
-    if frame is None:
+    if frame is None or "card" not in frame.columns:
         return []
     return [json.loads(text) for text in frame["card"].to_list()]
 

@@ -231,3 +231,27 @@ def test_empty_warehouse_renders_every_format(tmp_path):
     assert "No partitions" in render(snap, "text")
     assert "No partitions" in render_html(snap)
     assert render(snap, "markdown").startswith("# gridflow DQ snapshot")
+
+
+def test_stored_history_of_an_earlier_layout_is_read_again_from_the_instance():
+    """A DQ table written by an earlier gridflow (a registry column missing) counts as no
+    stored history, so the refresh reads the instance whole and rewrites every partition;
+    today's layout is read as stored."""
+    from gridflow_assets.dq.history import CHECK_RESULT_COLUMNS, stored_history
+    from gridflow_assets.registry.dq import CHECK_RESULTS
+
+    row = {c: None for c in CHECK_RESULTS.column_names}
+    row.update(run_id="r1", evaluation_id=1, asset="silver/meters", check_name="x")
+    today = pl.DataFrame([{**row, "utility": "IESCO", "month": "2025-06"}])
+
+    class Store:
+        def __init__(self, frame):
+            self.frame = frame
+
+        def read_table(self, key):
+            return self.frame if key == CHECK_RESULTS.key else None
+
+    stored = stored_history(Store(today))
+    assert list(stored.columns) == CHECK_RESULT_COLUMNS
+    assert stored[["utility_id", "month", "run_id"]].values.tolist() == [["IESCO", "2025-06", "r1"]]
+    assert stored_history(Store(today.drop("violation"))).empty
