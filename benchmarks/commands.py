@@ -181,18 +181,7 @@ def startup(warehouse: Path, workdir: Path, repeat: int) -> dict:
     args = ["run", "--landing", str(empty), "--warehouse", str(warehouse)]
     # "no complete drop": exit 0 or 1 by version, only its time is wanted
     wall = run_timed([*GRIDFLOW, *args], repeat, env=env, cwd=workdir, ok=(0, 1))
-    with tempfile.TemporaryFile() as err:
-        subprocess.run(
-            [PYTHON, "-X", "importtime", str(SCRIPT), *args],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env=env,
-            cwd=workdir,
-            check=False,
-        )
-        err.seek(0)
-        imports = import_seconds(err.read().decode(errors="replace"))
-    return {"timed": wall, "imports_s": imports}
+    return {"timed": wall, "imports_s": imports_of(args, env, workdir)}
 
 
 def measure_workload(
@@ -285,10 +274,11 @@ def measure_workload(
     return found
 
 
-def dq_imports(warehouse: Path, env: dict, cwd: Path) -> float:
+def imports_of(args: list[str], env: dict, cwd: Path) -> float:
+    """Seconds ``gridflow ARGS`` spends importing (``python -X importtime``)."""
     with tempfile.TemporaryFile() as err:
         subprocess.run(
-            [PYTHON, "-X", "importtime", str(SCRIPT), "dq", "--warehouse", str(warehouse)],
+            [PYTHON, "-X", "importtime", str(SCRIPT), *args],
             stdout=subprocess.DEVNULL,
             stderr=err,
             env=env,
@@ -297,6 +287,10 @@ def dq_imports(warehouse: Path, env: dict, cwd: Path) -> float:
         )
         err.seek(0)
         return import_seconds(err.read().decode(errors="replace"))
+
+
+def dq_imports(warehouse: Path, env: dict, cwd: Path) -> float:
+    return imports_of(["dq", "--warehouse", str(warehouse)], env, cwd)
 
 
 TIMED_SHELL = r"""#!/bin/sh
@@ -315,9 +309,8 @@ def step_name(text: str) -> str:
     """A recipe line's short name: ``.venv/bin/gridflow generate --utility X …`` → "generate
     X", ``.venv/bin/python -m pkg.mod …`` → "mod"."""
     words = text.split()
-    side_by_side = words.count("generate")
-    if side_by_side > 1:  # one line starting several generators at once
-        return f"generate ×{side_by_side} side by side"
+    if words.count("generate") > 1:  # one line starting the generators side by side
+        return "generate, side by side"
     if len(words) > 2 and words[1] == "-m":
         return words[2].rsplit(".", 1)[-1]
     name = " ".join(w.rsplit("/", 1)[-1] for w in words[1:2]) or text[:20]
