@@ -14,17 +14,13 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from gridflow_assets.registry.dq import CHECK_RESULTS, REFERENCE_CHECKS
+from gridflow_assets.dq.checklist import CHECK_RESULT_COLUMNS, stored_history
 from gridflow_assets.registry.partitions import split_key
 
 # Evaluations recorded this long before the newest one stored are read again (and the
 # duplicates dropped): the stored time is rounded to the microsecond, and runs of other
 # processes may record theirs a little out of order.
 OVERLAP_S = 5.0
-
-# The history frame: the table's columns and the partition it belongs to (the table stores
-# the partition as its Delta partition columns ``utility`` and ``month``).
-CHECK_RESULT_COLUMNS = ["utility_id", "month", *CHECK_RESULTS.column_names]
 
 
 def _evaluation_records(instance: dg.DagsterInstance, since: float | None = None) -> list:
@@ -115,32 +111,6 @@ def check_history(instance: dg.DagsterInstance, since: float | None = None) -> p
     return _ordered(df)
 
 
-def stored_history(store) -> pd.DataFrame:
-    """The evaluations ``dq/check_results`` and ``dq/reference_checks`` hold (a
-    ``Warehouse``), as ``check_history``'s frame. Empty when a table lacks a column the
-    registry declares (written by an earlier gridflow): the refresh then reads the whole
-    history from the instance again and rewrites every partition in today's layout."""
-    frames = []
-    for table in (CHECK_RESULTS, REFERENCE_CHECKS):
-        rows = store.read_table(table.key)
-        if rows is None or rows.is_empty():
-            continue
-        if set(table.column_names) - set(rows.columns):
-            return check_history_frame()
-        df = rows.to_pandas()
-        df["utility_id"] = df.get("utility")
-        df["month"] = df.get("month")
-        frames.append(df[CHECK_RESULT_COLUMNS])
-    if not frames:
-        return check_history_frame()
-    return pd.concat(frames, ignore_index=True)
-
-
-def check_history_frame() -> pd.DataFrame:
-    """An empty history."""
-    return pd.DataFrame(columns=CHECK_RESULT_COLUMNS)
-
-
 def refreshed_history(
     instance: dg.DagsterInstance, store
 ) -> tuple[pd.DataFrame, set[tuple[str | None, str | None]]]:
@@ -161,7 +131,6 @@ def refreshed_history(
         (None if pd.isna(u) else u, None if pd.isna(m) else m)
         for u, m in zip(fresh["utility_id"], fresh["month"], strict=True)
     }
-    if fresh.empty:
-        return _ordered(stored), touched
-    merged = pd.concat([stored, fresh], ignore_index=True) if not stored.empty else fresh
+    parts = [part for part in (stored, fresh) if not part.empty] or [stored]
+    merged = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     return _ordered(merged), touched

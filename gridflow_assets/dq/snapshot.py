@@ -15,13 +15,11 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from gridflow_assets.domain.accounting import ACCOUNTING_KEYS
 from gridflow_assets.dq import deliveries
 from gridflow_assets.dq.assess import Thresholds
 from gridflow_assets.dq.calendar import now as clock
-from gridflow_assets.dq.checklist import check_dicts
+from gridflow_assets.dq.checklist import check_dicts, stored_history
 from gridflow_assets.dq.markdown import status_markdown
 from gridflow_assets.dq.rank import rank_cards, ranking_entry, utility_order
 from gridflow_assets.dq.render import render
@@ -47,9 +45,9 @@ def is_wanted(c: dict, utility: str | None, month: str | None) -> bool:
 
 def stored_cards(store: Warehouse) -> list[dict]:
     """Every partition's scorecard as the last DQ refresh stored it (none from a table an
-    earlier gridflow wrote without the card: the next refresh rebuilds every card)."""
+    earlier gridflow wrote without a column of today's: the next refresh rebuilds every card)."""
     frame = store.read_table(SCORECARD)
-    if frame is None or "card" not in frame.columns:
+    if frame is None or set(dq.PARTITION_SCORECARD.column_names) - set(frame.columns):
         return []
     return [json.loads(text) for text in frame["card"].to_list()]
 
@@ -57,20 +55,7 @@ def stored_cards(store: Warehouse) -> list[dict]:
 def stored_checks(store: Warehouse) -> tuple[list[dict], int]:
     """The latest evaluation of every check as the last DQ refresh stored it, and the number
     of evaluations stored."""
-    frames = []
-    for key in (CHECKS, REFERENCE_CHECKS):
-        frame = store.read_table(key)
-        if frame is None:
-            continue
-        if "utility" in frame.columns:
-            frame = frame.rename({"utility": "utility_id"})
-        frames.append(frame.to_pandas())
-    if not frames:
-        return [], 0
-    history = pd.concat(frames, ignore_index=True)
-    for column in ("utility_id", "month"):
-        if column not in history:
-            history[column] = None
+    history = stored_history(store)
     return check_dicts(history), len(history)
 
 

@@ -23,7 +23,8 @@ import pytest
 from gridflow_assets.app.cli import main
 from gridflow_assets.app.runner import run_drops
 from gridflow_assets.defs.definitions import PARTITION_JOB, build_defs
-from gridflow_assets.dq.history import check_history, refreshed_history, stored_history
+from gridflow_assets.dq.checklist import stored_history
+from gridflow_assets.dq.history import check_history, refreshed_history
 from gridflow_assets.dq.refresh import build_snapshot
 from gridflow_assets.generate.common import write_drop
 from gridflow_assets.registry.partitions import partition_key

@@ -237,7 +237,7 @@ def test_stored_history_of_an_earlier_layout_is_read_again_from_the_instance():
     """A DQ table written by an earlier gridflow (a registry column missing) counts as no
     stored history, so the refresh reads the instance whole and rewrites every partition;
     today's layout is read as stored."""
-    from gridflow_assets.dq.history import CHECK_RESULT_COLUMNS, stored_history
+    from gridflow_assets.dq.checklist import CHECK_RESULT_COLUMNS, stored_history
     from gridflow_assets.registry.dq import CHECK_RESULTS
 
     row = {c: None for c in CHECK_RESULTS.column_names}
