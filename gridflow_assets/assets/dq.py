@@ -87,20 +87,19 @@ def dashboard_metadata(snapshot: dict) -> dict:
     }
 
 
-def write_checks(store: Warehouse, history: pd.DataFrame, touched: set | None = None) -> int:
-    """Every partition's evaluations into ``dq/check_results`` (the reference tables' into
-    ``dq/reference_checks``), or only those of the ``touched`` partitions ((utility, month),
-    (None, None) for the reference tables); returns the partitions committed (unchanged ones
-    are not)."""
+def write_checks(store: Warehouse, history: pd.DataFrame, touched: set) -> int:
+    """The evaluations of the ``touched`` partitions ((utility, month); (None, None): the
+    reference tables') into ``dq/check_results`` (the reference tables' into
+    ``dq/reference_checks``); returns the partitions committed (unchanged ones are not)."""
     columns = CHECK_RESULTS.column_names
     committed = 0
-    if touched is None or (None, None) in touched:
+    if (None, None) in touched:
         reference = history[history.utility_id.isna()]
         committed += _write(store, REFERENCE_CHECKS.key, reference[columns])
     for (utility, month), rows in history.dropna(subset=["utility_id"]).groupby(
         ["utility_id", "month"], sort=True
     ):
-        if touched is None or (utility, month) in touched:
+        if (utility, month) in touched:
             committed += _write(store, CHECK_RESULTS.key, rows[columns], utility, month)
     return committed
 

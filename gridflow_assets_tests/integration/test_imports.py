@@ -169,9 +169,7 @@ def test_every_folder_has_its_place_and_no_import_runs_up():
     found = modules()
     folders = {_layer(m) for m in found if m != ROOT}
     assert folders <= set(LAYERS), f"folders LAYERS does not place: {folders - set(LAYERS)}"
-    loose = sorted(
-        m for m in found if m.count(".") == 1 and (PACKAGE / _layer(m)).is_dir() is False
-    )
+    loose = sorted(m for m in found if m.count(".") == 1 and not (PACKAGE / _layer(m)).is_dir())
     assert loose == [f"{ROOT}.dagster_api"], f"modules loose at the package root: {loose}"
     wrong = upward(import_graph(found))
     assert not wrong, "imports against the layering:\n" + "\n".join(wrong)
